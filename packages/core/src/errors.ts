@@ -1,0 +1,47 @@
+/**
+ * Every error Sluice throws carries a stable `code`, so callers can branch on it without parsing
+ * messages (Fastify's `FST_ERR_*` convention), and option errors name the option and its value.
+ */
+export const ErrorCodes = {
+  /** An option has a value of the wrong type or out of range. */
+  INVALID_OPTION: 'ERR_SLUICE_INVALID_OPTION',
+  /** An option name that Sluice does not know (usually a typo). */
+  UNKNOWN_OPTION: 'ERR_SLUICE_UNKNOWN_OPTION',
+  /** The store answered something that is not a token-bucket reply. */
+  STORE_REPLY: 'ERR_SLUICE_STORE_REPLY',
+} as const
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'SluiceError'
+    this.code = code
+  }
+}
+
+/** Thrown at registration when an option is invalid; `option` is its dotted path. */
+export class SluiceOptionError extends SluiceError {
+  readonly option: string
+  readonly value: unknown
+
+  constructor(code: ErrorCode, option: string, value: unknown, expected: string) {
+    super(code, `@sluice: invalid option \`${option}\`: ${expected}, got ${describe(value)}`)
+    this.name = 'SluiceOptionError'
+    this.option = option
+    this.value = value
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)
+  if (value === null) return 'null'
+  if (value === undefined) return 'undefined'
+  if (typeof value === 'function') return 'a function'
+  if (Array.isArray(value)) return 'an array'
+  return 'an object'
+}

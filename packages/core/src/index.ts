@@ -1,0 +1,33 @@
+export { type CheckReply, type CheckRequest, type CheckStatus, takeTokens } from './bucket.js'
+export { type ErrorCode, ErrorCodes, SluiceError, SluiceOptionError } from './errors.js'
+export { HeaderNames, rateLimitHeaders } from './headers.js'
+export { apiKeyClientId, bucketKey, customClientId, ipClientId } from './keys.js'
+export {
+  type Decision,
+  type Limiter,
+  type RequestView,
+  type ResolvedLimiterOptions,
+  type RouteLimiter,
+  createLimiter,
+} from './limiter.js'
+export {
+  type CostOption,
+  DEFAULTS,
+  type KeyOption,
+  LIMITER_OPTION_NAMES,
+  type LimiterOptions,
+  type PolicyOptions,
+  type ResolvedPolicy,
+  type RouteLimitOptions,
+  resolvePolicy,
+} from './options.js'
+export {
+  PROBLEM_CONTENT_TYPE,
+  type ProblemDetails,
+  QUOTA_EXCEEDED_TYPE,
+} from './problem.js'
+export type { RateLimitResult } from './result.js'
+export { TOKEN_BUCKET_LUA } from './scripts/token-bucket.js'
+export { MemoryStore, type MemoryStoreOptions, type NanoClock } from './stores/memory-store.js'
+export { type RedisClient, RedisStore } from './stores/redis-store.js'
+export type { Store } from './stores/store.js'

@@ -1,0 +1,58 @@
+import { LRUCache } from 'lru-cache'
+import { type CheckReply, type CheckRequest, takeTokens } from '../bucket.js'
+import type { Store } from './store.js'
+
+/** A monotonic clock in whole nanoseconds. */
+export type NanoClock = () => number
+
+export interface MemoryStoreOptions {
+  /**
+   * Most buckets kept; the least recently used is dropped first, so a flood of distinct keys
+   * cannot grow memory without bound. A dropped bucket starts full if its client returns.
+   * @default 100_000
+   */
+  readonly maxKeys?: number
+  /** Injected clock for tests. @default process.hrtime, relative to the store's creation */
+  readonly clock?: NanoClock
+}
+
+function hrtimeClock(): NanoClock {
+  const origin = process.hrtime.bigint()
+  return () => Number(process.hrtime.bigint() - origin)
+}
+
+/**
+ * Buckets in this process's memory: the same semantics as the Redis script, for a single
+ * process (the embedded default when no Redis client is given) and for tests.
+ */
+export class MemoryStore implements Store {
+  readonly kind = 'memory'
+  readonly #clock: NanoClock
+  /** key → the instant (clock ns) the bucket is full again. */
+  readonly #full: LRUCache<string, number>
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#clock = options.clock ?? hrtimeClock()
+    this.#full = new LRUCache({ max: options.maxKeys ?? 100_000 })
+  }
+
+  /** Buckets currently held (idle full ones are dropped lazily). */
+  get size(): number {
+    return this.#full.size
+  }
+
+  check(request: CheckRequest): Promise<CheckReply> {
+    return Promise.resolve(this.checkSync(request))
+  }
+
+  checkSync(request: CheckRequest): CheckReply {
+    const now = this.#clock()
+    const window = request.capacity * request.intervalNs
+    const fullAt = this.#full.get(request.key)
+    const debt = fullAt === undefined ? 0 : Math.min(Math.max(fullAt - now, 0), window)
+    const step = takeTokens(debt, request)
+    if (step.debtNs > 0) this.#full.set(request.key, now + step.debtNs)
+    else this.#full.delete(request.key)
+    return step.reply
+  }
+}

@@ -1,0 +1,13 @@
+import type { CheckReply, CheckRequest } from '../bucket.js'
+
+/**
+ * Where buckets live. A check goes in, its reply comes back as a promise; how the store gets
+ * there (one script call per check, or many concurrent checks coalesced into one call) is its
+ * own business, so a faster store drops in without touching the limiter or the adapters.
+ */
+export interface Store {
+  /** Apply one check atomically. Rejects only when the store itself fails. */
+  check(request: CheckRequest): Promise<CheckReply>
+  /** A short name for logs and metrics (`redis`, `memory`). */
+  readonly kind: string
+}

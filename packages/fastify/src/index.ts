@@ -1,0 +1,99 @@
+import {
+  type LimiterOptions,
+  PROBLEM_CONTENT_TYPE,
+  type RateLimitResult,
+  type RequestView,
+  type RouteLimitOptions,
+  SluiceError,
+  ErrorCodes,
+  createLimiter,
+} from '@sluice/core'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import fp from 'fastify-plugin'
+
+/** Request lifecycle hooks the check can run in. */
+export const HOOKS = ['onRequest', 'preParsing', 'preValidation', 'preHandler'] as const
+export type SluiceHook = (typeof HOOKS)[number]
+
+/** Options of `@sluice/fastify`: the core's options, plus where in the lifecycle the check runs. */
+export interface SluiceFastifyOptions extends LimiterOptions<FastifyRequest> {
+  /**
+   * The hook the check runs in. `onRequest` rejects before the body is read; pick
+   * `preHandler` when the key or the cost needs the parsed body or an authenticated user.
+   * @default 'onRequest'
+   */
+  readonly hook?: SluiceHook
+}
+
+/** Per-route setting in `config.rateLimit`: an override, or `false` to exempt the route. */
+export type SluiceRouteConfig = RouteLimitOptions<FastifyRequest> | false
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    rateLimit?: SluiceRouteConfig
+  }
+  interface FastifyRequest {
+    /** The rate-limit check of this request; undefined on exempt routes. */
+    rateLimit: RateLimitResult | undefined
+  }
+}
+
+export type { RateLimitResult } from '@sluice/core'
+
+function viewOf(request: FastifyRequest): RequestView {
+  return { ip: request.ip, header: (name: string) => request.headers[name] }
+}
+
+/**
+ * Fastify does not expose its trust-proxy setting, so read the options it keeps under its own
+ * symbol. If a future Fastify hides them, this returns false and only the warning is lost.
+ */
+function trustsEveryProxy(fastify: FastifyInstance): boolean {
+  for (let o: object | null = fastify; o !== null; o = Object.getPrototypeOf(o)) {
+    const symbol = Object.getOwnPropertySymbols(o).find((s) => s.description === 'fastify.options')
+    if (symbol !== undefined) {
+      const trustProxy = (o as Record<symbol, { trustProxy?: unknown } | undefined>)[symbol]?.trustProxy
+      return trustProxy === true || trustProxy === '0.0.0.0/0' || trustProxy === '::/0'
+    }
+  }
+  return false
+}
+
+function toArray<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value]
+}
+
+const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options) => {
+  const limiter = createLimiter<FastifyRequest>(options, ['hook'])
+  const hook = options.hook ?? 'onRequest'
+  if (!HOOKS.includes(hook)) {
+    throw new SluiceError(ErrorCodes.INVALID_OPTION, `@sluice: invalid option \`hook\`: expected one of ${HOOKS.join(', ')}, got ${JSON.stringify(hook)}`)
+  }
+  if (limiter.options.key === 'ip' && trustsEveryProxy(fastify)) {
+    fastify.log.warn(
+      '@sluice/fastify: trustProxy is true, so any client can choose its IP (and its bucket) with X-Forwarded-For; trust only your gateway\'s address',
+    )
+  }
+
+  fastify.decorateRequest('rateLimit', undefined)
+
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    const methods = toArray(route.method).map((m) => (m === 'HEAD' ? 'GET' : m))
+    const limit = limiter.forRoute(route.config?.rateLimit, [...new Set(methods)].sort().join(','), route.url)
+    if (limit === null) return
+    async function sluiceRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      const decision = await limit!.check(request, viewOf(request))
+      request.rateLimit = decision.result
+      reply.headers(decision.headers)
+      if (decision.deny !== undefined) {
+        await reply.code(decision.deny.status).type(PROBLEM_CONTENT_TYPE).send(decision.deny)
+      }
+    }
+    const existing = toArray(route[hook] as unknown as typeof sluiceRateLimit | (typeof sluiceRateLimit)[] | undefined)
+    ;(route as unknown as Record<string, unknown>)[hook] = [sluiceRateLimit, ...existing]
+  })
+}
+
+/** The Sluice rate limiter as a Fastify 5 plugin. Register it before the routes it limits. */
+export const rateLimit = fp(sluice, { fastify: '5.x', name: '@sluice/fastify' })
+export default rateLimit
