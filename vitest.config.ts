@@ -8,6 +8,8 @@ const alias = {
   '@sluice/core': source('core'),
   '@sluice/fastify': source('fastify'),
   '@sluice/harness': source('harness'),
+  '@sluice/express': source('express'),
+  '@sluice/loadtest': source('loadtest'),
 }
 
 export default defineConfig({

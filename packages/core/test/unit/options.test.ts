@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest'
+import { ErrorCodes, SluiceOptionError, createLimiter, type LimiterOptions } from '../../src/index.js'
+
+const base = { capacity: 10, refillPerSecond: 1 }
+
+function rejects(options: Record<string, unknown>): SluiceOptionError | Error {
+  try {
+    createLimiter(options as unknown as LimiterOptions<unknown>)
+  } catch (error) {
+    return error as Error
+  }
+  throw new Error(`accepted ${JSON.stringify(options)}`)
+}
+
+describe('option validation', () => {
+  it.each([
+    ['capacity', { ...base, capacity: 0 }],
+    ['capacity', { ...base, capacity: 1.5 }],
+    ['capacity', { ...base, capacity: '10' }],
+    ['capacity', { refillPerSecond: 1 }],
+    ['refillPerSecond', { ...base, refillPerSecond: Number.NaN }],
+    ['refillPerSecond', { ...base, refillPerSecond: 0 }],
+    ['refillPerSecond', { ...base, refillPerSecond: -1 }],
+    ['refillPerSecond', { ...base, refillPerSecond: Number.POSITIVE_INFINITY }],
+    ['cost', { ...base, cost: -1 }],
+    ['cost', { ...base, cost: 0 }],
+    ['cost', { ...base, cost: 2.5 }],
+    ['cost', { ...base, cost: 11 }],
+    ['name', { ...base, name: 'has space' }],
+    ['name', { ...base, name: '' }],
+    ['key', { ...base, key: 'cookie' }],
+    ['key.header', { ...base, key: { header: 'bad header' } }],
+    ['key.missing', { ...base, key: { header: 'x-api-key', missing: 'allow' } }],
+    ['capacity', { capacity: 1_000_000, refillPerSecond: 0.01 }],
+  ])('rejects an invalid %s with ERR_SLUICE_INVALID_OPTION', (option, options) => {
+    const error = rejects(options) as SluiceOptionError
+    expect(error).toBeInstanceOf(SluiceOptionError)
+    expect(error.code).toBe(ErrorCodes.INVALID_OPTION)
+    expect(error.option).toBe(option)
+    expect(error.message).toContain(`\`${option}\``)
+  })
+
+  it.each([
+    ['prefix', { ...base, prefix: 'a{b}' }],
+    ['ipv6Subnet', { ...base, ipv6Subnet: 0 }],
+    ['memoryMaxKeys', { ...base, memoryMaxKeys: -5 }],
+    ['redis', { ...base, redis: 'redis://localhost' }],
+    ['store', { ...base, store: {} }],
+  ])('rejects an invalid %s with a message naming it', (option, options) => {
+    const error = rejects(options) as SluiceOptionError
+    expect(error.code).toBe(ErrorCodes.INVALID_OPTION)
+    expect(error.message).toContain(`\`${option}\``)
+  })
+
+  it('rejects unknown option names with ERR_SLUICE_UNKNOWN_OPTION', () => {
+    const error = rejects({ ...base, capacty: 5 }) as SluiceOptionError
+    expect(error.code).toBe(ErrorCodes.UNKNOWN_OPTION)
+    expect(error.option).toBe('capacty')
+  })
+
+  it('names the bad value in the message', () => {
+    expect(rejects({ ...base, refillPerSecond: Number.NaN }).message).toContain('got NaN')
+    expect(rejects({ ...base, cost: -1 }).message).toContain('got -1')
+    expect(rejects({ ...base, capacity: 0 }).message).toContain('got 0')
+  })
+
+  it('rejects route overrides at registration, with the route path in the option name', () => {
+    const limiter = createLimiter(base)
+    expect(() => limiter.forRoute({ capacity: -3 }, 'GET', '/x')).toThrow(expect.objectContaining({ option: 'config.rateLimit.capacity' }))
+    expect(() => limiter.forRoute({ cost: 20 }, 'GET', '/x')).toThrow(expect.objectContaining({ option: 'config.rateLimit.cost' }))
+    expect(() => limiter.forRoute({ burst: 2 } as never, 'GET', '/x')).toThrow(expect.objectContaining({ code: ErrorCodes.UNKNOWN_OPTION }))
+  })
+
+  it('resolves defaults into a frozen object', () => {
+    const { options } = createLimiter(base)
+    expect(Object.isFrozen(options)).toBe(true)
+    expect(Object.isFrozen(options.policy)).toBe(true)
+    expect(options).toMatchObject({ prefix: 'sluice:', key: 'ip', cost: 1, ipv6Subnet: 64 })
+    expect(options.policy).toMatchObject({ name: 'default', capacity: 10, refillPerSecond: 1, windowSeconds: 10 })
+    expect(options.store.kind).toBe('memory')
+  })
+})
