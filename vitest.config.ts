@@ -20,6 +20,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['packages/*/test/unit/**/*.test.ts'],
           environment: 'node',
         },
@@ -28,6 +29,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['packages/*/test/integration/**/*.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
@@ -40,6 +42,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'types',
+          sequence: { groupOrder: 2 },
           include: [],
           typecheck: {
             enabled: true,

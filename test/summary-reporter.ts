@@ -1,13 +1,14 @@
-import type { Reporter, TestModule } from 'vitest/node'
+import type { Reporter, SerializedError, TestModule } from 'vitest/node'
 
 /**
  * Ends the run with the plain line `N passed, N failed` (and skipped) that CI reads, counting
  * every test case of every project.
  */
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): void {
     let passed = 0
-    let failed = 0
+    // An error outside any test (a crashed worker, a bad config) fails the run too.
+    let failed = unhandledErrors.length
     let skipped = 0
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
