@@ -7,6 +7,10 @@ export const ErrorCodes = {
   INVALID_OPTION: 'ERR_SLUICE_INVALID_OPTION',
   /** An option name that Sluice does not know (usually a typo). */
   UNKNOWN_OPTION: 'ERR_SLUICE_UNKNOWN_OPTION',
+  /** The store did not answer within its time budget (`timeoutMs`). */
+  STORE_TIMEOUT: 'ERR_SLUICE_STORE_TIMEOUT',
+  /** A per-request value (a cost or key function's result) is invalid. */
+  INVALID_REQUEST_VALUE: 'ERR_SLUICE_INVALID_REQUEST_VALUE',
   /** The store answered something that is not a token-bucket reply. */
   STORE_REPLY: 'ERR_SLUICE_STORE_REPLY',
 } as const

@@ -1,4 +1,6 @@
 export { type CheckReply, type CheckRequest, type CheckStatus, takeTokens } from './bucket.js'
+export { type BreakerState, CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js'
+export { type AnswerSource, type FailureMode, type LimiterStats, localShare } from './failover.js'
 export { type ErrorCode, ErrorCodes, SluiceError, SluiceOptionError } from './errors.js'
 export { HeaderNames, rateLimitHeaders } from './headers.js'
 export { apiKeyClientId, bucketKey, customClientId, ipClientId } from './keys.js'
@@ -6,7 +8,6 @@ export {
   type Decision,
   type Limiter,
   type RequestView,
-  type ResolvedLimiterOptions,
   type RouteLimiter,
   createLimiter,
 } from './limiter.js'
@@ -17,7 +18,9 @@ export {
   LIMITER_OPTION_NAMES,
   type LimiterOptions,
   type PolicyOptions,
+  type ResolvedLimiterOptions,
   type ResolvedPolicy,
+  resolveLimiterOptions,
   type RouteLimitOptions,
   resolvePolicy,
 } from './options.js'
@@ -31,3 +34,4 @@ export { TOKEN_BUCKET_LUA } from './scripts/token-bucket.js'
 export { MemoryStore, type MemoryStoreOptions, type NanoClock } from './stores/memory-store.js'
 export { type RedisClient, RedisStore } from './stores/redis-store.js'
 export type { Store } from './stores/store.js'
+export type { SluiceLogger } from './warn-throttle.js'

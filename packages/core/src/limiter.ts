@@ -1,13 +1,14 @@
+import type { CheckReply, CheckRequest } from './bucket.js'
 import { ErrorCodes, SluiceError } from './errors.js'
+import { type AnswerSource, Failover, type LimiterStats } from './failover.js'
 import { rateLimitHeaders } from './headers.js'
 import { apiKeyClientId, bucketKey, customClientId, ipClientId, routeBucketId } from './keys.js'
 import {
   type CostOption,
-  DEFAULTS,
   type KeyOption,
-  LIMITER_OPTION_NAMES,
   type LimiterOptions,
   ROUTE_OPTION_NAMES,
+  type ResolvedLimiterOptions,
   type ResolvedPolicy,
   type RouteLimitOptions,
   assertKnownOptions,
@@ -15,13 +16,11 @@ import {
   checkedCost,
   resolveCost,
   resolveKey,
+  resolveLimiterOptions,
   resolvePolicy,
 } from './options.js'
-import { type ProblemDetails, costExceedsCapacity, missingApiKey, quotaExceeded } from './problem.js'
+import { type ProblemDetails, costExceedsCapacity, limiterUnavailable, missingApiKey, quotaExceeded } from './problem.js'
 import type { RateLimitResult } from './result.js'
-import { MemoryStore } from './stores/memory-store.js'
-import { RedisStore } from './stores/redis-store.js'
-import type { Store } from './stores/store.js'
 
 /** What the limiter needs to know about a request, whatever the framework. */
 export interface RequestView {
@@ -33,26 +32,18 @@ export interface RequestView {
 
 /** What an adapter does with a request: set `headers`, and when `deny` is set, answer with it. */
 export interface Decision {
-  /** Undefined when no bucket was checked (a required API key was missing). */
+  /** Undefined when no bucket was checked (a missing API key, or the `allow`/`deny` failure modes). */
   readonly result: RateLimitResult | undefined
   readonly headers: Readonly<Record<string, string>>
   readonly deny: ProblemDetails | undefined
+  /** Where the answer came from: the store, or a failure mode. */
+  readonly source: AnswerSource
 }
 
 /** A policy bound to a route: checks a request against its bucket. */
 export interface RouteLimiter<Req> {
   readonly policy: ResolvedPolicy
   check(request: Req, view: RequestView): Promise<Decision>
-}
-
-/** The resolved, frozen options; nothing downstream re-checks them. */
-export interface ResolvedLimiterOptions<Req> {
-  readonly store: Store
-  readonly policy: ResolvedPolicy
-  readonly key: KeyOption<Req>
-  readonly cost: CostOption<Req>
-  readonly prefix: string
-  readonly ipv6Subnet: number
 }
 
 export interface Limiter<Req> {
@@ -62,87 +53,77 @@ export interface Limiter<Req> {
    * limiter's policy, `false` to exempt the route (returns null), or an override.
    */
   forRoute(config: RouteLimitOptions<Req> | false | undefined, method: string, url: string): RouteLimiter<Req> | null
+  /** Counters for metrics: answers by source, store errors, the circuit's state. */
+  stats(): LimiterStats
 }
 
-const PREFIX = /^[^{}\s]{0,64}$/
-
-function isRedisClient(value: unknown): boolean {
-  return value !== null && typeof value === 'object' && typeof (value as { defineCommand?: unknown }).defineCommand === 'function'
+interface Checker {
+  check(request: CheckRequest, policy: ResolvedPolicy): Promise<{ reply: CheckReply | undefined; policy: ResolvedPolicy; source: AnswerSource }>
+  stats(): LimiterStats
 }
 
-/**
- * Validate options once and build the limiter. `adapterOptions` names options the adapter reads
- * itself, so they are not reported as unknown.
- */
-export function createLimiter<Req>(input: LimiterOptions<Req>, adapterOptions: readonly string[] = []): Limiter<Req> {
-  assertPlainObject(input, 'options')
-  const raw = input as unknown as Record<string, unknown>
-  assertKnownOptions(raw, [...LIMITER_OPTION_NAMES, ...adapterOptions])
-  const policy = resolvePolicy(raw)
-  if (raw.redis !== undefined && !isRedisClient(raw.redis)) {
-    throw new SluiceError(ErrorCodes.INVALID_OPTION, '@sluice: invalid option `redis`: expected an ioredis Redis or Cluster client')
+/** An in-process store cannot fail, so it needs no guard; any other store gets one. */
+function checkerFor(options: ResolvedLimiterOptions<unknown>): Checker {
+  if (options.store.kind === 'memory') {
+    let answers = 0
+    return {
+      async check(request, policy) {
+        answers++
+        return { reply: await options.store.check(request), policy, source: 'store' }
+      },
+      stats: () => ({ storeAnswers: answers, degradedAnswers: 0, storeErrors: 0, circuit: 'closed' }),
+    }
   }
-  if (raw.store !== undefined && typeof (raw.store as Store | null)?.check !== 'function') {
-    throw new SluiceError(ErrorCodes.INVALID_OPTION, '@sluice: invalid option `store`: expected an object with a check(request) method')
-  }
-  const prefix = raw.prefix ?? DEFAULTS.prefix
-  if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
-    throw new SluiceError(ErrorCodes.INVALID_OPTION, `@sluice: invalid option \`prefix\`: expected at most 64 characters without braces or spaces, got ${JSON.stringify(prefix)}`)
-  }
-  const ipv6Subnet = raw.ipv6Subnet ?? DEFAULTS.ipv6Subnet
-  if (typeof ipv6Subnet !== 'number' || !Number.isInteger(ipv6Subnet) || ipv6Subnet < 1 || ipv6Subnet > 128) {
-    throw new SluiceError(ErrorCodes.INVALID_OPTION, `@sluice: invalid option \`ipv6Subnet\`: expected a whole number from 1 to 128, got ${String(ipv6Subnet)}`)
-  }
-  const memoryMaxKeys = raw.memoryMaxKeys ?? DEFAULTS.memoryMaxKeys
-  if (typeof memoryMaxKeys !== 'number' || !Number.isInteger(memoryMaxKeys) || memoryMaxKeys < 1) {
-    throw new SluiceError(ErrorCodes.INVALID_OPTION, `@sluice: invalid option \`memoryMaxKeys\`: expected a whole number ≥ 1, got ${String(memoryMaxKeys)}`)
-  }
-  const store =
-    (raw.store as Store | undefined) ??
-    (raw.redis !== undefined ? new RedisStore(raw.redis as LimiterOptions<Req>['redis'] & object) : new MemoryStore({ maxKeys: memoryMaxKeys }))
-
-  const options: ResolvedLimiterOptions<Req> = Object.freeze({
-    store,
-    policy,
-    key: resolveKey<Req>(raw.key, 'key'),
-    cost: resolveCost<Req>(raw.cost, 'cost', policy.capacity),
-    prefix,
-    ipv6Subnet,
+  const failover = new Failover(options.store, {
+    timeoutMs: options.timeoutMs,
+    mode: options.failureMode,
+    replicas: options.replicas,
+    circuitBreaker: options.circuitBreaker,
+    logger: options.logger,
+    localMaxKeys: options.memoryMaxKeys,
   })
-  const shared = bindRoute(options, options.policy, options.policy.name, options.key, options.cost)
+  return { check: (request, policy) => failover.check(request, policy), stats: () => failover.stats }
+}
+
+/** Validate options once and build the limiter. */
+export function createLimiter<Req>(input: LimiterOptions<Req>, adapterOptions: readonly string[] = []): Limiter<Req> {
+  const options = resolveLimiterOptions<Req>(input, adapterOptions)
+  const checker = checkerFor(options as ResolvedLimiterOptions<unknown>)
+  const shared = bindRoute(options, checker, options.policy, options.policy.name, options.key, options.cost)
 
   return {
     options,
+    stats: () => checker.stats(),
     forRoute(config, method, url) {
       if (config === false) return null
       if (config === undefined) return shared
       assertPlainObject(config, 'config.rateLimit')
-      const route = config as Record<string, unknown>
-      assertKnownOptions(route, ROUTE_OPTION_NAMES, 'config.rateLimit.')
-      const ownBucket = route.capacity !== undefined || route.refillPerSecond !== undefined || route.name !== undefined
-      const routePolicy = ownBucket
+      assertKnownOptions(config, ROUTE_OPTION_NAMES, 'config.rateLimit.')
+      const ownBucket = config.capacity !== undefined || config.refillPerSecond !== undefined || config.name !== undefined
+      const policy = ownBucket
         ? resolvePolicy(
             {
-              capacity: route.capacity ?? options.policy.capacity,
-              refillPerSecond: route.refillPerSecond ?? options.policy.refillPerSecond,
-              name: route.name ?? options.policy.name,
+              capacity: config.capacity ?? options.policy.capacity,
+              refillPerSecond: config.refillPerSecond ?? options.policy.refillPerSecond,
+              name: config.name ?? options.policy.name,
             },
             'config.rateLimit.',
           )
         : options.policy
-      const bucketId = ownBucket ? routeBucketId(routePolicy.name, method, url) : routePolicy.name
-      const key = route.key === undefined ? options.key : resolveKey<Req>(route.key, 'config.rateLimit.key')
+      const bucketId = ownBucket ? routeBucketId(policy.name, method, url) : policy.name
+      const key = config.key === undefined ? options.key : resolveKey<Req>(config.key, 'config.rateLimit.key')
       const cost =
-        route.cost === undefined
-          ? resolveCost<Req>(options.cost, 'cost', routePolicy.capacity)
-          : resolveCost<Req>(route.cost, 'config.rateLimit.cost', routePolicy.capacity)
-      return bindRoute(options, routePolicy, bucketId, key, cost)
+        config.cost === undefined
+          ? resolveCost<Req>(options.cost, 'cost', policy.capacity)
+          : resolveCost<Req>(config.cost, 'config.rateLimit.cost', policy.capacity)
+      return bindRoute(options, checker, policy, bucketId, key, cost)
     },
   }
 }
 
 function bindRoute<Req>(
   options: ResolvedLimiterOptions<Req>,
+  checker: Checker,
   policy: ResolvedPolicy,
   bucketId: string,
   key: KeyOption<Req>,
@@ -154,22 +135,28 @@ function bindRoute<Req>(
       const clientId = await resolveClientId(key, request, view, options.ipv6Subnet)
       if (clientId === undefined) {
         const header = (key as { header: string }).header
-        return { result: undefined, headers: {}, deny: missingApiKey(header) }
+        return { result: undefined, headers: {}, deny: missingApiKey(header), source: 'store' }
       }
       const tokens = typeof cost === 'number' ? cost : checkedCost(cost(request))
       const storeKey = bucketKey(options.prefix, clientId, bucketId)
-      const reply = await options.store.check({ key: storeKey, capacity: policy.capacity, intervalNs: policy.intervalNs, cost: tokens })
+      const answer = await checker.check({ key: storeKey, capacity: policy.capacity, intervalNs: policy.intervalNs, cost: tokens }, policy)
+      if (answer.reply === undefined) {
+        // `allow` and `deny` failure modes measured nothing, so they claim no quota.
+        return { result: undefined, headers: {}, deny: answer.source === 'deny' ? limiterUnavailable() : undefined, source: answer.source }
+      }
+      const { reply } = answer
       const result: RateLimitResult = {
         ...reply,
         allowed: reply.status === 'allowed',
-        policy,
-        limit: policy.capacity,
+        policy: answer.policy,
+        limit: answer.policy.capacity,
         cost: tokens,
         key: storeKey,
+        degraded: answer.source !== 'store',
       }
       const deny =
         reply.status === 'allowed' ? undefined : reply.status === 'denied' ? quotaExceeded(result) : costExceedsCapacity(result)
-      return { result, headers: rateLimitHeaders(result), deny }
+      return { result, headers: rateLimitHeaders(result), deny, source: answer.source }
     },
   }
 }
@@ -184,7 +171,7 @@ async function resolveClientId<Req>(key: KeyOption<Req>, request: Req, view: Req
   if (typeof key === 'function') {
     const id = await key(request)
     if (typeof id !== 'string' || id === '') {
-      throw new SluiceError(ErrorCodes.INVALID_OPTION, `@sluice: the \`key\` function must return a non-empty string, got ${typeof id === 'string' ? '""' : typeof id}`)
+      throw new SluiceError(ErrorCodes.INVALID_REQUEST_VALUE, `@sluice: the \`key\` function must return a non-empty string, got ${typeof id === 'string' ? '""' : typeof id}`)
     }
     return customClientId(id)
   }

@@ -1,7 +1,11 @@
-import { MAX_WINDOW_NS } from './scripts/token-bucket.js'
+import type { CircuitBreakerOptions } from './circuit-breaker.js'
 import { ErrorCodes, SluiceOptionError } from './errors.js'
-import type { RedisClient } from './stores/redis-store.js'
+import type { FailureMode } from './failover.js'
+import { MAX_WINDOW_NS } from './scripts/token-bucket.js'
+import { MemoryStore } from './stores/memory-store.js'
+import { type RedisClient, RedisStore } from './stores/redis-store.js'
 import type { Store } from './stores/store.js'
+import type { SluiceLogger } from './warn-throttle.js'
 
 /** How a request becomes a client identity. */
 export type KeyOption<Req> =
@@ -46,8 +50,18 @@ export interface LimiterOptions<Req> extends PolicyOptions {
   readonly prefix?: string
   /** IPv6 addresses are grouped by this prefix length (1–128). @default 64 */
   readonly ipv6Subnet?: number
-  /** Most buckets the in-memory store keeps (when `redis` is omitted). @default 100_000 */
+  /** Most buckets an in-memory store keeps (the default store, and the local failure buckets). @default 100_000 */
   readonly memoryMaxKeys?: number
+  /** Time budget of one store call, in ms; past it the request is answered by `failureMode`. @default 100 */
+  readonly timeoutMs?: number
+  /** What to answer while the store is failing or slow. @default 'local' */
+  readonly failureMode?: FailureMode
+  /** How many replicas share the store: local failure buckets get 1/replicas of capacity and rate. @default 1 */
+  readonly replicas?: number
+  /** When to stop calling a failing store, and how often to probe it. */
+  readonly circuitBreaker?: CircuitBreakerOptions
+  /** Where degraded-mode warnings go (pino-compatible); adapters pass the framework's logger. */
+  readonly logger?: SluiceLogger
 }
 
 /** A per-route override. Setting `capacity`, `refillPerSecond` or `name` gives the route a bucket of its own. */
@@ -70,6 +84,22 @@ export interface ResolvedPolicy {
   readonly windowSeconds: number
 }
 
+/** The resolved, frozen options; nothing downstream re-checks them. */
+export interface ResolvedLimiterOptions<Req> {
+  readonly store: Store
+  readonly policy: ResolvedPolicy
+  readonly key: KeyOption<Req>
+  readonly cost: CostOption<Req>
+  readonly prefix: string
+  readonly ipv6Subnet: number
+  readonly memoryMaxKeys: number
+  readonly timeoutMs: number
+  readonly failureMode: FailureMode
+  readonly replicas: number
+  readonly circuitBreaker: Required<CircuitBreakerOptions>
+  readonly logger: SluiceLogger | undefined
+}
+
 export const DEFAULTS = Object.freeze({
   name: 'default',
   key: 'ip' as const,
@@ -77,6 +107,10 @@ export const DEFAULTS = Object.freeze({
   prefix: 'sluice:',
   ipv6Subnet: 64,
   memoryMaxKeys: 100_000,
+  timeoutMs: 100,
+  failureMode: 'local' as const,
+  replicas: 1,
+  circuitBreaker: Object.freeze({ failureThreshold: 3, cooldownMs: 250, maxCooldownMs: 4_000 }),
 })
 
 const POLICY_NAME = /^[A-Za-z0-9_.-]{1,64}$/
@@ -85,7 +119,10 @@ const MAX_COST = 2 ** 31
 
 export const LIMITER_OPTION_NAMES = [
   'redis', 'store', 'capacity', 'refillPerSecond', 'name', 'key', 'cost', 'prefix', 'ipv6Subnet', 'memoryMaxKeys',
+  'timeoutMs', 'failureMode', 'replicas', 'circuitBreaker', 'logger',
 ] as const
+const FAILURE_MODES: readonly FailureMode[] = ['local', 'allow', 'deny']
+const PREFIX = /^[^{}\s]{0,64}$/
 export const ROUTE_OPTION_NAMES = ['capacity', 'refillPerSecond', 'name', 'key', 'cost'] as const
 
 function invalid(option: string, value: unknown, expected: string): SluiceOptionError {
@@ -105,6 +142,10 @@ export function assertKnownOptions(input: Record<string, unknown>, known: readon
       throw new SluiceOptionError(ErrorCodes.UNKNOWN_OPTION, `${path}${name}`, input[name], `unknown option (known: ${known.join(', ')})`)
     }
   }
+}
+
+function optionalWhole(value: unknown, option: string, fallback: number, min: number, max: number): number {
+  return value === undefined ? fallback : wholeNumber(value, option, min, max)
 }
 
 function wholeNumber(value: unknown, option: string, min: number, max: number): number {
@@ -168,7 +209,74 @@ export function resolveCost<Req>(value: unknown, option: string, capacity: numbe
 /** Check a cost computed per request; a function returning nonsense is a server bug, not a free pass. */
 export function checkedCost(value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_COST) {
-    throw invalid('cost', value, `the cost function must return a whole number from 1 to ${MAX_COST}`)
+    throw new SluiceOptionError(ErrorCodes.INVALID_REQUEST_VALUE, 'cost', value, `the cost function must return a whole number from 1 to ${MAX_COST}`)
   }
   return value
+}
+
+function isRedisClient(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && typeof (value as { defineCommand?: unknown }).defineCommand === 'function'
+}
+
+function resolveStore(raw: Record<string, unknown>, memoryMaxKeys: number): Store {
+  if (raw.store !== undefined) {
+    if (raw.store === null || typeof (raw.store as Store).check !== 'function') {
+      throw invalid('store', raw.store, 'expected an object with a check(request) method')
+    }
+    return raw.store as Store
+  }
+  if (raw.redis !== undefined) {
+    if (!isRedisClient(raw.redis)) throw invalid('redis', raw.redis, 'expected an ioredis Redis or Cluster client')
+    return new RedisStore(raw.redis as RedisClient)
+  }
+  return new MemoryStore({ maxKeys: memoryMaxKeys })
+}
+
+function resolveCircuitBreaker(value: unknown): Required<CircuitBreakerOptions> {
+  if (value === undefined) return DEFAULTS.circuitBreaker
+  assertPlainObject(value, 'circuitBreaker')
+  assertKnownOptions(value, Object.keys(DEFAULTS.circuitBreaker), 'circuitBreaker.')
+  const d = DEFAULTS.circuitBreaker
+  return Object.freeze({
+    failureThreshold: optionalWhole(value.failureThreshold, 'circuitBreaker.failureThreshold', d.failureThreshold, 1, 1_000_000),
+    cooldownMs: optionalWhole(value.cooldownMs, 'circuitBreaker.cooldownMs', d.cooldownMs, 1, 3_600_000),
+    maxCooldownMs: optionalWhole(value.maxCooldownMs, 'circuitBreaker.maxCooldownMs', d.maxCooldownMs, 1, 3_600_000),
+  })
+}
+
+/**
+ * Validate every limiter option once and return them resolved and frozen. `adapterOptions`
+ * names options the adapter reads itself, so they are not reported as unknown.
+ */
+export function resolveLimiterOptions<Req>(input: unknown, adapterOptions: readonly string[] = []): ResolvedLimiterOptions<Req> {
+  assertPlainObject(input, 'options')
+  assertKnownOptions(input, [...LIMITER_OPTION_NAMES, ...adapterOptions])
+  const policy = resolvePolicy(input)
+  const prefix = input.prefix ?? DEFAULTS.prefix
+  if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
+    throw invalid('prefix', prefix, 'expected at most 64 characters without braces or spaces')
+  }
+  const failureMode = input.failureMode ?? DEFAULTS.failureMode
+  if (!FAILURE_MODES.includes(failureMode as FailureMode)) {
+    throw invalid('failureMode', failureMode, `expected one of ${FAILURE_MODES.map((m) => `'${m}'`).join(', ')}`)
+  }
+  const logger = input.logger
+  if (logger !== undefined && typeof (logger as SluiceLogger | null)?.warn !== 'function') {
+    throw invalid('logger', logger, 'expected an object with a warn(object, message) method')
+  }
+  const memoryMaxKeys = optionalWhole(input.memoryMaxKeys, 'memoryMaxKeys', DEFAULTS.memoryMaxKeys, 1, 2 ** 31)
+  return Object.freeze({
+    store: resolveStore(input, memoryMaxKeys),
+    policy,
+    key: resolveKey<Req>(input.key, 'key'),
+    cost: resolveCost<Req>(input.cost, 'cost', policy.capacity),
+    prefix,
+    ipv6Subnet: optionalWhole(input.ipv6Subnet, 'ipv6Subnet', DEFAULTS.ipv6Subnet, 1, 128),
+    memoryMaxKeys,
+    timeoutMs: optionalWhole(input.timeoutMs, 'timeoutMs', DEFAULTS.timeoutMs, 1, 60_000),
+    failureMode: failureMode as FailureMode,
+    replicas: optionalWhole(input.replicas, 'replicas', DEFAULTS.replicas, 1, 10_000),
+    circuitBreaker: resolveCircuitBreaker(input.circuitBreaker),
+    logger: logger as SluiceLogger | undefined,
+  })
 }

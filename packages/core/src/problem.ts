@@ -48,3 +48,13 @@ export function missingApiKey(header: string): ProblemDetails {
     detail: `This endpoint requires an API key in the "${header}" header.`,
   }
 }
+
+/** 503: the `deny` failure mode while the store is unavailable; not the client's fault, so not a 429. */
+export function limiterUnavailable(): ProblemDetails {
+  return {
+    type: 'about:blank',
+    title: 'Service Unavailable',
+    status: 503,
+    detail: 'Rate limiting is temporarily unavailable, and this service refuses requests it cannot limit.',
+  }
+}

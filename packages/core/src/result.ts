@@ -13,4 +13,9 @@ export interface RateLimitResult extends CheckReply {
   readonly cost: number
   /** The store key of the bucket (hashed where it came from a secret). */
   readonly key: string
+  /**
+   * True when the shared store was unavailable and this replica's local bucket answered; the
+   * policy (and the headers) then describe that local bucket.
+   */
+  readonly degraded: boolean
 }

@@ -1,5 +1,6 @@
 import {
   type LimiterOptions,
+  type LimiterStats,
   PROBLEM_CONTENT_TYPE,
   type RateLimitResult,
   type RequestView,
@@ -32,13 +33,17 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     rateLimit?: SluiceRouteConfig
   }
+  interface FastifyInstance {
+    /** Sluice's counters: answers by source, store errors, circuit state (for metrics). */
+    sluice: { stats(): LimiterStats }
+  }
   interface FastifyRequest {
     /** The rate-limit check of this request; undefined on exempt routes. */
     rateLimit: RateLimitResult | undefined
   }
 }
 
-export type { RateLimitResult } from '@sluice/core'
+export type { FailureMode, LimiterStats, RateLimitResult } from '@sluice/core'
 
 function viewOf(request: FastifyRequest): RequestView {
   return { ip: request.ip, header: (name: string) => request.headers[name] }
@@ -64,7 +69,7 @@ function toArray<T>(value: T | T[] | undefined): T[] {
 }
 
 const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options) => {
-  const limiter = createLimiter<FastifyRequest>(options, ['hook'])
+  const limiter = createLimiter<FastifyRequest>({ logger: fastify.log, ...options }, ['hook'])
   const hook = options.hook ?? 'onRequest'
   if (!HOOKS.includes(hook)) {
     throw new SluiceError(ErrorCodes.INVALID_OPTION, `@sluice: invalid option \`hook\`: expected one of ${HOOKS.join(', ')}, got ${JSON.stringify(hook)}`)
@@ -76,6 +81,7 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
   }
 
   fastify.decorateRequest('rateLimit', undefined)
+  if (!fastify.hasDecorator('sluice')) fastify.decorate('sluice', { stats: () => limiter.stats() })
 
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const methods = toArray(route.method).map((m) => (m === 'HEAD' ? 'GET' : m))

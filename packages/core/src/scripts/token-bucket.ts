@@ -22,10 +22,10 @@
  * The checks of one call run in order, so two checks of the same key see each other. Mirrors
  * `takeTokens` in bucket.ts.
  */
-export const TOKEN_BUCKET_LUA = `
+const SCRIPT_BODY = (clock: string, ttlSlackMs: number): string => `
 local MOD = 8388608000000000
 local HALF = 4194304000000000
-local t = redis.call('TIME')
+local t = ${clock}
 local now = (tonumber(t[1]) % 8388608) * 1000000000 + tonumber(t[2]) * 1000
 
 local function fdiv(a, b)
@@ -56,7 +56,7 @@ for i = 1, #KEYS do
     debt = debt + cost * interval
     local tat = now + debt
     if tat >= MOD then tat = tat - MOD end
-    redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', string.format('%.0f', ceilms(debt)))
+    redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', string.format('%.0f', ceilms(debt) + ${ttlSlackMs}))
   else
     retry = ceilms(debt + cost * interval - window)
   end
@@ -72,6 +72,17 @@ for i = 1, #KEYS do
 end
 return out
 `
+
+export const TOKEN_BUCKET_LUA = SCRIPT_BODY("redis.call('TIME')", 0)
+
+/**
+ * The same script with the clock taken from its last two ARGV (seconds, microseconds) instead of
+ * `TIME`, for tests that must control time to compare the script with a reference model. Keys
+ * live an hour longer than needed, so real-time expiry never interferes with the simulated
+ * clock (and the script's own handling of a stale arrival time is what gets tested). Never used
+ * by the stores.
+ */
+export const TOKEN_BUCKET_LUA_TEST_CLOCK = SCRIPT_BODY('{ ARGV[#ARGV - 1], ARGV[#ARGV] }', 3_600_000)
 
 /** The largest window (capacity × interval, in ns) the script's modular clock can represent. */
 export const MAX_WINDOW_NS = 4_194_304_000_000_000

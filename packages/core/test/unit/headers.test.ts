@@ -9,7 +9,7 @@ const policy = resolvePolicy({ capacity: 100, refillPerSecond: 3, name: 'burst' 
 function result(overrides: Partial<RateLimitResult>): RateLimitResult {
   return {
     status: 'allowed', allowed: true, remaining: 42, retryAfterMs: 0, resetMs: 19_334, nextTokenMs: 0,
-    policy, limit: 100, cost: 1, key: 'k', ...overrides,
+    policy, limit: 100, cost: 1, key: 'k', degraded: false, ...overrides,
   }
 }
 

@@ -1,0 +1,72 @@
+/** Milliseconds on a monotonic clock. */
+export type MillisClock = () => number
+
+export type BreakerState = 'closed' | 'open' | 'half-open'
+
+export interface CircuitBreakerOptions {
+  /** Consecutive failures that open the circuit. @default 3 */
+  readonly failureThreshold?: number
+  /** First wait before probing an open circuit, in ms; doubles after each failed probe. @default 250 */
+  readonly cooldownMs?: number
+  /** Longest wait between probes, in ms. @default 4_000 */
+  readonly maxCooldownMs?: number
+}
+
+/**
+ * Stops calling a store that keeps failing, so a dead Redis is not hammered and requests do not
+ * each pay the time budget. After a cooldown one call is let through as a probe; its success
+ * closes the circuit, its failure doubles the cooldown (up to a ceiling).
+ */
+export class CircuitBreaker {
+  readonly #threshold: number
+  readonly #baseCooldown: number
+  readonly #maxCooldown: number
+  readonly #clock: MillisClock
+  #state: BreakerState = 'closed'
+  #failures = 0
+  #cooldown: number
+  #retryAt = 0
+
+  constructor(options: CircuitBreakerOptions = {}, clock: MillisClock = () => performance.now()) {
+    this.#threshold = options.failureThreshold ?? 3
+    this.#baseCooldown = options.cooldownMs ?? 250
+    this.#maxCooldown = options.maxCooldownMs ?? 4_000
+    this.#cooldown = this.#baseCooldown
+    this.#clock = clock
+  }
+
+  get state(): BreakerState {
+    return this.#state
+  }
+
+  /** May a call go to the store now? In the open state, true once per cooldown (the probe). */
+  allow(): boolean {
+    if (this.#state === 'closed') return true
+    if (this.#state === 'open' && this.#clock() >= this.#retryAt) {
+      this.#state = 'half-open'
+      return true
+    }
+    return false
+  }
+
+  success(): void {
+    this.#state = 'closed'
+    this.#failures = 0
+    this.#cooldown = this.#baseCooldown
+  }
+
+  failure(): void {
+    this.#failures++
+    if (this.#state === 'half-open') {
+      this.#cooldown = Math.min(this.#cooldown * 2, this.#maxCooldown)
+      this.#open()
+    } else if (this.#state === 'closed' && this.#failures >= this.#threshold) {
+      this.#open()
+    }
+  }
+
+  #open(): void {
+    this.#state = 'open'
+    this.#retryAt = this.#clock() + this.#cooldown
+  }
+}

@@ -1,0 +1,120 @@
+import type { CheckReply, CheckRequest } from './bucket.js'
+import { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './circuit-breaker.js'
+import type { ResolvedPolicy } from './options.js'
+import { MemoryStore } from './stores/memory-store.js'
+import type { Store } from './stores/store.js'
+import { withTimeout } from './timeout.js'
+import { type SluiceLogger, WarnThrottle } from './warn-throttle.js'
+
+/**
+ * What to answer while the store fails:
+ * - `local`: a bucket in this process sized to this replica's share (capacity and rate ÷ `replicas`);
+ * - `allow`: admit everything, with no quota headers (nothing was measured);
+ * - `deny`: refuse everything with 503 (not 429: the client did nothing wrong).
+ */
+export type FailureMode = 'local' | 'allow' | 'deny'
+
+/** Where an answer came from. */
+export type AnswerSource = 'store' | FailureMode
+
+export interface FailoverOptions {
+  readonly timeoutMs: number
+  readonly mode: FailureMode
+  readonly replicas: number
+  readonly circuitBreaker: CircuitBreakerOptions
+  readonly logger: SluiceLogger | undefined
+  readonly localMaxKeys: number
+}
+
+export interface GuardedReply {
+  /** Undefined for `allow` and `deny`: no bucket was checked. */
+  readonly reply: CheckReply | undefined
+  /** The policy actually applied: the local share when `source` is `local`. */
+  readonly policy: ResolvedPolicy
+  readonly source: AnswerSource
+}
+
+/** Counters an app can read (and export as metrics). */
+export interface LimiterStats {
+  /** Checks answered by the store. */
+  readonly storeAnswers: number
+  /** Checks answered by the failure mode instead. */
+  readonly degradedAnswers: number
+  /** Store calls that failed or timed out. */
+  readonly storeErrors: number
+  readonly circuit: BreakerState
+}
+
+/** The share of a policy that one replica enforces on its own while the shared store is gone. */
+export function localShare(policy: ResolvedPolicy, replicas: number, cost: number): ResolvedPolicy {
+  if (replicas === 1) return policy
+  // Never below the cost of this request: a share too small to ever admit it would turn a
+  // temporary outage into a permanent "cost exceeds capacity".
+  const capacity = Math.max(Math.ceil(policy.capacity / replicas), Math.min(cost, policy.capacity))
+  const refillPerSecond = policy.refillPerSecond / replicas
+  return Object.freeze({
+    name: policy.name,
+    capacity,
+    refillPerSecond,
+    intervalNs: policy.intervalNs * replicas,
+    windowSeconds: Math.ceil(capacity / refillPerSecond),
+  })
+}
+
+/**
+ * Guards a remote store: a time budget on every call, a circuit breaker, and the failure mode
+ * while either trips. Recovery is automatic: the breaker's probe finds the store again.
+ */
+export class Failover {
+  readonly #store: Store
+  readonly #options: FailoverOptions
+  readonly #breaker: CircuitBreaker
+  readonly #warn: WarnThrottle
+  readonly #local: MemoryStore
+  #storeAnswers = 0
+  #degradedAnswers = 0
+  #storeErrors = 0
+
+  constructor(store: Store, options: FailoverOptions) {
+    this.#store = store
+    this.#options = options
+    this.#breaker = new CircuitBreaker(options.circuitBreaker)
+    this.#warn = new WarnThrottle(options.logger)
+    this.#local = new MemoryStore({ maxKeys: options.localMaxKeys })
+  }
+
+  get stats(): LimiterStats {
+    return {
+      storeAnswers: this.#storeAnswers,
+      degradedAnswers: this.#degradedAnswers,
+      storeErrors: this.#storeErrors,
+      circuit: this.#breaker.state,
+    }
+  }
+
+  async check(request: CheckRequest, policy: ResolvedPolicy): Promise<GuardedReply> {
+    let reason = 'circuit open'
+    if (this.#breaker.allow()) {
+      try {
+        const reply = await withTimeout(this.#store.check(request), this.#options.timeoutMs)
+        this.#breaker.success()
+        this.#storeAnswers++
+        return { reply, policy, source: 'store' }
+      } catch (error) {
+        this.#breaker.failure()
+        this.#storeErrors++
+        reason = error instanceof Error ? error.message : String(error)
+      }
+    }
+    this.#degradedAnswers++
+    const mode = this.#options.mode
+    this.#warn.warn(
+      { store: this.#store.kind, failureMode: mode, circuit: this.#breaker.state, reason, degradedAnswers: this.#degradedAnswers },
+      `@sluice: the ${this.#store.kind} store is unavailable; answering in '${mode}' failure mode`,
+    )
+    if (mode !== 'local') return { reply: undefined, policy, source: mode }
+    const share = localShare(policy, this.#options.replicas, request.cost)
+    const reply = this.#local.checkSync({ key: request.key, capacity: share.capacity, intervalNs: share.intervalNs, cost: request.cost })
+    return { reply, policy: share, source: 'local' }
+  }
+}

@@ -1,0 +1,180 @@
+import { startRedis, type RedisServer } from '@sluice/harness'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import { Writable } from 'node:stream'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import rateLimit, { type SluiceFastifyOptions } from '../../src/index.js'
+
+// Fault tests: a real redis-server is killed, frozen (SIGSTOP), flushed and restarted under load.
+const BUDGET_MS = 100
+// What a request may take beyond the budget on a slow, shared 2-core machine.
+const MARGIN_MS = 250
+
+let server: RedisServer
+let redis: Redis
+let app: FastifyInstance
+let warnings: string[]
+let unhandled: unknown[]
+const onUnhandled = (reason: unknown): void => {
+  unhandled.push(reason)
+}
+
+interface Shot {
+  status: number
+  ms: number
+  degraded: boolean | undefined
+  headers: Record<string, unknown>
+}
+
+beforeEach(async () => {
+  server = await startRedis()
+  // A production-like client: quick reconnects, and the library's defaults otherwise.
+  redis = server.client({ retryStrategy: () => 50 })
+  warnings = []
+  unhandled = []
+  process.on('unhandledRejection', onUnhandled)
+})
+afterEach(async () => {
+  process.off('unhandledRejection', onUnhandled)
+  await app?.close()
+  await server.stop()
+  expect(unhandled).toEqual([])
+})
+
+async function build(options: Partial<SluiceFastifyOptions> = {}): Promise<FastifyInstance> {
+  const stream = new Writable({
+    write(chunk, _e, cb) {
+      for (const line of String(chunk).split('\n')) if (line) warnings.push(JSON.parse(line).msg)
+      cb()
+    },
+  })
+  app = Fastify({ logger: { stream, level: 'warn' } })
+  await app.register(rateLimit, { redis, capacity: 900, refillPerSecond: 1, replicas: 3, timeoutMs: BUDGET_MS, ...options })
+  app.get('/', async (request) => ({ degraded: request.rateLimit?.degraded }))
+  await app.ready()
+  return app
+}
+
+/** `total` requests, `concurrency` at a time; bounded in count. */
+async function fire(total: number, concurrency = 10, ip = '198.51.100.1'): Promise<Shot[]> {
+  const shots: Shot[] = []
+  for (let sent = 0; sent < total; sent += concurrency) {
+    const batch = Array.from({ length: Math.min(concurrency, total - sent) }, async () => {
+      const start = performance.now()
+      const r = await app.inject({ url: '/', remoteAddress: ip })
+      const ms = performance.now() - start
+      const body = r.statusCode === 200 ? (r.json() as { degraded?: boolean }) : {}
+      return { status: r.statusCode, ms, degraded: body.degraded, headers: r.headers }
+    })
+    shots.push(...(await Promise.all(batch)))
+  }
+  return shots
+}
+
+const p99 = (shots: Shot[]): number => {
+  const sorted = shots.map((s) => s.ms).sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!
+}
+
+/** Fire single requests until one is answered by Redis again; bounded in time. */
+async function untilShared(limitMs: number): Promise<number> {
+  const start = performance.now()
+  while (performance.now() - start < limitMs) {
+    const [shot] = await fire(1)
+    if (shot!.degraded === false) return performance.now() - start
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  throw new Error(`still degraded after ${limitMs} ms`)
+}
+
+describe('Redis faults', () => {
+  it('answers from local buckets within the budget when Redis dies, and returns to Redis when it is back', async () => {
+    await build()
+    const before = await fire(30)
+    expect(before.every((s) => s.status === 200 && s.degraded === false)).toBe(true)
+
+    await server.kill()
+    const during = await fire(300)
+    expect(during.filter((s) => s.status >= 500)).toEqual([])
+    expect(during.every((s) => s.status === 200 || s.status === 429)).toBe(true)
+    expect(during.filter((s) => s.degraded === true).length).toBeGreaterThan(250)
+    expect(p99(during)).toBeLessThan(BUDGET_MS + MARGIN_MS)
+    // The headers describe the local bucket actually used: a third of the global capacity.
+    const degraded = during.find((s) => s.degraded === true)!
+    expect(degraded.headers['x-ratelimit-limit']).toBe('300')
+    expect(degraded.headers['ratelimit-policy']).toBe('"default";q=300;w=900')
+    expect(app.sluice.stats().degradedAnswers).toBeGreaterThan(250)
+    // One warning, not one per request.
+    expect(warnings.filter((w) => w.includes('unavailable')).length).toBeGreaterThanOrEqual(1)
+    expect(warnings.filter((w) => w.includes('unavailable')).length).toBeLessThanOrEqual(2)
+
+    await server.restart()
+    const recoveredIn = await untilShared(8_000)
+    expect(recoveredIn).toBeLessThan(8_000)
+    expect(app.sluice.stats().circuit).toBe('closed')
+  })
+
+  it('enforces the local share while degraded', async () => {
+    await build({ capacity: 30, refillPerSecond: 0.001 })
+    await server.kill()
+    const during = await fire(40, 1)
+    // 30 / 3 replicas = 10 tokens for this replica on its own.
+    expect(during.filter((s) => s.status === 200)).toHaveLength(10)
+    expect(during.filter((s) => s.status === 429)).toHaveLength(30)
+  })
+
+  it('answers within the budget while Redis is frozen, and recovers when it thaws', async () => {
+    await build()
+    await fire(10)
+    server.pause()
+    try {
+      const during = await fire(100)
+      expect(during.filter((s) => s.status >= 500)).toEqual([])
+      expect(p99(during)).toBeLessThan(BUDGET_MS + MARGIN_MS)
+      expect(during.filter((s) => s.degraded === true).length).toBeGreaterThan(90)
+    } finally {
+      server.resume()
+    }
+    expect(await untilShared(8_000)).toBeLessThan(8_000)
+  })
+
+  it('sees no error through SCRIPT FLUSH under load', async () => {
+    await build()
+    const load = fire(200, 10)
+    for (let i = 0; i < 5; i++) await redis.script('FLUSH')
+    const shots = await load
+    expect(shots.every((s) => s.status === 200 && s.degraded === false)).toBe(true)
+    expect(app.sluice.stats().storeErrors).toBe(0)
+  })
+
+  it('sees no 5xx through a Redis restart under load', async () => {
+    await build()
+    const load = fire(400, 10)
+    await server.kill()
+    await server.restart()
+    const shots = await load
+    expect(shots.filter((s) => s.status !== 200)).toEqual([])
+    expect(await untilShared(8_000)).toBeLessThan(8_000)
+  })
+
+  it("'allow' admits without claiming quota it did not measure", async () => {
+    await build({ failureMode: 'allow' })
+    await server.kill()
+    const shots = await fire(20)
+    for (const s of shots) {
+      expect(s.status).toBe(200)
+      expect(s.headers['x-ratelimit-remaining']).toBeUndefined()
+      expect(s.headers.ratelimit).toBeUndefined()
+    }
+  })
+
+  it("'deny' refuses with 503, not 429", async () => {
+    await build({ failureMode: 'deny' })
+    await server.kill()
+    const r = await app.inject({ url: '/' })
+    expect(r.statusCode).toBe(503)
+    expect(r.headers['x-ratelimit-remaining']).toBeUndefined()
+    expect(r.headers['content-type']).toContain('application/problem+json')
+    expect(r.json()).toMatchObject({ status: 503, title: 'Service Unavailable' })
+  })
+})
