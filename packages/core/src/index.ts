@@ -32,6 +32,6 @@ export {
 export type { RateLimitResult } from './result.js'
 export { TOKEN_BUCKET_LUA } from './scripts/token-bucket.js'
 export { MemoryStore, type MemoryStoreOptions, type NanoClock } from './stores/memory-store.js'
-export { type RedisClient, RedisStore } from './stores/redis-store.js'
+export { type RedisClient, RedisStore, type RedisStoreOptions } from './stores/redis-store.js'
 export type { Store } from './stores/store.js'
 export type { SluiceLogger } from './warn-throttle.js'

@@ -6,12 +6,13 @@
  *   ARGV[3i - 1]  capacity: whole tokens (1 ≤ capacity; capacity × interval ≤ 2^22 s, ~48 days)
  *   ARGV[3i]      cost: whole tokens this request takes (1 ≤ cost)
  *
- *   Reply: a flat array of 5n integers, five per check, in KEYS order:
+ *   Reply: a flat array of 6n integers, six per check, in KEYS order:
  *     status        1 allowed, 0 denied, 2 cost exceeds capacity (can never succeed)
  *     remaining     floor(tokens) after the check
  *     retryAfterMs  ms until `cost` tokens are available (0 when allowed, -1 for status 2)
  *     resetMs       ms until the bucket is full again
  *     nextTokenMs   ms until the next whole token (0 while remaining > 0)
+ *     debtNs        the bucket's exact state after the check: ns of refill short of full
  *
  * State: one integer per key, the bucket's "theoretical arrival time" (the instant it is full
  * again) in nanoseconds, modulo 2^23 seconds. Absolute nanoseconds do not fit the 2^53 integers
@@ -69,6 +70,7 @@ for i = 1, #KEYS do
   out[n + 3] = retry
   out[n + 4] = ceilms(debt)
   out[n + 5] = nextToken
+  out[n + 6] = debt
 end
 return out
 `
@@ -90,4 +92,4 @@ export const MAX_WINDOW_NS = 4_194_304_000_000_000
 /** The name under which the script is registered on an ioredis client with `defineCommand`. */
 export const TOKEN_BUCKET_COMMAND = 'sluiceTokenBucket'
 
-export const REPLY_WIDTH = 5
+export const REPLY_WIDTH = 6
