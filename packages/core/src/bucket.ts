@@ -7,17 +7,21 @@
  * no rounding accumulates however many requests a bucket sees. The only rounding is done once,
  * when a rate becomes a whole-nanosecond interval (see `intervalNs` in options.ts).
  *
+ * A check covers one or more buckets (one per policy) and is all or nothing: it is admitted
+ * only if every enforcing bucket can afford its cost, and then every bucket that can afford it
+ * pays; otherwise none pays. Shadow buckets (`enforce: false`) are measured but never deny.
+ *
  * The Lua script in scripts/token-bucket.ts is the same algorithm; both are checked against a
  * reference model in the tests.
  */
 
 export const NS_PER_MS = 1_000_000
 
-/** The verdict of one check. */
+/** Whether one bucket, on its own, can afford the cost. */
 export type CheckStatus = 'allowed' | 'denied' | 'cost-exceeds-capacity'
 
-/** One check against one bucket: what a store is asked. */
-export interface CheckRequest {
+/** One bucket of a check. */
+export interface BucketRequest {
   /** The full store key of the bucket (prefix, hash tag and policy included). */
   readonly key: string
   /** Largest burst, in whole tokens (≥ 1). */
@@ -26,14 +30,24 @@ export interface CheckRequest {
   readonly intervalNs: number
   /** Tokens this request takes (≥ 1). */
   readonly cost: number
+  /** False for a shadow policy: measured and reported, never a reason to deny. */
+  readonly enforce: boolean
 }
 
-/** What a store answers for one check; every field is a whole number. */
-export interface CheckReply {
+/** One check, what a store is asked: its buckets are applied all or nothing. */
+export interface CheckRequest {
+  readonly buckets: readonly BucketRequest[]
+}
+
+/** What a store answers for one bucket; every number is a whole number. */
+export interface BucketReply {
+  /** Whether this bucket could afford the cost, whatever the others said. */
   readonly status: CheckStatus
-  /** floor(tokens) after this request. */
+  /** Whether this bucket paid: the check was admitted and the bucket could afford it. */
+  readonly taken: boolean
+  /** floor(tokens) after the check. */
   readonly remaining: number
-  /** Milliseconds until `cost` tokens are available: 0 when allowed, Infinity when they never will be. */
+  /** Milliseconds until `cost` tokens are available: 0 when it can afford them now, Infinity when never. */
   readonly retryAfterMs: number
   /** Milliseconds until the bucket is full again. */
   readonly resetMs: number
@@ -41,10 +55,17 @@ export interface CheckReply {
   readonly nextTokenMs: number
 }
 
-/** The outcome of `takeTokens`: the reply and the bucket's debt afterwards. */
-export interface BucketStep {
+export interface CheckReply {
+  /** True when every enforcing bucket could afford the cost (and so every affordable one paid). */
+  readonly admitted: boolean
+  /** One reply per bucket, in request order. */
+  readonly buckets: readonly BucketReply[]
+}
+
+/** A check's reply and every bucket's debt afterwards. */
+export interface CheckStep {
   readonly reply: CheckReply
-  readonly debtNs: number
+  readonly debtsNs: readonly number[]
 }
 
 export function floorDiv(a: number, b: number): number {
@@ -59,27 +80,33 @@ export function ceilMs(ns: number): number {
   return floorDiv(ns + NS_PER_MS - 1, NS_PER_MS)
 }
 
+type Bucket = Pick<BucketRequest, 'capacity' | 'intervalNs' | 'cost' | 'enforce'>
+
+function affords(debt: number, bucket: Bucket): CheckStatus {
+  if (bucket.cost > bucket.capacity) return 'cost-exceeds-capacity'
+  return debt + bucket.cost * bucket.intervalNs <= bucket.capacity * bucket.intervalNs ? 'allowed' : 'denied'
+}
+
 /**
- * Apply one check to a bucket that is `debtNs` short of full (0 ≤ debtNs ≤ window).
- * Denied checks take nothing.
+ * Apply one check to buckets that are `debtsNs` short of full (0 ≤ debt ≤ window each).
+ * A check that is not admitted takes nothing from any bucket.
  */
-export function takeTokens(debtNs: number, check: Pick<CheckRequest, 'capacity' | 'intervalNs' | 'cost'>): BucketStep {
-  const { capacity, intervalNs, cost } = check
-  const window = capacity * intervalNs
-  let status: CheckStatus
-  let debt = debtNs
-  let retryAfterMs = 0
-  if (cost > capacity) {
-    status = 'cost-exceeds-capacity'
-    retryAfterMs = Number.POSITIVE_INFINITY
-  } else if (debt + cost * intervalNs <= window) {
-    status = 'allowed'
-    debt += cost * intervalNs
-  } else {
-    status = 'denied'
-    retryAfterMs = ceilMs(debt + cost * intervalNs - window)
-  }
-  const remaining = floorDiv(window - debt, intervalNs)
-  const nextTokenMs = remaining > 0 ? 0 : ceilMs(debt + intervalNs - window)
-  return { reply: { status, remaining, retryAfterMs, resetMs: ceilMs(debt), nextTokenMs }, debtNs: debt }
+export function applyCheck(debtsNs: readonly number[], buckets: readonly Bucket[]): CheckStep {
+  const statuses = buckets.map((bucket, i) => affords(debtsNs[i]!, bucket))
+  const admitted = buckets.every((bucket, i) => !bucket.enforce || statuses[i] === 'allowed')
+  const debts: number[] = []
+  const replies = buckets.map((bucket, i): BucketReply => {
+    const { capacity, intervalNs, cost } = bucket
+    const window = capacity * intervalNs
+    const status = statuses[i]!
+    const taken = admitted && status === 'allowed'
+    const debt = taken ? debtsNs[i]! + cost * intervalNs : debtsNs[i]!
+    debts.push(debt)
+    const retryAfterMs =
+      status === 'allowed' ? 0 : status === 'denied' ? ceilMs(debt + cost * intervalNs - window) : Number.POSITIVE_INFINITY
+    const remaining = floorDiv(window - debt, intervalNs)
+    const nextTokenMs = remaining > 0 ? 0 : ceilMs(debt + intervalNs - window)
+    return { status, taken, remaining, retryAfterMs, resetMs: ceilMs(debt), nextTokenMs }
+  })
+  return { reply: { admitted, buckets: replies }, debtsNs: debts }
 }

@@ -1,6 +1,6 @@
 import type { CheckReply, CheckRequest } from './bucket.js'
 import { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './circuit-breaker.js'
-import type { ResolvedPolicy } from './options.js'
+import type { ResolvedPolicy } from './policies.js'
 import { MemoryStore } from './stores/memory-store.js'
 import type { Store } from './stores/store.js'
 import { withTimeout } from './timeout.js'
@@ -29,8 +29,8 @@ export interface FailoverOptions {
 export interface GuardedReply {
   /** Undefined for `allow` and `deny`: no bucket was checked. */
   readonly reply: CheckReply | undefined
-  /** The policy actually applied: the local share when `source` is `local`. */
-  readonly policy: ResolvedPolicy
+  /** The policies actually applied: their local shares when `source` is `local`. */
+  readonly policies: readonly ResolvedPolicy[]
   readonly source: AnswerSource
 }
 
@@ -58,6 +58,7 @@ export function localShare(policy: ResolvedPolicy, replicas: number, cost: numbe
     refillPerSecond,
     intervalNs: policy.intervalNs * replicas,
     windowSeconds: Math.ceil(capacity / refillPerSecond),
+    shadow: policy.shadow,
   })
 }
 
@@ -92,14 +93,14 @@ export class Failover {
     }
   }
 
-  async check(request: CheckRequest, policy: ResolvedPolicy): Promise<GuardedReply> {
+  async check(request: CheckRequest, policies: readonly ResolvedPolicy[]): Promise<GuardedReply> {
     let reason = 'circuit open'
     if (this.#breaker.allow()) {
       try {
         const reply = await withTimeout(this.#store.check(request), this.#options.timeoutMs)
         this.#breaker.success()
         this.#storeAnswers++
-        return { reply, policy, source: 'store' }
+        return { reply, policies, source: 'store' }
       } catch (error) {
         this.#breaker.failure()
         this.#storeErrors++
@@ -112,9 +113,11 @@ export class Failover {
       { store: this.#store.kind, failureMode: mode, circuit: this.#breaker.state, reason, degradedAnswers: this.#degradedAnswers },
       `@sluice: the ${this.#store.kind} store is unavailable; answering in '${mode}' failure mode`,
     )
-    if (mode !== 'local') return { reply: undefined, policy, source: mode }
-    const share = localShare(policy, this.#options.replicas, request.cost)
-    const reply = this.#local.checkSync({ key: request.key, capacity: share.capacity, intervalNs: share.intervalNs, cost: request.cost })
-    return { reply, policy: share, source: 'local' }
+    if (mode !== 'local') return { reply: undefined, policies, source: mode }
+    const shares = policies.map((policy, i) => localShare(policy, this.#options.replicas, request.buckets[i]!.cost))
+    const reply = this.#local.checkSync({
+      buckets: request.buckets.map((b, i) => ({ ...b, capacity: shares[i]!.capacity, intervalNs: shares[i]!.intervalNs })),
+    })
+    return { reply, policies: shares, source: 'local' }
   }
 }

@@ -15,21 +15,21 @@ const seconds = (ms: number): number => Math.ceil(ms / 1000)
 
 /**
  * The headers that tell a client where it stands (see the README's headers table). The
- * `RateLimit` and `RateLimit-Policy` fields follow draft-ietf-httpapi-ratelimit-headers-10 and
- * are serialized as RFC 9651 structured-field lists.
+ * `X-RateLimit-*` trio describes the binding policy; `RateLimit` and `RateLimit-Policy` list
+ * every policy, following draft-ietf-httpapi-ratelimit-headers-10, serialized as RFC 9651
+ * structured-field lists.
  */
 export function rateLimitHeaders(result: RateLimitResult): Record<string, string> {
-  const { policy } = result
   const headers: Record<string, string> = {
     [HeaderNames.limit]: String(result.limit),
     [HeaderNames.remaining]: String(result.remaining),
     [HeaderNames.reset]: String(seconds(result.resetMs)),
-    [HeaderNames.policy]: serializeList([
-      [policy.name, new Map([['q', policy.capacity], ['w', policy.windowSeconds]])],
-    ]),
-    [HeaderNames.rateLimit]: serializeList([
-      [policy.name, new Map([['r', result.remaining], ['t', seconds(result.nextTokenMs)]])],
-    ]),
+    [HeaderNames.policy]: serializeList(
+      result.policies.map((p) => [p.policy.name, new Map([['q', p.policy.capacity], ['w', p.policy.windowSeconds]])]),
+    ),
+    [HeaderNames.rateLimit]: serializeList(
+      result.policies.map((p) => [p.policy.name, new Map([['r', p.remaining], ['t', seconds(p.nextTokenMs)]])]),
+    ),
   }
   if (result.status === 'denied') {
     headers[HeaderNames.retryAfter] = String(Math.max(1, seconds(result.retryAfterMs)))

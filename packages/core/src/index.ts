@@ -1,7 +1,14 @@
-export { type CheckReply, type CheckRequest, type CheckStatus, takeTokens } from './bucket.js'
+export {
+  type BucketReply,
+  type BucketRequest,
+  type CheckReply,
+  type CheckRequest,
+  type CheckStatus,
+  applyCheck,
+} from './bucket.js'
 export { type BreakerState, CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js'
-export { type AnswerSource, type FailureMode, type LimiterStats, localShare } from './failover.js'
 export { type ErrorCode, ErrorCodes, SluiceError, SluiceOptionError } from './errors.js'
+export { type AnswerSource, type FailureMode, type LimiterStats, localShare } from './failover.js'
 export { HeaderNames, rateLimitHeaders } from './headers.js'
 export { apiKeyClientId, bucketKey, customClientId, ipClientId } from './keys.js'
 export {
@@ -9,27 +16,34 @@ export {
   type Limiter,
   type RequestView,
   type RouteLimiter,
+  type SluiceStats,
   createLimiter,
 } from './limiter.js'
 export {
+  type CommonLimiterOptions,
   type CostOption,
   DEFAULTS,
   type KeyOption,
   LIMITER_OPTION_NAMES,
   type LimiterOptions,
-  type PolicyOptions,
   type ResolvedLimiterOptions,
-  type ResolvedPolicy,
-  resolveLimiterOptions,
   type RouteLimitOptions,
-  resolvePolicy,
+  resolveLimiterOptions,
 } from './options.js'
+export {
+  type NamedPolicyOptions,
+  type PolicyOptions,
+  type PolicySource,
+  type ResolvedPolicy,
+  resolvePolicies,
+  resolvePolicy,
+} from './policies.js'
 export {
   PROBLEM_CONTENT_TYPE,
   type ProblemDetails,
   QUOTA_EXCEEDED_TYPE,
 } from './problem.js'
-export type { RateLimitResult } from './result.js'
+export type { PolicyResult, RateLimitResult } from './result.js'
 export { TOKEN_BUCKET_LUA } from './scripts/token-bucket.js'
 export { MemoryStore, type MemoryStoreOptions, type NanoClock } from './stores/memory-store.js'
 export { type RedisClient, RedisStore, type RedisStoreOptions } from './stores/redis-store.js'

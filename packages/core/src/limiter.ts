@@ -9,7 +9,6 @@ import {
   type LimiterOptions,
   ROUTE_OPTION_NAMES,
   type ResolvedLimiterOptions,
-  type ResolvedPolicy,
   type RouteLimitOptions,
   assertKnownOptions,
   assertPlainObject,
@@ -17,10 +16,11 @@ import {
   resolveCost,
   resolveKey,
   resolveLimiterOptions,
-  resolvePolicy,
 } from './options.js'
+import { type ResolvedPolicy, resolvePolicies } from './policies.js'
 import { type ProblemDetails, costExceedsCapacity, limiterUnavailable, missingApiKey, quotaExceeded } from './problem.js'
-import type { RateLimitResult } from './result.js'
+import { type RateLimitResult, summarize } from './result.js'
+import { WarnThrottle } from './warn-throttle.js'
 
 /** What the limiter needs to know about a request, whatever the framework. */
 export interface RequestView {
@@ -40,25 +40,31 @@ export interface Decision {
   readonly source: AnswerSource
 }
 
-/** A policy bound to a route: checks a request against its bucket. */
+/** The policies bound to a route: checks a request against their buckets, all or nothing. */
 export interface RouteLimiter<Req> {
-  readonly policy: ResolvedPolicy
+  readonly policies: readonly ResolvedPolicy[]
   check(request: Req, view: RequestView): Promise<Decision>
+}
+
+/** Counters for metrics. */
+export interface SluiceStats extends LimiterStats {
+  /** Requests a shadow policy would have denied (they were not denied). */
+  readonly shadowDenials: number
 }
 
 export interface Limiter<Req> {
   readonly options: ResolvedLimiterOptions<Req>
   /**
    * Bind the limiter to a route. `config` is the route's own setting: undefined for the
-   * limiter's policy, `false` to exempt the route (returns null), or an override.
+   * limiter's policies, `false` to exempt the route (returns null), or an override.
    */
   forRoute(config: RouteLimitOptions<Req> | false | undefined, method: string, url: string): RouteLimiter<Req> | null
-  /** Counters for metrics: answers by source, store errors, the circuit's state. */
-  stats(): LimiterStats
+  /** Counters for metrics: answers by source, store errors, the circuit's state, shadow denials. */
+  stats(): SluiceStats
 }
 
 interface Checker {
-  check(request: CheckRequest, policy: ResolvedPolicy): Promise<{ reply: CheckReply | undefined; policy: ResolvedPolicy; source: AnswerSource }>
+  check(request: CheckRequest, policies: readonly ResolvedPolicy[]): Promise<{ reply: CheckReply | undefined; policies: readonly ResolvedPolicy[]; source: AnswerSource }>
   stats(): LimiterStats
 }
 
@@ -67,9 +73,9 @@ function checkerFor(options: ResolvedLimiterOptions<unknown>): Checker {
   if (options.store.kind === 'memory') {
     let answers = 0
     return {
-      async check(request, policy) {
+      async check(request, policies) {
         answers++
-        return { reply: await options.store.check(request), policy, source: 'store' }
+        return { reply: await options.store.check(request), policies, source: 'store' }
       },
       stats: () => ({ storeAnswers: answers, degradedAnswers: 0, storeErrors: 0, circuit: 'closed' }),
     }
@@ -82,55 +88,71 @@ function checkerFor(options: ResolvedLimiterOptions<unknown>): Checker {
     logger: options.logger,
     localMaxKeys: options.memoryMaxKeys,
   })
-  return { check: (request, policy) => failover.check(request, policy), stats: () => failover.stats }
+  return { check: (request, policies) => failover.check(request, policies), stats: () => failover.stats }
+}
+
+interface Shared<Req> {
+  readonly options: ResolvedLimiterOptions<Req>
+  readonly checker: Checker
+  readonly shadow: WarnThrottle
+  shadowDenials: number
 }
 
 /** Validate options once and build the limiter. */
 export function createLimiter<Req>(input: LimiterOptions<Req>, adapterOptions: readonly string[] = []): Limiter<Req> {
   const options = resolveLimiterOptions<Req>(input, adapterOptions)
-  const checker = checkerFor(options as ResolvedLimiterOptions<unknown>)
-  const shared = bindRoute(options, checker, options.policy, options.policy.name, options.key, options.cost)
+  const shared: Shared<Req> = {
+    options,
+    checker: checkerFor(options as ResolvedLimiterOptions<unknown>),
+    shadow: new WarnThrottle(options.logger),
+    shadowDenials: 0,
+  }
+  const whole = bindRoute(shared, options.policies, options.policies.map((p) => p.name), options.key, options.cost)
 
   return {
     options,
-    stats: () => checker.stats(),
+    stats: () => ({ ...shared.checker.stats(), shadowDenials: shared.shadowDenials }),
     forRoute(config, method, url) {
       if (config === false) return null
-      if (config === undefined) return shared
+      if (config === undefined) return whole
       assertPlainObject(config, 'config.rateLimit')
       assertKnownOptions(config, ROUTE_OPTION_NAMES, 'config.rateLimit.')
-      const ownBucket = config.capacity !== undefined || config.refillPerSecond !== undefined || config.name !== undefined
-      const policy = ownBucket
-        ? resolvePolicy(
-            {
-              capacity: config.capacity ?? options.policy.capacity,
-              refillPerSecond: config.refillPerSecond ?? options.policy.refillPerSecond,
-              name: config.name ?? options.policy.name,
-            },
+      const own = ['capacity', 'refillPerSecond', 'name', 'shadow', 'policies'].some((k) => (config as Record<string, unknown>)[k] !== undefined)
+      const first = options.policies[0]!
+      const policies = !own
+        ? options.policies
+        : resolvePolicies(
+            config.policies !== undefined
+              ? config
+              : {
+                  capacity: config.capacity ?? first.capacity,
+                  refillPerSecond: config.refillPerSecond ?? first.refillPerSecond,
+                  name: config.name ?? first.name,
+                  shadow: config.shadow,
+                },
             'config.rateLimit.',
           )
-        : options.policy
-      const bucketId = ownBucket ? routeBucketId(policy.name, method, url) : policy.name
+      const bucketIds = policies.map((p) => (own ? routeBucketId(p.name, method, url) : p.name))
       const key = config.key === undefined ? options.key : resolveKey<Req>(config.key, 'config.rateLimit.key')
       const cost =
         config.cost === undefined
-          ? resolveCost<Req>(options.cost, 'cost', policy.capacity)
-          : resolveCost<Req>(config.cost, 'config.rateLimit.cost', policy.capacity)
-      return bindRoute(options, checker, policy, bucketId, key, cost)
+          ? resolveCost<Req>(options.cost, 'cost', policies)
+          : resolveCost<Req>(config.cost, 'config.rateLimit.cost', policies)
+      return bindRoute(shared, policies, bucketIds, key, cost)
     },
   }
 }
 
 function bindRoute<Req>(
-  options: ResolvedLimiterOptions<Req>,
-  checker: Checker,
-  policy: ResolvedPolicy,
-  bucketId: string,
+  shared: Shared<Req>,
+  policies: readonly ResolvedPolicy[],
+  bucketIds: readonly string[],
   key: KeyOption<Req>,
   cost: CostOption<Req>,
 ): RouteLimiter<Req> {
+  const { options, checker } = shared
   return {
-    policy,
+    policies,
     async check(request, view) {
       const clientId = await resolveClientId(key, request, view, options.ipv6Subnet)
       if (clientId === undefined) {
@@ -138,24 +160,21 @@ function bindRoute<Req>(
         return { result: undefined, headers: {}, deny: missingApiKey(header), source: 'store' }
       }
       const tokens = typeof cost === 'number' ? cost : checkedCost(cost(request))
-      const storeKey = bucketKey(options.prefix, clientId, bucketId)
-      const answer = await checker.check({ key: storeKey, capacity: policy.capacity, intervalNs: policy.intervalNs, cost: tokens }, policy)
+      const keys = bucketIds.map((id) => bucketKey(options.prefix, clientId, id))
+      const buckets = policies.map((p, i) => ({ key: keys[i]!, capacity: p.capacity, intervalNs: p.intervalNs, cost: tokens, enforce: !p.shadow }))
+      const answer = await checker.check({ buckets }, policies)
       if (answer.reply === undefined) {
         // `allow` and `deny` failure modes measured nothing, so they claim no quota.
         return { result: undefined, headers: {}, deny: answer.source === 'deny' ? limiterUnavailable() : undefined, source: answer.source }
       }
-      const { reply } = answer
-      const result: RateLimitResult = {
-        ...reply,
-        allowed: reply.status === 'allowed',
-        policy: answer.policy,
-        limit: answer.policy.capacity,
-        cost: tokens,
-        key: storeKey,
-        degraded: answer.source !== 'store',
+      const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store')
+      for (const p of result.policies) {
+        if (p.policy.shadow && p.status !== 'allowed') {
+          shared.shadowDenials++
+          shared.shadow.warn({ policy: p.policy.name, key: p.key, shadowDenials: shared.shadowDenials }, `@sluice: shadow policy "${p.policy.name}" would have denied a request`)
+        }
       }
-      const deny =
-        reply.status === 'allowed' ? undefined : reply.status === 'denied' ? quotaExceeded(result) : costExceedsCapacity(result)
+      const deny = result.allowed ? undefined : result.status === 'denied' ? quotaExceeded(result) : costExceedsCapacity(result)
       return { result, headers: rateLimitHeaders(result), deny, source: answer.source }
     },
   }

@@ -1,7 +1,7 @@
 import type { CircuitBreakerOptions } from './circuit-breaker.js'
 import { ErrorCodes, SluiceOptionError } from './errors.js'
 import type { FailureMode } from './failover.js'
-import { MAX_WINDOW_NS } from './scripts/token-bucket.js'
+import { type NamedPolicyOptions, type PolicyOptions, type PolicySource, type ResolvedPolicy, resolvePolicies } from './policies.js'
 import { MemoryStore } from './stores/memory-store.js'
 import { type RedisClient, RedisStore } from './stores/redis-store.js'
 import type { Store } from './stores/store.js'
@@ -23,21 +23,8 @@ export type KeyOption<Req> =
 /** Tokens a request takes: a whole number ≥ 1, or a function of the request returning one. */
 export type CostOption<Req> = number | ((request: Req) => number)
 
-/** One token bucket. */
-export interface PolicyOptions {
-  /** Largest burst, in whole tokens (≥ 1). Required. */
-  readonly capacity: number
-  /** Sustained rate in tokens per second (> 0, may be fractional such as 0.5). Required. */
-  readonly refillPerSecond: number
-  /**
-   * The policy's name in the `RateLimit` / `RateLimit-Policy` headers and in its Redis keys:
-   * 1–64 characters of `A-Z a-z 0-9 _ . -`. @default 'default'
-   */
-  readonly name?: string
-}
-
-/** Options shared by every adapter. */
-export interface LimiterOptions<Req> extends PolicyOptions {
+/** Options shared by every adapter, apart from the policies. */
+export interface CommonLimiterOptions<Req> {
   /** An ioredis `Redis` or `Cluster` shared by all replicas. Omit to keep buckets in memory (one process). */
   readonly redis?: RedisClient
   /** A custom store; takes precedence over `redis`. */
@@ -64,30 +51,29 @@ export interface LimiterOptions<Req> extends PolicyOptions {
   readonly logger?: SluiceLogger
 }
 
-/** A per-route override. Setting `capacity`, `refillPerSecond` or `name` gives the route a bucket of its own. */
-export interface RouteLimitOptions<Req> {
-  readonly capacity?: number
-  readonly refillPerSecond?: number
-  readonly name?: string
+/**
+ * Options shared by every adapter: one policy (`capacity`, `refillPerSecond`, `name`) or
+ * several (`policies`), checked all or nothing.
+ */
+export type LimiterOptions<Req> = CommonLimiterOptions<Req> & PolicySource
+
+/**
+ * A per-route override. Setting `capacity`, `refillPerSecond`, `name` or `policies` gives the
+ * route buckets of its own; a `cost`- or `key`-only override draws from the limiter's buckets.
+ */
+export type RouteLimitOptions<Req> = {
   readonly key?: KeyOption<Req>
   readonly cost?: CostOption<Req>
-}
-
-/** A policy with every field resolved. */
-export interface ResolvedPolicy {
-  readonly name: string
-  readonly capacity: number
-  readonly refillPerSecond: number
-  /** Nanoseconds per token, rounded once to a whole number. */
-  readonly intervalNs: number
-  /** Seconds a full bucket takes to refill from empty, rounded up: the draft's `w`. */
-  readonly windowSeconds: number
-}
+} & (
+  | (Partial<PolicyOptions> & { readonly policies?: never })
+  | { readonly policies: readonly NamedPolicyOptions[]; readonly capacity?: never; readonly refillPerSecond?: never; readonly name?: never; readonly shadow?: never }
+)
 
 /** The resolved, frozen options; nothing downstream re-checks them. */
 export interface ResolvedLimiterOptions<Req> {
   readonly store: Store
-  readonly policy: ResolvedPolicy
+  /** One or more policies; a request is checked against all of them at once. */
+  readonly policies: readonly ResolvedPolicy[]
   readonly key: KeyOption<Req>
   readonly cost: CostOption<Req>
   readonly prefix: string
@@ -101,7 +87,6 @@ export interface ResolvedLimiterOptions<Req> {
 }
 
 export const DEFAULTS = Object.freeze({
-  name: 'default',
   key: 'ip' as const,
   cost: 1,
   prefix: 'sluice:',
@@ -113,19 +98,18 @@ export const DEFAULTS = Object.freeze({
   circuitBreaker: Object.freeze({ failureThreshold: 3, cooldownMs: 250, maxCooldownMs: 4_000 }),
 })
 
-const POLICY_NAME = /^[A-Za-z0-9_.-]{1,64}$/
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/
 const MAX_COST = 2 ** 31
 
 export const LIMITER_OPTION_NAMES = [
-  'redis', 'store', 'capacity', 'refillPerSecond', 'name', 'key', 'cost', 'prefix', 'ipv6Subnet', 'memoryMaxKeys',
+  'redis', 'store', 'capacity', 'refillPerSecond', 'name', 'shadow', 'policies', 'key', 'cost', 'prefix', 'ipv6Subnet', 'memoryMaxKeys',
   'timeoutMs', 'failureMode', 'replicas', 'circuitBreaker', 'logger',
 ] as const
 const FAILURE_MODES: readonly FailureMode[] = ['local', 'allow', 'deny']
 const PREFIX = /^[^{}\s]{0,64}$/
-export const ROUTE_OPTION_NAMES = ['capacity', 'refillPerSecond', 'name', 'key', 'cost'] as const
+export const ROUTE_OPTION_NAMES = ['capacity', 'refillPerSecond', 'name', 'shadow', 'policies', 'key', 'cost'] as const
 
-function invalid(option: string, value: unknown, expected: string): SluiceOptionError {
+export function invalid(option: string, value: unknown, expected: string): SluiceOptionError {
   return new SluiceOptionError(ErrorCodes.INVALID_OPTION, option, value, expected)
 }
 
@@ -148,34 +132,11 @@ function optionalWhole(value: unknown, option: string, fallback: number, min: nu
   return value === undefined ? fallback : wholeNumber(value, option, min, max)
 }
 
-function wholeNumber(value: unknown, option: string, min: number, max: number): number {
+export function wholeNumber(value: unknown, option: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw invalid(option, value, `expected a whole number from ${min} to ${max}`)
   }
   return value
-}
-
-export function resolvePolicy(input: { capacity?: unknown; refillPerSecond?: unknown; name?: unknown }, path = ''): ResolvedPolicy {
-  const capacity = wholeNumber(input.capacity, `${path}capacity`, 1, 2 ** 32)
-  const rate = input.refillPerSecond
-  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0 || rate > 1e9) {
-    throw invalid(`${path}refillPerSecond`, rate, 'expected a number of tokens per second, > 0 and ≤ 1e9')
-  }
-  const name = input.name ?? DEFAULTS.name
-  if (typeof name !== 'string' || !POLICY_NAME.test(name)) {
-    throw invalid(`${path}name`, name, 'expected 1–64 characters of A-Z a-z 0-9 _ . -')
-  }
-  const intervalNs = Math.max(1, Math.round(1e9 / rate))
-  if (capacity * intervalNs > MAX_WINDOW_NS) {
-    throw invalid(`${path}capacity`, capacity, `capacity / refillPerSecond must be at most ${MAX_WINDOW_NS / 1e9} s (about 48 days) so a bucket refills within the script's clock range`)
-  }
-  return Object.freeze({
-    name,
-    capacity,
-    refillPerSecond: rate,
-    intervalNs,
-    windowSeconds: Math.ceil(capacity / rate),
-  })
 }
 
 export function resolveKey<Req>(value: unknown, option: string): KeyOption<Req> {
@@ -196,10 +157,11 @@ export function resolveKey<Req>(value: unknown, option: string): KeyOption<Req> 
   throw invalid(option, value, "expected 'ip', { header: '<name>' } or a function (request) => string")
 }
 
-export function resolveCost<Req>(value: unknown, option: string, capacity: number): CostOption<Req> {
-  if (value === undefined) return DEFAULTS.cost
+export function resolveCost<Req>(value: unknown, option: string, policies: readonly ResolvedPolicy[]): CostOption<Req> {
+  if (value === undefined) value = DEFAULTS.cost
   if (typeof value === 'function') return value as CostOption<Req>
   const cost = wholeNumber(value, option, 1, MAX_COST)
+  const capacity = Math.min(...policies.map((p) => p.capacity))
   if (cost > capacity) {
     throw invalid(option, value, `cost can never exceed capacity (${capacity}): such requests could never succeed`)
   }
@@ -251,7 +213,7 @@ function resolveCircuitBreaker(value: unknown): Required<CircuitBreakerOptions> 
 export function resolveLimiterOptions<Req>(input: unknown, adapterOptions: readonly string[] = []): ResolvedLimiterOptions<Req> {
   assertPlainObject(input, 'options')
   assertKnownOptions(input, [...LIMITER_OPTION_NAMES, ...adapterOptions])
-  const policy = resolvePolicy(input)
+  const policies = resolvePolicies(input, '')
   const prefix = input.prefix ?? DEFAULTS.prefix
   if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
     throw invalid('prefix', prefix, 'expected at most 64 characters without braces or spaces')
@@ -267,9 +229,9 @@ export function resolveLimiterOptions<Req>(input: unknown, adapterOptions: reado
   const memoryMaxKeys = optionalWhole(input.memoryMaxKeys, 'memoryMaxKeys', DEFAULTS.memoryMaxKeys, 1, 2 ** 31)
   return Object.freeze({
     store: resolveStore(input, memoryMaxKeys),
-    policy,
+    policies,
     key: resolveKey<Req>(input.key, 'key'),
-    cost: resolveCost<Req>(input.cost, 'cost', policy.capacity),
+    cost: resolveCost<Req>(input.cost, 'cost', policies),
     prefix,
     ipv6Subnet: optionalWhole(input.ipv6Subnet, 'ipv6Subnet', DEFAULTS.ipv6Subnet, 1, 128),
     memoryMaxKeys,

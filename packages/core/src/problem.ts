@@ -20,8 +20,8 @@ export function quotaExceeded(result: RateLimitResult): ProblemDetails {
     type: QUOTA_EXCEEDED_TYPE,
     title: 'Too Many Requests',
     status: 429,
-    detail: `Rate limit "${result.policy.name}" exceeded: retry in ${Math.max(1, Math.ceil(result.retryAfterMs / 1000))} s.`,
-    'violated-policies': [result.policy.name],
+    detail: `Rate limit ${result.violated.map((n) => `"${n}"`).join(', ')} exceeded: retry in ${Math.max(1, Math.ceil(result.retryAfterMs / 1000))} s.`,
+    'violated-policies': result.violated,
   }
 }
 
@@ -35,7 +35,7 @@ export function costExceedsCapacity(result: RateLimitResult): ProblemDetails {
     title: 'Forbidden',
     status: 403,
     detail: `This request costs ${result.cost} tokens but policy "${result.policy.name}" holds at most ${result.limit}: it can never be admitted.`,
-    'violated-policies': [result.policy.name],
+    'violated-policies': result.violated,
   }
 }
 

@@ -1,27 +1,31 @@
 /**
  * The token-bucket check as one Redis Lua script: one round trip, atomic, on the Redis clock.
  *
- *   KEYS[i]       the bucket key of check i, for i = 1..n (one or more checks per call)
- *   ARGV[3i - 2]  interval: whole nanoseconds to refill one token (1 ≤ interval)
- *   ARGV[3i - 1]  capacity: whole tokens (1 ≤ capacity; capacity × interval ≤ 2^22 s, ~48 days)
- *   ARGV[3i]      cost: whole tokens this request takes (1 ≤ cost)
+ * One call carries one or more checks; a check covers one or more buckets (one per policy of a
+ * request) and is all or nothing. Mirrors `applyCheck` in bucket.ts.
  *
- *   Reply: a flat array of 6n integers, six per check, in KEYS order:
- *     status        1 allowed, 0 denied, 2 cost exceeds capacity (can never succeed)
+ *   KEYS          every bucket key of every check, in order
+ *   ARGV          per check: n (its bucket count), then per bucket four values:
+ *                   interval  whole nanoseconds to refill one token (≥ 1)
+ *                   capacity  whole tokens (≥ 1; capacity × interval ≤ 2^22 s, ~48 days)
+ *                   cost      whole tokens this request takes (≥ 1)
+ *                   enforce   1, or 0 for a shadow policy (measured, never denies)
+ *
+ *   Reply: a flat array of integers, per check: admitted (1 or 0), then six per bucket:
+ *     status        1 this bucket can afford the cost, 0 it cannot, 2 it never can (cost > capacity)
+ *     taken         1 when this bucket paid (admitted and affordable)
  *     remaining     floor(tokens) after the check
- *     retryAfterMs  ms until `cost` tokens are available (0 when allowed, -1 for status 2)
+ *     retryAfterMs  ms until `cost` tokens are available (0 when affordable, -1 for status 2)
  *     resetMs       ms until the bucket is full again
- *     nextTokenMs   ms until the next whole token (0 while remaining > 0)
  *     debtNs        the bucket's exact state after the check: ns of refill short of full
+ *   (nextTokenMs follows from these: the caller computes it from debtNs.)
  *
  * State: one integer per key, the bucket's "theoretical arrival time" (the instant it is full
  * again) in nanoseconds, modulo 2^23 seconds. Absolute nanoseconds do not fit the 2^53 integers
  * that Lua's doubles hold exactly; because a live key's arrival time lies within one window
  * (≤ 2^22 s) after now, the residue identifies it uniquely. A key's TTL is the time until it is
- * full, so an idle bucket leaves nothing behind. Denied checks write nothing.
- *
- * The checks of one call run in order, so two checks of the same key see each other. Mirrors
- * `takeTokens` in bucket.ts.
+ * full, so an idle bucket leaves nothing behind. A check that is not admitted writes nothing.
+ * Checks of one call run in order, so two checks of the same key see each other.
  */
 const SCRIPT_BODY = (clock: string, ttlSlackMs: number): string => `
 local MOD = 8388608000000000
@@ -37,40 +41,54 @@ end
 local function ceilms(ns) return fdiv(ns + 999999, 1000000) end
 
 local out = {}
-for i = 1, #KEYS do
-  local interval = tonumber(ARGV[3 * i - 2])
-  local capacity = tonumber(ARGV[3 * i - 1])
-  local cost = tonumber(ARGV[3 * i])
-  local window = capacity * interval
-  local debt = 0
-  local stored = redis.call('GET', KEYS[i])
-  if stored then
-    debt = (tonumber(stored) or 0) - now
-    if debt < 0 then debt = debt + MOD end
-    if debt >= HALF then debt = 0 elseif debt > window then debt = window end
+local a, k = 1, 1
+while k <= #KEYS do
+  local n = tonumber(ARGV[a])
+  a = a + 1
+  local interval, capacity, cost, debt, status = {}, {}, {}, {}, {}
+  local admitted = 1
+  for j = 1, n do
+    interval[j] = tonumber(ARGV[a])
+    capacity[j] = tonumber(ARGV[a + 1])
+    cost[j] = tonumber(ARGV[a + 2])
+    local enforce = ARGV[a + 3] == '1'
+    a = a + 4
+    local window = capacity[j] * interval[j]
+    local d = 0
+    local stored = redis.call('GET', KEYS[k + j - 1])
+    if stored then
+      d = (tonumber(stored) or 0) - now
+      if d < 0 then d = d + MOD end
+      if d >= HALF then d = 0 elseif d > window then d = window end
+    end
+    debt[j] = d
+    if cost[j] > capacity[j] then status[j] = 2
+    elseif d + cost[j] * interval[j] <= window then status[j] = 1
+    else status[j] = 0 end
+    if enforce and status[j] ~= 1 then admitted = 0 end
   end
-  local status, retry = 0, 0
-  if cost > capacity then
-    status, retry = 2, -1
-  elseif debt + cost * interval <= window then
-    status = 1
-    debt = debt + cost * interval
-    local tat = now + debt
-    if tat >= MOD then tat = tat - MOD end
-    redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', string.format('%.0f', ceilms(debt) + ${ttlSlackMs}))
-  else
-    retry = ceilms(debt + cost * interval - window)
+  out[#out + 1] = admitted
+  for j = 1, n do
+    local window = capacity[j] * interval[j]
+    local d = debt[j]
+    local taken, retry = 0, 0
+    if admitted == 1 and status[j] == 1 then
+      taken = 1
+      d = d + cost[j] * interval[j]
+      local tat = now + d
+      if tat >= MOD then tat = tat - MOD end
+      redis.call('SET', KEYS[k + j - 1], string.format('%.0f', tat), 'PX', string.format('%.0f', ceilms(d) + ${ttlSlackMs}))
+    end
+    if status[j] == 2 then retry = -1
+    elseif status[j] == 0 then retry = ceilms(d + cost[j] * interval[j] - window) end
+    out[#out + 1] = status[j]
+    out[#out + 1] = taken
+    out[#out + 1] = fdiv(window - d, interval[j])
+    out[#out + 1] = retry
+    out[#out + 1] = ceilms(d)
+    out[#out + 1] = d
   end
-  local remaining = fdiv(window - debt, interval)
-  local nextToken = 0
-  if remaining <= 0 then nextToken = ceilms(debt + interval - window) end
-  local n = #out
-  out[n + 1] = status
-  out[n + 2] = remaining
-  out[n + 3] = retry
-  out[n + 4] = ceilms(debt)
-  out[n + 5] = nextToken
-  out[n + 6] = debt
+  k = k + n
 end
 return out
 `
@@ -92,4 +110,5 @@ export const MAX_WINDOW_NS = 4_194_304_000_000_000
 /** The name under which the script is registered on an ioredis client with `defineCommand`. */
 export const TOKEN_BUCKET_COMMAND = 'sluiceTokenBucket'
 
-export const REPLY_WIDTH = 6
+/** Integers per bucket in the reply, after each check's `admitted` flag. */
+export const BUCKET_REPLY_WIDTH = 6

@@ -1,24 +1,29 @@
 import { LRUCache } from 'lru-cache'
-import { type CheckReply, type CheckRequest, takeTokens } from '../bucket.js'
+import { type BucketRequest, type CheckReply, type CheckRequest, applyCheck } from '../bucket.js'
 
 interface Entry {
-  /** The bucket's debt as Redis reported it. */
-  readonly debtNs: number
-  /** When the check was sent (monotonic ms): Redis computed the debt no earlier than this. */
+  /** Every bucket's debt as Redis reported it. */
+  readonly debtsNs: readonly number[]
+  /** When the check was sent (monotonic ms): Redis computed the debts no earlier than this. */
   readonly sentAt: number
-  readonly capacity: number
-  readonly intervalNs: number
+  readonly buckets: readonly BucketRequest[]
+}
+
+const identity = (request: CheckRequest): string => request.buckets.map((b) => b.key).join('\n')
+
+function samePolicies(a: readonly BucketRequest[], b: readonly BucketRequest[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.capacity === b[i]!.capacity && x.intervalNs === b[i]!.intervalNs && x.enforce === b[i]!.enforce)
 }
 
 /**
- * Remembers buckets that Redis reported too empty, so a flood from one client is answered from
- * process memory until its tokens could be back, with no Redis call.
+ * Remembers checks that Redis refused, so a flood from one client is answered from process
+ * memory until its tokens could be back, with no Redis call.
  *
- * Sound because other replicas can only take tokens, never add them: if the bucket could not
- * afford `cost` at the time Redis looked, it cannot before refill makes up the difference. The
- * debt is aged from the moment the check was *sent*, which overestimates the refill, so the
- * cache only ever answers "denied" when Redis certainly would too; anything else goes to Redis.
- * The headers come from the same arithmetic Redis runs, applied to the aged debt.
+ * Sound because other replicas can only take tokens, never add them, and because admission can
+ * only get harder as debts grow. The debts are aged from the moment the check was *sent*,
+ * which overestimates the refill: the cache answers "denied" only when Redis certainly would
+ * too, and anything else goes to Redis. The headers come from the same arithmetic Redis runs,
+ * applied to the aged debts.
  */
 export class DenyCache {
   readonly #entries: LRUCache<string, Entry>
@@ -33,27 +38,23 @@ export class DenyCache {
     return this.#clock()
   }
 
-  /** A denial computed locally, or undefined when only Redis can answer. */
+  /** A refusal computed locally, or undefined when only Redis can answer. */
   answer(request: CheckRequest): CheckReply | undefined {
-    const entry = this.#entries.get(request.key)
-    if (entry === undefined) return undefined
-    if (entry.capacity !== request.capacity || entry.intervalNs !== request.intervalNs) return undefined
+    const id = identity(request)
+    const entry = this.#entries.get(id)
+    if (entry === undefined || !samePolicies(entry.buckets, request.buckets)) return undefined
     const agedNs = Math.round((this.#clock() - entry.sentAt) * 1_000_000)
-    const debt = entry.debtNs - agedNs
-    if (debt <= 0) {
-      this.#entries.delete(request.key)
+    const step = applyCheck(entry.debtsNs.map((d) => Math.max(0, d - agedNs)), request.buckets)
+    if (step.reply.admitted) {
+      this.#entries.delete(id)
       return undefined
     }
-    const step = takeTokens(debt, request)
-    if (step.reply.status !== 'denied') return undefined
     return step.reply
   }
 
-  record(request: CheckRequest, reply: CheckReply, debtNs: number, sentAt: number): void {
-    if (reply.status === 'denied') {
-      this.#entries.set(request.key, { debtNs, sentAt, capacity: request.capacity, intervalNs: request.intervalNs })
-    } else if (reply.status === 'allowed') {
-      this.#entries.delete(request.key)
-    }
+  record(request: CheckRequest, reply: CheckReply, debtsNs: readonly number[], sentAt: number): void {
+    const id = identity(request)
+    if (reply.admitted) this.#entries.delete(id)
+    else this.#entries.set(id, { debtsNs, sentAt, buckets: request.buckets })
   }
 }

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import { type CheckReply, type CheckRequest, takeTokens } from '../bucket.js'
+import { type CheckReply, type CheckRequest, applyCheck } from '../bucket.js'
 import type { Store } from './store.js'
 
 /** A monotonic clock in whole nanoseconds. */
@@ -23,7 +23,8 @@ function hrtimeClock(): NanoClock {
 
 /**
  * Buckets in this process's memory: the same semantics as the Redis script, for a single
- * process (the embedded default when no Redis client is given) and for tests.
+ * process (the embedded default when no Redis client is given), for the local failure mode, and
+ * for tests.
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory'
@@ -47,12 +48,16 @@ export class MemoryStore implements Store {
 
   checkSync(request: CheckRequest): CheckReply {
     const now = this.#clock()
-    const window = request.capacity * request.intervalNs
-    const fullAt = this.#full.get(request.key)
-    const debt = fullAt === undefined ? 0 : Math.min(Math.max(fullAt - now, 0), window)
-    const step = takeTokens(debt, request)
-    if (step.debtNs > 0) this.#full.set(request.key, now + step.debtNs)
-    else this.#full.delete(request.key)
+    const debts = request.buckets.map((b) => {
+      const fullAt = this.#full.get(b.key)
+      return fullAt === undefined ? 0 : Math.min(Math.max(fullAt - now, 0), b.capacity * b.intervalNs)
+    })
+    const step = applyCheck(debts, request.buckets)
+    request.buckets.forEach((b, i) => {
+      const debt = step.debtsNs[i]!
+      if (debt > 0) this.#full.set(b.key, now + debt)
+      else this.#full.delete(b.key)
+    })
     return step.reply
   }
 }

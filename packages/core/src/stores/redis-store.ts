@@ -1,8 +1,8 @@
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster, Redis } from 'ioredis'
-import type { CheckReply, CheckRequest, CheckStatus } from '../bucket.js'
-import { ErrorCodes, SluiceError } from '../errors.js'
-import { REPLY_WIDTH, TOKEN_BUCKET_COMMAND, TOKEN_BUCKET_LUA } from '../scripts/token-bucket.js'
+import type { CheckReply, CheckRequest, CheckStep } from '../bucket.js'
+import { TOKEN_BUCKET_COMMAND, TOKEN_BUCKET_LUA } from '../scripts/token-bucket.js'
+import { decodeReply, encodeChecks } from '../scripts/wire.js'
 import { Batcher } from './batcher.js'
 import { DenyCache } from './deny-cache.js'
 import type { Store } from './store.js'
@@ -20,19 +20,12 @@ export interface RedisStoreOptions {
   readonly maxBatch?: number
   /**
    * Answer checks of a bucket Redis reported empty from memory until its tokens could be back.
-   * Set to 0 to turn off. @default 10_000 buckets
+   * Set to 0 to turn off. @default 10_000 checks
    */
   readonly denyCacheKeys?: number
 }
 
 type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>
-
-const STATUS: Record<number, CheckStatus> = { 0: 'denied', 1: 'allowed', 2: 'cost-exceeds-capacity' }
-
-interface Answer {
-  readonly reply: CheckReply
-  readonly debtNs: number
-}
 
 /**
  * Buckets in Redis. The script is registered with ioredis's `defineCommand`, which sends
@@ -44,7 +37,7 @@ export class RedisStore implements Store {
   readonly kind = 'redis'
   readonly client: RedisClient
   readonly #script: ScriptCommand
-  readonly #batcher: Batcher<CheckRequest, Answer> | undefined
+  readonly #batcher: Batcher<CheckRequest, CheckStep> | undefined
   readonly #denied: DenyCache | undefined
 
   constructor(client: RedisClient, options: RedisStoreOptions = {}) {
@@ -56,7 +49,8 @@ export class RedisStore implements Store {
     this.#script = command.bind(client)
     const isCluster = (client as { isCluster?: boolean }).isCluster === true
     if (options.coalesce ?? true) {
-      this.#batcher = new Batcher((requests) => this.#call(requests), isCluster ? (r) => calculateSlot(r.key) : () => 0, options.maxBatch ?? 128)
+      const slotOf = (r: CheckRequest): number => calculateSlot(r.buckets[0]!.key)
+      this.#batcher = new Batcher((checks) => this.#call(checks), isCluster ? slotOf : () => 0, options.maxBatch ?? 128)
     }
     const denyCacheKeys = options.denyCacheKeys ?? 10_000
     if (denyCacheKeys > 0) this.#denied = new DenyCache(denyCacheKeys)
@@ -67,34 +61,13 @@ export class RedisStore implements Store {
     const cached = denied?.answer(request)
     if (cached !== undefined) return cached
     const sentAt = denied?.now() ?? 0
-    const answer = this.#batcher !== undefined ? await this.#batcher.push(request) : (await this.#call([request]))[0]!
-    denied?.record(request, answer.reply, answer.debtNs, sentAt)
-    return answer.reply
+    const step = this.#batcher !== undefined ? await this.#batcher.push(request) : (await this.#call([request]))[0]!
+    denied?.record(request, step.reply, step.debtsNs, sentAt)
+    return step.reply
   }
 
-  async #call(requests: CheckRequest[]): Promise<Answer[]> {
-    const args: (string | number)[] = requests.map((r) => r.key)
-    for (const r of requests) args.push(r.intervalNs, r.capacity, r.cost)
-    const raw = await this.#script(requests.length, ...args)
-    return requests.map((_, i) => ({ reply: parseReply(raw, i), debtNs: (raw as number[])[i * REPLY_WIDTH + 5]! }))
-  }
-}
-
-/** Read the reply of check `index` from a script reply. */
-export function parseReply(raw: unknown, index: number): CheckReply {
-  if (!Array.isArray(raw) || raw.length < (index + 1) * REPLY_WIDTH) {
-    throw new SluiceError(ErrorCodes.STORE_REPLY, '@sluice: the token-bucket script returned an unexpected reply')
-  }
-  const at = index * REPLY_WIDTH
-  const status = STATUS[raw[at] as number]
-  if (status === undefined) {
-    throw new SluiceError(ErrorCodes.STORE_REPLY, `@sluice: unknown token-bucket status ${String(raw[at])}`)
-  }
-  return {
-    status,
-    remaining: Math.max(0, raw[at + 1] as number),
-    retryAfterMs: status === 'cost-exceeds-capacity' ? Number.POSITIVE_INFINITY : (raw[at + 2] as number),
-    resetMs: raw[at + 3] as number,
-    nextTokenMs: raw[at + 4] as number,
+  async #call(checks: CheckRequest[]): Promise<CheckStep[]> {
+    const { keys, args } = encodeChecks(checks)
+    return decodeReply(await this.#script(keys.length, ...keys, ...args), checks)
   }
 }

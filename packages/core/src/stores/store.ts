@@ -6,7 +6,7 @@ import type { CheckReply, CheckRequest } from '../bucket.js'
  * own business, so a faster store drops in without touching the limiter or the adapters.
  */
 export interface Store {
-  /** Apply one check atomically. Rejects only when the store itself fails. */
+  /** Apply one check atomically, all of its buckets or none. Rejects only when the store itself fails. */
   check(request: CheckRequest): Promise<CheckReply>
   /** A short name for logs and metrics (`redis`, `memory`). */
   readonly kind: string

@@ -4,7 +4,7 @@ import { promisify } from 'node:util'
 import { findBinary, startRedis, type RedisServer } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CheckReply } from '../../src/bucket.js'
+import type { BucketReply } from '../../src/bucket.js'
 import { RedisStore } from '../../src/stores/redis-store.js'
 
 const run = promisify(execFile)
@@ -25,7 +25,7 @@ afterAll(async () => {
 })
 
 /** Take `count` tokens from `key` in a Node process whose clock is shifted by `offset` (faketime syntax). */
-async function skewedReplica(offset: string, key: string, count: number): Promise<{ now: number; replies: CheckReply[] }> {
+async function skewedReplica(offset: string, key: string, count: number): Promise<{ now: number; replies: BucketReply[] }> {
   const { stdout } = await run(
     findBinary('faketime'),
     ['-f', offset, process.execPath, '--import', 'tsx', fixture, String(server.port), key, String(count)],
@@ -37,7 +37,7 @@ async function skewedReplica(offset: string, key: string, count: number): Promis
 describe('clock skew between replicas', () => {
   it('a replica whose clock is days off limits exactly like the others', async () => {
     const key = 'skew:{client}:default'
-    const check = { key, capacity: 10, intervalNs: 1_000_000_000_000, cost: 1 } // ~no refill
+    const check = { buckets: [{ key, capacity: 10, intervalNs: 1_000_000_000_000, cost: 1, enforce: true }] } // ~no refill
     for (let i = 0; i < 3; i++) await store.check(check)
 
     const ahead = await skewedReplica('+3d', key, 2)
@@ -48,6 +48,6 @@ describe('clock skew between replicas', () => {
     expect(Date.now() - behind.now).toBeGreaterThan(1.9 * DAY_MS)
     expect(behind.replies.map((r) => r.remaining)).toEqual([4])
 
-    expect((await store.check(check)).remaining).toBe(3)
+    expect((await store.check(check)).buckets[0]!.remaining).toBe(3)
   }, 60_000)
 })

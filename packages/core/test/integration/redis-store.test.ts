@@ -10,8 +10,10 @@ let n = 0
 const uniqueKey = (): string => `test:${process.pid}:${++n}:{client}:default`
 
 function request(key: string, capacity: number, refillPerSecond: number, cost = 1) {
-  return { key, capacity, intervalNs: resolvePolicy({ capacity, refillPerSecond }).intervalNs, cost }
+  return { buckets: [{ key, capacity, intervalNs: resolvePolicy({ capacity, refillPerSecond }).intervalNs, cost, enforce: true }] }
 }
+/** One single-bucket check: its bucket's reply. */
+const one = async (s: RedisStore, r: ReturnType<typeof request>) => (await s.check(r)).buckets[0]!
 
 beforeAll(async () => {
   server = await startRedis()
@@ -25,7 +27,7 @@ afterAll(async () => {
 describe('RedisStore', () => {
   it('admits exactly capacity out of 200 concurrent checks', async () => {
     const key = uniqueKey()
-    const replies = await Promise.all(Array.from({ length: 200 }, () => store.check(request(key, 50, 0.001))))
+    const replies = await Promise.all(Array.from({ length: 200 }, () => one(store, request(key, 50, 0.001))))
     expect(replies.filter((r) => r.status === 'allowed')).toHaveLength(50)
     expect(replies.filter((r) => r.status === 'denied')).toHaveLength(150)
     // Each admitted check saw a distinct remaining count, 49 down to 0.
@@ -36,16 +38,16 @@ describe('RedisStore', () => {
   it('refills over real time within a tolerance band', async () => {
     const key = uniqueKey()
     const check = request(key, 5, 20) // one token every 50 ms
-    for (let i = 0; i < 5; i++) await store.check(check)
+    for (let i = 0; i < 5; i++) await one(store, check)
     const emptied = Date.now()
-    const denied = await store.check(check)
+    const denied = await one(store, check)
     expect(denied.status).toBe('denied')
     expect(denied.retryAfterMs).toBeGreaterThan(0)
     expect(denied.retryAfterMs).toBeLessThanOrEqual(50)
     // Poll until admitted; bounded, and each wait is what the store itself says to wait.
     let admittedAfter = -1
     for (let attempt = 0; attempt < 50; attempt++) {
-      const reply = await store.check(check)
+      const reply = await one(store, check)
       if (reply.status === 'allowed') {
         admittedAfter = Date.now() - emptied
         break
@@ -59,8 +61,8 @@ describe('RedisStore', () => {
   it('supports fractional rates', async () => {
     const key = uniqueKey()
     const check = request(key, 1, 0.5)
-    expect((await store.check(check)).status).toBe('allowed')
-    const denied = await store.check(check)
+    expect((await one(store, check)).status).toBe('allowed')
+    const denied = await one(store, check)
     expect(denied.status).toBe('denied')
     expect(denied.retryAfterMs).toBeGreaterThan(1900)
     expect(denied.retryAfterMs).toBeLessThanOrEqual(2000)
@@ -69,21 +71,21 @@ describe('RedisStore', () => {
 
   it('takes weighted costs and denies without taking when short', async () => {
     const key = uniqueKey()
-    expect(await store.check(request(key, 10, 0.001, 7))).toMatchObject({ status: 'allowed', remaining: 3 })
-    expect(await store.check(request(key, 10, 0.001, 4))).toMatchObject({ status: 'denied', remaining: 3 })
-    expect(await store.check(request(key, 10, 0.001, 3))).toMatchObject({ status: 'allowed', remaining: 0 })
+    expect(await one(store, request(key, 10, 0.001, 7))).toMatchObject({ status: 'allowed', remaining: 3 })
+    expect(await one(store, request(key, 10, 0.001, 4))).toMatchObject({ status: 'denied', remaining: 3 })
+    expect(await one(store, request(key, 10, 0.001, 3))).toMatchObject({ status: 'allowed', remaining: 0 })
   })
 
   it('denies cost > capacity with its own status and writes nothing', async () => {
     const key = uniqueKey()
-    const reply = await store.check(request(key, 5, 1, 6))
+    const reply = await one(store, request(key, 5, 1, 6))
     expect(reply).toMatchObject({ status: 'cost-exceeds-capacity', remaining: 5, retryAfterMs: Number.POSITIVE_INFINITY })
     expect(await redis.exists(key)).toBe(0)
   })
 
   it('stores one integer per key that expires when the bucket would be full', async () => {
     const key = uniqueKey()
-    await store.check(request(key, 10, 2, 3)) // 1.5 s from full
+    await one(store, request(key, 10, 2, 3)) // 1.5 s from full
     expect(await redis.object('ENCODING', key)).toBe('int')
     const ttl = await redis.pttl(key)
     expect(ttl).toBeGreaterThan(1000)
@@ -92,9 +94,9 @@ describe('RedisStore', () => {
 
   it('recovers from SCRIPT FLUSH without surfacing an error', async () => {
     const key = uniqueKey()
-    await store.check(request(key, 3, 1))
+    await one(store, request(key, 3, 1))
     await redis.script('FLUSH')
-    expect(await store.check(request(key, 3, 1))).toMatchObject({ status: 'allowed', remaining: 1 })
+    expect(await one(store, request(key, 3, 1))).toMatchObject({ status: 'allowed', remaining: 1 })
   })
 
   it('sends EVALSHA after the first call (watched with MONITOR)', async () => {
@@ -102,8 +104,8 @@ describe('RedisStore', () => {
     const commands: string[] = []
     monitor.on('monitor', (_time: string, args: string[]) => commands.push(String(args[0]).toLowerCase()))
     const key = uniqueKey()
-    await store.check(request(key, 3, 1))
-    await store.check(request(key, 3, 1))
+    await one(store, request(key, 3, 1))
+    await one(store, request(key, 3, 1))
     // MONITOR lines are written before the reply; one more round trip makes sure they arrived.
     await redis.ping()
     await monitor.disconnect()

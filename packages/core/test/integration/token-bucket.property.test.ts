@@ -2,61 +2,78 @@ import fc from 'fast-check'
 import { startRedis, type RedisServer } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CheckReply } from '../../src/bucket.js'
+import type { BucketReply, CheckReply, CheckStatus } from '../../src/bucket.js'
 import { TOKEN_BUCKET_LUA_TEST_CLOCK } from '../../src/scripts/token-bucket.js'
+import { decodeReply, encodeChecks } from '../../src/scripts/wire.js'
 import { MemoryStore } from '../../src/stores/memory-store.js'
-import { parseReply } from '../../src/stores/redis-store.js'
 
 /**
  * The Lua script and the memory store against a plain reference model, on random sequences of
- * (time step, cost). The model counts tokens (scaled by the interval, in BigInt) rather than
- * arrival times, so it shares no arithmetic with the GCRA code under test.
+ * (time step, cost) over one to three buckets, some of them shadow. The model counts tokens
+ * (scaled by the interval, in BigInt) rather than arrival times, so it shares no arithmetic with
+ * the GCRA code under test.
  */
 class ReferenceBucket {
-  readonly #capacity: bigint
-  readonly #interval: bigint
-  #scaledTokens: bigint // tokens × interval
+  readonly capacity: bigint
+  readonly interval: bigint
+  scaledTokens: bigint // tokens × interval
   #last: bigint | undefined
 
   constructor(capacity: number, intervalNs: number) {
-    this.#capacity = BigInt(capacity)
-    this.#interval = BigInt(intervalNs)
-    this.#scaledTokens = this.#capacity * this.#interval
+    this.capacity = BigInt(capacity)
+    this.interval = BigInt(intervalNs)
+    this.scaledTokens = this.capacity * this.interval
   }
 
-  check(nowNs: bigint, cost: number): CheckReply {
-    const full = this.#capacity * this.#interval
+  refill(nowNs: bigint): void {
+    const full = this.capacity * this.interval
     if (this.#last !== undefined) {
-      const refilled = this.#scaledTokens + (nowNs - this.#last)
-      this.#scaledTokens = refilled < full ? refilled : full
+      const refilled = this.scaledTokens + (nowNs - this.#last)
+      this.scaledTokens = refilled < full ? refilled : full
     }
     this.#last = nowNs
-    const need = BigInt(cost) * this.#interval
-    const ceilMs = (ns: bigint): number => Number((ns + 999_999n) / 1_000_000n)
-    let status: CheckReply['status']
-    let retryAfterMs = 0
-    if (BigInt(cost) > this.#capacity) {
-      status = 'cost-exceeds-capacity'
-      retryAfterMs = Number.POSITIVE_INFINITY
-    } else if (this.#scaledTokens >= need) {
-      status = 'allowed'
-      this.#scaledTokens -= need
-    } else {
-      status = 'denied'
-      retryAfterMs = ceilMs(need - this.#scaledTokens)
-    }
-    const remaining = Number(this.#scaledTokens / this.#interval)
-    const nextTokenMs = remaining > 0 ? 0 : ceilMs(this.#interval - this.#scaledTokens)
-    return { status, remaining, retryAfterMs, resetMs: ceilMs(full - this.#scaledTokens), nextTokenMs }
   }
+
+  status(cost: number): CheckStatus {
+    if (BigInt(cost) > this.capacity) return 'cost-exceeds-capacity'
+    return this.scaledTokens >= BigInt(cost) * this.interval ? 'allowed' : 'denied'
+  }
+
+  reply(status: CheckStatus, taken: boolean, cost: number): BucketReply {
+    if (taken) this.scaledTokens -= BigInt(cost) * this.interval
+    const ceilMs = (ns: bigint): number => Number((ns + 999_999n) / 1_000_000n)
+    const remaining = Number(this.scaledTokens / this.interval)
+    const retryAfterMs =
+      status === 'allowed' ? 0 : status === 'denied' ? ceilMs(BigInt(cost) * this.interval - this.scaledTokens) : Number.POSITIVE_INFINITY
+    return {
+      status,
+      taken,
+      remaining,
+      retryAfterMs,
+      resetMs: ceilMs(this.capacity * this.interval - this.scaledTokens),
+      nextTokenMs: remaining > 0 ? 0 : ceilMs(this.interval - this.scaledTokens),
+    }
+  }
+}
+
+function referenceCheck(buckets: ReferenceBucket[], enforce: boolean[], nowNs: bigint, cost: number): CheckReply {
+  for (const b of buckets) b.refill(nowNs)
+  const statuses = buckets.map((b) => b.status(cost))
+  const admitted = statuses.every((s, i) => !enforce[i] || s === 'allowed')
+  return { admitted, buckets: buckets.map((b, i) => b.reply(statuses[i]!, admitted && statuses[i] === 'allowed', cost)) }
 }
 
 const MODULUS_S = 8_388_608 // the script's clock wraps every 2^23 s
 
-const scenario = fc.record({
+const bucketSpec = fc.record({
   capacity: fc.integer({ min: 1, max: 50 }),
   // Intervals from 1 µs to 10 s, including ones no decimal rate hits exactly.
   intervalNs: fc.oneof(fc.integer({ min: 1_000, max: 10_000_000_000 }), fc.constantFrom(333_333_333, 142_857_143, 100_000_000)),
+  enforce: fc.oneof(fc.constant(true), fc.boolean()),
+})
+
+const scenario = fc.record({
+  buckets: fc.array(bucketSpec, { minLength: 1, maxLength: 3 }),
   // Start anywhere, including just before the script's clock wraps around.
   startS: fc.oneof(fc.integer({ min: 1_700_000_000, max: 1_900_000_000 }), fc.integer({ min: 1, max: 30 }).map((k) => 203 * MODULUS_S - k)),
   steps: fc.array(
@@ -86,20 +103,22 @@ describe('token bucket: script and memory store against a reference model', () =
   it('agree on every reply of random sequences', async () => {
     const script = (redis as unknown as { sluiceTestClockBucket: TestScript }).sluiceTestClockBucket.bind(redis)
     await fc.assert(
-      fc.asyncProperty(scenario, async ({ capacity, intervalNs, startS, steps }) => {
-        const key = `prop:${++run}`
-        const reference = new ReferenceBucket(capacity, intervalNs)
+      fc.asyncProperty(scenario, async ({ buckets, startS, steps }) => {
+        const id = ++run
+        const reference = buckets.map((b) => new ReferenceBucket(b.capacity, b.intervalNs))
+        const enforce = buckets.map((b) => b.enforce)
         let nowUs = BigInt(startS) * 1_000_000n
         let memoryNow = 0
         const memory = new MemoryStore({ clock: () => memoryNow })
         for (const { dtUs, cost } of steps) {
           nowUs += BigInt(dtUs)
           memoryNow += dtUs * 1_000
-          const expected = reference.check(nowUs * 1_000n, cost)
-          const request = { key, capacity, intervalNs, cost }
+          const expected = referenceCheck(reference, enforce, nowUs * 1_000n, cost)
+          const request = { buckets: buckets.map((b, i) => ({ key: `prop:{${id}}:${i}`, ...b, cost })) }
           expect(memory.checkSync(request)).toEqual(expected)
-          const raw = await script(1, key, intervalNs, capacity, cost, String(nowUs / 1_000_000n), String(nowUs % 1_000_000n))
-          expect(parseReply(raw, 0)).toEqual(expected)
+          const { keys, args } = encodeChecks([request])
+          const raw = await script(keys.length, ...keys, ...args, String(nowUs / 1_000_000n), String(nowUs % 1_000_000n))
+          expect(decodeReply(raw, [request])[0]!.reply).toEqual(expected)
         }
       }),
       { numRuns: 150 },

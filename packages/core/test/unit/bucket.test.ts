@@ -1,43 +1,73 @@
 import { describe, expect, it } from 'vitest'
-import { ceilMs, floorDiv, takeTokens } from '../../src/bucket.js'
+import { applyCheck, ceilMs, floorDiv } from '../../src/bucket.js'
 
-const check = { capacity: 10, intervalNs: 100_000_000, cost: 1 } // 10 tokens, 10 per second
+const bucket = { capacity: 10, intervalNs: 100_000_000, cost: 1, enforce: true } // 10 tokens, 10 per second
+const one = (debt: number, b = bucket) => {
+  const step = applyCheck([debt], [b])
+  return { admitted: step.reply.admitted, reply: step.reply.buckets[0]!, debt: step.debtsNs[0]! }
+}
 
-describe('takeTokens', () => {
+describe('applyCheck, one bucket', () => {
   it('admits from a full bucket and reports what is left', () => {
-    const step = takeTokens(0, check)
-    expect(step.reply).toEqual({ status: 'allowed', remaining: 9, retryAfterMs: 0, resetMs: 100, nextTokenMs: 0 })
-    expect(step.debtNs).toBe(100_000_000)
+    const { admitted, reply, debt } = one(0)
+    expect(admitted).toBe(true)
+    expect(reply).toEqual({ status: 'allowed', taken: true, remaining: 9, retryAfterMs: 0, resetMs: 100, nextTokenMs: 0 })
+    expect(debt).toBe(100_000_000)
   })
 
   it('takes the whole cost of a weighted request', () => {
-    const step = takeTokens(0, { ...check, cost: 4 })
-    expect(step.reply.remaining).toBe(6)
-    expect(step.reply.resetMs).toBe(400)
+    const { reply } = one(0, { ...bucket, cost: 4 })
+    expect(reply.remaining).toBe(6)
+    expect(reply.resetMs).toBe(400)
   })
 
   it('denies without taking anything when short of cost', () => {
-    const debt = 8 * check.intervalNs // 2 tokens left
-    const step = takeTokens(debt, { ...check, cost: 3 })
-    expect(step.reply.status).toBe('denied')
-    expect(step.debtNs).toBe(debt)
-    expect(step.reply.remaining).toBe(2)
-    expect(step.reply.retryAfterMs).toBe(100) // one more token needed
+    const start = 8 * bucket.intervalNs // 2 tokens left
+    const { admitted, reply, debt } = one(start, { ...bucket, cost: 3 })
+    expect(admitted).toBe(false)
+    expect(reply).toMatchObject({ status: 'denied', taken: false, remaining: 2, retryAfterMs: 100 })
+    expect(debt).toBe(start)
   })
 
   it('gives cost > capacity its own status that never turns into a retry', () => {
-    const step = takeTokens(0, { ...check, cost: 11 })
-    expect(step.reply.status).toBe('cost-exceeds-capacity')
-    expect(step.reply.retryAfterMs).toBe(Number.POSITIVE_INFINITY)
-    expect(step.debtNs).toBe(0)
-    expect(step.reply.remaining).toBe(10)
+    const { reply, debt } = one(0, { ...bucket, cost: 11 })
+    expect(reply).toMatchObject({ status: 'cost-exceeds-capacity', retryAfterMs: Number.POSITIVE_INFINITY, remaining: 10 })
+    expect(debt).toBe(0)
   })
 
   it('reports the wait for the next token only when none is left', () => {
-    const last = takeTokens(9 * check.intervalNs, check)
-    expect(last.reply).toMatchObject({ status: 'allowed', remaining: 0, nextTokenMs: 100, resetMs: 1000 })
-    const partial = takeTokens(9 * check.intervalNs + 30_000_000, check) // 0.7 tokens left
-    expect(partial.reply).toMatchObject({ status: 'denied', remaining: 0, retryAfterMs: 30, nextTokenMs: 30 })
+    expect(one(9 * bucket.intervalNs).reply).toMatchObject({ status: 'allowed', remaining: 0, nextTokenMs: 100, resetMs: 1000 })
+    expect(one(9 * bucket.intervalNs + 30_000_000).reply).toMatchObject({ status: 'denied', remaining: 0, retryAfterMs: 30, nextTokenMs: 30 })
+  })
+})
+
+describe('applyCheck, several buckets', () => {
+  const burst = { capacity: 2, intervalNs: 100_000_000, cost: 1, enforce: true }
+  const hourly = { capacity: 5, intervalNs: 720_000_000_000, cost: 1, enforce: true }
+
+  it('admits only when every enforcing bucket can pay, and then all pay', () => {
+    const step = applyCheck([0, 0], [burst, hourly])
+    expect(step.reply.admitted).toBe(true)
+    expect(step.reply.buckets.map((b) => [b.taken, b.remaining])).toEqual([[true, 1], [true, 4]])
+  })
+
+  it('takes nothing from any bucket when one denies', () => {
+    const start = [0, 5 * hourly.intervalNs] // burst full, hourly empty
+    const step = applyCheck(start, [burst, hourly])
+    expect(step.reply.admitted).toBe(false)
+    expect(step.reply.buckets[0]).toMatchObject({ status: 'allowed', taken: false, remaining: 2 })
+    expect(step.reply.buckets[1]).toMatchObject({ status: 'denied', taken: false, remaining: 0 })
+    expect(step.debtsNs).toEqual(start)
+  })
+
+  it('never denies for a shadow bucket, which pays only when it can', () => {
+    const shadow = { ...burst, enforce: false }
+    const empty = 2 * burst.intervalNs
+    const step = applyCheck([empty, 0], [shadow, hourly])
+    expect(step.reply.admitted).toBe(true)
+    expect(step.reply.buckets[0]).toMatchObject({ status: 'denied', taken: false })
+    expect(step.reply.buckets[1]).toMatchObject({ status: 'allowed', taken: true })
+    expect(step.debtsNs).toEqual([empty, hourly.intervalNs])
   })
 })
 

@@ -1,7 +1,7 @@
 import { parseList, type Item } from 'structured-headers'
 import { describe, expect, it } from 'vitest'
 import { rateLimitHeaders } from '../../src/headers.js'
-import { resolvePolicy } from '../../src/options.js'
+import { resolvePolicy } from '../../src/policies.js'
 import type { RateLimitResult } from '../../src/result.js'
 
 const policy = resolvePolicy({ capacity: 100, refillPerSecond: 3, name: 'burst' })
@@ -9,7 +9,8 @@ const policy = resolvePolicy({ capacity: 100, refillPerSecond: 3, name: 'burst' 
 function result(overrides: Partial<RateLimitResult>): RateLimitResult {
   return {
     status: 'allowed', allowed: true, remaining: 42, retryAfterMs: 0, resetMs: 19_334, nextTokenMs: 0,
-    policy, limit: 100, cost: 1, key: 'k', degraded: false, ...overrides,
+    policy, limit: 100, cost: 1, key: 'k', degraded: false, violated: [], ...overrides,
+    policies: [{ status: 'allowed', taken: true, remaining: overrides.remaining ?? 42, retryAfterMs: 0, resetMs: 0, nextTokenMs: overrides.nextTokenMs ?? 0, policy, key: 'k' }],
   }
 }
 

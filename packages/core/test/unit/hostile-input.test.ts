@@ -92,7 +92,8 @@ describe('structured fields', () => {
           }
           const headers = rateLimitHeaders({
             status: 'allowed', allowed: true, remaining, retryAfterMs: 0, resetMs: 0, nextTokenMs,
-            policy, limit: capacity, cost: 1, key: 'k', degraded: false,
+            policy, limit: capacity, cost: 1, key: 'k', degraded: false, violated: [],
+            policies: [{ status: 'allowed', taken: true, remaining, retryAfterMs: 0, resetMs: 0, nextTokenMs, policy, key: 'k' }],
           })
           const [p] = parseList(headers['ratelimit-policy']!) as Item[]
           expect(p![0]).toBe(name)

@@ -52,6 +52,31 @@ describe('option validation', () => {
     expect(error.message).toContain(`\`${option}\``)
   })
 
+  it.each([
+    ['policies', { policies: [] }],
+    ['policies', { policies: 'burst' }],
+    ['policies[0].name', { policies: [{ capacity: 1, refillPerSecond: 1 }] }],
+    ['policies[1].name', { policies: [{ name: 'a', capacity: 1, refillPerSecond: 1 }, { name: 'a', capacity: 2, refillPerSecond: 1 }] }],
+    ['policies[0].capacity', { policies: [{ name: 'a', capacity: -1, refillPerSecond: 1 }] }],
+    ['policies[0].shadow', { policies: [{ name: 'a', capacity: 1, refillPerSecond: 1, shadow: 'yes' }] }],
+    ['capacity', { capacity: 5, policies: [{ name: 'a', capacity: 1, refillPerSecond: 1 }] }],
+  ])('rejects invalid policies: %s', (option, options) => {
+    const error = rejects(options) as SluiceOptionError
+    expect(error.code).toBe(ErrorCodes.INVALID_OPTION)
+    expect(error.option).toBe(option)
+  })
+
+  it('rejects an unknown field inside a policy', () => {
+    const error = rejects({ policies: [{ name: 'a', capacity: 1, refillPerSecond: 1, burst: 2 }] }) as SluiceOptionError
+    expect(error.code).toBe(ErrorCodes.UNKNOWN_OPTION)
+    expect(error.option).toBe('policies[0].burst')
+  })
+
+  it('rejects a static cost above the smallest capacity of several policies', () => {
+    const error = rejects({ cost: 3, policies: [{ name: 'a', capacity: 10, refillPerSecond: 1 }, { name: 'b', capacity: 2, refillPerSecond: 1 }] }) as SluiceOptionError
+    expect(error.option).toBe('cost')
+  })
+
   it('rejects unknown option names with ERR_SLUICE_UNKNOWN_OPTION', () => {
     const error = rejects({ ...base, capacty: 5 }) as SluiceOptionError
     expect(error.code).toBe(ErrorCodes.UNKNOWN_OPTION)
@@ -74,9 +99,9 @@ describe('option validation', () => {
   it('resolves defaults into a frozen object', () => {
     const { options } = createLimiter(base)
     expect(Object.isFrozen(options)).toBe(true)
-    expect(Object.isFrozen(options.policy)).toBe(true)
+    expect(Object.isFrozen(options.policies[0])).toBe(true)
     expect(options).toMatchObject({ prefix: 'sluice:', key: 'ip', cost: 1, ipv6Subnet: 64 })
-    expect(options.policy).toMatchObject({ name: 'default', capacity: 10, refillPerSecond: 1, windowSeconds: 10 })
+    expect(options.policies).toEqual([expect.objectContaining({ name: 'default', capacity: 10, refillPerSecond: 1, windowSeconds: 10, shadow: false })])
     expect(options.store.kind).toBe('memory')
   })
 })

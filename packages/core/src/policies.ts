@@ -1,0 +1,109 @@
+import { ErrorCodes, SluiceOptionError } from './errors.js'
+import { MAX_WINDOW_NS } from './scripts/token-bucket.js'
+
+/** One token bucket. */
+export interface PolicyOptions {
+  /** Largest burst, in whole tokens (≥ 1). Required. */
+  readonly capacity: number
+  /** Sustained rate in tokens per second (> 0, may be fractional such as 0.5). Required. */
+  readonly refillPerSecond: number
+  /**
+   * The policy's name in the `RateLimit` / `RateLimit-Policy` headers and in its Redis keys:
+   * 1–64 characters of `A-Z a-z 0-9 _ . -`. @default 'default'
+   */
+  readonly name?: string
+  /** Measure and report (headers, logs, metrics) but never deny: for rolling out a new limit. @default false */
+  readonly shadow?: boolean
+}
+
+/** A policy in a list of several: each needs its own name. */
+export interface NamedPolicyOptions extends PolicyOptions {
+  readonly name: string
+}
+
+/** Either one policy, inline, or several, checked all or nothing. */
+export type PolicySource =
+  | (PolicyOptions & { readonly policies?: never })
+  | { readonly policies: readonly NamedPolicyOptions[]; readonly capacity?: never; readonly refillPerSecond?: never; readonly name?: never; readonly shadow?: never }
+
+/** A policy with every field resolved. */
+export interface ResolvedPolicy {
+  readonly name: string
+  readonly capacity: number
+  readonly refillPerSecond: number
+  /** Nanoseconds per token, rounded once to a whole number. */
+  readonly intervalNs: number
+  /** Seconds a full bucket takes to refill from empty, rounded up: the draft's `w`. */
+  readonly windowSeconds: number
+  readonly shadow: boolean
+}
+
+export const DEFAULT_POLICY_NAME = 'default'
+const POLICY_NAME = /^[A-Za-z0-9_.-]{1,64}$/
+const POLICY_KEYS = ['name', 'capacity', 'refillPerSecond', 'shadow']
+export const MAX_POLICIES = 16
+
+function invalid(option: string, value: unknown, expected: string): SluiceOptionError {
+  return new SluiceOptionError(ErrorCodes.INVALID_OPTION, option, value, expected)
+}
+
+export function resolvePolicy(
+  input: { capacity?: unknown; refillPerSecond?: unknown; name?: unknown; shadow?: unknown },
+  path = '',
+): ResolvedPolicy {
+  const capacity = input.capacity
+  if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1 || capacity > 2 ** 32) {
+    throw invalid(`${path}capacity`, capacity, `expected a whole number from 1 to ${2 ** 32}`)
+  }
+  const rate = input.refillPerSecond
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0 || rate > 1e9) {
+    throw invalid(`${path}refillPerSecond`, rate, 'expected a number of tokens per second, > 0 and ≤ 1e9')
+  }
+  const name = input.name ?? DEFAULT_POLICY_NAME
+  if (typeof name !== 'string' || !POLICY_NAME.test(name)) {
+    throw invalid(`${path}name`, name, 'expected 1–64 characters of A-Z a-z 0-9 _ . -')
+  }
+  const shadow = input.shadow ?? false
+  if (typeof shadow !== 'boolean') throw invalid(`${path}shadow`, shadow, 'expected true or false')
+  const intervalNs = Math.max(1, Math.round(1e9 / rate))
+  if (capacity * intervalNs > MAX_WINDOW_NS) {
+    throw invalid(
+      `${path}capacity`,
+      capacity,
+      `capacity / refillPerSecond must be at most ${MAX_WINDOW_NS / 1e9} s (about 48 days) so a bucket refills within the script's clock range`,
+    )
+  }
+  return Object.freeze({ name, capacity, refillPerSecond: rate, intervalNs, windowSeconds: Math.ceil(capacity / rate), shadow })
+}
+
+/** The policies of a limiter or a route: `policies: [...]`, or one policy given inline. */
+export function resolvePolicies(input: Record<string, unknown>, path: string): readonly ResolvedPolicy[] {
+  if (input.policies === undefined) return Object.freeze([resolvePolicy(input, path)])
+  for (const inline of ['capacity', 'refillPerSecond', 'name', 'shadow']) {
+    if (input[inline] !== undefined) {
+      throw invalid(`${path}${inline}`, input[inline], 'expected either `policies` or one inline policy, not both')
+    }
+  }
+  const list = input.policies
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_POLICIES) {
+    throw invalid(`${path}policies`, list, `expected an array of 1 to ${MAX_POLICIES} policies`)
+  }
+  const seen = new Set<string>()
+  return Object.freeze(
+    list.map((item: unknown, i) => {
+      const at = `${path}policies[${i}].`
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) throw invalid(`${path}policies[${i}]`, item, 'expected an object')
+      const fields = item as Record<string, unknown>
+      for (const field of Object.keys(fields)) {
+        if (!POLICY_KEYS.includes(field)) {
+          throw new SluiceOptionError(ErrorCodes.UNKNOWN_OPTION, `${at}${field}`, fields[field], `unknown option (known: ${POLICY_KEYS.join(', ')})`)
+        }
+      }
+      if (fields.name === undefined) throw invalid(`${at}name`, undefined, 'each of several policies needs a name')
+      const policy = resolvePolicy(fields, at)
+      if (seen.has(policy.name)) throw invalid(`${at}name`, policy.name, 'policy names must be unique')
+      seen.add(policy.name)
+      return policy
+    }),
+  )
+}
