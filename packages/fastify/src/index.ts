@@ -1,6 +1,6 @@
 import {
   type LimiterOptions,
-  type LimiterStats,
+  type SluiceStats,
   PROBLEM_CONTENT_TYPE,
   type RateLimitResult,
   type RequestView,
@@ -17,7 +17,7 @@ export const HOOKS = ['onRequest', 'preParsing', 'preValidation', 'preHandler'] 
 export type SluiceHook = (typeof HOOKS)[number]
 
 /** Options of `@sluice/fastify`: the core's options, plus where in the lifecycle the check runs. */
-export interface SluiceFastifyOptions extends LimiterOptions<FastifyRequest> {
+export type SluiceFastifyOptions = LimiterOptions<FastifyRequest> & {
   /**
    * The hook the check runs in. `onRequest` rejects before the body is read; pick
    * `preHandler` when the key or the cost needs the parsed body or an authenticated user.
@@ -35,7 +35,7 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     /** Sluice's counters: answers by source, store errors, circuit state (for metrics). */
-    sluice: { stats(): LimiterStats }
+    sluice: { stats(): SluiceStats }
   }
   interface FastifyRequest {
     /** The rate-limit check of this request; undefined on exempt routes. */
@@ -43,7 +43,7 @@ declare module 'fastify' {
   }
 }
 
-export type { FailureMode, LimiterStats, RateLimitResult } from '@sluice/core'
+export type { FailureMode, PolicyResult, RateLimitResult, SluiceStats } from '@sluice/core'
 
 function viewOf(request: FastifyRequest): RequestView {
   return { ip: request.ip, header: (name: string) => request.headers[name] }
