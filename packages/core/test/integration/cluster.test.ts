@@ -1,0 +1,87 @@
+import calculateSlot from 'cluster-key-slot'
+import { startRedisCluster, type RedisClusterServer } from '@sluice/harness'
+import type { Cluster } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLimiter, type RequestView } from '../../src/index.js'
+
+// The core cases on a real three-master Redis Cluster, started on free loopback ports.
+let cluster: RedisClusterServer
+let redis: Cluster
+let n = 0
+
+beforeAll(async () => {
+  cluster = await startRedisCluster({ masters: 3 })
+  redis = cluster.client()
+}, 60_000)
+afterAll(async () => {
+  await cluster?.stop()
+})
+
+const view = (ip: string): RequestView => ({ ip, header: () => undefined })
+
+describe('on Redis Cluster', () => {
+  it('admits exactly capacity out of 200 concurrent requests', async () => {
+    const route = createLimiter({ redis, capacity: 50, refillPerSecond: 0.001, prefix: `c${++n}:` }).forRoute(undefined, 'GET', '/')!
+    const decisions = await Promise.all(Array.from({ length: 200 }, () => route.check({}, view('203.0.113.1'))))
+    expect(decisions.filter((d) => d.result?.allowed)).toHaveLength(50)
+    expect(decisions.filter((d) => d.deny?.status === 429)).toHaveLength(150)
+    expect(decisions.every((d) => d.source === 'store')).toBe(true)
+  })
+
+  it('keeps every client exact while their buckets spread over all masters', async () => {
+    const limiter = createLimiter({ redis, capacity: 2, refillPerSecond: 0.001, prefix: `c${++n}:` })
+    const route = limiter.forRoute(undefined, 'GET', '/')!
+    const ips = Array.from({ length: 60 }, (_, i) => `198.51.100.${i + 1}`)
+    const decisions = await Promise.all(ips.flatMap((ip) => [1, 2, 3].map(() => route.check({}, view(ip)))))
+    expect(decisions.filter((d) => d.result?.allowed)).toHaveLength(120)
+    const owners = new Set(await Promise.all(decisions.slice(0, 60).map((d) => cluster.ownerOf(calculateSlot(d.result!.key)))))
+    expect(owners.size).toBe(3)
+    expect(limiter.stats().storeErrors).toBe(0)
+  })
+
+  it('checks several policies of one client in one slot, all or nothing', async () => {
+    const route = createLimiter({
+      redis,
+      prefix: `c${++n}:`,
+      policies: [
+        { name: 'burst', capacity: 5, refillPerSecond: 0.001 },
+        { name: 'hourly', capacity: 2, refillPerSecond: 2 / 3600 },
+      ],
+    }).forRoute(undefined, 'GET', '/')!
+    const decisions = []
+    for (let i = 0; i < 3; i++) decisions.push(await route.check({}, view('192.0.2.7')))
+    expect(decisions.map((d) => d.result!.allowed)).toEqual([true, true, false])
+    const last = decisions[2]!.result!
+    expect(last.violated).toEqual(['hourly'])
+    expect(last.policies.map((p) => p.remaining)).toEqual([3, 0])
+    expect(new Set(last.policies.map((p) => calculateSlot(p.key))).size).toBe(1)
+  })
+
+  it('moves a hot bucket to another master under load without losing a request or a token', async () => {
+    const limiter = createLimiter({ redis, capacity: 10_000, refillPerSecond: 0.01, prefix: `c${++n}:`, timeoutMs: 1000 })
+    const route = limiter.forRoute(undefined, 'GET', '/')!
+    const first = await route.check({}, view('192.0.2.99'))
+    const slot = calculateSlot(first.result!.key)
+    const from = await cluster.ownerOf(slot)
+    const to = cluster.ports.find((p) => p !== from)!
+    let stop = false
+    const load = (async () => {
+      const decisions = []
+      for (let round = 0; round < 400 && !stop; round++) {
+        decisions.push(...(await Promise.all(Array.from({ length: 5 }, () => route.check({}, view('192.0.2.99'))))))
+      }
+      return decisions
+    })()
+    await cluster.moveSlot(slot, to)
+    stop = true
+    const decisions = await load
+    expect(decisions.length).toBeGreaterThan(0)
+    expect(await cluster.ownerOf(slot)).toBe(to)
+    expect(decisions.every((d) => d.result?.allowed)).toBe(true)
+    // Every answer from Redis took exactly one token from the migrated bucket, wherever it lived.
+    const after = await route.check({}, view('192.0.2.99'))
+    const stats = limiter.stats()
+    expect(after.source).toBe('store')
+    expect(after.result!.remaining).toBe(10_000 - stats.storeAnswers)
+  }, 60_000)
+})

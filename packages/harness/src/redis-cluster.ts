@@ -1,0 +1,149 @@
+import type { ChildProcess } from 'node:child_process'
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { Cluster, type ClusterOptions, Redis } from 'ioredis'
+import { findBinary } from './binaries.js'
+import { spawnUntilReady, stopProcess } from './process.js'
+
+const run = promisify(execFile)
+
+/** A Redis Cluster of real redis-server processes this process started on loopback. */
+export interface RedisClusterServer {
+  /** Every node's port, masters first. */
+  readonly ports: readonly number[]
+  /** A new ioredis Cluster client; the caller closes it (or `stop` does). */
+  client(options?: ClusterOptions): Cluster
+  /** A plain client to one node, e.g. for CLUSTER commands. */
+  node(port: number): Redis
+  /** Move `slot` to the master on `toPort` with its keys (CLUSTER SETSLOT / MIGRATE), live. */
+  moveSlot(slot: number, toPort: number): Promise<void>
+  /** The port of the master serving `slot`. */
+  ownerOf(slot: number): Promise<number>
+  stop(): Promise<void>
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
+
+/** A port that is free together with its cluster-bus port (port + 10000). */
+async function freeClusterPort(taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 25_000)
+    if (taken.has(port) || taken.has(port + 10_000)) continue
+    if ((await canListen(port)) && (await canListen(port + 10_000))) {
+      taken.add(port)
+      taken.add(port + 10_000)
+      return port
+    }
+  }
+  throw new Error('no free port pair for a cluster node')
+}
+
+async function clusterOk(node: Redis, deadline: number): Promise<void> {
+  // `redis-cli --cluster create` returns before every node has heard of every slot.
+  for (;;) {
+    const info = await node.cluster('INFO')
+    if (/cluster_state:ok/.test(info)) return
+    if (Date.now() > deadline) throw new Error(`cluster not ready:\n${info}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Start `masters` cluster-enabled redis-servers and join them with `redis-cli --cluster create`. */
+export async function startRedisCluster(options: { masters?: number } = {}): Promise<RedisClusterServer> {
+  const masters = options.masters ?? 3
+  const serverBin = findBinary('redis-server')
+  const cliBin = findBinary('redis-cli')
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-cluster-'))
+  const taken = new Set<number>()
+  const ports: number[] = []
+  const children: ChildProcess[] = []
+  const clients = new Set<Redis | Cluster>()
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await freeClusterPort(taken)
+      children.push(
+        await spawnUntilReady(serverBin, [
+          '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+          '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000',
+          '--dir', dir, '--logfile', '',
+        ], /Ready to accept connections/),
+      )
+      ports.push(port)
+    }
+    await run(cliBin, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 })
+    const deadline = Date.now() + 20_000
+    for (const port of ports) {
+      const node = new Redis({ host: '127.0.0.1', port })
+      try {
+        await clusterOk(node, deadline)
+      } finally {
+        node.disconnect()
+      }
+    }
+  } catch (error) {
+    await Promise.all(children.map((c) => stopProcess(c, 'SIGKILL')))
+    await rm(dir, { recursive: true, force: true })
+    throw error
+  }
+
+  const node = (port: number): Redis => {
+    const client = new Redis({ host: '127.0.0.1', port })
+    clients.add(client)
+    return client
+  }
+  const admins = new Map<number, Redis>()
+  const admin = (port: number): Redis => {
+    let client = admins.get(port)
+    if (client === undefined) admins.set(port, (client = node(port)))
+    return client
+  }
+  const ownerOf = async (slot: number): Promise<number> => {
+    const slots = await admin(ports[0]!).cluster('SLOTS')
+    const range = slots.find(([from, to]) => slot >= from && slot <= to)
+    if (range === undefined) throw new Error(`slot ${slot} is not served`)
+    return range[2]![1]
+  }
+
+  return {
+    ports,
+    client(clientOptions) {
+      const client = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })), clientOptions)
+      clients.add(client)
+      return client
+    },
+    node,
+    ownerOf,
+    async moveSlot(slot, toPort) {
+      const fromPort = await ownerOf(slot)
+      if (fromPort === toPort) return
+      const source = admin(fromPort)
+      const target = admin(toPort)
+      const sourceId = await source.cluster('MYID')
+      const targetId = await target.cluster('MYID')
+      // The documented live-resharding sequence: importing, migrating, move keys, then assign.
+      await target.cluster('SETSLOT', slot, 'IMPORTING', sourceId)
+      await source.cluster('SETSLOT', slot, 'MIGRATING', targetId)
+      for (;;) {
+        const keys = (await source.cluster('GETKEYSINSLOT', slot, 100)) as string[]
+        if (keys.length === 0) break
+        await source.migrate('127.0.0.1', toPort, '', 0, 5000, 'KEYS', ...keys)
+      }
+      for (const port of ports) await admin(port).cluster('SETSLOT', slot, 'NODE', targetId)
+    },
+    async stop() {
+      for (const client of clients) client.disconnect()
+      await Promise.all(children.map((c) => stopProcess(c)))
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
