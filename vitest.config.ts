@@ -1,16 +1,16 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
-const source = (pkg: string): string => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
+const source = (path: string): string => fileURLToPath(new URL(`./packages/${path}`, import.meta.url))
 
 // Workspace packages resolve to their sources, so a stale build is never what gets tested.
-const alias = {
-  '@sluice/core': source('core'),
-  '@sluice/fastify': source('fastify'),
-  '@sluice/harness': source('harness'),
-  '@sluice/express': source('express'),
-  '@sluice/loadtest': source('loadtest'),
-}
+const alias = [
+  { find: /^@sluice\/core\/metrics$/, replacement: source('core/src/metrics.ts') },
+  ...['core', 'fastify', 'express', 'harness', 'loadtest'].map((pkg) => ({
+    find: new RegExp(`^@sluice/${pkg}$`),
+    replacement: source(`${pkg}/src/index.ts`),
+  })),
+]
 
 export default defineConfig({
   test: {

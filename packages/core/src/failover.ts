@@ -3,6 +3,8 @@ import { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from '.
 import type { ResolvedPolicy } from './policies.js'
 import { MemoryStore } from './stores/memory-store.js'
 import type { Store } from './stores/store.js'
+import { ErrorCodes, SluiceError } from './errors.js'
+import { notify, type SluiceObserver } from './observer.js'
 import { withTimeout } from './timeout.js'
 import { type SluiceLogger, WarnThrottle } from './warn-throttle.js'
 
@@ -18,6 +20,7 @@ export type FailureMode = 'local' | 'allow' | 'deny'
 export type AnswerSource = 'store' | FailureMode
 
 export interface FailoverOptions {
+  readonly observer: SluiceObserver | undefined
   readonly timeoutMs: number
   readonly mode: FailureMode
   readonly replicas: number
@@ -96,12 +99,17 @@ export class Failover {
   async check(request: CheckRequest, policies: readonly ResolvedPolicy[]): Promise<GuardedReply> {
     let reason = 'circuit open'
     if (this.#breaker.allow()) {
+      const started = performance.now()
+      const observe = (outcome: 'ok' | 'error' | 'timeout'): void =>
+        notify(this.#options.observer?.storeCall, { store: this.#store.kind, seconds: (performance.now() - started) / 1000, outcome })
       try {
         const reply = await withTimeout(this.#store.check(request), this.#options.timeoutMs)
+        observe('ok')
         this.#breaker.success()
         this.#storeAnswers++
         return { reply, policies, source: 'store' }
       } catch (error) {
+        observe(error instanceof SluiceError && error.code === ErrorCodes.STORE_TIMEOUT ? 'timeout' : 'error')
         this.#breaker.failure()
         this.#storeErrors++
         reason = error instanceof Error ? error.message : String(error)

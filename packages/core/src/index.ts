@@ -14,6 +14,7 @@ export { apiKeyClientId, bucketKey, customClientId, ipClientId } from './keys.js
 export {
   type Decision,
   type Limiter,
+  type Outcome,
   type RequestView,
   type RouteLimiter,
   type SluiceStats,
@@ -38,6 +39,7 @@ export {
   resolvePolicies,
   resolvePolicy,
 } from './policies.js'
+export type { DecisionEvent, SluiceObserver, StoreCallEvent } from './observer.js'
 export {
   PROBLEM_CONTENT_TYPE,
   type ProblemDetails,

@@ -20,6 +20,7 @@ import {
 import { type ResolvedPolicy, resolvePolicies } from './policies.js'
 import { type ProblemDetails, costExceedsCapacity, limiterUnavailable, missingApiKey, quotaExceeded } from './problem.js'
 import { type RateLimitResult, summarize } from './result.js'
+import { notify } from './observer.js'
 import { WarnThrottle } from './warn-throttle.js'
 
 /** What the limiter needs to know about a request, whatever the framework. */
@@ -38,7 +39,11 @@ export interface Decision {
   readonly deny: ProblemDetails | undefined
   /** Where the answer came from: the store, or a failure mode. */
   readonly source: AnswerSource
+  /** What happened, in one word, for logs and metrics. */
+  readonly outcome: Outcome
 }
+
+export type Outcome = 'allowed' | 'denied' | 'cost-exceeds-capacity' | 'missing-key' | 'unavailable'
 
 /** The policies bound to a route: checks a request against their buckets, all or nothing. */
 export interface RouteLimiter<Req> {
@@ -81,6 +86,7 @@ function checkerFor(options: ResolvedLimiterOptions<unknown>): Checker {
     }
   }
   const failover = new Failover(options.store, {
+    observer: options.observer,
     timeoutMs: options.timeoutMs,
     mode: options.failureMode,
     replicas: options.replicas,
@@ -107,14 +113,14 @@ export function createLimiter<Req>(input: LimiterOptions<Req>, adapterOptions: r
     shadow: new WarnThrottle(options.logger),
     shadowDenials: 0,
   }
-  const whole = bindRoute(shared, options.policies, options.policies.map((p) => p.name), options.key, options.cost)
+  const whole = bindRoute(shared, '*', options.policies, options.policies.map((p) => p.name), options.key, options.cost)
 
   return {
     options,
     stats: () => ({ ...shared.checker.stats(), shadowDenials: shared.shadowDenials }),
     forRoute(config, method, url) {
       if (config === false) return null
-      if (config === undefined) return whole
+      if (config === undefined) return method === '*' ? whole : bindRoute(shared, `${method} ${url}`, options.policies, options.policies.map((p) => p.name), options.key, options.cost)
       assertPlainObject(config, 'config.rateLimit')
       assertKnownOptions(config, ROUTE_OPTION_NAMES, 'config.rateLimit.')
       const own = ['capacity', 'refillPerSecond', 'name', 'shadow', 'policies'].some((k) => (config as Record<string, unknown>)[k] !== undefined)
@@ -138,26 +144,31 @@ export function createLimiter<Req>(input: LimiterOptions<Req>, adapterOptions: r
         config.cost === undefined
           ? resolveCost<Req>(options.cost, 'cost', policies)
           : resolveCost<Req>(config.cost, 'config.rateLimit.cost', policies)
-      return bindRoute(shared, policies, bucketIds, key, cost)
+      return bindRoute(shared, `${method} ${url}`, policies, bucketIds, key, cost)
     },
   }
 }
 
 function bindRoute<Req>(
   shared: Shared<Req>,
+  route: string,
   policies: readonly ResolvedPolicy[],
   bucketIds: readonly string[],
   key: KeyOption<Req>,
   cost: CostOption<Req>,
 ): RouteLimiter<Req> {
   const { options, checker } = shared
+  const observe = (decision: Decision): Decision => {
+    notify(options.observer?.decision, { route, decision })
+    return decision
+  }
   return {
     policies,
     async check(request, view) {
       const clientId = await resolveClientId(key, request, view, options.ipv6Subnet)
       if (clientId === undefined) {
         const header = (key as { header: string }).header
-        return { result: undefined, headers: {}, deny: missingApiKey(header), source: 'store' }
+        return observe({ result: undefined, headers: {}, deny: missingApiKey(header), source: 'store', outcome: 'missing-key' })
       }
       const tokens = typeof cost === 'number' ? cost : checkedCost(cost(request))
       const keys = bucketIds.map((id) => bucketKey(options.prefix, clientId, id))
@@ -165,7 +176,11 @@ function bindRoute<Req>(
       const answer = await checker.check({ buckets }, policies)
       if (answer.reply === undefined) {
         // `allow` and `deny` failure modes measured nothing, so they claim no quota.
-        return { result: undefined, headers: {}, deny: answer.source === 'deny' ? limiterUnavailable() : undefined, source: answer.source }
+        return observe(
+          answer.source === 'deny'
+            ? { result: undefined, headers: {}, deny: limiterUnavailable(), source: 'deny', outcome: 'unavailable' }
+            : { result: undefined, headers: {}, deny: undefined, source: answer.source, outcome: 'allowed' },
+        )
       }
       const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store')
       for (const p of result.policies) {
@@ -175,7 +190,7 @@ function bindRoute<Req>(
         }
       }
       const deny = result.allowed ? undefined : result.status === 'denied' ? quotaExceeded(result) : costExceedsCapacity(result)
-      return { result, headers: rateLimitHeaders(result), deny, source: answer.source }
+      return observe({ result, headers: rateLimitHeaders(result), deny, source: answer.source, outcome: result.status })
     },
   }
 }

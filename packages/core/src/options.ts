@@ -5,6 +5,7 @@ import { type NamedPolicyOptions, type PolicyOptions, type PolicySource, type Re
 import { MemoryStore } from './stores/memory-store.js'
 import { type RedisClient, RedisStore } from './stores/redis-store.js'
 import type { Store } from './stores/store.js'
+import type { SluiceObserver } from './observer.js'
 import type { SluiceLogger } from './warn-throttle.js'
 
 /** How a request becomes a client identity. */
@@ -49,6 +50,8 @@ export interface CommonLimiterOptions<Req> {
   readonly circuitBreaker?: CircuitBreakerOptions
   /** Where degraded-mode warnings go (pino-compatible); adapters pass the framework's logger. */
   readonly logger?: SluiceLogger
+  /** Hooks for metrics, e.g. `createMetrics()` from `@sluice/core/metrics` (Prometheus). */
+  readonly observer?: SluiceObserver
 }
 
 /**
@@ -84,6 +87,7 @@ export interface ResolvedLimiterOptions<Req> {
   readonly replicas: number
   readonly circuitBreaker: Required<CircuitBreakerOptions>
   readonly logger: SluiceLogger | undefined
+  readonly observer: SluiceObserver | undefined
 }
 
 export const DEFAULTS = Object.freeze({
@@ -103,7 +107,7 @@ const MAX_COST = 2 ** 31
 
 export const LIMITER_OPTION_NAMES = [
   'redis', 'store', 'capacity', 'refillPerSecond', 'name', 'shadow', 'policies', 'key', 'cost', 'prefix', 'ipv6Subnet', 'memoryMaxKeys',
-  'timeoutMs', 'failureMode', 'replicas', 'circuitBreaker', 'logger',
+  'timeoutMs', 'failureMode', 'replicas', 'circuitBreaker', 'logger', 'observer',
 ] as const
 const FAILURE_MODES: readonly FailureMode[] = ['local', 'allow', 'deny']
 const PREFIX = /^[^{}\s]{0,64}$/
@@ -226,6 +230,10 @@ export function resolveLimiterOptions<Req>(input: unknown, adapterOptions: reado
   if (logger !== undefined && typeof (logger as SluiceLogger | null)?.warn !== 'function') {
     throw invalid('logger', logger, 'expected an object with a warn(object, message) method')
   }
+  const observer = input.observer
+  if (observer !== undefined && (observer === null || typeof observer !== 'object')) {
+    throw invalid('observer', observer, 'expected an object with optional decision(event) and storeCall(event) methods')
+  }
   const memoryMaxKeys = optionalWhole(input.memoryMaxKeys, 'memoryMaxKeys', DEFAULTS.memoryMaxKeys, 1, 2 ** 31)
   return Object.freeze({
     store: resolveStore(input, memoryMaxKeys),
@@ -240,5 +248,6 @@ export function resolveLimiterOptions<Req>(input: unknown, adapterOptions: reado
     replicas: optionalWhole(input.replicas, 'replicas', DEFAULTS.replicas, 1, 10_000),
     circuitBreaker: resolveCircuitBreaker(input.circuitBreaker),
     logger: logger as SluiceLogger | undefined,
+    observer: observer as SluiceObserver | undefined,
   })
 }

@@ -1,0 +1,56 @@
+import { Counter, Histogram, type Registry, register as globalRegistry } from 'prom-client'
+import type { SluiceObserver } from './observer.js'
+
+export interface SluiceMetricsOptions {
+  /** Where the metrics are registered. @default prom-client's global registry */
+  readonly registry?: Registry
+  /** Metric name prefix. @default 'sluice_' */
+  readonly prefix?: string
+}
+
+export interface SluiceMetrics extends SluiceObserver {
+  readonly registry: Registry
+}
+
+/**
+ * Prometheus metrics through prom-client, as an observer to pass to the limiter's `observer`
+ * option: requests by route, outcome and source (store or failure mode), policy checks by route,
+ * policy and result (shadow policies included), and the latency of store calls.
+ */
+export function createMetrics(options: SluiceMetricsOptions = {}): SluiceMetrics {
+  const registry = options.registry ?? globalRegistry
+  const prefix = options.prefix ?? 'sluice_'
+  const requests = new Counter({
+    name: `${prefix}requests_total`,
+    help: 'Requests checked by the rate limiter, by route, outcome and answer source',
+    labelNames: ['route', 'outcome', 'source'] as const,
+    registers: [registry],
+  })
+  const policyChecks = new Counter({
+    name: `${prefix}policy_checks_total`,
+    help: 'Policy checks by route, policy and result; shadow policies never deny',
+    labelNames: ['route', 'policy', 'result', 'shadow'] as const,
+    registers: [registry],
+  })
+  const storeSeconds = new Histogram({
+    name: `${prefix}store_call_duration_seconds`,
+    help: 'Latency of rate-limit store calls as a request sees it (coalescing wait included)',
+    labelNames: ['store', 'outcome'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  })
+  return {
+    registry,
+    decision({ route, decision }) {
+      requests.inc({ route, outcome: decision.outcome, source: decision.source })
+      for (const p of decision.result?.policies ?? []) {
+        policyChecks.inc({ route, policy: p.policy.name, result: p.status, shadow: String(p.policy.shadow) })
+      }
+    },
+    storeCall({ store, seconds, outcome }) {
+      storeSeconds.observe({ store, outcome }, seconds)
+    },
+  }
+}
+
+export type { DecisionEvent, SluiceObserver, StoreCallEvent } from './observer.js'
