@@ -1,4 +1,5 @@
-import { serializeList } from 'structured-headers'
+import { serializeItem, serializeString } from 'structured-headers'
+import type { ResolvedPolicy } from './policies.js'
 import type { RateLimitResult } from './result.js'
 
 /** Response header names, lower-case as Node sends them. */
@@ -13,6 +14,29 @@ export const HeaderNames = {
 
 const seconds = (ms: number): number => Math.ceil(ms / 1000)
 
+interface Serialized {
+  /** The policy's `RateLimit-Policy` list member. */
+  readonly policyItem: string
+  /** The policy's name as an sf-string, to which each request appends its parameters. */
+  readonly name: string
+}
+
+// Policies are frozen and live as long as their limiter: serialize their constant parts once,
+// not on every request.
+const serialized = new WeakMap<ResolvedPolicy, Serialized>()
+
+function partsOf(policy: ResolvedPolicy): Serialized {
+  let parts = serialized.get(policy)
+  if (parts === undefined) {
+    parts = {
+      policyItem: serializeItem(policy.name, new Map([['q', policy.capacity], ['w', policy.windowSeconds]])),
+      name: serializeString(policy.name),
+    }
+    serialized.set(policy, parts)
+  }
+  return parts
+}
+
 /**
  * The headers that tell a client where it stands (see the README's headers table). The
  * `X-RateLimit-*` trio describes the binding policy; `RateLimit` and `RateLimit-Policy` list
@@ -24,12 +48,9 @@ export function rateLimitHeaders(result: RateLimitResult): Record<string, string
     [HeaderNames.limit]: String(result.limit),
     [HeaderNames.remaining]: String(result.remaining),
     [HeaderNames.reset]: String(seconds(result.resetMs)),
-    [HeaderNames.policy]: serializeList(
-      result.policies.map((p) => [p.policy.name, new Map([['q', p.policy.capacity], ['w', p.policy.windowSeconds]])]),
-    ),
-    [HeaderNames.rateLimit]: serializeList(
-      result.policies.map((p) => [p.policy.name, new Map([['r', p.remaining], ['t', seconds(p.nextTokenMs)]])]),
-    ),
+    [HeaderNames.policy]: result.policies.map((p) => partsOf(p.policy).policyItem).join(', '),
+    // r and t are non-negative integers below 10^15, which serialize as plain digits.
+    [HeaderNames.rateLimit]: result.policies.map((p) => `${partsOf(p.policy).name};r=${p.remaining};t=${seconds(p.nextTokenMs)}`).join(', '),
   }
   if (result.status === 'denied') {
     headers[HeaderNames.retryAfter] = String(Math.max(1, seconds(result.retryAfterMs)))
