@@ -1,0 +1,53 @@
+import type { Redis } from 'ioredis'
+import { describe, expectTypeOf, it } from 'vitest'
+import {
+  createLimiter,
+  type Decision,
+  type LimiterOptions,
+  type RateLimitResult,
+  type RouteLimitOptions,
+  type SluiceStats,
+  type Store,
+} from '../../src/index.js'
+
+type Req = { headers: Record<string, string> }
+
+describe('@sluice/core types', () => {
+  it('takes one inline policy or several, not both', () => {
+    expectTypeOf<{ capacity: 10; refillPerSecond: 1 }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ policies: [{ name: 'a'; capacity: 1; refillPerSecond: 1 }] }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 10; refillPerSecond: 1; policies: [] }>().not.toExtend<LimiterOptions<Req>>()
+    // Several policies each need a name.
+    expectTypeOf<{ policies: [{ capacity: 1; refillPerSecond: 1 }] }>().not.toExtend<LimiterOptions<Req>>()
+  })
+
+  it('types key and cost functions by the request type', () => {
+    expectTypeOf<LimiterOptions<Req>['key']>().toEqualTypeOf<
+      'ip' | { readonly header: string; readonly missing?: 'ip' | 'reject' } | ((request: Req) => string | Promise<string>) | undefined
+    >()
+    expectTypeOf<{ capacity: 1; refillPerSecond: 1; cost: (r: Req) => number }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 1; refillPerSecond: 1; cost: '1' }>().not.toExtend<LimiterOptions<Req>>()
+  })
+
+  it('accepts an ioredis client or a store', () => {
+    expectTypeOf<{ capacity: 1; refillPerSecond: 1; redis: Redis }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 1; refillPerSecond: 1; store: Store }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 1; refillPerSecond: 1; failureMode: 'open' }>().not.toExtend<LimiterOptions<Req>>()
+  })
+
+  it('types route overrides', () => {
+    expectTypeOf<{ cost: 2 }>().toExtend<RouteLimitOptions<Req>>()
+    expectTypeOf<{ capacity: 5; name: 'search' }>().toExtend<RouteLimitOptions<Req>>()
+    expectTypeOf<{ capacity: 5; policies: [] }>().not.toExtend<RouteLimitOptions<Req>>()
+  })
+
+  it('returns typed decisions and stats', () => {
+    const limiter = createLimiter<Req>({ capacity: 1, refillPerSecond: 1 })
+    const route = limiter.forRoute(undefined, 'GET', '/')
+    expectTypeOf(route).toEqualTypeOf<import('../../src/index.js').RouteLimiter<Req> | null>()
+    expectTypeOf(route!.check).returns.resolves.toEqualTypeOf<Decision>()
+    expectTypeOf<Decision['result']>().toEqualTypeOf<RateLimitResult | undefined>()
+    expectTypeOf<RateLimitResult['status']>().toEqualTypeOf<'allowed' | 'denied' | 'cost-exceeds-capacity'>()
+    expectTypeOf(limiter.stats()).toEqualTypeOf<SluiceStats>()
+  })
+})
