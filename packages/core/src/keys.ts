@@ -11,6 +11,9 @@ import ipaddr from 'ipaddr.js'
  */
 
 const SAFE_ID = /^[A-Za-z0-9._:@/-]{1,64}$/
+// A dotted-quad IPv4 address in canonical form (no leading zeros), the common case behind a
+// gateway: it is already its own client id, so the general parser is skipped.
+const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/
 
 function digest(value: string): string {
   // 128 bits of SHA-256, base64url: short, fixed length, and no secret is stored.
@@ -25,6 +28,7 @@ function digest(value: string): string {
  */
 export function ipClientId(ip: string | undefined, ipv6Subnet = 64): string {
   if (ip === undefined || ip === '') return 'ip:unknown'
+  if (CANONICAL_IPV4.test(ip)) return `ip:${ip}`
   let address: ipaddr.IPv4 | ipaddr.IPv6
   try {
     address = ipaddr.process(ip)

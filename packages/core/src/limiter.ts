@@ -165,7 +165,8 @@ function bindRoute<Req>(
   return {
     policies,
     async check(request, view) {
-      const clientId = await resolveClientId(key, request, view, options.ipv6Subnet)
+      const pending = resolveClientId(key, request, view, options.ipv6Subnet)
+      const clientId = typeof pending === 'object' ? await pending : pending
       if (clientId === undefined) {
         const header = (key as { header: string }).header
         return observe({ result: undefined, headers: {}, deny: missingApiKey(header), source: 'store', outcome: 'missing-key' })
@@ -200,14 +201,19 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
   return first === undefined || first === '' ? undefined : first
 }
 
-async function resolveClientId<Req>(key: KeyOption<Req>, request: Req, view: RequestView, ipv6Subnet: number): Promise<string | undefined> {
+function checkedCustomId(id: unknown): string {
+  if (typeof id !== 'string' || id === '') {
+    throw new SluiceError(ErrorCodes.INVALID_REQUEST_VALUE, `@sluice: the \`key\` function must return a non-empty string, got ${typeof id === 'string' ? '""' : typeof id}`)
+  }
+  return customClientId(id)
+}
+
+/** Synchronous unless a key function returns a promise: an await per request is not free. */
+function resolveClientId<Req>(key: KeyOption<Req>, request: Req, view: RequestView, ipv6Subnet: number): string | undefined | Promise<string> {
   if (key === 'ip') return ipClientId(view.ip, ipv6Subnet)
   if (typeof key === 'function') {
-    const id = await key(request)
-    if (typeof id !== 'string' || id === '') {
-      throw new SluiceError(ErrorCodes.INVALID_REQUEST_VALUE, `@sluice: the \`key\` function must return a non-empty string, got ${typeof id === 'string' ? '""' : typeof id}`)
-    }
-    return customClientId(id)
+    const id = key(request)
+    return id instanceof Promise ? id.then(checkedCustomId) : checkedCustomId(id)
   }
   const apiKey = firstHeader(view.header(key.header))
   if (apiKey !== undefined) return apiKeyClientId(apiKey)

@@ -58,7 +58,18 @@ export function summarize(
   cost: number,
   degraded: boolean,
 ): RateLimitResult {
-  const results = reply.buckets.map((bucket, i): PolicyResult => ({ ...bucket, policy: policies[i]!, key: keys[i]! }))
+  const results = reply.buckets.map(
+    (b, i): PolicyResult => ({
+      status: b.status,
+      taken: b.taken,
+      remaining: b.remaining,
+      retryAfterMs: b.retryAfterMs,
+      resetMs: b.resetMs,
+      nextTokenMs: b.nextTokenMs,
+      policy: policies[i]!,
+      key: keys[i]!,
+    }),
+  )
   const violated = results.filter((r) => !r.policy.shadow && r.status !== 'allowed')
   const top = binding(results, reply.admitted)
   const status: CheckStatus = reply.admitted
