@@ -23,6 +23,8 @@ export interface RedisClusterServer {
   moveSlot(slot: number, toPort: number): Promise<void>
   /** The port of the master serving `slot`. */
   ownerOf(slot: number): Promise<number>
+  /** Kill the node on `port` (SIGKILL): with replicas, the cluster fails over to one of them. */
+  kill(port: number): Promise<void>
   stop(): Promise<void>
 }
 
@@ -48,6 +50,16 @@ async function freeClusterPort(taken: Set<number>): Promise<number> {
   throw new Error('no free port pair for a cluster node')
 }
 
+async function replicating(node: Redis, deadline: number): Promise<void> {
+  // A replica can only be promoted once it has synced with its master.
+  for (;;) {
+    const info = await node.info('replication')
+    if (/role:slave/.test(info) && /master_link_status:up/.test(info)) return
+    if (Date.now() > deadline) throw new Error(`replica never synced:\n${info}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
 async function clusterOk(node: Redis, deadline: number): Promise<void> {
   // `redis-cli --cluster create` returns before every node has heard of every slot.
   for (;;) {
@@ -58,18 +70,23 @@ async function clusterOk(node: Redis, deadline: number): Promise<void> {
   }
 }
 
-/** Start `masters` cluster-enabled redis-servers and join them with `redis-cli --cluster create`. */
-export async function startRedisCluster(options: { masters?: number } = {}): Promise<RedisClusterServer> {
+/**
+ * Start `masters × (1 + replicas)` cluster-enabled redis-servers and join them with
+ * `redis-cli --cluster create` (which assigns the first `masters` nodes as masters).
+ */
+export async function startRedisCluster(options: { masters?: number; replicas?: number } = {}): Promise<RedisClusterServer> {
   const masters = options.masters ?? 3
+  const replicas = options.replicas ?? 0
   const serverBin = findBinary('redis-server')
   const cliBin = findBinary('redis-cli')
   const dir = await mkdtemp(join(tmpdir(), 'sluice-cluster-'))
   const taken = new Set<number>()
   const ports: number[] = []
   const children: ChildProcess[] = []
+  const byPort = new Map<number, ChildProcess>()
   const clients = new Set<Redis | Cluster>()
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < masters * (1 + replicas); i++) {
       const port = await freeClusterPort(taken)
       children.push(
         await spawnUntilReady(serverBin, [
@@ -79,13 +96,16 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
         ], /Ready to accept connections/),
       )
       ports.push(port)
+      byPort.set(port, children[children.length - 1]!)
     }
-    await run(cliBin, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 })
+    await run(cliBin, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 })
     const deadline = Date.now() + 20_000
     for (const port of ports) {
+      // Replicas report ok only once they know every master; wait for all of them.
       const node = new Redis({ host: '127.0.0.1', port })
       try {
         await clusterOk(node, deadline)
+        if (ports.indexOf(port) >= masters) await replicating(node, deadline)
       } finally {
         node.disconnect()
       }
@@ -107,8 +127,9 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
     if (client === undefined) admins.set(port, (client = node(port)))
     return client
   }
+  const live = (): number => ports.find((p) => byPort.get(p)?.exitCode === null && byPort.get(p)?.signalCode === null)!
   const ownerOf = async (slot: number): Promise<number> => {
-    const slots = await admin(ports[0]!).cluster('SLOTS')
+    const slots = await admin(live()).cluster('SLOTS')
     const range = slots.find(([from, to]) => slot >= from && slot <= to)
     if (range === undefined) throw new Error(`slot ${slot} is not served`)
     return range[2]![1]
@@ -123,6 +144,12 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
     },
     node,
     ownerOf,
+    async kill(port) {
+      admins.get(port)?.disconnect()
+      admins.delete(port)
+      const child = byPort.get(port)
+      if (child !== undefined) await stopProcess(child, 'SIGKILL')
+    },
     async moveSlot(slot, toPort) {
       const fromPort = await ownerOf(slot)
       if (fromPort === toPort) return

@@ -85,3 +85,41 @@ describe('on Redis Cluster', () => {
     expect(after.result!.remaining).toBe(10_000 - stats.storeAnswers)
   }, 60_000)
 })
+
+describe('on Redis Cluster with replicas', () => {
+  let withReplicas: RedisClusterServer
+
+  beforeAll(async () => {
+    withReplicas = await startRedisCluster({ masters: 3, replicas: 1 })
+  }, 60_000)
+  afterAll(async () => {
+    await withReplicas?.stop()
+  })
+
+  it('survives the failover of a master under load: no request fails beyond the failure policy', async () => {
+    const client = withReplicas.client({ retryDelayOnFailover: 100 })
+    client.on('error', () => {})
+    const limiter = createLimiter({ redis: client, capacity: 10_000, refillPerSecond: 0.01, prefix: 'fo:', timeoutMs: 200 })
+    const route = limiter.forRoute(undefined, 'GET', '/')!
+    const first = await route.check({}, view('192.0.2.50'))
+    expect(first.source).toBe('store')
+    const slot = calculateSlot(first.result!.key)
+    const master = await withReplicas.ownerOf(slot)
+    await withReplicas.kill(master)
+
+    // Load until the promoted replica answers again; bounded in rounds and time.
+    const decisions = []
+    const deadline = Date.now() + 30_000
+    let recovered = false
+    while (!recovered && Date.now() < deadline) {
+      const round = await Promise.all(Array.from({ length: 5 }, () => route.check({}, view('192.0.2.50'))))
+      decisions.push(...round)
+      recovered = round.every((d) => d.source === 'store')
+      if (!recovered) await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(recovered).toBe(true)
+    expect(decisions.every((d) => d.result?.allowed === true)).toBe(true)
+    expect(decisions.some((d) => d.source === 'local')).toBe(true)
+    expect(await withReplicas.ownerOf(slot)).not.toBe(master)
+  }, 60_000)
+})
