@@ -1,0 +1,44 @@
+import express, { type Request, type RequestHandler } from 'express'
+import type { Redis } from 'ioredis'
+import { describe, expectTypeOf, it } from 'vitest'
+import { type RateLimitResult, type SluiceExpressOptions, type SluiceStats, rateLimit } from '../../src/index.js'
+
+describe('@sluice/express types', () => {
+  it('checks option types', () => {
+    expectTypeOf<{ capacity: 10; refillPerSecond: 1; redis: Redis }>().toExtend<SluiceExpressOptions>()
+    expectTypeOf<{ capacity: '10'; refillPerSecond: 1 }>().not.toExtend<SluiceExpressOptions>()
+    expectTypeOf<{ capacity: 10; refillPerSecond: 1; cost: '2' }>().not.toExtend<SluiceExpressOptions>()
+    expectTypeOf<{ capacity: 10; refillPerSecond: 1; key: { header: 1 } }>().not.toExtend<SluiceExpressOptions>()
+    // @ts-expect-error: `missing` is 'ip' or 'reject'
+    rateLimit({ capacity: 10, refillPerSecond: 1, key: { header: 'x-api-key', missing: 'deny' } })
+  })
+
+  it('types key and cost functions by Express’s Request', () => {
+    expectTypeOf<SluiceExpressOptions['cost']>().toEqualTypeOf<number | ((request: Request) => number) | undefined>()
+    rateLimit({
+      capacity: 10,
+      refillPerSecond: 1,
+      key: (req) => {
+        expectTypeOf(req).toEqualTypeOf<Request>()
+        return req.ip ?? 'unknown'
+      },
+    })
+  })
+
+  it('is an Express RequestHandler with the limiter’s counters', () => {
+    const middleware = rateLimit({ capacity: 10, refillPerSecond: 1 })
+    expectTypeOf(middleware).toExtend<RequestHandler>()
+    expectTypeOf(middleware.stats()).toEqualTypeOf<SluiceStats>()
+    const app = express()
+    app.use(middleware)
+    app.get('/search', rateLimit({ capacity: 3, refillPerSecond: 1, name: 'search' }), (req, res) => {
+      expectTypeOf(req.rateLimit).toEqualTypeOf<RateLimitResult | undefined>()
+      res.json({ remaining: req.rateLimit?.remaining })
+    })
+  })
+
+  it('types req.rateLimit on every Request', () => {
+    expectTypeOf<Request['rateLimit']>().toEqualTypeOf<RateLimitResult | undefined>()
+    expectTypeOf<RateLimitResult['remaining']>().toEqualTypeOf<number>()
+  })
+})

@@ -1,0 +1,44 @@
+import Fastify, { type FastifyContextConfig, type FastifyPluginAsync, type FastifyRequest, type RouteShorthandOptions } from 'fastify'
+import { describe, expectTypeOf, it } from 'vitest'
+import rateLimit, { type RateLimitResult, type SluiceFastifyOptions, type SluiceRouteConfig, type SluiceStats } from '../../src/index.js'
+
+const app = Fastify()
+
+describe('@sluice/fastify types', () => {
+  it('types the plugin options', () => {
+    expectTypeOf(rateLimit).toExtend<FastifyPluginAsync<SluiceFastifyOptions>>()
+    app.register(rateLimit, { capacity: 10, refillPerSecond: 1, hook: 'preHandler', cost: (request) => Number(request.headers['x-cost']) })
+    // @ts-expect-error: not a lifecycle hook the check can run in
+    app.register(rateLimit, { capacity: 10, refillPerSecond: 1, hook: 'onSend' })
+    // @ts-expect-error: capacity is a number
+    app.register(rateLimit, { capacity: '10', refillPerSecond: 1 })
+    expectTypeOf<SluiceFastifyOptions['key']>().extract<(request: FastifyRequest) => unknown>().not.toBeNever()
+  })
+
+  it('takes a route override or false in config.rateLimit, and rejects true', () => {
+    expectTypeOf<FastifyContextConfig['rateLimit']>().toEqualTypeOf<SluiceRouteConfig | undefined>()
+    app.get('/search', { config: { rateLimit: { capacity: 3, refillPerSecond: 1, name: 'search' } } }, async () => 'ok')
+    app.get('/heavy', { config: { rateLimit: { cost: 5 } } }, async () => 'ok')
+    app.get('/health', { config: { rateLimit: false } }, async () => 'ok')
+    expectTypeOf<{ rateLimit: true }>().not.toExtend<FastifyContextConfig>()
+    expectTypeOf<{ rateLimit: { prefix: 'other:' } }>().not.toExtend<FastifyContextConfig>()
+    // Fastify infers a route's ContextConfig from the literal and intersects it with the merged
+    // interface, so an inline `{ config: { rateLimit: true } }` is not caught by the compiler (the
+    // plugin rejects it at registration); a typed options object is.
+    // @ts-expect-error: `true` is not a setting; omit it for the plugin-wide limit
+    const exempt: RouteShorthandOptions = { config: { rateLimit: true } }
+    // @ts-expect-error: a route override has no `prefix`
+    const other: RouteShorthandOptions = { config: { rateLimit: { prefix: 'other:' } } }
+    app.get('/x', exempt, async () => 'ok')
+    app.get('/y', other, async () => 'ok')
+  })
+
+  it('types request.rateLimit and the stats decorator', () => {
+    expectTypeOf<FastifyRequest['rateLimit']>().toEqualTypeOf<RateLimitResult | undefined>()
+    app.get('/', async (request) => {
+      expectTypeOf(request.rateLimit).toEqualTypeOf<RateLimitResult | undefined>()
+      return request.rateLimit?.remaining
+    })
+    expectTypeOf(app.sluice.stats()).toEqualTypeOf<SluiceStats>()
+  })
+})

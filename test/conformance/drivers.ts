@@ -1,0 +1,106 @@
+import type { IncomingHttpHeaders, Server } from 'node:http'
+import { createRequire } from 'node:module'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import type { LimiterOptions, RouteLimitOptions } from '@sluice/core'
+import { rateLimit as expressRateLimit } from '@sluice/express'
+import fastifyRateLimit from '@sluice/fastify'
+import type createExpressApp from 'express'
+import type createFastifyApp from 'fastify'
+
+/** What both adapters' requests have in common: enough for key and cost functions in tests. */
+export interface PortableRequest {
+  readonly headers: IncomingHttpHeaders
+}
+
+export type ConformanceOptions = LimiterOptions<PortableRequest>
+
+/** A GET route answering `{ remaining }` from `rateLimit` on the request (null where none ran). */
+export interface RouteSpec {
+  readonly path: string
+  /** The route's own override; `false` exempts the route; absent = the app-wide limiter. */
+  readonly rateLimit?: RouteLimitOptions<PortableRequest> | false
+}
+
+export interface Settings {
+  /** The framework's trust-proxy setting; absent = trust no proxy (the frameworks' default). */
+  readonly trustProxy?: string
+}
+
+export interface RunningApp {
+  readonly url: string
+  close(): Promise<void>
+}
+
+export interface Driver {
+  readonly name: 'fastify' | 'express'
+  /** Rejects with the adapter's error when the options are invalid, with nothing left listening. */
+  start(options: ConformanceOptions, routes: readonly RouteSpec[], settings?: Settings): Promise<RunningApp>
+}
+
+// The repo root installs no framework: each is loaded from the adapter package that declares it,
+// so the suite runs the very versions the adapter is built and typed against.
+function frameworkOf<T>(adapter: string, framework: string): T {
+  return createRequire(new URL(`../../packages/${adapter}/package.json`, import.meta.url))(framework) as T
+}
+
+const urlOf = (server: Server): string => `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+/** Express has no per-route override: a route with its own policy gets a limiter of base + override. */
+function withOverride(base: ConformanceOptions, override: RouteLimitOptions<PortableRequest>): ConformanceOptions {
+  if (override.policies === undefined) return { ...base, ...override } as ConformanceOptions
+  // A route's `policies` replace the inline policy, as they do in Fastify's `config.rateLimit`.
+  const { capacity: _c, refillPerSecond: _r, name: _n, shadow: _s, ...common } = base
+  return { ...common, ...override } as ConformanceOptions
+}
+
+export const expressDriver: Driver = {
+  name: 'express',
+  async start(options, routes, settings = {}) {
+    const express = frameworkOf<typeof createExpressApp>('express', 'express')
+    const app = express()
+    if (settings.trustProxy !== undefined) app.set('trust proxy', settings.trustProxy)
+    const appWide = expressRateLimit(options)
+    for (const route of routes) {
+      const limit = route.rateLimit
+      const middleware = limit === false ? [] : [limit === undefined ? appWide : expressRateLimit(withOverride(options, limit))]
+      app.get(route.path, ...middleware, (req, res) => {
+        res.json({ remaining: req.rateLimit?.remaining ?? null })
+      })
+    }
+    const server = app.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    return {
+      url: urlOf(server),
+      async close() {
+        const closed = once(server, 'close')
+        server.close()
+        // fetch keeps connections alive, and close() waits for them.
+        server.closeAllConnections()
+        await closed
+      },
+    }
+  },
+}
+
+export const fastifyDriver: Driver = {
+  name: 'fastify',
+  async start(options, routes, settings = {}) {
+    const fastify = frameworkOf<typeof createFastifyApp>('fastify', 'fastify')
+    const app = fastify(settings.trustProxy === undefined ? {} : { trustProxy: settings.trustProxy })
+    try {
+      await app.register(fastifyRateLimit, options)
+      for (const route of routes) {
+        const config = route.rateLimit === undefined ? {} : { config: { rateLimit: route.rateLimit } }
+        app.get(route.path, config, async (request) => ({ remaining: request.rateLimit?.remaining ?? null }))
+      }
+      await app.listen({ host: '127.0.0.1', port: 0 })
+    } catch (error) {
+      await app.close()
+      throw error
+    }
+    return { url: urlOf(app.server), close: () => app.close() }
+  },
+}
+
+export const drivers: readonly Driver[] = [fastifyDriver, expressDriver]
