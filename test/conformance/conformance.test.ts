@@ -235,4 +235,15 @@ describe('Fastify and Express together', () => {
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 429, 429, 429])
     expect(answers.slice(0, 5).map((a) => a.headers.get('x-ratelimit-remaining'))).toEqual(['4', '3', '2', '1', '0'])
   })
+
+  it("share a route's own bucket when the route is the same", async () => {
+    const options = base({ capacity: 100 })
+    const search: RouteSpec = { path: '/search', rateLimit: { capacity: 3, name: 'search' } }
+    const apps = await Promise.all([fastifyDriver, expressDriver].map((d) => d.start(options, [search])))
+    running.push(...apps)
+    const answers = []
+    for (let i = 0; i < 4; i++) answers.push(await get(`${apps[i % 2]!.url}/search`))
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 429])
+    expect(answers[2]!.headers.get('ratelimit-policy')).toBe('"search";q=3;w=3000')
+  })
 })

@@ -46,14 +46,6 @@ function frameworkOf<T>(adapter: string, framework: string): T {
 
 const urlOf = (server: Server): string => `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 
-/** Express has no per-route override: a route with its own policy gets a limiter of base + override. */
-function withOverride(base: ConformanceOptions, override: RouteLimitOptions<PortableRequest>): ConformanceOptions {
-  if (override.policies === undefined) return { ...base, ...override } as ConformanceOptions
-  // A route's `policies` replace the inline policy, as they do in Fastify's `config.rateLimit`.
-  const { capacity: _c, refillPerSecond: _r, name: _n, shadow: _s, ...common } = base
-  return { ...common, ...override } as ConformanceOptions
-}
-
 export const expressDriver: Driver = {
   name: 'express',
   async start(options, routes, settings = {}) {
@@ -63,7 +55,9 @@ export const expressDriver: Driver = {
     const appWide = expressRateLimit(options)
     for (const route of routes) {
       const limit = route.rateLimit
-      const middleware = limit === false ? [] : [limit === undefined ? appWide : expressRateLimit(withOverride(options, limit))]
+      // `.route()` is Express's `config.rateLimit`: the id names the route's own buckets as
+      // Fastify names them (method and path), so the two adapters share them too.
+      const middleware = limit === false ? [] : [limit === undefined ? appWide : appWide.route(`GET ${route.path}`, limit)]
       app.get(route.path, ...middleware, (req, res) => {
         res.json({ remaining: req.rateLimit?.remaining ?? null })
       })

@@ -58,9 +58,12 @@ export function customClientId(id: string): string {
   return SAFE_ID.test(id) ? `id:${id}` : `idh:${digest(id)}`
 }
 
-/** A short, stable id for a route, so each route's own policy gets its own bucket. */
+/**
+ * A short, stable id for a route, so each route's own policy gets its own bucket. An empty
+ * method means `url` is already a full route id (`GET /search`), as Express's `.route()` passes.
+ */
 export function routeBucketId(policyName: string, method: string, url: string): string {
-  return `${policyName}@${digest(`${method} ${url}`).slice(0, 11)}`
+  return `${policyName}@${digest(method === '' ? url : `${method} ${url}`).slice(0, 11)}`
 }
 
 export function bucketKey(prefix: string, clientId: string, bucketId: string): string {

@@ -61,7 +61,9 @@ export interface Limiter<Req> {
   readonly options: ResolvedLimiterOptions<Req>
   /**
    * Bind the limiter to a route. `config` is the route's own setting: undefined for the
-   * limiter's policies, `false` to exempt the route (returns null), or an override.
+   * limiter's policies, `false` to exempt the route (returns null), or an override. `method` and
+   * `url` identify the route (its own buckets are named after them, and metrics label it); pass
+   * `'*', '*'` for a limiter that is not bound to one route, or `''` and an id of your own.
    */
   forRoute(config: RouteLimitOptions<Req> | false | undefined, method: string, url: string): RouteLimiter<Req> | null
   /** Counters for metrics: answers by source, store errors, the circuit's state, shadow denials. */
@@ -120,7 +122,8 @@ export function createLimiter<Req>(input: LimiterOptions<Req>, adapterOptions: r
     stats: () => ({ ...shared.checker.stats(), shadowDenials: shared.shadowDenials }),
     forRoute(config, method, url) {
       if (config === false) return null
-      if (config === undefined) return method === '*' ? whole : bindRoute(shared, `${method} ${url}`, options.policies, options.policies.map((p) => p.name), options.key, options.cost)
+      const label = method === '' ? url : `${method} ${url}`
+      if (config === undefined) return method === '*' ? whole : bindRoute(shared, label, options.policies, options.policies.map((p) => p.name), options.key, options.cost)
       assertPlainObject(config, 'config.rateLimit')
       assertKnownOptions(config, ROUTE_OPTION_NAMES, 'config.rateLimit.')
       const own = ['capacity', 'refillPerSecond', 'name', 'shadow', 'policies'].some((k) => (config as Record<string, unknown>)[k] !== undefined)
@@ -144,7 +147,7 @@ export function createLimiter<Req>(input: LimiterOptions<Req>, adapterOptions: r
         config.cost === undefined
           ? resolveCost<Req>(options.cost, 'cost', policies)
           : resolveCost<Req>(config.cost, 'config.rateLimit.cost', policies)
-      return bindRoute(shared, `${method} ${url}`, policies, bucketIds, key, cost)
+      return bindRoute(shared, label, policies, bucketIds, key, cost)
     },
   }
 }

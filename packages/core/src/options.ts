@@ -6,7 +6,7 @@ import { MemoryStore } from './stores/memory-store.js'
 import { type RedisClient, RedisStore } from './stores/redis-store.js'
 import type { Store } from './stores/store.js'
 import type { SluiceObserver } from './observer.js'
-import type { SluiceLogger } from './warn-throttle.js'
+import { type SluiceLogger, processWarningLogger } from './warn-throttle.js'
 
 /** How a request becomes a client identity. */
 export type KeyOption<Req> =
@@ -48,7 +48,10 @@ export interface CommonLimiterOptions<Req> {
   readonly replicas?: number
   /** When to stop calling a failing store, and how often to probe it. */
   readonly circuitBreaker?: CircuitBreakerOptions
-  /** Where degraded-mode warnings go (pino-compatible); adapters pass the framework's logger. */
+  /**
+   * Where degraded-mode and shadow warnings go (pino-compatible); adapters pass the framework's
+   * logger. @default process warnings (`process.emitWarning`, code `SLUICE_WARNING`)
+   */
   readonly logger?: SluiceLogger
   /** Hooks for metrics, e.g. `createMetrics()` from `@sluice/core/metrics` (Prometheus). */
   readonly observer?: SluiceObserver
@@ -86,7 +89,7 @@ export interface ResolvedLimiterOptions<Req> {
   readonly failureMode: FailureMode
   readonly replicas: number
   readonly circuitBreaker: Required<CircuitBreakerOptions>
-  readonly logger: SluiceLogger | undefined
+  readonly logger: SluiceLogger
   readonly observer: SluiceObserver | undefined
 }
 
@@ -247,7 +250,7 @@ export function resolveLimiterOptions<Req>(input: unknown, adapterOptions: reado
     failureMode: failureMode as FailureMode,
     replicas: optionalWhole(input.replicas, 'replicas', DEFAULTS.replicas, 1, 10_000),
     circuitBreaker: resolveCircuitBreaker(input.circuitBreaker),
-    logger: logger as SluiceLogger | undefined,
+    logger: (logger as SluiceLogger | undefined) ?? processWarningLogger,
     observer: observer as SluiceObserver | undefined,
   })
 }

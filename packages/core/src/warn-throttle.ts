@@ -4,6 +4,14 @@ export interface SluiceLogger {
 }
 
 /**
+ * The logger when none is given: Node process warnings (code `SLUICE_WARNING`), which an app can
+ * route or silence like Node's own, rather than writes to the console that a library must not make.
+ */
+export const processWarningLogger: SluiceLogger = {
+  warn: (details, message) => process.emitWarning(message, { code: 'SLUICE_WARNING', detail: JSON.stringify(details) }),
+}
+
+/**
  * Logs a degraded-mode warning at most once per interval, with how many were suppressed in
  * between: a dead Redis under load must not turn into a log flood.
  */

@@ -3,7 +3,9 @@ import {
   type SluiceStats,
   PROBLEM_CONTENT_TYPE,
   type RateLimitResult,
-  type RequestView,
+  type KeyOption,
+  permissiveTrustProxyWarning,
+  requestView,
   type RouteLimitOptions,
   SluiceError,
   ErrorCodes,
@@ -45,23 +47,16 @@ declare module 'fastify' {
 
 export type { FailureMode, PolicyResult, RateLimitResult, SluiceStats } from '@sluice/core'
 
-function viewOf(request: FastifyRequest): RequestView {
-  return { ip: request.ip, header: (name: string) => request.headers[name] }
-}
-
 /**
  * Fastify does not expose its trust-proxy setting, so read the options it keeps under its own
- * symbol. If a future Fastify hides them, this returns false and only the warning is lost.
+ * symbol. If a future Fastify hides them, this returns undefined and only the warning is lost.
  */
-function trustsEveryProxy(fastify: FastifyInstance): boolean {
+function trustProxySetting(fastify: FastifyInstance): unknown {
   for (let o: object | null = fastify; o !== null; o = Object.getPrototypeOf(o)) {
     const symbol = Object.getOwnPropertySymbols(o).find((s) => s.description === 'fastify.options')
-    if (symbol !== undefined) {
-      const trustProxy = (o as Record<symbol, { trustProxy?: unknown } | undefined>)[symbol]?.trustProxy
-      return trustProxy === true || trustProxy === '0.0.0.0/0' || trustProxy === '::/0'
-    }
+    if (symbol !== undefined) return (o as Record<symbol, { trustProxy?: unknown } | undefined>)[symbol]?.trustProxy
   }
-  return false
+  return undefined
 }
 
 function toArray<T>(value: T | T[] | undefined): T[] {
@@ -74,11 +69,8 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
   if (!HOOKS.includes(hook)) {
     throw new SluiceError(ErrorCodes.INVALID_OPTION, `@sluice: invalid option \`hook\`: expected one of ${HOOKS.join(', ')}, got ${JSON.stringify(hook)}`)
   }
-  if (limiter.options.key === 'ip' && trustsEveryProxy(fastify)) {
-    fastify.log.warn(
-      '@sluice/fastify: trustProxy is true, so any client can choose its IP (and its bucket) with X-Forwarded-For; trust only your gateway\'s address',
-    )
-  }
+  const warning = permissiveTrustProxyWarning(trustProxySetting(fastify), limiter.options.key as KeyOption<never>, "Fastify's trustProxy")
+  if (warning !== undefined) fastify.log.warn(warning)
 
   fastify.decorateRequest('rateLimit', undefined)
   if (!fastify.hasDecorator('sluice')) fastify.decorate('sluice', { stats: () => limiter.stats() })
@@ -88,7 +80,7 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
     const limit = limiter.forRoute(route.config?.rateLimit, [...new Set(methods)].sort().join(','), route.url)
     if (limit === null) return
     async function sluiceRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-      const decision = await limit!.check(request, viewOf(request))
+      const decision = await limit!.check(request, requestView(request))
       request.rateLimit = decision.result
       reply.headers(decision.headers)
       if (decision.deny !== undefined) {

@@ -1,0 +1,74 @@
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import express, { type Express } from 'express'
+import { afterEach, describe, expect, it } from 'vitest'
+import { rateLimit } from '../../src/index.js'
+
+const servers: Array<ReturnType<Express['listen']>> = []
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close()
+})
+
+async function listen(app: Express): Promise<string> {
+  const server = app.listen(0, '127.0.0.1')
+  servers.push(server)
+  await once(server, 'listening')
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+function warnings(): { codes: string[]; stop(): void } {
+  const codes: string[] = []
+  const listener = (w: Error & { code?: string }): void => void codes.push(w.code ?? '')
+  process.on('warning', listener)
+  return { codes, stop: () => process.off('warning', listener) }
+}
+
+describe('@sluice/express without Redis', () => {
+  it('lets a cost-only route override draw from the app-wide bucket', async () => {
+    const app = express()
+    const limit = rateLimit({ capacity: 5, refillPerSecond: 0.001 })
+    app.get('/heavy', limit.route('GET /heavy', { cost: 3 }), (_req, res) => res.send('ok'))
+    app.get('/', limit, (_req, res) => res.send('ok'))
+    const url = await listen(app)
+    expect((await fetch(`${url}/heavy`)).headers.get('x-ratelimit-remaining')).toBe('2')
+    expect((await fetch(url)).headers.get('x-ratelimit-remaining')).toBe('1')
+  })
+
+  it("gives a route's own policy its own bucket", async () => {
+    const app = express()
+    const limit = rateLimit({ capacity: 5, refillPerSecond: 0.001 })
+    app.get('/search', limit.route('GET /search', { capacity: 1, name: 'search' }), (_req, res) => res.send('ok'))
+    app.get('/', limit, (_req, res) => res.send('ok'))
+    const url = await listen(app)
+    expect((await fetch(`${url}/search`)).status).toBe(200)
+    expect((await fetch(`${url}/search`)).status).toBe(429)
+    expect((await fetch(url)).headers.get('x-ratelimit-remaining')).toBe('4')
+  })
+
+  it("warns once per app when 'trust proxy' is true, and not for a gateway address", async () => {
+    const seen = warnings()
+    try {
+      const permissive = express().set('trust proxy', true)
+      const limit = rateLimit({ capacity: 5, refillPerSecond: 1 })
+      const other = rateLimit({ capacity: 5, refillPerSecond: 1, name: 'other' })
+      permissive.get('/', limit, other, (_req, res) => res.send('ok'))
+      const strict = express().set('trust proxy', '127.0.0.1')
+      strict.get('/', rateLimit({ capacity: 5, refillPerSecond: 1 }), (_req, res) => res.send('ok'))
+      const [a, b] = await Promise.all([listen(permissive), listen(strict)])
+      await fetch(a!)
+      await fetch(a!)
+      await fetch(b!)
+      await new Promise((r) => setImmediate(r)) // warnings are emitted on the next tick
+      expect(seen.codes.filter((c) => c === 'SLUICE_PERMISSIVE_TRUST_PROXY')).toHaveLength(1)
+    } finally {
+      seen.stop()
+    }
+  })
+
+  it('throws coded option errors at creation', () => {
+    expect(() => rateLimit({ capacity: 0, refillPerSecond: 1 })).toThrow(expect.objectContaining({ code: 'ERR_SLUICE_INVALID_OPTION', option: 'capacity' }))
+    expect(() => rateLimit({ capacity: 1, refillPerSecond: 1 }).route('GET /x', { cost: 2 })).toThrow(
+      expect.objectContaining({ option: 'config.rateLimit.cost' }),
+    )
+  })
+})
