@@ -21,7 +21,7 @@ const view = (ip: string): RequestView => ({ ip, header: () => undefined })
 
 describe('on Redis Cluster', () => {
   it('admits exactly capacity out of 200 concurrent requests', async () => {
-    const route = createLimiter({ redis, capacity: 50, refillPerSecond: 0.001, prefix: `c${++n}:` }).forRoute(undefined, 'GET', '/')!
+    const route = createLimiter({ redis, capacity: 50, refillPerSecond: 0.001, prefix: `c${++n}:`, timeoutMs: 5_000 }).forRoute(undefined, 'GET', '/')!
     const decisions = await Promise.all(Array.from({ length: 200 }, () => route.check({}, view('203.0.113.1'))))
     expect(decisions.filter((d) => d.result?.allowed)).toHaveLength(50)
     expect(decisions.filter((d) => d.deny?.status === 429)).toHaveLength(150)
@@ -29,7 +29,7 @@ describe('on Redis Cluster', () => {
   })
 
   it('keeps every client exact while their buckets spread over all masters', async () => {
-    const limiter = createLimiter({ redis, capacity: 2, refillPerSecond: 0.001, prefix: `c${++n}:` })
+    const limiter = createLimiter({ redis, capacity: 2, refillPerSecond: 0.001, prefix: `c${++n}:`, timeoutMs: 5_000 })
     const route = limiter.forRoute(undefined, 'GET', '/')!
     const ips = Array.from({ length: 60 }, (_, i) => `198.51.100.${i + 1}`)
     const decisions = await Promise.all(ips.flatMap((ip) => [1, 2, 3].map(() => route.check({}, view(ip)))))

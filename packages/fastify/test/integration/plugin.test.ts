@@ -29,7 +29,9 @@ async function build(
 ): Promise<FastifyInstance> {
   const app = Fastify(trustProxy === undefined ? {} : { trustProxy })
   apps.push(app)
-  await app.register(rateLimit, { redis, capacity: 5, refillPerSecond: 0.001, ...options } as SluiceFastifyOptions)
+  // A generous time budget: on a loaded machine the default 100 ms could hand a check to the local
+  // failure bucket, and these tests are about what the shared bucket answers.
+  await app.register(rateLimit, { redis, capacity: 5, refillPerSecond: 0.001, timeoutMs: 5_000, ...options } as SluiceFastifyOptions)
   app.get('/', async (request) => ({ remaining: request.rateLimit?.remaining }))
   routes(app)
   app.get('/health', { config: { rateLimit: false } }, async (request) => ({ limited: request.rateLimit !== undefined }))

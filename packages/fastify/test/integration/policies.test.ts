@@ -31,7 +31,7 @@ async function build(options: Partial<SluiceFastifyOptions>): Promise<FastifyIns
     },
   })
   app = Fastify({ logger: { stream, level: 'warn' } })
-  await app.register(rateLimit, { redis, prefix: `p${++n}:`, ...options } as SluiceFastifyOptions)
+  await app.register(rateLimit, { redis, prefix: `p${++n}:`, timeoutMs: 5_000, ...options } as SluiceFastifyOptions)
   app.get('/', async (request) => request.rateLimit?.policies.map((p) => [p.policy.name, p.taken, p.remaining]))
   await app.ready()
   return app

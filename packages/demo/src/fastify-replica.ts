@@ -1,0 +1,49 @@
+import rateLimit from '@sluice/fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import { API_KEY_HEADER, type DemoConfig } from './config.js'
+import type { ReplicaFactory } from './replica-server.js'
+
+/** The demo backend on Fastify, registering @sluice/fastify exactly as an application would. */
+export async function buildFastifyApp(config: DemoConfig, redis: Redis | undefined): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: config.logLevel, base: { instance: config.instanceId } },
+    // A load test sends thousands of requests a second; a log line for each would be the load.
+    disableRequestLogging: true,
+    // Only the gateway may say who the client is; everyone else is the client.
+    trustProxy: config.trustedProxy.length > 0 ? [...config.trustedProxy] : false,
+  })
+
+  // onSend rather than onRequest: it also stamps 404s and framework errors, which never reach
+  // a route hook.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-instance-id', config.instanceId)
+    return payload
+  })
+
+  await app.register(rateLimit, {
+    redis,
+    capacity: config.capacity,
+    refillPerSecond: config.refillPerSecond,
+    key: config.keyMode === 'api-key' ? { header: API_KEY_HEADER } : 'ip',
+    prefix: config.prefix,
+    replicas: config.replicas,
+  })
+
+  app.get('/', async (request) => ({ instance: config.instanceId, remaining: request.rateLimit?.remaining }))
+  app.get('/health', { config: { rateLimit: false } }, async () => ({ status: 'ok', instance: config.instanceId }))
+  return app
+}
+
+export const createFastifyReplica: ReplicaFactory = async (config, redis) => {
+  const app = await buildFastifyApp(config, redis)
+  return {
+    log: app.log,
+    async listen() {
+      await app.listen({ port: config.port, host: config.host })
+      const address = app.server.address()
+      return typeof address === 'object' && address !== null ? address.port : config.port
+    },
+    close: () => app.close(),
+  }
+}

@@ -1,0 +1,126 @@
+import { randomInt } from 'node:crypto'
+import { type Report, runLoadTest } from '@sluice/loadtest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Cluster, startCluster } from '../../src/cluster.js'
+import { get } from './http.js'
+
+/**
+ * The whole demo on this machine: real Redis, three replicas as child processes, real nginx in
+ * front. Bounds are the token bucket's own (at most capacity + refill × elapsed per client, and
+ * at least 95% of it when saturated); the run lengths are short, so a slow two-core machine only
+ * stretches latencies, which the bound already allows for.
+ */
+
+const POLICY = { capacity: 100, refillPerSecond: 50 }
+const SECONDS = 3
+
+function expectGlobalLimit(report: Report): void {
+  expect(report.totals.errors).toBe(0)
+  expect(report.totals.degraded).toBe(0)
+  for (const client of report.clients) {
+    expect(client.admitted).toBeLessThanOrEqual(report.bound)
+    expect(client.admitted).toBeGreaterThanOrEqual(0.95 * report.bound)
+  }
+  expect(report.verdict.pass).toBe(true)
+}
+
+describe('three replicas behind nginx, sharing one Redis, keyed by IP', () => {
+  let cluster: Cluster
+
+  beforeAll(async () => {
+    cluster = await startCluster({ ...POLICY, keyMode: 'ip', mode: 'shared' })
+  })
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+
+  it('holds one bursting client to one bucket, although every replica answers it', async () => {
+    const report = await runLoadTest({ gatewayUrl: cluster.gatewayUrl, scenario: 'burst', ...POLICY, durationSeconds: SECONDS })
+    expect(report.replicas.map((r) => r.id)).toEqual(['replica-1', 'replica-2', 'replica-3'])
+    for (const replica of report.replicas) {
+      expect(replica.limited).toBeGreaterThan(0)
+      expect(replica.admitted).toBeGreaterThan(0)
+    }
+    // Far past the limit, or the bound proves nothing.
+    expect(report.totals.requests).toBeGreaterThan(3 * report.bound)
+    expectGlobalLimit(report)
+  }, 20_000)
+
+  it('gives each of many clients, by source address, its own global bucket', async () => {
+    const report = await runLoadTest({ gatewayUrl: cluster.gatewayUrl, scenario: 'many-clients', ...POLICY, durationSeconds: SECONDS, clients: 4 })
+    expect(report.clients).toHaveLength(4)
+    expect(new Set(report.clients.map((c) => c.label)).size).toBe(4)
+    for (const client of report.clients) expect(client.limited).toBeGreaterThan(0)
+    expectGlobalLimit(report)
+  }, 20_000)
+
+  it('keeps a client in its own bucket when it forges X-Forwarded-For', async () => {
+    const network = `127.${randomInt(100, 255)}.${randomInt(0, 256)}`
+    const client = `${network}.7`
+    const forged = { 'x-forwarded-for': '198.51.100.23' }
+    // Empty the client's bucket: far more requests than capacity, at once.
+    const drain = await Promise.all(Array.from({ length: POLICY.capacity + 50 }, () => get(cluster.gatewayUrl, { localAddress: client })))
+    expect(drain.filter((r) => r.status === 429).length).toBeGreaterThan(0)
+
+    // Had the header been believed, this would be a fresh bucket with capacity − 1 left.
+    const spoofed = await get(cluster.gatewayUrl, { localAddress: client, headers: forged })
+    expect(Number(spoofed.headers['x-ratelimit-remaining'])).toBeLessThanOrEqual(10)
+
+    // Another client forging the same address still gets its own, full bucket: the forged address has none.
+    for (const expected of [POLICY.capacity - 1, POLICY.capacity - 2]) {
+      const other = await get(cluster.gatewayUrl, { localAddress: `${network}.8`, headers: forged })
+      expect(other.status).toBe(200)
+      expect(Number(other.headers['x-ratelimit-remaining'])).toBe(expected)
+    }
+  }, 20_000)
+
+  it('never limits /health on any replica', async () => {
+    for (const replica of cluster.replicas) {
+      const r = await get(`http://127.0.0.1:${replica.port}/health`)
+      expect(r.status).toBe(200)
+      expect(r.headers['x-instance-id']).toBe(replica.id)
+      expect(r.headers['x-ratelimit-limit']).toBeUndefined()
+    }
+  })
+})
+
+describe('the same cluster keyed by API key', () => {
+  it('gives each key its own global bucket', async () => {
+    const cluster = await startCluster({ ...POLICY, keyMode: 'api-key', mode: 'shared' })
+    try {
+      const report = await runLoadTest({ gatewayUrl: cluster.gatewayUrl, scenario: 'many-clients', ...POLICY, durationSeconds: 2, keyMode: 'api-key', clients: 3 })
+      expect(report.replicas).toHaveLength(3)
+      expectGlobalLimit(report)
+    } finally {
+      await cluster.stop()
+    }
+  }, 25_000)
+})
+
+describe('a cluster that cannot start', () => {
+  it('stops what it had started, Redis included, and says why', async () => {
+    const lines: string[] = []
+    await expect(startCluster({ capacity: 1.5, refillPerSecond: 1, keyMode: 'ip', mode: 'shared', onProgress: (l) => lines.push(l) })).rejects.toThrow(/RATE_CAPACITY="1\.5"/)
+    const redisUrl = /redis-server ready on (\S+)/.exec(lines.join('\n'))?.[1]
+    expect(redisUrl).toBeDefined()
+    const { port } = new URL(redisUrl!)
+    await expect(get(`http://127.0.0.1:${port}/`)).rejects.toThrow(/ECONNREFUSED/)
+  })
+})
+
+describe('compare mode: each replica with buckets of its own', () => {
+  it('over-admits more than twice what one shared bucket allows', async () => {
+    const cluster = await startCluster({ ...POLICY, keyMode: 'ip', mode: 'local' })
+    try {
+      expect(cluster.redisUrl).toBeUndefined()
+      const report = await runLoadTest({ gatewayUrl: cluster.gatewayUrl, scenario: 'burst', ...POLICY, durationSeconds: SECONDS, mode: 'local' })
+      const [client] = report.clients
+      expect(client!.admitted).toBeGreaterThan(2 * report.bound)
+      // Still bounded: three buckets, never more.
+      expect(client!.admitted).toBeLessThanOrEqual(3 * report.bound)
+      expect(report.summary).toMatch(/^WITHOUT A SHARED REDIS/)
+    } finally {
+      await cluster.stop()
+    }
+  }, 25_000)
+})

@@ -1,0 +1,50 @@
+/**
+ * The arithmetic a run is judged by. A token bucket that starts full can admit at most
+ * `capacity + refillPerSecond × t` requests in any window of `t` seconds, however many replicas
+ * share it. The window used is from the first request sent to the last response received, which
+ * contains every decision the limiter made, so the bound is strict: one request more is a bug.
+ */
+
+/** A saturated client must get at least this share of the bound: far less means lost tokens. */
+export const MIN_SATURATED_SHARE = 0.95
+/** A client under its limit may see at most this share of its requests denied. */
+export const MAX_STEADY_DENIED_SHARE = 0.01
+
+export function admissionBound(capacity: number, refillPerSecond: number, elapsedSeconds: number): number {
+  return capacity + refillPerSecond * elapsedSeconds
+}
+
+export interface ClientOutcome {
+  readonly admitted: number
+  readonly requests: number
+  readonly limited: number
+  readonly bound: number
+}
+
+export interface Verdict {
+  readonly pass: boolean
+  /** No client got more than its bound. */
+  readonly withinBound: boolean
+  /** Saturating runs: every client got at least MIN_SATURATED_SHARE of its bound. */
+  readonly nearBound: boolean
+  /** Steady runs: at most MAX_STEADY_DENIED_SHARE of requests were denied. */
+  readonly fewDenied: boolean
+  /** admitted ÷ bound, lowest and highest over the clients. */
+  readonly lowestShare: number
+  readonly highestShare: number
+  /** Denied (429) ÷ requests over all clients. */
+  readonly deniedShare: number
+}
+
+export function judge(clients: readonly ClientOutcome[], saturating: boolean): Verdict {
+  const shares = clients.map((c) => (c.bound > 0 ? c.admitted / c.bound : 0))
+  const requests = clients.reduce((n, c) => n + c.requests, 0)
+  const limited = clients.reduce((n, c) => n + c.limited, 0)
+  const withinBound = clients.every((c) => c.admitted <= c.bound)
+  const lowestShare = shares.length > 0 ? Math.min(...shares) : 0
+  const highestShare = shares.length > 0 ? Math.max(...shares) : 0
+  const nearBound = clients.length > 0 && lowestShare >= MIN_SATURATED_SHARE
+  const deniedShare = requests > 0 ? limited / requests : 0
+  const fewDenied = requests > 0 && deniedShare <= MAX_STEADY_DENIED_SHARE
+  return { pass: withinBound && (saturating ? nearBound : fewDenied), withinBound, nearBound, fewDenied, lowestShare, highestShare, deniedShare }
+}

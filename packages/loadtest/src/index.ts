@@ -1,0 +1,19 @@
+export { MAX_STEADY_DENIED_SHARE, MIN_SATURATED_SHARE, admissionBound, type ClientOutcome, judge, type Verdict } from './bound.js'
+export { type Comparison, compareReports } from './compare.js'
+export { lineChart, niceCeiling } from './chart.js'
+export { renderHtml } from './html.js'
+export type { ClientIdentity, ClientStats, Load, ReplicaStats, Report } from './report.js'
+export { type LoadTestOptions, type Progress, runLoadTest, steadyRate } from './run.js'
+export {
+  API_KEY_HEADER,
+  KEY_MODES,
+  type KeyMode,
+  SCENARIOS,
+  SCENARIO_NAMES,
+  type Scenario,
+  type ScenarioName,
+  type StoreMode,
+} from './scenarios.js'
+export { runSuite, type SuiteOptions } from './suite.js'
+export { formatComparison, formatProgress, formatTable } from './table.js'
+export { writeHtmlReport } from './write-report.js'

@@ -1,0 +1,50 @@
+/** One response (or transport error) as the load test saw it. Times are ms since the recorder's origin. */
+export interface Sample {
+  /** Index into the run's clients. */
+  readonly client: number
+  readonly sentMs: number
+  readonly receivedMs: number
+  /** HTTP status, or 0 when the request failed without a response. */
+  readonly status: number
+  /** The replica that answered (X-Instance-Id); undefined when nginx answered itself. */
+  readonly instance: string | undefined
+  /**
+   * X-RateLimit-Limit as answered. A replica answering from its local fallback bucket (Redis
+   * too slow or gone) advertises its share of the capacity, not the capacity itself.
+   */
+  readonly limit: number | undefined
+}
+
+/** The response headers a sample keeps. */
+export interface SampleHeaders {
+  readonly instance: string | undefined
+  readonly limit: number | undefined
+}
+
+/** Collects samples up to a hard cap, so no run can grow without bound. */
+export class Recorder {
+  readonly samples: Sample[] = []
+  readonly origin = performance.now()
+  admitted = 0
+  limited = 0
+
+  constructor(readonly maxRequests: number) {}
+
+  get full(): boolean {
+    return this.samples.length >= this.maxRequests
+  }
+
+  /** `sentAt` and `receivedAt` are `performance.now()` readings. */
+  record(client: number, sentAt: number, receivedAt: number, status: number, headers?: SampleHeaders): void {
+    if (this.full) return
+    this.samples.push({ client, sentMs: sentAt - this.origin, receivedMs: receivedAt - this.origin, status, instance: headers?.instance, limit: headers?.limit })
+    if (status === 200) this.admitted++
+    else if (status === 429) this.limited++
+  }
+}
+
+/** The headers a sample keeps, from a header lookup. */
+export function sampleHeaders(get: (name: string) => string | undefined): SampleHeaders {
+  const limit = get('x-ratelimit-limit')
+  return { instance: get('x-instance-id'), limit: limit === undefined ? undefined : Number(limit) }
+}

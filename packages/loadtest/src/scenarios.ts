@@ -1,0 +1,36 @@
+/** The load shapes, each asking one question of the gateway. */
+
+export type ScenarioName = 'burst' | 'many-clients' | 'steady'
+
+export interface Scenario {
+  readonly name: ScenarioName
+  readonly title: string
+  /** Drives clients past their limit: a correct limiter admits close to the bound, never more. */
+  readonly saturating: boolean
+}
+
+export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = Object.freeze({
+  burst: { name: 'burst', title: 'one client bursting far past its limit', saturating: true },
+  'many-clients': { name: 'many-clients', title: 'many clients, each far past its own limit', saturating: true },
+  steady: { name: 'steady', title: 'one client at a steady rate just under its limit', saturating: false },
+})
+
+export const SCENARIO_NAMES = Object.keys(SCENARIOS) as ScenarioName[]
+
+/** How replicas key their buckets, and so how the load test tells its clients apart. */
+export type KeyMode = 'ip' | 'api-key'
+export const KEY_MODES: readonly KeyMode[] = ['ip', 'api-key']
+
+/** What the gateway's replicas run: one shared Redis, or each its own memory buckets. */
+export type StoreMode = 'shared' | 'local'
+
+/** The header API keys travel in; the demo replica reads the same one. */
+export const API_KEY_HEADER = 'x-api-key'
+
+/** Connections per client while bursting: enough to stay far past any demo limit. */
+export const BURST_CONNECTIONS = 8
+/** Clients in the many-clients scenario unless told otherwise, and connections each. */
+export const MANY_CLIENTS = 6
+export const MANY_CLIENTS_CONNECTIONS = 2
+/** The steady client's rate, as a share of the refill rate. */
+export const STEADY_SHARE = 0.8

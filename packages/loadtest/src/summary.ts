@@ -1,0 +1,33 @@
+import { allowed, count, percent, rate, seconds, times } from './format.js'
+import type { Report } from './report.js'
+
+/** The verdict in one sentence, for someone who has never heard of token buckets. */
+export function summarize(r: Omit<Report, 'summary'>): string {
+  const v = r.verdict
+  const replicas = `${r.replicas.length} replica${r.replicas.length === 1 ? '' : 's'}`
+  const limit = `the ${allowed(r.bound)} that one bucket allows in ${seconds(r.elapsedSeconds)} (${count(r.capacity)} + ${rate(r.refillPerSecond)} × ${seconds(r.elapsedSeconds)})`
+  const worst = r.clients.reduce((a, b) => (b.share > a.share ? b : a), r.clients[0] ?? { admitted: 0, share: 0 })
+
+  if (!r.saturating) {
+    const denied = `${count(r.totals.limited)} of ${count(r.totals.requests)} requests denied`
+    if (!v.withinBound) return `FAIL: a client got ${count(worst.admitted)} requests through, ${times(worst.share)} ${limit}.`
+    return v.pass
+      ? `PASS: a client staying under its limit (${rate(r.load.ratePerSecond ?? 0)} against a refill of ${rate(r.refillPerSecond)}) had ${denied}.`
+      : `FAIL: a client staying under its limit had ${denied} (${percent(v.deniedShare)}).`
+  }
+  if (r.mode === 'local') {
+    return `WITHOUT A SHARED REDIS: a client got ${count(worst.admitted)} requests through, ${times(worst.share)} ${limit}: each of the ${replicas} gave it a bucket of its own.`
+  }
+  if (!v.withinBound) {
+    const why = r.totals.degraded > 0 ? `${count(r.totals.degraded)} answers came from the replicas' local fallback buckets (Redis too slow or gone)` : 'the replicas are not sharing one limit'
+    return `FAIL: a client got ${count(worst.admitted)} requests through, ${times(worst.share)} ${limit}: ${why}.`
+  }
+  if (!v.nearBound) {
+    return `FAIL: a client got only ${percent(v.lowestShare)} of ${limit}: tokens were lost (degraded answers, or a machine too busy to keep up).`
+  }
+  if (r.clients.length === 1) {
+    return `PASS: one client sent ${count(r.totals.requests)} requests through ${replicas}; ${count(worst.admitted)} got through, ${percent(worst.share)} of ${limit}. The limit is global.`
+  }
+  const range = percent(v.lowestShare) === percent(v.highestShare) ? percent(v.lowestShare) : `${percent(v.lowestShare)}–${percent(v.highestShare)}`
+  return `PASS: ${r.clients.length} clients each got ${range} of ${limit}, through ${replicas}. Each limit is global, and no client used another's.`
+}

@@ -1,0 +1,74 @@
+import { type Browser, chromium } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { renderHtml } from '../../src/html.js'
+import { fakeReport } from '../fixtures/runs.js'
+
+// CI installs Debian's chromium; playwright-core drives it without downloading a browser.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+
+let browser: Browser
+
+beforeAll(async () => {
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
+})
+afterAll(async () => {
+  await browser?.close()
+})
+
+describe('the HTML report in a real browser', () => {
+  it('renders every run with visible charts, one series per replica, and fetches nothing', async () => {
+    const html = renderHtml([
+      fakeReport({ admittedPerClient: 299 }),
+      fakeReport({ scenario: 'many-clients', clients: 4, admittedPerClient: 290 }),
+      fakeReport({ admittedPerClient: 897, perClient: 3_000, mode: 'local' }),
+    ])
+    const page = await browser.newPage()
+    const requested: string[] = []
+    const errors: string[] = []
+    await page.route('**/*', async (route) => {
+      requested.push(route.request().url())
+      await route.abort()
+    })
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()))
+    page.on('pageerror', (e) => errors.push(e.message))
+    await page.setContent(html, { waitUntil: 'load' })
+
+    // Self-contained: no stylesheet, font, script or image from anywhere.
+    expect(requested).toEqual([])
+    expect(errors).toEqual([])
+    expect(await page.locator('section.pass .badge').allTextContents()).toEqual(['PASS', 'PASS'])
+    expect(await page.locator('section.local .badge').allTextContents()).toEqual(['NO SHARED REDIS'])
+    expect(await page.locator('section').first().textContent()).toContain('3.0×')
+
+    const charts = await page.locator('svg.chart').evaluateAll((svgs) =>
+      svgs.map((svg) => {
+        const box = svg.getBoundingClientRect()
+        const series = [...svg.querySelectorAll('g.series')].map((g) => {
+          // getBBox: the drawn extent of the group (lines and dots), in the chart's own units.
+          const b = (g as unknown as { getBBox(): { width: number; height: number } }).getBBox()
+          return { replica: g.getAttribute('data-replica'), width: b.width, height: b.height }
+        })
+        return { width: box.width, height: box.height, series }
+      }),
+    )
+    expect(charts).toHaveLength(6)
+    for (const chart of charts) {
+      expect(chart.width).toBeGreaterThan(100)
+      expect(chart.height).toBeGreaterThan(100)
+      expect(chart.series.map((s) => s.replica)).toEqual(['replica-1', 'replica-2', 'replica-3'])
+      // Spread over the run's seconds: a series is a line across the chart, not a dot.
+      for (const s of chart.series) expect(s.width).toBeGreaterThan(100)
+    }
+    await page.close()
+  })
+
+  it('escapes what the replicas and the gateway sent', () => {
+    const report = fakeReport({ admittedPerClient: 299 })
+    const hostile = { ...report, replicas: [{ id: '<script>alert(1)</script>', requests: 1, admitted: 1, limited: 0 }], timeline: { seconds: 1, replicas: [{ id: '"><img src=x>', admitted: [1], limited: [0] }] } }
+    const html = renderHtml(hostile)
+    expect(html).not.toContain('<script>')
+    expect(html).not.toContain('<img')
+    expect(html).toContain('&#60;script&#62;')
+  })
+})

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest'
+import { MAX_STEADY_DENIED_SHARE, MIN_SATURATED_SHARE, admissionBound, judge } from '../../src/bound.js'
+
+const client = (admitted: number, bound: number, requests = 1_000, limited = requests - admitted) => ({ admitted, bound, requests, limited })
+
+describe('admissionBound', () => {
+  it('is the full bucket plus what refilled during the window', () => {
+    expect(admissionBound(100, 50, 4)).toBe(300)
+    expect(admissionBound(10, 0.5, 3)).toBe(11.5)
+    expect(admissionBound(1, 1, 0)).toBe(1)
+  })
+})
+
+describe('judge, saturating runs', () => {
+  it('passes a client admitted exactly the bound, and one at the lowest share allowed', () => {
+    expect(judge([client(300, 300)], true).pass).toBe(true)
+    expect(judge([client(285, 300)], true)).toMatchObject({ pass: true, lowestShare: MIN_SATURATED_SHARE })
+  })
+
+  it('fails one request over the bound: the bound is strict', () => {
+    expect(judge([client(301, 300)], true)).toMatchObject({ pass: false, withinBound: false, nearBound: true })
+  })
+
+  it('fails a client far under the bound: tokens were lost', () => {
+    expect(judge([client(284, 300)], true)).toMatchObject({ pass: false, withinBound: true, nearBound: false })
+  })
+
+  it('judges every client: one over-admitted client fails the run', () => {
+    const v = judge([client(299, 300), client(300, 300), client(900, 300)], true)
+    expect(v).toMatchObject({ pass: false, withinBound: false })
+    expect(v.highestShare).toBe(3)
+    expect(v.lowestShare).toBeCloseTo(299 / 300)
+  })
+
+  it('fails a run with no clients', () => {
+    expect(judge([], true).pass).toBe(false)
+  })
+})
+
+describe('judge, steady runs', () => {
+  it('passes with at most 1% denied, whatever the share of the bound', () => {
+    expect(judge([client(160, 250, 160, 0)], false)).toMatchObject({ pass: true, deniedShare: 0 })
+    expect(judge([client(99, 250, 100, 1)], false)).toMatchObject({ pass: true, deniedShare: MAX_STEADY_DENIED_SHARE })
+  })
+
+  it('fails when more is denied, or when nothing was sent', () => {
+    expect(judge([client(98, 250, 100, 2)], false)).toMatchObject({ pass: false, fewDenied: false })
+    expect(judge([client(0, 250, 0, 0)], false).pass).toBe(false)
+  })
+})
