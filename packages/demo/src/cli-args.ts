@@ -1,5 +1,9 @@
 import { parseArgs } from 'node:util'
-import { CONFIG_DEFAULTS, KEY_MODES, type KeyMode } from './config.js'
+import { CONFIG_DEFAULTS, type Framework, KEY_MODES, type KeyMode } from './config.js'
+
+/** Which framework the replicas run: one for all, or mixed (Fastify and Express in turn). */
+export type FrameworkChoice = Framework | 'mixed'
+export const FRAMEWORK_CHOICES: readonly FrameworkChoice[] = ['fastify', 'express', 'mixed']
 
 export interface DemoArgs {
   /** The gateway's port on 127.0.0.1. */
@@ -13,6 +17,9 @@ export interface DemoArgs {
   readonly capacity: number
   readonly refillPerSecond: number
   readonly keyMode: KeyMode
+  readonly framework: FrameworkChoice
+  /** Run the shared buckets on a three-master Redis Cluster. */
+  readonly redisCluster: boolean
   readonly help: boolean
 }
 
@@ -31,6 +38,8 @@ gateway, prints the report, writes an HTML report to reports/, and stops everyth
   --capacity <n>     bucket capacity (the burst)              default ${CONFIG_DEFAULTS.capacity}
   --refill <n>       tokens per second                        default ${CONFIG_DEFAULTS.refillPerSecond}
   --key-mode <mode>  ${KEY_MODES.join(' | ')}                           default ${CONFIG_DEFAULTS.keyMode}
+  --framework <f>    ${FRAMEWORK_CHOICES.join(' | ')} (Fastify and Express in turn)   default fastify
+  --redis-cluster    keep the buckets on a three-master Redis Cluster
   --help
 
 Set REDIS_URL to use a Redis of your own instead of starting one.`
@@ -61,6 +70,8 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
         capacity: { type: 'string' },
         refill: { type: 'string' },
         'key-mode': { type: 'string' },
+        framework: { type: 'string' },
+        'redis-cluster': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     }).values
@@ -69,6 +80,8 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
   }
   const keyMode = values['key-mode'] ?? CONFIG_DEFAULTS.keyMode
   if (!KEY_MODES.includes(keyMode as KeyMode)) throw new UsageError(`--key-mode: expected one of ${KEY_MODES.join(', ')}`)
+  const framework = values.framework ?? 'fastify'
+  if (!FRAMEWORK_CHOICES.includes(framework as FrameworkChoice)) throw new UsageError(`--framework: expected one of ${FRAMEWORK_CHOICES.join(', ')}`)
   return {
     port: number(values.port, 'port', DEMO_DEFAULTS.port, (n) => Number.isInteger(n) && n >= 1 && n <= 65_535),
     keep: values.keep === true,
@@ -78,6 +91,8 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
     capacity: number(values.capacity, 'capacity', CONFIG_DEFAULTS.capacity, (n) => Number.isInteger(n) && n >= 1),
     refillPerSecond: number(values.refill, 'refill', CONFIG_DEFAULTS.refillPerSecond, (n) => n > 0),
     keyMode: keyMode as KeyMode,
+    framework: framework as FrameworkChoice,
+    redisCluster: values['redis-cluster'] === true,
     help: values.help === true,
   }
 }

@@ -3,6 +3,7 @@ import { MissingBinaryError } from '@sluice/harness'
 import { type Report, SCENARIOS, SCENARIO_NAMES, compareReports, formatComparison, formatProgress, formatTable, runSuite, writeHtmlReport } from '@sluice/loadtest'
 import { DEMO_USAGE, type DemoArgs, UsageError, parseDemoArgs } from './cli-args.js'
 import { type Cluster, type ClusterMode, assertBinaries, startCluster } from './cluster.js'
+import { formatScraped, scrapeReplicas } from './metrics-scrape.js'
 import { curlExamples } from './curl-examples.js'
 
 /** `pnpm demo`: the cluster, the load test, the report, and a clean stop. */
@@ -47,6 +48,8 @@ async function cluster(mode: ClusterMode, gatewayPort: number | undefined): Prom
     capacity: args.capacity,
     refillPerSecond: args.refillPerSecond,
     keyMode: args.keyMode,
+    frameworks: args.framework === 'mixed' ? ['fastify', 'express'] : [args.framework],
+    redisCluster: args.redisCluster,
     onProgress: (line) => say(`  ✓ ${line}`),
   })
 }
@@ -90,11 +93,13 @@ function explain(error: unknown): string {
 
 let shared: Cluster | undefined
 try {
-  assertBinaries({ mode: 'shared', redisUrl })
-  say('Sluice demo: 3 Fastify replicas behind nginx, sharing one Redis.')
+  assertBinaries({ mode: 'shared', redisUrl, redisCluster: args.redisCluster })
+  const frameworks = args.framework === 'mixed' ? 'Fastify and Express' : args.framework === 'express' ? 'Express' : 'Fastify'
+  say(`Sluice demo: 3 ${frameworks} replicas behind nginx, sharing one ${args.redisCluster ? 'Redis Cluster (3 masters)' : 'Redis'}.`)
   say(`Each client (by ${args.keyMode === 'ip' ? 'IP address' : 'API key'}) may send ${args.capacity} requests at once, then ${args.refillPerSecond} per second.\n`)
   shared = await cluster('shared', args.port)
   const reports = interrupted.signal.aborted ? [] : await load(shared)
+  const scraped = interrupted.signal.aborted ? undefined : await scrapeReplicas(shared.replicas.map((r) => r.port)).catch(() => undefined)
   if (args.compareLocal && !interrupted.signal.aborted) {
     say()
     const local = await cluster('local', undefined)
@@ -108,11 +113,12 @@ try {
   const htmlReport = reports.length > 0 ? await writeHtmlReport(reports) : undefined
   const { pass, line } = verdict(reports)
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ pass, gatewayUrl: shared.gatewayUrl, reports, comparisons: compareReports(reports), htmlReport })}\n`)
+    process.stdout.write(`${JSON.stringify({ pass, gatewayUrl: shared.gatewayUrl, reports, comparisons: compareReports(reports), metrics: scraped, htmlReport })}\n`)
   } else {
     for (const r of reports) say(`\n${formatTable(r)}`)
     const comparison = formatComparison(compareReports(reports))
     if (comparison !== '') say(`\n${comparison}`)
+    if (scraped !== undefined) say(`\n${formatScraped(scraped)}`)
     say(`\n${line}`)
   }
   if (htmlReport !== undefined) say(`HTML report: ${htmlReport}`)

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { findBinary, startNginx, startRedis } from '@sluice/harness'
-import { CONFIG_DEFAULTS, type KeyMode } from './config.js'
+import { findBinary, startNginx, startRedis, startRedisCluster } from '@sluice/harness'
+import { CONFIG_DEFAULTS, type Framework, type KeyMode } from './config.js'
 import { type ReplicaProcess, startReplica } from './replica-process.js'
 
 /** Where the buckets live: one Redis for every replica, or each replica's own memory. */
@@ -17,13 +17,17 @@ export interface ClusterOptions {
   /** The gateway's port on 127.0.0.1. @default a free port */
   readonly gatewayPort?: number
   readonly mode: ClusterMode
+  /** The replicas' frameworks, assigned in turn (`['fastify', 'express']` mixes them). @default ['fastify'] */
+  readonly frameworks?: readonly Framework[]
+  /** Start a three-master Redis Cluster instead of one redis-server (shared mode). */
+  readonly redisCluster?: boolean
   /** Called with a short line as each part comes up. */
   readonly onProgress?: (message: string) => void
 }
 
 export interface Cluster {
   readonly gatewayUrl: string
-  readonly replicas: readonly { readonly id: string; readonly port: number }[]
+  readonly replicas: readonly { readonly id: string; readonly port: number; readonly framework: Framework }[]
   /** Undefined in local mode. */
   readonly redisUrl: string | undefined
   readonly mode: ClusterMode
@@ -38,9 +42,10 @@ const GATEWAY_ADDRESS = '127.0.0.1'
  * Throw `MissingBinaryError` (which says how to install it) for the first program the cluster
  * needs that is not installed: before anything is started, not halfway through.
  */
-export function assertBinaries(options: Pick<ClusterOptions, 'mode' | 'redisUrl'>): void {
+export function assertBinaries(options: Pick<ClusterOptions, 'mode' | 'redisUrl' | 'redisCluster'>): void {
   findBinary('nginx')
   if (options.mode === 'shared' && options.redisUrl === undefined) findBinary('redis-server')
+  if (options.mode === 'shared' && options.redisCluster === true) findBinary('redis-cli')
 }
 
 /** Start Redis (unless reused), the replicas and the nginx gateway, all on loopback. */
@@ -56,7 +61,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   }
   try {
     let redisUrl: string | undefined
-    if (options.mode === 'shared' && options.redisUrl !== undefined) {
+    const redisCluster = options.mode === 'shared' && options.redisCluster === true
+    if (redisCluster && options.redisUrl === undefined) {
+      const cluster = await startRedisCluster({ masters: 3 })
+      started.push(() => cluster.stop())
+      redisUrl = `redis://127.0.0.1:${cluster.ports[0]}`
+      progress(`Redis Cluster ready: 3 masters on ports ${cluster.ports.join(', ')}`)
+    } else if (options.mode === 'shared' && options.redisUrl !== undefined) {
       redisUrl = options.redisUrl
       // The host only: a URL may carry a password.
       progress(`using Redis at ${new URL(redisUrl).host}`)
@@ -71,10 +82,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
     // A fresh key prefix per cluster: a reused Redis may hold an earlier run's buckets.
     const prefix = `sluice-demo:${randomUUID().slice(0, 8)}:`
+    const frameworks = options.frameworks ?? ['fastify']
     const launches = await Promise.allSettled(
       Array.from({ length: count }, async (_, i) => {
+        const framework = frameworks[i % frameworks.length]!
         const replica = await startReplica({
           redisUrl,
+          redisCluster,
+          framework,
           capacity: options.capacity,
           refillPerSecond: options.refillPerSecond,
           keyMode: options.keyMode,
@@ -85,11 +100,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           host: '127.0.0.1',
           logLevel: CONFIG_DEFAULTS.logLevel,
         })
-        progress(`${replica.id} ready on http://127.0.0.1:${replica.port}`)
-        return replica
+        progress(`${replica.id} (${framework}) ready on http://127.0.0.1:${replica.port}`)
+        return { ...replica, framework }
       }),
     )
-    const replicas: ReplicaProcess[] = []
+    const replicas: (ReplicaProcess & { framework: Framework })[] = []
     for (const launch of launches) if (launch.status === 'fulfilled') replicas.push(launch.value)
     started.push(...replicas.map((r) => () => r.stop()))
     const failure = launches.find((l) => l.status === 'rejected')
@@ -102,7 +117,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     let stopping: Promise<void> | undefined
     return {
       gatewayUrl: nginx.url,
-      replicas: replicas.map((r) => ({ id: r.id, port: r.port })),
+      replicas: replicas.map((r) => ({ id: r.id, port: r.port, framework: r.framework })),
       redisUrl,
       mode: options.mode,
       stop: () => (stopping ??= stopAll()),

@@ -10,12 +10,19 @@ import { hostname } from 'node:os'
 export type KeyMode = 'ip' | 'api-key'
 export const KEY_MODES: readonly KeyMode[] = ['ip', 'api-key']
 
+/** The web framework a replica runs on: both adapters answer alike, so a cluster may mix them. */
+export type Framework = 'fastify' | 'express'
+export const FRAMEWORKS: readonly Framework[] = ['fastify', 'express']
+
 /** The header an API key is read from when KEY_MODE=api-key. */
 export const API_KEY_HEADER = 'x-api-key'
 
 export interface DemoConfig {
   /** Where the buckets live; undefined keeps them in this process (each replica on its own). */
   readonly redisUrl: string | undefined
+  /** Treat `redisUrl` as a seed node of a Redis Cluster. */
+  readonly redisCluster: boolean
+  readonly framework: Framework
   readonly capacity: number
   readonly refillPerSecond: number
   readonly keyMode: KeyMode
@@ -35,6 +42,8 @@ export interface DemoConfig {
 /** Every variable `loadConfig` reads, with what it means and its default. */
 export const CONFIG_ENV = {
   REDIS_URL: 'redis:// URL of the shared Redis; unset keeps buckets in each replica\'s memory',
+  REDIS_CLUSTER: 'true when REDIS_URL is a seed node of a Redis Cluster',
+  DEMO_FRAMEWORK: `the replica's web framework: ${FRAMEWORKS.join(' | ')}`,
   RATE_CAPACITY: 'bucket capacity, the largest burst (whole number ≥ 1)',
   RATE_REFILL_PER_SECOND: 'tokens added per second (> 0, may be fractional)',
   RATE_PREFIX: 'prefix of the Redis keys',
@@ -53,6 +62,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   capacity: 100,
   refillPerSecond: 50,
   keyMode: 'ip' as KeyMode,
+  framework: 'fastify' as Framework,
   prefix: 'sluice:',
   replicas: 1,
   port: 3000,
@@ -141,6 +151,8 @@ export function loadConfig(env: Env = process.env): DemoConfig {
   if (!PREFIX.test(prefix)) r.fail('RATE_PREFIX', prefix, 'at most 64 characters without braces or spaces')
   const config: DemoConfig = {
     redisUrl: redisUrl(r),
+    redisCluster: r.oneOf('REDIS_CLUSTER', 'false', ['true', 'false']) === 'true',
+    framework: r.oneOf('DEMO_FRAMEWORK', d.framework, FRAMEWORKS),
     capacity: r.number('RATE_CAPACITY', d.capacity, (n) => Number.isInteger(n) && n >= 1 && n <= 2 ** 31, 'a whole number from 1 to 2147483648'),
     refillPerSecond: r.number('RATE_REFILL_PER_SECOND', d.refillPerSecond, (n) => n > 0 && n <= 1e9, 'a number of tokens per second above 0'),
     keyMode: r.oneOf('KEY_MODE', d.keyMode, KEY_MODES),
@@ -160,6 +172,8 @@ export function loadConfig(env: Env = process.env): DemoConfig {
 export function configEnv(config: DemoConfig): Record<ConfigEnvName, string | undefined> {
   return {
     REDIS_URL: config.redisUrl,
+    REDIS_CLUSTER: config.redisCluster ? 'true' : undefined,
+    DEMO_FRAMEWORK: config.framework,
     RATE_CAPACITY: String(config.capacity),
     RATE_REFILL_PER_SECOND: String(config.refillPerSecond),
     RATE_PREFIX: config.prefix,

@@ -1,11 +1,13 @@
 import rateLimit from '@sluice/fastify'
 import Fastify, { type FastifyInstance } from 'fastify'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
+import { replicaMetrics } from './metrics-route.js'
 import { API_KEY_HEADER, type DemoConfig } from './config.js'
 import type { ReplicaFactory } from './replica-server.js'
 
 /** The demo backend on Fastify, registering @sluice/fastify exactly as an application would. */
-export async function buildFastifyApp(config: DemoConfig, redis: Redis | undefined): Promise<FastifyInstance> {
+export async function buildFastifyApp(config: DemoConfig, redis: Redis | Cluster | undefined): Promise<FastifyInstance> {
+  const metrics = replicaMetrics(config.instanceId)
   const app = Fastify({
     logger: { level: config.logLevel, base: { instance: config.instanceId } },
     // A load test sends thousands of requests a second; a log line for each would be the load.
@@ -28,10 +30,12 @@ export async function buildFastifyApp(config: DemoConfig, redis: Redis | undefin
     key: config.keyMode === 'api-key' ? { header: API_KEY_HEADER } : 'ip',
     prefix: config.prefix,
     replicas: config.replicas,
+    observer: metrics.observer,
   })
 
   app.get('/', async (request) => ({ instance: config.instanceId, remaining: request.rateLimit?.remaining }))
   app.get('/health', { config: { rateLimit: false } }, async () => ({ status: 'ok', instance: config.instanceId }))
+  app.get('/metrics', { config: { rateLimit: false } }, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()))
   return app
 }
 

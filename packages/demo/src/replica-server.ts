@@ -1,10 +1,9 @@
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { DemoConfig } from './config.js'
 
 /**
- * What the replica entry point needs from a web framework. Fastify implements it today; an
- * Express replica (DEMO_FRAMEWORK=express, on @sluice/express) would implement it too, and
- * `replica.ts` would pick between them, leaving config, logging and shutdown as they are.
+ * What the replica entry point needs from a web framework: Fastify and Express implement it,
+ * and `replica.ts` picks one by DEMO_FRAMEWORK, leaving config, logging and shutdown as they are.
  */
 export interface ReplicaServer {
   /** Listen on the configured host and port; resolves with the bound port. */
@@ -20,5 +19,8 @@ export interface ReplicaLogger {
   error(fields: object, message: string): void
 }
 
-/** Builds a replica: limited `GET /`, exempt `GET /health`, X-Instance-Id on every response. */
-export type ReplicaFactory = (config: DemoConfig, redis: Redis | undefined) => Promise<ReplicaServer>
+/**
+ * Builds a replica: limited `GET /`, exempt `GET /health` and `GET /metrics`, X-Instance-Id on
+ * every response.
+ */
+export type ReplicaFactory = (config: DemoConfig, redis: Redis | Cluster | undefined) => Promise<ReplicaServer>

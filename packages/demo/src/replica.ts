@@ -1,7 +1,9 @@
-import { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { ConfigError, type DemoConfig, loadConfig } from './config.js'
+import { createExpressReplica } from './express-replica.js'
 import { createFastifyReplica } from './fastify-replica.js'
-import type { ReplicaLogger } from './replica-server.js'
+import { connectRedis } from './redis-client.js'
+import type { ReplicaFactory, ReplicaLogger } from './replica-server.js'
 
 /** One backend replica: reads its settings from the environment, serves until SIGTERM or SIGINT. */
 
@@ -16,7 +18,7 @@ function configOrExit(): DemoConfig {
 }
 
 /** ioredis reports every failed reconnect; log the outage and the recovery once each. */
-function logRedisState(redis: Redis, log: ReplicaLogger): void {
+function logRedisState(redis: Redis | Cluster, log: ReplicaLogger): void {
   let down = false
   redis.on('error', (error: Error) => {
     if (down) return
@@ -30,9 +32,11 @@ function logRedisState(redis: Redis, log: ReplicaLogger): void {
   })
 }
 
+const FACTORIES: Record<DemoConfig['framework'], ReplicaFactory> = { fastify: createFastifyReplica, express: createExpressReplica }
+
 const config = configOrExit()
-const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { connectionName: config.instanceId })
-const server = await createFastifyReplica(config, redis)
+const redis = connectRedis(config)
+const server = await FACTORIES[config.framework](config, redis)
 if (redis !== undefined) logRedisState(redis, server.log)
 
 let closing = false
@@ -55,4 +59,7 @@ process.once('SIGTERM', (signal) => void shutdown(signal))
 process.once('SIGINT', (signal) => void shutdown(signal))
 
 const port = await server.listen()
-server.log.info({ port, store: redis === undefined ? 'memory' : 'redis', keyMode: config.keyMode }, 'replica ready')
+server.log.info(
+  { port, framework: config.framework, store: redis === undefined ? 'memory' : config.redisCluster ? 'redis-cluster' : 'redis', keyMode: config.keyMode },
+  'replica ready',
+)

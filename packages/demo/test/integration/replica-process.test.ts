@@ -5,6 +5,8 @@ import { get } from './http.js'
 
 const base = {
   redisUrl: undefined,
+  redisCluster: false,
+  framework: 'fastify' as const,
   capacity: 5,
   refillPerSecond: 1,
   keyMode: 'ip' as const,

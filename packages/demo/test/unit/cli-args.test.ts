@@ -13,8 +13,15 @@ describe('parseDemoArgs', () => {
       capacity: CONFIG_DEFAULTS.capacity,
       refillPerSecond: CONFIG_DEFAULTS.refillPerSecond,
       keyMode: 'ip',
+      framework: 'fastify',
+      redisCluster: false,
       help: false,
     })
+  })
+
+  it('reads the framework mix and the Redis Cluster switch', () => {
+    expect(parseDemoArgs(['--framework', 'mixed', '--redis-cluster'])).toMatchObject({ framework: 'mixed', redisCluster: true })
+    expect(() => parseDemoArgs(['--framework', 'koa'])).toThrow(/--framework: expected one of fastify, express, mixed/)
   })
 
   it('reads what pnpm appends', () => {

@@ -18,6 +18,8 @@ describe('loadConfig', () => {
     const config = loadConfig({ INSTANCE_ID: 'r1' })
     expect(config).toEqual({
       redisUrl: undefined,
+      redisCluster: false,
+      framework: 'fastify',
       capacity: CONFIG_DEFAULTS.capacity,
       refillPerSecond: CONFIG_DEFAULTS.refillPerSecond,
       keyMode: 'ip',
@@ -30,6 +32,15 @@ describe('loadConfig', () => {
       logLevel: 'info',
     })
     expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  it('reads the framework and the Redis Cluster switch', () => {
+    expect(loadConfig({ DEMO_FRAMEWORK: 'express', REDIS_URL: 'redis://a:7000', REDIS_CLUSTER: 'true' })).toMatchObject({
+      framework: 'express',
+      redisCluster: true,
+    })
+    expect(() => loadConfig({ DEMO_FRAMEWORK: 'koa' })).toThrow(/DEMO_FRAMEWORK="koa": expected one of fastify, express/)
+    expect(() => loadConfig({ REDIS_CLUSTER: 'yes' })).toThrow(/REDIS_CLUSTER="yes"/)
   })
 
   it('reads every variable', () => {

@@ -1,0 +1,70 @@
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { rateLimit } from '@sluice/express'
+import express, { type Express } from 'express'
+import type { Cluster, Redis } from 'ioredis'
+import { API_KEY_HEADER, type DemoConfig } from './config.js'
+import { replicaMetrics } from './metrics-route.js'
+import type { ReplicaFactory, ReplicaLogger } from './replica-server.js'
+
+/** The demo backend on Express 5, using @sluice/express exactly as an application would. */
+export function buildExpressApp(config: DemoConfig, redis: Redis | Cluster | undefined, logger: ReplicaLogger): Express {
+  const metrics = replicaMetrics(config.instanceId)
+  const app = express()
+  // Only the gateway may say who the client is; everyone else is the client.
+  app.set('trust proxy', config.trustedProxy.length > 0 ? [...config.trustedProxy] : false)
+  app.disable('x-powered-by')
+  app.use((_req, res, next) => {
+    res.set('x-instance-id', config.instanceId)
+    next()
+  })
+  const limit = rateLimit({
+    redis,
+    capacity: config.capacity,
+    refillPerSecond: config.refillPerSecond,
+    key: config.keyMode === 'api-key' ? { header: API_KEY_HEADER } : 'ip',
+    prefix: config.prefix,
+    replicas: config.replicas,
+    observer: metrics.observer,
+    logger,
+  })
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', instance: config.instanceId })
+  })
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.contentType).send(await metrics.text())
+  })
+  app.get('/', limit, (req, res) => {
+    res.json({ instance: config.instanceId, remaining: req.rateLimit?.remaining })
+  })
+  return app
+}
+
+/** One JSON line per event on stdout, like the Fastify replica's pino output. */
+function jsonLogger(config: DemoConfig): ReplicaLogger {
+  const line = (level: number, fields: object, msg: string): void => {
+    if (config.logLevel === 'silent') return
+    process.stdout.write(`${JSON.stringify({ level, time: Date.now(), instance: config.instanceId, ...fields, msg })}\n`)
+  }
+  return { info: (f, m) => line(30, f, m), warn: (f, m) => line(40, f, m), error: (f, m) => line(50, f, m) }
+}
+
+export const createExpressReplica: ReplicaFactory = async (config, redis) => {
+  const log = jsonLogger(config)
+  const app = buildExpressApp(config, redis, log)
+  const server = app.listen(config.port, config.host)
+  return {
+    log,
+    async listen() {
+      if (!server.listening) await once(server, 'listening')
+      return (server.address() as AddressInfo).port
+    },
+    async close() {
+      const closed = once(server, 'close')
+      server.close()
+      // Keep-alive connections from the gateway would hold close() open until they time out.
+      server.closeIdleConnections()
+      await closed
+    },
+  }
+}

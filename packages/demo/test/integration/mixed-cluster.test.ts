@@ -1,0 +1,71 @@
+import { type Report, runLoadTest } from '@sluice/loadtest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Cluster, startCluster } from '../../src/cluster.js'
+import { scrapeReplicas } from '../../src/metrics-scrape.js'
+import { get } from './http.js'
+
+/**
+ * Fastify and Express replicas behind one gateway, on one Redis, and then on a three-master
+ * Redis Cluster: both hold every client to one bucket, and the replicas' own /metrics agree.
+ */
+
+const POLICY = { capacity: 100, refillPerSecond: 50 }
+
+function expectGlobalLimit(report: Report): void {
+  expect(report.totals.errors).toBe(0)
+  expect(report.totals.degraded).toBe(0)
+  for (const client of report.clients) {
+    expect(client.admitted).toBeLessThanOrEqual(report.bound)
+    expect(client.admitted).toBeGreaterThanOrEqual(0.95 * report.bound)
+  }
+}
+
+describe('a mixed cluster: Fastify and Express replicas sharing one Redis', () => {
+  let cluster: Cluster
+
+  beforeAll(async () => {
+    cluster = await startCluster({ ...POLICY, keyMode: 'api-key', mode: 'shared', frameworks: ['fastify', 'express'] })
+  }, 30_000)
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+
+  it('limits as one', async () => {
+    expect(cluster.replicas.map((r) => r.framework)).toEqual(['fastify', 'express', 'fastify'])
+    const report = await runLoadTest({ gatewayUrl: cluster.gatewayUrl, scenario: 'burst', keyMode: 'api-key', ...POLICY, durationSeconds: 3 })
+    for (const replica of report.replicas) {
+      expect(replica.admitted).toBeGreaterThan(0)
+      expect(replica.limited).toBeGreaterThan(0)
+    }
+    expectGlobalLimit(report)
+
+    // The replicas' own counters saw the same run: every 429 the load test got, they gave.
+    const scraped = await scrapeReplicas(cluster.replicas.map((r) => r.port))
+    expect(scraped.byOutcome.denied).toBeGreaterThanOrEqual(report.totals.limited)
+    expect(scraped.bySource.local ?? 0).toBe(0)
+  }, 30_000)
+
+  it('answers alike from both frameworks', async () => {
+    const answers = await Promise.all(cluster.replicas.map((r) => get(`http://127.0.0.1:${r.port}/`, { headers: { 'x-api-key': 'same-client' } })))
+    const policies = new Set(answers.map((a) => a.headers['ratelimit-policy']))
+    expect(policies).toEqual(new Set(['"default";q=100;w=2']))
+    expect(answers.map((a) => Number(a.headers['x-ratelimit-remaining']))).toEqual([99, 98, 97])
+  })
+})
+
+describe('the demo on a Redis Cluster', () => {
+  let cluster: Cluster
+
+  beforeAll(async () => {
+    cluster = await startCluster({ ...POLICY, keyMode: 'ip', mode: 'shared', redisCluster: true })
+  }, 60_000)
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+
+  it('holds the global limit', async () => {
+    const report = await runLoadTest({ gatewayUrl: cluster.gatewayUrl, scenario: 'many-clients', ...POLICY, durationSeconds: 3, clients: 3 })
+    expect(report.clients).toHaveLength(3)
+    expectGlobalLimit(report)
+  }, 30_000)
+})
