@@ -199,3 +199,37 @@ describe('.dockerignore', () => {
     expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/dist']))
   })
 })
+
+describe('docker/compose.cluster.yml, the Redis Cluster override', () => {
+  const override = parse(read('docker/compose.cluster.yml'), { merge: true }) as { services: Record<string, Service> }
+  const nodes = Object.keys(override.services).filter((name) => /^redis-node-\d+$/.test(name))
+  const addressOf = (name: string): string => (override.services[name]!.networks as Record<string, { ipv4_address: string }>).sluice!.ipv4_address
+
+  it('adds three cluster-enabled Redis masters and joins them once', () => {
+    expect(nodes).toHaveLength(3)
+    for (const node of nodes) expect(override.services[node]!.command).toEqual(expect.arrayContaining(['--cluster-enabled', 'yes']))
+    const init = override.services['redis-cluster-init']!.command!
+    expect(init.slice(0, 2)).toEqual(['redis-cli', '--cluster'])
+    expect(init.filter((arg) => /:\d+$/.test(arg)).sort()).toEqual(nodes.map((n) => `${addressOf(n)}:6379`).sort())
+    expect(init).toEqual(expect.arrayContaining(['--cluster-replicas', '0']))
+  })
+
+  it('overrides only replicas that docker-compose.yml has, with variables config.ts reads', () => {
+    const replicas = Object.keys(override.services).filter((name) => /^replica-\d+$/.test(name))
+    expect(replicas.sort()).toEqual(replicaNames.sort())
+    for (const name of replicas) {
+      const env = override.services[name]!.environment!
+      for (const variable of Object.keys(env)) expect(Object.keys(CONFIG_ENV)).toContain(variable)
+      const merged = loadConfig({ ...services[name]!.environment, ...env })
+      expect(merged.redisCluster).toBe(true)
+      expect(nodes.map(addressOf)).toContain(new URL(merged.redisUrl!).hostname)
+      expect(override.services[name]!.depends_on).toEqual({ 'redis-cluster-init': { condition: 'service_completed_successfully' } })
+    }
+  })
+
+  it('puts the nodes on the compose file\'s network, inside its subnet', () => {
+    const subnet = (compose.networks.sluice as { ipam: { config: { subnet: string }[] } }).ipam.config[0]!.subnet
+    const prefix = subnet.split('.').slice(0, 3).join('.')
+    for (const node of nodes) expect(addressOf(node).startsWith(`${prefix}.`)).toBe(true)
+  })
+})
