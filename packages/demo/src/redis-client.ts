@@ -10,3 +10,22 @@ export function connectRedis(config: DemoConfig): Redis | Cluster | undefined {
     redisOptions: { connectionName: config.instanceId, password: seed.password || undefined },
   })
 }
+
+/**
+ * Wait (bounded) until the client is ready, so a replica reports healthy only once its first
+ * checks can reach Redis (a cluster client must learn the slot map first). A Redis that is down
+ * at start-up does not keep the replica down: past the bound it starts and degrades.
+ */
+export async function untilReady(redis: Redis | Cluster, timeoutMs = 5_000): Promise<boolean> {
+  if (redis.status === 'ready') return true
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => done(false), timeoutMs)
+    const onReady = (): void => done(true)
+    function done(ready: boolean): void {
+      clearTimeout(timer)
+      redis.off('ready', onReady)
+      resolve(ready)
+    }
+    redis.once('ready', onReady)
+  })
+}

@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis'
 import { ConfigError, type DemoConfig, loadConfig } from './config.js'
 import { createExpressReplica } from './express-replica.js'
 import { createFastifyReplica } from './fastify-replica.js'
-import { connectRedis } from './redis-client.js'
+import { connectRedis, untilReady } from './redis-client.js'
 import type { ReplicaFactory, ReplicaLogger } from './replica-server.js'
 
 /** One backend replica: reads its settings from the environment, serves until SIGTERM or SIGINT. */
@@ -36,6 +36,7 @@ const FACTORIES: Record<DemoConfig['framework'], ReplicaFactory> = { fastify: cr
 
 const config = configOrExit()
 const redis = connectRedis(config)
+const redisReady = redis === undefined ? true : await untilReady(redis)
 const server = await FACTORIES[config.framework](config, redis)
 if (redis !== undefined) logRedisState(redis, server.log)
 
@@ -58,6 +59,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
 process.once('SIGTERM', (signal) => void shutdown(signal))
 process.once('SIGINT', (signal) => void shutdown(signal))
 
+if (!redisReady) server.log.warn({}, 'redis not ready after 5 s: starting anyway, answering from the local fallback buckets until it is')
 const port = await server.listen()
 server.log.info(
   { port, framework: config.framework, store: redis === undefined ? 'memory' : config.redisCluster ? 'redis-cluster' : 'redis', keyMode: config.keyMode },

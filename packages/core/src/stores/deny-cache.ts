@@ -9,7 +9,9 @@ interface Entry {
   readonly buckets: readonly BucketRequest[]
 }
 
-const identity = (request: CheckRequest): string => request.buckets.map((b) => b.key).join('\n')
+// Keys never contain a newline (their client ids are IPs, hashes or safe ids), so joining is unambiguous.
+const identity = (request: CheckRequest): string =>
+  request.buckets.length === 1 ? request.buckets[0]!.key : request.buckets.map((b) => b.key).join('\n')
 
 function samePolicies(a: readonly BucketRequest[], b: readonly BucketRequest[]): boolean {
   return a.length === b.length && a.every((x, i) => x.capacity === b[i]!.capacity && x.intervalNs === b[i]!.intervalNs && x.enforce === b[i]!.enforce)

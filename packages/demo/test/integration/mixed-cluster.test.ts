@@ -49,7 +49,8 @@ describe('a mixed cluster: Fastify and Express replicas sharing one Redis', () =
     const answers = await Promise.all(cluster.replicas.map((r) => get(`http://127.0.0.1:${r.port}/`, { headers: { 'x-api-key': 'same-client' } })))
     const policies = new Set(answers.map((a) => a.headers['ratelimit-policy']))
     expect(policies).toEqual(new Set(['"default";q=100;w=2']))
-    expect(answers.map((a) => Number(a.headers['x-ratelimit-remaining']))).toEqual([99, 98, 97])
+    // Concurrent, so in any order: three takes from one bucket, whichever framework answered.
+    expect(answers.map((a) => Number(a.headers['x-ratelimit-remaining'])).sort()).toEqual([97, 98, 99])
   })
 })
 
