@@ -1,0 +1,60 @@
+import { type RedisServer, startRedis } from '@sluice/harness'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Cluster, startCluster } from '../../src/cluster.js'
+import { type Answer, get } from './http.js'
+
+/**
+ * Redis dies under load behind the real gateway: clients see no 5xx, the replicas answer from
+ * their local share of the limit (and say so in the headers), and they return to the shared
+ * buckets by themselves once Redis is back.
+ */
+
+const POLICY = { capacity: 90, refillPerSecond: 1 }
+
+let redis: RedisServer
+let cluster: Cluster
+
+beforeAll(async () => {
+  redis = await startRedis()
+  cluster = await startCluster({ ...POLICY, keyMode: 'api-key', mode: 'shared', redisUrl: redis.url })
+}, 30_000)
+afterAll(async () => {
+  await cluster?.stop()
+  await redis?.stop()
+})
+
+/** `count` requests from one API key, `concurrency` at a time; bounded in count. */
+async function fire(count: number, key: string, concurrency = 6): Promise<Answer[]> {
+  const answers: Answer[] = []
+  for (let sent = 0; sent < count; sent += concurrency) {
+    const batch = Array.from({ length: Math.min(concurrency, count - sent) }, () => get(cluster.gatewayUrl, { headers: { 'x-api-key': key } }))
+    answers.push(...(await Promise.all(batch)))
+  }
+  return answers
+}
+
+describe('Redis dies behind the gateway', () => {
+  it('answers from local buckets with no 5xx, then goes back to Redis', async () => {
+    const before = await fire(12, 'outage-a')
+    expect(before.every((a) => a.status === 200 && a.headers['x-ratelimit-limit'] === '90')).toBe(true)
+
+    await redis.kill()
+    const during = await fire(120, 'outage-b')
+    expect(during.filter((a) => a.status >= 500)).toEqual([])
+    expect(during.every((a) => a.status === 200 || a.status === 429)).toBe(true)
+    // Each replica enforces its share, 90 / 3 = 30, and its headers describe that bucket.
+    const local = during.filter((a) => a.headers['x-ratelimit-limit'] === '30')
+    expect(local.length).toBeGreaterThan(100)
+    expect(during.filter((a) => a.status === 200).length).toBeLessThanOrEqual(3 * 30 + 6)
+
+    await redis.restart()
+    const deadline = Date.now() + 15_000
+    let shared = false
+    while (!shared && Date.now() < deadline) {
+      const round = await fire(6, `outage-c-${Date.now()}`)
+      shared = round.every((a) => a.headers['x-ratelimit-limit'] === '90')
+      if (!shared) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(shared).toBe(true)
+  }, 40_000)
+})
