@@ -41,6 +41,17 @@ export default defineConfig({
       {
         resolve: { alias },
         test: {
+          // The benchmark's smoke run keeps both cores busy: alone, after every other project.
+          name: 'bench',
+          sequence: { groupOrder: 3 },
+          include: ['packages/bench/test/**/*.test.ts'],
+          environment: 'node',
+          maxWorkers: 1,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
           name: 'types',
           sequence: { groupOrder: 2 },
           include: [],

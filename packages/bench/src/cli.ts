@@ -1,0 +1,134 @@
+/**
+ * The benchmark's command line.
+ *
+ *   node --conditions=sluice:source --import tsx packages/bench/src/cli.ts [options]
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { type BenchConfig, DEFAULT_CONFIG, SMOKE_CONFIG } from './config.js'
+import { renderMarkdown } from './markdown.js'
+import { runBenchmark } from './runner.js'
+import { SCENARIO_NAMES, type ScenarioName } from './scenarios.js'
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+const DOCS = resolve(REPO_ROOT, 'docs/benchmarks.md')
+
+const USAGE = `Usage: cli.ts [options]
+
+Sluice against no limiter and its peers, interleaved, on a redis-server of its own.
+
+  --duration <s>       seconds of load per run (default ${DEFAULT_CONFIG.seconds})
+  --rounds <n>         interleaved rounds (default ${DEFAULT_CONFIG.rounds})
+  --connections <n>    autocannon connections (default ${DEFAULT_CONFIG.connections})
+  --warmup <s>         unmeasured seconds per target before round 1 (default ${DEFAULT_CONFIG.warmupSeconds})
+  --keys <n>           distinct keys in the rotating-keys scenario (default ${DEFAULT_CONFIG.rotatingKeys})
+  --memory-keys <n>    keys per library for memory per idle key, 0 to skip (default ${DEFAULT_CONFIG.memoryKeys})
+  --scenario <name>    run only this scenario (repeatable): ${SCENARIO_NAMES.join(', ')}
+  --smoke              one 1 s round of each scenario, ${SMOKE_CONFIG.memoryKeys} memory keys: checks the harness only
+  --write              write the report to docs/benchmarks.md
+  --out <file>         write the report to this file instead
+  -h, --help           this text`
+
+class UsageError extends Error {}
+
+function whole(value: string | undefined, name: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`)
+  return n
+}
+
+function parse(argv: readonly string[]): { config: BenchConfig; out: string | undefined; help: boolean } {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      duration: { type: 'string' },
+      rounds: { type: 'string' },
+      connections: { type: 'string' },
+      warmup: { type: 'string' },
+      keys: { type: 'string' },
+      'memory-keys': { type: 'string' },
+      scenario: { type: 'string', multiple: true },
+      smoke: { type: 'boolean', default: false },
+      write: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  const base = values.smoke ? SMOKE_CONFIG : DEFAULT_CONFIG
+  const scenarios = values.scenario ?? base.scenarios
+  for (const name of scenarios) {
+    if (!SCENARIO_NAMES.includes(name as ScenarioName)) throw new UsageError(`--scenario must be one of ${SCENARIO_NAMES.join(', ')}, got ${JSON.stringify(name)}`)
+  }
+  const config: BenchConfig = {
+    seconds: whole(values.duration, 'duration', base.seconds, 1),
+    rounds: whole(values.rounds, 'rounds', base.rounds, 1),
+    connections: whole(values.connections, 'connections', base.connections, 1),
+    warmupSeconds: whole(values.warmup, 'warmup', base.warmupSeconds, 0),
+    rotatingKeys: whole(values.keys, 'keys', base.rotatingKeys, 1),
+    memoryKeys: whole(values['memory-keys'], 'memory-keys', base.memoryKeys, 0),
+    scenarios: [...new Set(scenarios as ScenarioName[])],
+    smoke: values.smoke,
+  }
+  const out = values.out !== undefined ? resolve(values.out) : values.write ? DOCS : undefined
+  // A smoke run's figures must never pass for the published ones.
+  if (config.smoke && out === DOCS) throw new UsageError('--smoke figures say nothing about speed: not writing docs/benchmarks.md (use --out for another file)')
+  return { config, out, help: values.help }
+}
+
+/** The command as typed, relative to the repository root, so the report says how to repeat it. */
+function commandLine(): string {
+  const quote = (arg: string): string => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)
+  const script = relative(REPO_ROOT, process.argv[1] ?? fileURLToPath(import.meta.url))
+  return ['node', ...process.execArgv, script, ...process.argv.slice(2)].map(quote).join(' ')
+}
+
+async function main(): Promise<number> {
+  let parsed: ReturnType<typeof parse>
+  try {
+    parsed = parse(process.argv.slice(2))
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`)
+    return 2
+  }
+  if (parsed.help) {
+    process.stdout.write(`${USAGE}\n`)
+    return 0
+  }
+  const controller = new AbortController()
+  const stop = (): void => {
+    if (controller.signal.aborted) process.exit(130)
+    process.stderr.write('\nstopping: cleaning up the servers and Redis (again to force)\n')
+    controller.abort(new Error('interrupted'))
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+
+  let result: Awaited<ReturnType<typeof runBenchmark>>
+  try {
+    result = await runBenchmark(parsed.config, { log: (line) => process.stderr.write(`${line}\n`), signal: controller.signal })
+  } catch (error) {
+    if (!controller.signal.aborted) throw error
+    process.stderr.write('stopped; every server and Redis were shut down\n')
+    return 130
+  }
+  const markdown = renderMarkdown(result, { command: commandLine() })
+  process.stdout.write(`\n${markdown}`)
+  if (parsed.out !== undefined) {
+    await mkdir(dirname(parsed.out), { recursive: true })
+    await writeFile(parsed.out, markdown)
+    process.stderr.write(`\nwrote ${relative(process.cwd(), parsed.out) || parsed.out}\n`)
+  }
+  return 0
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,70 @@
+import type { KeyPlan } from './load.js'
+import type { LimitSpec, TargetName } from './targets.js'
+
+export const SCENARIO_NAMES = ['one-key', 'many-keys', 'flood', 'express'] as const
+export type ScenarioName = (typeof SCENARIO_NAMES)[number]
+
+export interface Scenario {
+  readonly name: ScenarioName
+  readonly title: string
+  readonly description: string
+  /** In round-robin order; the first is the ceiling the others are compared with. */
+  readonly targets: readonly TargetName[]
+  readonly limits: LimitSpec
+  readonly keys: KeyPlan
+  /** What the limiters should answer: everything allowed, or almost everything 429. */
+  readonly expect: 'allowed' | 'denied'
+}
+
+// A bucket that never empties during a run. Sluice bounds capacity / rate to about 48 days, so
+// the rate is high too; the fixed-window peers get 1e9 requests per 1,000 s.
+const NEVER_EMPTY: LimitSpec = { capacity: 1e9, refillPerSecond: 1e6 }
+// 10 requests, then one a second: a flood at thousands a second is almost all 429.
+const TIGHT: LimitSpec = { capacity: 10, refillPerSecond: 1 }
+
+const FASTIFY: readonly TargetName[] = ['ceiling', 'sluice', 'fastify-rate-limit', 'rlflex']
+
+export function scenario(name: ScenarioName, rotatingKeys: number): Scenario {
+  switch (name) {
+    case 'one-key':
+      return {
+        name,
+        title: 'Everyone allowed, one key',
+        description: 'Every request carries the same key; the bucket never empties, so nothing is denied.',
+        targets: FASTIFY,
+        limits: NEVER_EMPTY,
+        keys: { kind: 'one', key: 'client-0' },
+        expect: 'allowed',
+      }
+    case 'many-keys':
+      return {
+        name,
+        title: `Everyone allowed, ${rotatingKeys.toLocaleString('en-US')} rotating keys`,
+        description: `Each request carries the next of ${rotatingKeys.toLocaleString('en-US')} keys, so the limiter touches many buckets; nothing is denied.`,
+        targets: FASTIFY,
+        limits: NEVER_EMPTY,
+        keys: { kind: 'rotating', count: rotatingKeys },
+        expect: 'allowed',
+      }
+    case 'flood':
+      return {
+        name,
+        title: 'Flood: one key far over its limit',
+        description: 'One key, capacity 10, refill 1/s (the fixed-window peers: 10 per 10 s): almost every request is answered 429.',
+        targets: FASTIFY,
+        limits: TIGHT,
+        keys: { kind: 'one', key: 'flooder' },
+        expect: 'denied',
+      }
+    case 'express':
+      return {
+        name,
+        title: 'Express 5: no limiter vs @sluice/express, everyone allowed',
+        description: 'The one-key scenario on Express 5 instead of Fastify.',
+        targets: ['express', 'express-sluice'],
+        limits: NEVER_EMPTY,
+        keys: { kind: 'one', key: 'client-0' },
+        expect: 'allowed',
+      }
+  }
+}
