@@ -1,7 +1,7 @@
 /**
  * The benchmark's command line.
  *
- *   node --conditions=sluice:source --import tsx packages/bench/src/cli.ts [options]
+ *   pnpm bench [options]     (builds, then runs packages/bench/dist/cli.js: the compiled code users run)
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, relative, resolve } from 'node:path'
@@ -83,6 +83,8 @@ function parse(argv: readonly string[]): { config: BenchConfig; out: string | un
 function commandLine(): string {
   const quote = (arg: string): string => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)
   const script = relative(REPO_ROOT, process.argv[1] ?? fileURLToPath(import.meta.url))
+  // `pnpm bench` builds and then runs exactly this; say the command a reader would type.
+  if (script === 'packages/bench/dist/cli.js' && process.execArgv.length === 0) return ['pnpm', 'bench', ...process.argv.slice(2)].map(quote).join(' ')
   return ['node', ...process.execArgv, script, ...process.argv.slice(2)].map(quote).join(' ')
 }
 

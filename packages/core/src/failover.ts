@@ -87,6 +87,11 @@ export class Failover {
     this.#local = new MemoryStore({ maxKeys: options.localMaxKeys })
   }
 
+  #observe(started: number, outcome: 'ok' | 'error' | 'timeout'): void {
+    const hook = this.#options.observer?.storeCall
+    if (hook !== undefined) notify(hook, { store: this.#store.kind, seconds: (performance.now() - started) / 1000, outcome })
+  }
+
   get stats(): LimiterStats {
     return {
       storeAnswers: this.#storeAnswers,
@@ -97,19 +102,22 @@ export class Failover {
   }
 
   async check(request: CheckRequest, policies: readonly ResolvedPolicy[]): Promise<GuardedReply> {
+    const cached = this.#store.cached?.(request)
+    if (cached !== undefined) {
+      this.#storeAnswers++
+      return { reply: cached, policies, source: 'store' }
+    }
     let reason = 'circuit open'
     if (this.#breaker.allow()) {
       const started = performance.now()
-      const observe = (outcome: 'ok' | 'error' | 'timeout'): void =>
-        notify(this.#options.observer?.storeCall, { store: this.#store.kind, seconds: (performance.now() - started) / 1000, outcome })
       try {
         const reply = await withTimeout(this.#store.check(request), this.#options.timeoutMs)
-        observe('ok')
+        this.#observe(started, 'ok')
         this.#breaker.success()
         this.#storeAnswers++
         return { reply, policies, source: 'store' }
       } catch (error) {
-        observe(error instanceof SluiceError && error.code === ErrorCodes.STORE_TIMEOUT ? 'timeout' : 'error')
+        this.#observe(started, error instanceof SluiceError && error.code === ErrorCodes.STORE_TIMEOUT ? 'timeout' : 'error')
         this.#breaker.failure()
         this.#storeErrors++
         reason = error instanceof Error ? error.message : String(error)

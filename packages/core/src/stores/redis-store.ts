@@ -56,6 +56,10 @@ export class RedisStore implements Store {
     if (denyCacheKeys > 0) this.#denied = new DenyCache(denyCacheKeys)
   }
 
+  cached(request: CheckRequest): CheckReply | undefined {
+    return this.#denied?.answer(request)
+  }
+
   async check(request: CheckRequest): Promise<CheckReply> {
     const denied = this.#denied
     const cached = denied?.answer(request)

@@ -10,4 +10,10 @@ export interface Store {
   check(request: CheckRequest): Promise<CheckReply>
   /** A short name for logs and metrics (`redis`, `memory`). */
   readonly kind: string
+  /**
+   * An answer the store can give at once from what it holds in process (such as a bucket it
+   * knows to be empty), or undefined. Lets the limiter skip the time budget and the breaker for
+   * answers that never leave the process.
+   */
+  cached?(request: CheckRequest): CheckReply | undefined
 }
