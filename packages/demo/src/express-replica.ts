@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net'
 import { rateLimit } from '@sluice/express'
 import express, { type Express } from 'express'
 import type { Cluster, Redis } from 'ioredis'
-import { API_KEY_HEADER, type DemoConfig } from './config.js'
+import type { DemoConfig } from './config.js'
+import { limitOptions } from './limit-options.js'
 import { replicaMetrics } from './metrics-route.js'
 import type { ReplicaFactory, ReplicaLogger } from './replica-server.js'
 
@@ -18,16 +19,7 @@ export function buildExpressApp(config: DemoConfig, redis: Redis | Cluster | und
     res.set('x-instance-id', config.instanceId)
     next()
   })
-  const limit = rateLimit({
-    redis,
-    capacity: config.capacity,
-    refillPerSecond: config.refillPerSecond,
-    key: config.keyMode === 'api-key' ? { header: API_KEY_HEADER } : 'ip',
-    prefix: config.prefix,
-    replicas: config.replicas,
-    observer: metrics.observer,
-    logger,
-  })
+  const limit = rateLimit({ ...limitOptions(config, redis, metrics.observer), logger })
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', instance: config.instanceId })
   })

@@ -2,7 +2,8 @@ import rateLimit from '@sluice/fastify'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import { replicaMetrics } from './metrics-route.js'
-import { API_KEY_HEADER, type DemoConfig } from './config.js'
+import type { DemoConfig } from './config.js'
+import { limitOptions } from './limit-options.js'
 import type { ReplicaFactory } from './replica-server.js'
 
 /** The demo backend on Fastify, registering @sluice/fastify exactly as an application would. */
@@ -23,15 +24,7 @@ export async function buildFastifyApp(config: DemoConfig, redis: Redis | Cluster
     return payload
   })
 
-  await app.register(rateLimit, {
-    redis,
-    capacity: config.capacity,
-    refillPerSecond: config.refillPerSecond,
-    key: config.keyMode === 'api-key' ? { header: API_KEY_HEADER } : 'ip',
-    prefix: config.prefix,
-    replicas: config.replicas,
-    observer: metrics.observer,
-  })
+  await app.register(rateLimit, limitOptions(config, redis, metrics.observer))
 
   app.get('/', async (request) => ({ instance: config.instanceId, remaining: request.rateLimit?.remaining }))
   app.get('/health', { config: { rateLimit: false } }, async () => ({ status: 'ok', instance: config.instanceId }))

@@ -1,7 +1,8 @@
-import { type Report, runLoadTest } from '@sluice/loadtest'
+import { runLoadTest } from '@sluice/loadtest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cluster, startCluster } from '../../src/cluster.js'
 import { scrapeReplicas } from '../../src/metrics-scrape.js'
+import { expectGlobalLimit } from './global-limit.js'
 import { get } from './http.js'
 
 /**
@@ -11,14 +12,6 @@ import { get } from './http.js'
 
 const POLICY = { capacity: 100, refillPerSecond: 50 }
 
-function expectGlobalLimit(report: Report): void {
-  expect(report.totals.errors).toBe(0)
-  expect(report.totals.degraded).toBe(0)
-  for (const client of report.clients) {
-    expect(client.admitted).toBeLessThanOrEqual(report.bound)
-    expect(client.admitted).toBeGreaterThanOrEqual(0.95 * report.bound)
-  }
-}
 
 describe('a mixed cluster: Fastify and Express replicas sharing one Redis', () => {
   let cluster: Cluster
