@@ -9,6 +9,8 @@ export const ErrorCodes = {
   UNKNOWN_OPTION: 'ERR_SLUICE_UNKNOWN_OPTION',
   /** The store did not answer within its time budget (`timeoutMs`). */
   STORE_TIMEOUT: 'ERR_SLUICE_STORE_TIMEOUT',
+  /** The store's client is not connected (it is reconnecting, or closed): the check was not sent. */
+  STORE_UNAVAILABLE: 'ERR_SLUICE_STORE_UNAVAILABLE',
   /** A per-request value (a cost or key function's result) is invalid. */
   INVALID_REQUEST_VALUE: 'ERR_SLUICE_INVALID_REQUEST_VALUE',
   /** The store answered something that is not a token-bucket reply. */

@@ -1,6 +1,7 @@
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster, Redis } from 'ioredis'
 import type { CheckReply, CheckRequest, CheckStep } from '../bucket.js'
+import { ErrorCodes, SluiceError } from '../errors.js'
 import { TOKEN_BUCKET_COMMAND, TOKEN_BUCKET_LUA } from '../scripts/token-bucket.js'
 import { decodeReply, encodeChecks } from '../scripts/wire.js'
 import { Batcher } from './batcher.js'
@@ -71,6 +72,14 @@ export class RedisStore implements Store {
   }
 
   async #call(checks: CheckRequest[]): Promise<CheckStep[]> {
+    // ioredis queues commands while it reconnects and sends them once it is back: by then their
+    // requests were answered by the failure mode, and the late script would take tokens nobody
+    // asked for. Refuse at once instead. (A first connection, 'connecting' or a lazyConnect
+    // client's 'wait', is let through: that is how every client starts.)
+    const status = this.client.status
+    if (status === 'reconnecting' || status === 'close' || status === 'end') {
+      throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the Redis client is ${status}; the check was not sent`)
+    }
     const { keys, args } = encodeChecks(checks)
     return decodeReply(await this.#script(keys.length, ...keys, ...args), checks)
   }

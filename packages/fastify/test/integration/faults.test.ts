@@ -116,6 +116,18 @@ describe('Redis faults', () => {
     expect(app.sluice.stats().circuit).toBe('closed')
   })
 
+  it('sends nothing while the client reconnects, so no late script takes tokens after recovery', async () => {
+    await build()
+    await fire(10)
+    await server.kill()
+    await fire(100) // answered locally; none of these may reach Redis once it is back
+    await server.restart()
+    await untilShared(8_000) // takes one token from the fresh (restarted, empty) Redis
+    const [next] = await fire(1)
+    expect(next!.degraded).toBe(false)
+    expect(next!.headers['x-ratelimit-remaining']).toBe('898')
+  })
+
   it('enforces the local share while degraded', async () => {
     await build({ capacity: 30, refillPerSecond: 0.001 })
     await server.kill()
