@@ -1,5 +1,9 @@
-import { Counter, Histogram, type Registry, register as globalRegistry } from 'prom-client'
+import type * as PromClient from 'prom-client'
+import type { Registry } from 'prom-client'
 import type { SluiceObserver } from './observer.js'
+
+/** The parts of the prom-client module the metrics use: pass your own `import * as client from 'prom-client'`. */
+export type PromClientModule = Pick<typeof PromClient, 'Counter' | 'Histogram' | 'register'>
 
 export interface SluiceMetricsOptions {
   /** Where the metrics are registered. @default prom-client's global registry */
@@ -16,9 +20,13 @@ export interface SluiceMetrics extends SluiceObserver {
  * Prometheus metrics through prom-client, as an observer to pass to the limiter's `observer`
  * option: requests by route, outcome and source (store or failure mode), policy checks by route,
  * policy and result (shadow policies included), and the latency of store calls.
+ *
+ * The app passes its own prom-client module, so the metrics land in the very registry it serves,
+ * and Sluice never loads prom-client itself (it stays an optional peer).
  */
-export function createMetrics(options: SluiceMetricsOptions = {}): SluiceMetrics {
-  const registry = options.registry ?? globalRegistry
+export function createMetrics(client: PromClientModule, options: SluiceMetricsOptions = {}): SluiceMetrics {
+  const { Counter, Histogram } = client
+  const registry = options.registry ?? client.register
   const prefix = options.prefix ?? 'sluice_'
   const requests = new Counter({
     name: `${prefix}requests_total`,

@@ -53,7 +53,7 @@ export interface CommonLimiterOptions<Req> {
    * logger. @default process warnings (`process.emitWarning`, code `SLUICE_WARNING`)
    */
   readonly logger?: SluiceLogger
-  /** Hooks for metrics, e.g. `createMetrics()` from `@sluice/core/metrics` (Prometheus). */
+  /** Hooks for metrics, e.g. `createMetrics(promClient)` from `@sluice/core/metrics` (Prometheus). */
   readonly observer?: SluiceObserver
 }
 

@@ -1,13 +1,13 @@
 import { createMetrics, type SluiceMetrics } from '@sluice/core/metrics'
-import { Registry } from 'prom-client'
+import * as promClient from 'prom-client'
 
 /**
  * This replica's Prometheus metrics: Sluice's own (requests by outcome and source, policy
  * checks, store latency) in a registry per replica, served at /metrics, exempt from the limit.
  */
 export function replicaMetrics(instanceId: string): { observer: SluiceMetrics; contentType: string; text(): Promise<string> } {
-  const registry = new Registry()
+  const registry = new promClient.Registry()
   registry.setDefaultLabels({ instance: instanceId })
-  const observer = createMetrics({ registry })
+  const observer = createMetrics(promClient, { registry })
   return { observer, contentType: registry.contentType, text: () => registry.metrics() }
 }

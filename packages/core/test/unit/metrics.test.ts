@@ -1,3 +1,4 @@
+import * as promClient from 'prom-client'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { createLimiter, type RequestView } from '../../src/index.js'
@@ -14,7 +15,7 @@ async function value(registry: Registry, name: string, labels: Record<string, st
 describe('Prometheus metrics', () => {
   it('counts requests by route, outcome and source, and policy checks by result', async () => {
     const registry = new Registry()
-    const metrics = createMetrics({ registry })
+    const metrics = createMetrics(promClient, { registry })
     const limiter = createLimiter({
       observer: metrics,
       policies: [
