@@ -40,9 +40,12 @@ export class RedisStore implements Store {
   readonly #script: ScriptCommand
   readonly #batcher: Batcher<CheckRequest, CheckStep> | undefined
   readonly #denied: DenyCache | undefined
+  #wasReady: boolean
 
   constructor(client: RedisClient, options: RedisStoreOptions = {}) {
     this.client = client
+    this.#wasReady = client.status === 'ready'
+    if (!this.#wasReady) client.once('ready', () => (this.#wasReady = true))
     if (typeof (client as unknown as Record<string, unknown>)[TOKEN_BUCKET_COMMAND] !== 'function') {
       client.defineCommand(TOKEN_BUCKET_COMMAND, { lua: TOKEN_BUCKET_LUA })
     }
@@ -72,12 +75,15 @@ export class RedisStore implements Store {
   }
 
   async #call(checks: CheckRequest[]): Promise<CheckStep[]> {
-    // ioredis queues commands while it reconnects and sends them once it is back: by then their
-    // requests were answered by the failure mode, and the late script would take tokens nobody
-    // asked for. Refuse at once instead. (A first connection, 'connecting' or a lazyConnect
-    // client's 'wait', is let through: that is how every client starts.)
+    // ioredis queues commands while it reconnects (through every 'connecting' attempt) and sends
+    // them once it is back: by then their requests were answered by the failure mode, and the
+    // late script would take tokens nobody asked for. Once the client has been ready, refuse at
+    // once whenever it is not. (Before that, its first connection is how every client starts.)
     const status = this.client.status
-    if (status === 'reconnecting' || status === 'close' || status === 'end') {
+    // A socket the server has closed can still read 'ready' until ioredis handles the close
+    // event; ioredis then queues rather than writes, so check the socket too (plain clients).
+    const stream = (this.client as { stream?: { writable?: boolean } }).stream
+    if ((status !== 'ready' && (this.#wasReady || status === 'end')) || (status === 'ready' && stream?.writable === false)) {
       throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the Redis client is ${status}; the check was not sent`)
     }
     const { keys, args } = encodeChecks(checks)
