@@ -110,7 +110,8 @@ try {
     }
   }
 
-  const htmlReport = reports.length > 0 ? await writeHtmlReport(reports) : undefined
+  const htmlReport =
+    reports.length > 0 ? await writeHtmlReport(reports, 'reports', { notes: scraped === undefined ? [] : [formatScraped(scraped)] }) : undefined
   const { pass, line } = verdict(reports)
   if (args.json) {
     process.stdout.write(`${JSON.stringify({ pass, gatewayUrl: shared.gatewayUrl, reports, comparisons: compareReports(reports), metrics: scraped, htmlReport })}\n`)

@@ -59,8 +59,14 @@ function comparison(reports: readonly Report[]): string {
 <table><thead><tr><th>scenario</th><th>shared Redis</th><th>each replica alone</th><th>factor</th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`
 }
 
+/** What a caller adds to the page beyond the runs, e.g. the replicas' own metrics. */
+export interface HtmlExtras {
+  /** Paragraphs under "Notes", as plain text. */
+  readonly notes?: readonly string[]
+}
+
 /** A self-contained HTML page (inline CSS and SVG, no script, nothing fetched) for one or more runs. */
-export function renderHtml(reports: Report | readonly Report[]): string {
+export function renderHtml(reports: Report | readonly Report[], extras: HtmlExtras = {}): string {
   const list: readonly Report[] = Array.isArray(reports) ? reports : [reports as Report]
   const when = list[0]?.startedAt ?? new Date().toISOString()
   const gateways = [...new Set(list.map((r) => r.gatewayUrl))].join(', ')
@@ -72,6 +78,7 @@ export function renderHtml(reports: Report | readonly Report[]): string {
 <p class="meta">${escape(when)} · gateway ${escape(gateways)} · a client may be admitted at most capacity + refill × elapsed requests, however many replicas answer it</p>
 ${comparison(list)}
 ${list.map(section).join('\n')}
+${extras.notes !== undefined && extras.notes.length > 0 ? `<section><h2>Notes</h2>${extras.notes.map((n) => `<p>${escape(n)}</p>`).join('')}</section>` : ''}
 </main></body></html>
 `
 }

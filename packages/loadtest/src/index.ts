@@ -1,7 +1,7 @@
 export { MAX_STEADY_DENIED_SHARE, MIN_SATURATED_SHARE, admissionBound, type ClientOutcome, judge, type Verdict } from './bound.js'
 export { type Comparison, compareReports } from './compare.js'
 export { lineChart, niceCeiling } from './chart.js'
-export { renderHtml } from './html.js'
+export { type HtmlExtras, renderHtml } from './html.js'
 export type { ClientIdentity, ClientStats, Load, ReplicaStats, Report } from './report.js'
 export { type LoadTestOptions, type Progress, runLoadTest, steadyRate } from './run.js'
 export {

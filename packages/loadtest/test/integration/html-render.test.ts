@@ -71,4 +71,11 @@ describe('the HTML report in a real browser', () => {
     expect(html).not.toContain('<img')
     expect(html).toContain('&#60;script&#62;')
   })
+
+  it('adds notes, such as the replicas\' own metrics, as escaped text', () => {
+    const html = renderHtml(fakeReport({ admittedPerClient: 299 }), { notes: ['sluice_requests_total: allowed 300 <b>'] })
+    expect(html).toContain('<h2>Notes</h2>')
+    expect(html).toContain('sluice_requests_total: allowed 300 &#60;b&#62;')
+    expect(renderHtml(fakeReport({ admittedPerClient: 299 }))).not.toContain('<h2>Notes</h2>')
+  })
 })
