@@ -10,17 +10,16 @@ import {
   ROUTE_OPTION_NAMES,
   type ResolvedLimiterOptions,
   type RouteLimitOptions,
-  assertKnownOptions,
-  assertPlainObject,
   checkedCost,
   resolveCost,
   resolveKey,
   resolveLimiterOptions,
 } from './options.js'
-import { type ResolvedPolicy, resolvePolicies } from './policies.js'
+import { POLICY_KEYS, type ResolvedPolicy, resolvePolicies } from './policies.js'
 import { type ProblemDetails, costExceedsCapacity, limiterUnavailable, missingApiKey, quotaExceeded } from './problem.js'
 import { type RateLimitResult, summarize } from './result.js'
 import { notify } from './observer.js'
+import { assertKnownOptions, assertPlainObject } from './validate.js'
 import { WarnThrottle } from './warn-throttle.js'
 
 /** What the limiter needs to know about a request, whatever the framework. */
@@ -115,7 +114,10 @@ export function createLimiter<Req>(input: LimiterOptions<Req>, adapterOptions: r
     shadow: new WarnThrottle(options.logger),
     shadowDenials: 0,
   }
-  const whole = bindRoute(shared, '*', options.policies, options.policies.map((p) => p.name), options.key, options.cost)
+  // A route without an override checks the limiter's own buckets, named after their policies.
+  const sharedIds = options.policies.map((p) => p.name)
+  const bindShared = (label: string): RouteLimiter<Req> => bindRoute(shared, label, options.policies, sharedIds, options.key, options.cost)
+  const whole = bindShared('*')
 
   return {
     options,
@@ -123,10 +125,10 @@ export function createLimiter<Req>(input: LimiterOptions<Req>, adapterOptions: r
     forRoute(config, method, url) {
       if (config === false) return null
       const label = method === '' ? url : `${method} ${url}`
-      if (config === undefined) return method === '*' ? whole : bindRoute(shared, label, options.policies, options.policies.map((p) => p.name), options.key, options.cost)
+      if (config === undefined) return method === '*' ? whole : bindShared(label)
       assertPlainObject(config, 'config.rateLimit')
       assertKnownOptions(config, ROUTE_OPTION_NAMES, 'config.rateLimit.')
-      const own = ['capacity', 'refillPerSecond', 'name', 'shadow', 'policies'].some((k) => (config as Record<string, unknown>)[k] !== undefined)
+      const own = [...POLICY_KEYS, 'policies'].some((k) => (config as Record<string, unknown>)[k] !== undefined)
       const first = options.policies[0]!
       const policies = !own
         ? options.policies

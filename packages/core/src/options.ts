@@ -6,6 +6,7 @@ import { MemoryStore } from './stores/memory-store.js'
 import { type RedisClient, RedisStore } from './stores/redis-store.js'
 import type { Store } from './stores/store.js'
 import type { SluiceObserver } from './observer.js'
+import { assertKnownOptions, assertPlainObject, invalid, optionalWhole, wholeNumber } from './validate.js'
 import { type SluiceLogger, processWarningLogger } from './warn-throttle.js'
 
 /** How a request becomes a client identity. */
@@ -115,36 +116,6 @@ export const LIMITER_OPTION_NAMES = [
 const FAILURE_MODES: readonly FailureMode[] = ['local', 'allow', 'deny']
 const PREFIX = /^[^{}\s]{0,64}$/
 export const ROUTE_OPTION_NAMES = ['capacity', 'refillPerSecond', 'name', 'shadow', 'policies', 'key', 'cost'] as const
-
-export function invalid(option: string, value: unknown, expected: string): SluiceOptionError {
-  return new SluiceOptionError(ErrorCodes.INVALID_OPTION, option, value, expected)
-}
-
-export function assertPlainObject(value: unknown, option: string): asserts value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw invalid(option, value, 'expected an object')
-  }
-}
-
-/** Reject option names nobody reads: a typo must not silently fall back to a default. */
-export function assertKnownOptions(input: Record<string, unknown>, known: readonly string[], path = ''): void {
-  for (const name of Object.keys(input)) {
-    if (!known.includes(name)) {
-      throw new SluiceOptionError(ErrorCodes.UNKNOWN_OPTION, `${path}${name}`, input[name], `unknown option (known: ${known.join(', ')})`)
-    }
-  }
-}
-
-function optionalWhole(value: unknown, option: string, fallback: number, min: number, max: number): number {
-  return value === undefined ? fallback : wholeNumber(value, option, min, max)
-}
-
-export function wholeNumber(value: unknown, option: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(option, value, `expected a whole number from ${min} to ${max}`)
-  }
-  return value
-}
 
 export function resolveKey<Req>(value: unknown, option: string): KeyOption<Req> {
   if (value === undefined) return DEFAULTS.key

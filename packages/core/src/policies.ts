@@ -1,5 +1,5 @@
-import { ErrorCodes, SluiceOptionError } from './errors.js'
 import { MAX_WINDOW_NS } from './scripts/token-bucket.js'
+import { assertKnownOptions, assertPlainObject, invalid, wholeNumber } from './validate.js'
 
 /** One token bucket. */
 export interface PolicyOptions {
@@ -40,21 +40,15 @@ export interface ResolvedPolicy {
 
 export const DEFAULT_POLICY_NAME = 'default'
 const POLICY_NAME = /^[A-Za-z0-9_.-]{1,64}$/
-const POLICY_KEYS = ['name', 'capacity', 'refillPerSecond', 'shadow']
+/** The fields of one policy; setting any of them on a route gives it buckets of its own. */
+export const POLICY_KEYS: readonly string[] = ['name', 'capacity', 'refillPerSecond', 'shadow']
 export const MAX_POLICIES = 16
-
-function invalid(option: string, value: unknown, expected: string): SluiceOptionError {
-  return new SluiceOptionError(ErrorCodes.INVALID_OPTION, option, value, expected)
-}
 
 export function resolvePolicy(
   input: { capacity?: unknown; refillPerSecond?: unknown; name?: unknown; shadow?: unknown },
   path = '',
 ): ResolvedPolicy {
-  const capacity = input.capacity
-  if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1 || capacity > 2 ** 32) {
-    throw invalid(`${path}capacity`, capacity, `expected a whole number from 1 to ${2 ** 32}`)
-  }
+  const capacity = wholeNumber(input.capacity, `${path}capacity`, 1, 2 ** 32)
   const rate = input.refillPerSecond
   if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0 || rate > 1e9) {
     throw invalid(`${path}refillPerSecond`, rate, 'expected a number of tokens per second, > 0 and ≤ 1e9')
@@ -79,7 +73,7 @@ export function resolvePolicy(
 /** The policies of a limiter or a route: `policies: [...]`, or one policy given inline. */
 export function resolvePolicies(input: Record<string, unknown>, path: string): readonly ResolvedPolicy[] {
   if (input.policies === undefined) return Object.freeze([resolvePolicy(input, path)])
-  for (const inline of ['capacity', 'refillPerSecond', 'name', 'shadow']) {
+  for (const inline of POLICY_KEYS) {
     if (input[inline] !== undefined) {
       throw invalid(`${path}${inline}`, input[inline], 'expected either `policies` or one inline policy, not both')
     }
@@ -92,15 +86,10 @@ export function resolvePolicies(input: Record<string, unknown>, path: string): r
   return Object.freeze(
     list.map((item: unknown, i) => {
       const at = `${path}policies[${i}].`
-      if (item === null || typeof item !== 'object' || Array.isArray(item)) throw invalid(`${path}policies[${i}]`, item, 'expected an object')
-      const fields = item as Record<string, unknown>
-      for (const field of Object.keys(fields)) {
-        if (!POLICY_KEYS.includes(field)) {
-          throw new SluiceOptionError(ErrorCodes.UNKNOWN_OPTION, `${at}${field}`, fields[field], `unknown option (known: ${POLICY_KEYS.join(', ')})`)
-        }
-      }
-      if (fields.name === undefined) throw invalid(`${at}name`, undefined, 'each of several policies needs a name')
-      const policy = resolvePolicy(fields, at)
+      assertPlainObject(item, `${path}policies[${i}]`)
+      assertKnownOptions(item, POLICY_KEYS, at)
+      if (item.name === undefined) throw invalid(`${at}name`, undefined, 'each of several policies needs a name')
+      const policy = resolvePolicy(item, at)
       if (seen.has(policy.name)) throw invalid(`${at}name`, policy.name, 'policy names must be unique')
       seen.add(policy.name)
       return policy

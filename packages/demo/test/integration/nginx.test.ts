@@ -13,6 +13,16 @@ interface Upstream {
   connections: number
 }
 
+/** What each stand-in replica answers with, and what must come through the gateway unchanged. */
+const LIMIT_HEADERS = {
+  'x-ratelimit-limit': '5',
+  'x-ratelimit-remaining': '0',
+  'x-ratelimit-reset': '3',
+  'retry-after': '1',
+  ratelimit: '"default";r=0;t=1',
+  'ratelimit-policy': '"default";q=5;w=3',
+}
+
 const servers: Server[] = []
 const gateways: NginxServer[] = []
 afterEach(async () => {
@@ -24,15 +34,7 @@ async function upstream(id: string): Promise<Upstream> {
   const u: Upstream = { id, port: 0, seen: [], connections: 0 }
   const server = createServer((req, res) => {
     u.seen.push({ xff: req.headers['x-forwarded-for'], forwarded: req.headers.forwarded })
-    res.writeHead(429, {
-      'x-instance-id': id,
-      'x-ratelimit-limit': '5',
-      'x-ratelimit-remaining': '0',
-      'x-ratelimit-reset': '3',
-      'retry-after': '1',
-      ratelimit: '"default";r=0;t=1',
-      'ratelimit-policy': '"default";q=5;w=3',
-    })
+    res.writeHead(429, { 'x-instance-id': id, ...LIMIT_HEADERS })
     res.end()
   })
   server.on('connection', () => u.connections++)
@@ -71,15 +73,7 @@ describe('startNginx', () => {
     const g = await gateway([await upstream('a')])
     const r = await get(g.url)
     expect(r.status).toBe(429)
-    expect(r.headers).toMatchObject({
-      'x-instance-id': 'a',
-      'x-ratelimit-limit': '5',
-      'x-ratelimit-remaining': '0',
-      'x-ratelimit-reset': '3',
-      'retry-after': '1',
-      ratelimit: '"default";r=0;t=1',
-      'ratelimit-policy': '"default";q=5;w=3',
-    })
+    expect(r.headers).toMatchObject({ 'x-instance-id': 'a', ...LIMIT_HEADERS })
   })
 
   it('listens on the port it is given, fails clearly when that port is taken, and lets go of it on stop', async () => {

@@ -1,0 +1,32 @@
+import { ErrorCodes, SluiceOptionError } from './errors.js'
+
+/** The option error for a bad value: names the option, what was expected, and what came. */
+export function invalid(option: string, value: unknown, expected: string): SluiceOptionError {
+  return new SluiceOptionError(ErrorCodes.INVALID_OPTION, option, value, expected)
+}
+
+export function assertPlainObject(value: unknown, option: string): asserts value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid(option, value, 'expected an object')
+  }
+}
+
+/** Reject option names nobody reads: a typo must not silently fall back to a default. */
+export function assertKnownOptions(input: Record<string, unknown>, known: readonly string[], path = ''): void {
+  for (const name of Object.keys(input)) {
+    if (!known.includes(name)) {
+      throw new SluiceOptionError(ErrorCodes.UNKNOWN_OPTION, `${path}${name}`, input[name], `unknown option (known: ${known.join(', ')})`)
+    }
+  }
+}
+
+export function wholeNumber(value: unknown, option: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(option, value, `expected a whole number from ${min} to ${max}`)
+  }
+  return value
+}
+
+export function optionalWhole(value: unknown, option: string, fallback: number, min: number, max: number): number {
+  return value === undefined ? fallback : wholeNumber(value, option, min, max)
+}
