@@ -27,10 +27,11 @@ export class CircuitBreaker {
   #cooldown: number
   #retryAt = 0
 
-  constructor(options: CircuitBreakerOptions = {}, clock: MillisClock = () => performance.now()) {
-    this.#threshold = options.failureThreshold ?? 3
-    this.#baseCooldown = options.cooldownMs ?? 250
-    this.#maxCooldown = options.maxCooldownMs ?? 4_000
+  /** Takes resolved options: their defaults live in options.ts's DEFAULTS, and only there. */
+  constructor(options: Required<CircuitBreakerOptions>, clock: MillisClock = () => performance.now()) {
+    this.#threshold = options.failureThreshold
+    this.#baseCooldown = options.cooldownMs
+    this.#maxCooldown = options.maxCooldownMs
     this.#cooldown = this.#baseCooldown
     this.#clock = clock
   }

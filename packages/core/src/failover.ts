@@ -24,7 +24,7 @@ export interface FailoverOptions {
   readonly timeoutMs: number
   readonly mode: FailureMode
   readonly replicas: number
-  readonly circuitBreaker: CircuitBreakerOptions
+  readonly circuitBreaker: Required<CircuitBreakerOptions>
   readonly logger: SluiceLogger | undefined
   readonly localMaxKeys: number
 }

@@ -109,6 +109,3 @@ export const MAX_WINDOW_NS = 4_194_304_000_000_000
 
 /** The name under which the script is registered on an ioredis client with `defineCommand`. */
 export const TOKEN_BUCKET_COMMAND = 'sluiceTokenBucket'
-
-/** Integers per bucket in the reply, after each check's `admitted` flag. */
-export const BUCKET_REPLY_WIDTH = 6

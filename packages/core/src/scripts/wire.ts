@@ -1,6 +1,5 @@
 import { type BucketReply, type CheckRequest, type CheckStatus, type CheckStep, ceilMs } from '../bucket.js'
 import { ErrorCodes, SluiceError } from '../errors.js'
-import { BUCKET_REPLY_WIDTH } from './token-bucket.js'
 
 /** The token-bucket script's KEYS and ARGV for a batch of checks (layout in token-bucket.ts). */
 export function encodeChecks(checks: readonly CheckRequest[]): { keys: string[]; args: number[] } {
@@ -56,5 +55,3 @@ export function decodeReply(raw: unknown, checks: readonly CheckRequest[]): Chec
     return { reply: { admitted, buckets }, debtsNs }
   })
 }
-
-export { BUCKET_REPLY_WIDTH }
