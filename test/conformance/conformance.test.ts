@@ -1,7 +1,15 @@
 import { startRedis, startRedisCluster } from '@sluice/harness'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type ConformanceOptions, type RouteSpec, type RunningApp, type Settings, drivers, expressDriver, fastifyDriver } from './drivers.js'
+import {
+  type ConformanceOptions,
+  type RouteSpec,
+  type RunningApp,
+  type Settings,
+  drivers,
+  expressDriver,
+  fastifyDriver,
+} from './drivers.js'
 import { get, limitHeaders } from './http.js'
 
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
@@ -77,7 +85,9 @@ describe.each(backends)('on $name', (store) => {
       const limited = answers.filter((a) => a.status === 429)
       expect(ok).toHaveLength(50)
       expect(limited).toHaveLength(150)
-      expect(ok.map((a) => Number(a.headers.get('x-ratelimit-remaining'))).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i))
+      expect(ok.map((a) => Number(a.headers.get('x-ratelimit-remaining'))).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 50 }, (_, i) => i),
+      )
       for (const a of ok) {
         const remaining = Number(a.headers.get('x-ratelimit-remaining'))
         expect(a.body).toEqual({ remaining })
@@ -140,7 +150,11 @@ describe.each(backends)('on $name', (store) => {
       const first = await get(`${url}/search`)
       expect(first.status).toBe(200)
       expect(first.body).toEqual({ remaining: 1 })
-      expect(limitHeaders(first)).toMatchObject({ 'x-ratelimit-limit': '3', 'x-ratelimit-remaining': '1', 'ratelimit-policy': '"search";q=3;w=3' })
+      expect(limitHeaders(first)).toMatchObject({
+        'x-ratelimit-limit': '3',
+        'x-ratelimit-remaining': '1',
+        'ratelimit-policy': '"search";q=3;w=3',
+      })
       const second = await get(`${url}/search`)
       expect(second.status).toBe(429)
       expect(second.headers.get('retry-after')).toBe('1')

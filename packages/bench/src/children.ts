@@ -55,7 +55,10 @@ export async function startTarget(name: TargetName, options: TargetOptions): Pro
   let port: number
   try {
     port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`target ${name} did not start within ${START_TIMEOUT_MS} ms\n${stderr}`)), START_TIMEOUT_MS)
+      const timer = setTimeout(
+        () => fail(new Error(`target ${name} did not start within ${START_TIMEOUT_MS} ms\n${stderr}`)),
+        START_TIMEOUT_MS,
+      )
       const onMessage = (message: ChildMessage): void => {
         if (message.type === 'ready') finish(() => resolve(message.port))
         else if (message.type === 'unavailable') fail(new TargetUnavailableError(message.reason))

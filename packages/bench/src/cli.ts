@@ -61,7 +61,8 @@ function parse(argv: readonly string[]): { config: BenchConfig; out: string | un
   const base = values.smoke ? SMOKE_CONFIG : DEFAULT_CONFIG
   const scenarios = values.scenario ?? base.scenarios
   for (const name of scenarios) {
-    if (!SCENARIO_NAMES.includes(name as ScenarioName)) throw new UsageError(`--scenario must be one of ${SCENARIO_NAMES.join(', ')}, got ${JSON.stringify(name)}`)
+    if (!SCENARIO_NAMES.includes(name as ScenarioName))
+      throw new UsageError(`--scenario must be one of ${SCENARIO_NAMES.join(', ')}, got ${JSON.stringify(name)}`)
   }
   const config: BenchConfig = {
     seconds: whole(values.duration, 'duration', base.seconds, 1),
@@ -75,7 +76,8 @@ function parse(argv: readonly string[]): { config: BenchConfig; out: string | un
   }
   const out = values.out !== undefined ? resolve(values.out) : values.write ? DOCS : undefined
   // A smoke run's figures must never pass for the published ones.
-  if (config.smoke && out === DOCS) throw new UsageError('--smoke figures say nothing about speed: not writing docs/benchmarks.md (use --out for another file)')
+  if (config.smoke && out === DOCS)
+    throw new UsageError('--smoke figures say nothing about speed: not writing docs/benchmarks.md (use --out for another file)')
   return { config, out, help: values.help }
 }
 
@@ -84,7 +86,8 @@ function commandLine(): string {
   const quote = (arg: string): string => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)
   const script = relative(REPO_ROOT, process.argv[1] ?? fileURLToPath(import.meta.url))
   // `pnpm bench` builds and then runs exactly this; say the command a reader would type.
-  if (script === 'packages/bench/dist/cli.js' && process.execArgv.length === 0) return ['pnpm', 'bench', ...process.argv.slice(2)].map(quote).join(' ')
+  if (script === 'packages/bench/dist/cli.js' && process.execArgv.length === 0)
+    return ['pnpm', 'bench', ...process.argv.slice(2)].map(quote).join(' ')
   return ['node', ...process.execArgv, script, ...process.argv.slice(2)].map(quote).join(' ')
 }
 

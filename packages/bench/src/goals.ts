@@ -17,7 +17,13 @@ function find(result: BenchResult, scenario: ScenarioName, target: TargetName): 
   return s === undefined || t === undefined || t.unavailable !== undefined ? undefined : { s, t }
 }
 
-function check(goal: string, threshold: string, value: number | undefined, pass: (v: number) => boolean, show: (v: number) => string): Goal {
+function check(
+  goal: string,
+  threshold: string,
+  value: number | undefined,
+  pass: (v: number) => boolean,
+  show: (v: number) => string,
+): Goal {
   if (value === undefined || !Number.isFinite(value)) return { goal, threshold, measured: 'not measured', met: undefined }
   return { goal, threshold, measured: show(value), met: pass(value) }
 }
@@ -45,7 +51,9 @@ export function evaluateGoals(result: BenchResult): Goal[] {
     )
   }
   const express = find(result, 'express', 'express-sluice')
-  goals.push(check('Everyone allowed (Express 5): @sluice/express vs Express alone', '≥ 0.75×', express?.t.ratioToCeiling, (v) => v >= 0.75, times))
+  goals.push(
+    check('Everyone allowed (Express 5): @sluice/express vs Express alone', '≥ 0.75×', express?.t.ratioToCeiling, (v) => v >= 0.75, times),
+  )
   goals.push(check('Flood: Sluice vs the ceiling', '≥ 0.95×', find(result, 'flood', 'sluice')?.t.ratioToCeiling, (v) => v >= 0.95, times))
   const at = result.config.connections === 50 ? '' : ` (measured at ${result.config.connections} connections, not 50)`
   for (const [name, what] of allowed) {

@@ -84,8 +84,11 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
     )
     const abort = (): void => instance.stop()
     options.signal?.addEventListener('abort', abort, { once: true })
-    const backstop = setTimeout(() => {
-      if (!settled) instance.stop()
-    }, options.seconds * 1000 + GRACE_MS)
+    const backstop = setTimeout(
+      () => {
+        if (!settled) instance.stop()
+      },
+      options.seconds * 1000 + GRACE_MS,
+    )
   })
 }

@@ -51,8 +51,17 @@ interface KeyMaker {
 
 // @fastify/rate-limit has no public export of its store, so load the file the plugin uses
 // when given `redis` (index.js requires './store/RedisStore').
-type FastifyRedisStore = new (continueExceeding: boolean, exponentialBackoff: boolean, redis: Redis) => {
-  incr(key: string, cb: (error: Error | null, result: { current: number; ttl: number } | null) => void, timeWindow: number, max: number): void
+type FastifyRedisStore = new (
+  continueExceeding: boolean,
+  exponentialBackoff: boolean,
+  redis: Redis,
+) => {
+  incr(
+    key: string,
+    cb: (error: Error | null, result: { current: number; ttl: number } | null) => void,
+    timeWindow: number,
+    max: number,
+  ): void
 }
 const FastifyRateLimitRedisStore = createRequire(import.meta.url)('@fastify/rate-limit/store/RedisStore') as FastifyRedisStore
 
@@ -66,7 +75,9 @@ const MAKERS: Record<MemoryLibrary, KeyMaker> = {
     bind(redis) {
       const store = new RedisStore(redis)
       return (i) =>
-        store.check({ buckets: [{ key: MAKERS.sluice.key(i), capacity: CAPACITY, intervalNs: sluicePolicy.intervalNs, cost: 1, enforce: true }] })
+        store.check({
+          buckets: [{ key: MAKERS.sluice.key(i), capacity: CAPACITY, intervalNs: sluicePolicy.intervalNs, cost: 1, enforce: true }],
+        })
     },
   },
   'fastify-rate-limit': {
@@ -75,7 +86,10 @@ const MAKERS: Record<MemoryLibrary, KeyMaker> = {
     key: (i) => `fastify-rate-limit-${clientIp(i)}`,
     bind(redis) {
       const store = new FastifyRateLimitRedisStore(false, false, redis)
-      return (i) => new Promise((resolve, reject) => store.incr(clientIp(i), (error, result) => (error ? reject(error) : resolve(result)), TTL_MS, CAPACITY))
+      return (i) =>
+        new Promise((resolve, reject) =>
+          store.incr(clientIp(i), (error, result) => (error ? reject(error) : resolve(result)), TTL_MS, CAPACITY),
+        )
     },
   },
   rlflex: {

@@ -37,7 +37,13 @@ async function measureRun(ctx: Context, s: Scenario, target: TargetProcess, roun
   await admin.flushdb()
   const before = await target.counters()
   await resetCommandStats(admin)
-  const load = await runLoad({ url: target.url, connections: config.connections, seconds: config.seconds, keys: s.keys, signal: ctx.signal })
+  const load = await runLoad({
+    url: target.url,
+    connections: config.connections,
+    seconds: config.seconds,
+    keys: s.keys,
+    signal: ctx.signal,
+  })
   await new Promise((resolve) => setTimeout(resolve, DRAIN_MS))
   const commands = await commandStats(admin)
   const after = await target.counters()
@@ -45,7 +51,12 @@ async function measureRun(ctx: Context, s: Scenario, target: TargetProcess, roun
   return { round, ...load, commands, degraded }
 }
 
-function summarize(name: TargetName, samples: readonly RunSample[], unavailable: string | undefined, ceiling: readonly RunSample[]): TargetSummary {
+function summarize(
+  name: TargetName,
+  samples: readonly RunSample[],
+  unavailable: string | undefined,
+  ceiling: readonly RunSample[],
+): TargetSummary {
   const rps = samples.map((r) => r.rps)
   const responses = sum(samples.map((r) => r.responses))
   const ok = sum(samples.map((r) => r.ok))
@@ -106,7 +117,13 @@ async function runScenario(ctx: Context, s: Scenario, redis: RedisServer): Promi
       for (const name of order) {
         ctx.signal?.throwIfAborted()
         await ctx.admin.flushdb()
-        await runLoad({ url: running.get(name)!.url, connections: config.connections, seconds: config.warmupSeconds, keys: s.keys, signal: ctx.signal })
+        await runLoad({
+          url: running.get(name)!.url,
+          connections: config.connections,
+          seconds: config.warmupSeconds,
+          keys: s.keys,
+          signal: ctx.signal,
+        })
       }
     }
     // Round-robin: a noisy moment on the machine hits every target alike.
@@ -161,7 +178,9 @@ export async function runBenchmark(config: BenchConfig, hooks: RunnerHooks = {})
         hooks.signal?.throwIfAborted()
         const result = await measureMemory(redis, admin, library, config.memoryKeys)
         memory.push(result)
-        log(`  ${library.padEnd(18)} ${fmt(result.bytesPerKey, 1)} B/key  floor ${fmt(result.floorBytesPerKey, 1)} B/key  ×${fmt(result.ratioToFloor, 2)}`)
+        log(
+          `  ${library.padEnd(18)} ${fmt(result.bytesPerKey, 1)} B/key  floor ${fmt(result.floorBytesPerKey, 1)} B/key  ×${fmt(result.ratioToFloor, 2)}`,
+        )
       }
     }
     const machine = await describeMachine(await redisVersion(admin), loadAtStart)

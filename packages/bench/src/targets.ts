@@ -19,7 +19,12 @@ export interface TargetInfo {
 export const TARGETS: Readonly<Record<TargetName, TargetInfo>> = {
   ceiling: { name: 'ceiling', label: 'Fastify, no limiter (ceiling)', ceiling: 'ceiling', limits: false },
   sluice: { name: 'sluice', label: 'Fastify + @sluice/fastify', ceiling: 'ceiling', limits: true },
-  'fastify-rate-limit': { name: 'fastify-rate-limit', label: 'Fastify + @fastify/rate-limit (Redis store)', ceiling: 'ceiling', limits: true },
+  'fastify-rate-limit': {
+    name: 'fastify-rate-limit',
+    label: 'Fastify + @fastify/rate-limit (Redis store)',
+    ceiling: 'ceiling',
+    limits: true,
+  },
   rlflex: { name: 'rlflex', label: 'Fastify + rate-limiter-flexible (RateLimiterRedis)', ceiling: 'ceiling', limits: true },
   express: { name: 'express', label: 'Express 5, no limiter (ceiling)', ceiling: 'express', limits: false },
   'express-sluice': { name: 'express-sluice', label: 'Express 5 + @sluice/express', ceiling: 'express', limits: true },

@@ -9,7 +9,7 @@ import { TARGETS } from '../src/targets.js'
 // The smoke benchmark through the code path the CLI takes. It proves the harness works: every
 // target answered, the limiters limited, Redis's own counters were read. It says nothing about
 // speed, so no figure is compared with another. About 40 s on a 2-core machine.
-it('runs every scenario against every target and reads Redis\'s accounting', { timeout: 120_000 }, async () => {
+it("runs every scenario against every target and reads Redis's accounting", { timeout: 120_000 }, async () => {
   const result = await runBenchmark(SMOKE_CONFIG)
 
   expect(result.scenarios.map((s) => s.name)).toEqual([...SCENARIO_NAMES])

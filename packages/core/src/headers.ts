@@ -29,7 +29,13 @@ function partsOf(policy: ResolvedPolicy): Serialized {
   let parts = serialized.get(policy)
   if (parts === undefined) {
     parts = {
-      policyItem: serializeItem(policy.name, new Map([['q', policy.capacity], ['w', policy.windowSeconds]])),
+      policyItem: serializeItem(
+        policy.name,
+        new Map([
+          ['q', policy.capacity],
+          ['w', policy.windowSeconds],
+        ]),
+      ),
       name: serializeString(policy.name),
     }
     serialized.set(policy, parts)
@@ -50,7 +56,9 @@ export function rateLimitHeaders(result: RateLimitResult): Record<string, string
     [HeaderNames.reset]: String(seconds(result.resetMs)),
     [HeaderNames.policy]: result.policies.map((p) => partsOf(p.policy).policyItem).join(', '),
     // r and t are non-negative integers below 10^15, which serialize as plain digits.
-    [HeaderNames.rateLimit]: result.policies.map((p) => `${partsOf(p.policy).name};r=${p.remaining};t=${seconds(p.nextTokenMs)}`).join(', '),
+    [HeaderNames.rateLimit]: result.policies
+      .map((p) => `${partsOf(p.policy).name};r=${p.remaining};t=${seconds(p.nextTokenMs)}`)
+      .join(', '),
   }
   if (result.status === 'denied') {
     headers[HeaderNames.retryAfter] = String(Math.max(1, seconds(result.retryAfterMs)))

@@ -70,7 +70,10 @@ export interface Limiter<Req> {
 }
 
 interface Checker {
-  check(request: CheckRequest, policies: readonly ResolvedPolicy[]): Promise<{ reply: CheckReply | undefined; policies: readonly ResolvedPolicy[]; source: AnswerSource }>
+  check(
+    request: CheckRequest,
+    policies: readonly ResolvedPolicy[],
+  ): Promise<{ reply: CheckReply | undefined; policies: readonly ResolvedPolicy[]; source: AnswerSource }>
   stats(): LimiterStats
 }
 
@@ -178,7 +181,13 @@ function bindRoute<Req>(
       }
       const tokens = typeof cost === 'number' ? cost : checkedCost(cost(request))
       const keys = bucketIds.map((id) => bucketKey(options.prefix, clientId, id))
-      const buckets = policies.map((p, i) => ({ key: keys[i]!, capacity: p.capacity, intervalNs: p.intervalNs, cost: tokens, enforce: !p.shadow }))
+      const buckets = policies.map((p, i) => ({
+        key: keys[i]!,
+        capacity: p.capacity,
+        intervalNs: p.intervalNs,
+        cost: tokens,
+        enforce: !p.shadow,
+      }))
       const answer = await checker.check({ buckets }, policies)
       if (answer.reply === undefined) {
         // `allow` and `deny` failure modes measured nothing, so they claim no quota.
@@ -192,7 +201,10 @@ function bindRoute<Req>(
       for (const p of result.policies) {
         if (p.policy.shadow && p.status !== 'allowed') {
           shared.shadowDenials++
-          shared.shadow.warn({ policy: p.policy.name, key: p.key, shadowDenials: shared.shadowDenials }, `@sluice: shadow policy "${p.policy.name}" would have denied a request`)
+          shared.shadow.warn(
+            { policy: p.policy.name, key: p.key, shadowDenials: shared.shadowDenials },
+            `@sluice: shadow policy "${p.policy.name}" would have denied a request`,
+          )
         }
       }
       const deny = result.allowed ? undefined : result.status === 'denied' ? quotaExceeded(result) : costExceedsCapacity(result)
@@ -208,13 +220,21 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
 
 function checkedCustomId(id: unknown): string {
   if (typeof id !== 'string' || id === '') {
-    throw new SluiceError(ErrorCodes.INVALID_REQUEST_VALUE, `@sluice: the \`key\` function must return a non-empty string, got ${typeof id === 'string' ? '""' : typeof id}`)
+    throw new SluiceError(
+      ErrorCodes.INVALID_REQUEST_VALUE,
+      `@sluice: the \`key\` function must return a non-empty string, got ${typeof id === 'string' ? '""' : typeof id}`,
+    )
   }
   return customClientId(id)
 }
 
 /** Synchronous unless a key function returns a promise: an await per request is not free. */
-function resolveClientId<Req>(key: KeyOption<Req>, request: Req, view: RequestView, ipv6Subnet: number): string | undefined | Promise<string> {
+function resolveClientId<Req>(
+  key: KeyOption<Req>,
+  request: Req,
+  view: RequestView,
+  ipv6Subnet: number,
+): string | undefined | Promise<string> {
   if (key === 'ip') return ipClientId(view.ip, ipv6Subnet)
   if (typeof key === 'function') {
     const id = key(request)

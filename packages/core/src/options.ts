@@ -73,7 +73,13 @@ export type RouteLimitOptions<Req> = {
   readonly cost?: CostOption<Req>
 } & (
   | (Partial<PolicyOptions> & { readonly policies?: never })
-  | { readonly policies: readonly NamedPolicyOptions[]; readonly capacity?: never; readonly refillPerSecond?: never; readonly name?: never; readonly shadow?: never }
+  | {
+      readonly policies: readonly NamedPolicyOptions[]
+      readonly capacity?: never
+      readonly refillPerSecond?: never
+      readonly name?: never
+      readonly shadow?: never
+    }
 )
 
 /** The resolved, frozen options; nothing downstream re-checks them. */
@@ -110,8 +116,24 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/
 const MAX_COST = 2 ** 31
 
 export const LIMITER_OPTION_NAMES = [
-  'redis', 'store', 'capacity', 'refillPerSecond', 'name', 'shadow', 'policies', 'key', 'cost', 'prefix', 'ipv6Subnet', 'memoryMaxKeys',
-  'timeoutMs', 'failureMode', 'replicas', 'circuitBreaker', 'logger', 'observer',
+  'redis',
+  'store',
+  'capacity',
+  'refillPerSecond',
+  'name',
+  'shadow',
+  'policies',
+  'key',
+  'cost',
+  'prefix',
+  'ipv6Subnet',
+  'memoryMaxKeys',
+  'timeoutMs',
+  'failureMode',
+  'replicas',
+  'circuitBreaker',
+  'logger',
+  'observer',
 ] as const
 const FAILURE_MODES: readonly FailureMode[] = ['local', 'allow', 'deny']
 const PREFIX = /^[^{}\s]{0,64}$/
@@ -149,7 +171,12 @@ export function resolveCost<Req>(value: unknown, option: string, policies: reado
 /** Check a cost computed per request; a function returning nonsense is a server bug, not a free pass. */
 export function checkedCost(value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_COST) {
-    throw new SluiceOptionError(ErrorCodes.INVALID_REQUEST_VALUE, 'cost', value, `the cost function must return a whole number from 1 to ${MAX_COST}`)
+    throw new SluiceOptionError(
+      ErrorCodes.INVALID_REQUEST_VALUE,
+      'cost',
+      value,
+      `the cost function must return a whole number from 1 to ${MAX_COST}`,
+    )
   }
   return value
 }

@@ -24,7 +24,13 @@ export interface NamedPolicyOptions extends PolicyOptions {
 /** Either one policy, inline, or several, checked all or nothing. */
 export type PolicySource =
   | (PolicyOptions & { readonly policies?: never })
-  | { readonly policies: readonly NamedPolicyOptions[]; readonly capacity?: never; readonly refillPerSecond?: never; readonly name?: never; readonly shadow?: never }
+  | {
+      readonly policies: readonly NamedPolicyOptions[]
+      readonly capacity?: never
+      readonly refillPerSecond?: never
+      readonly name?: never
+      readonly shadow?: never
+    }
 
 /** A policy with every field resolved. */
 export interface ResolvedPolicy {

@@ -81,7 +81,8 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
   const keyMode = values['key-mode'] ?? CONFIG_DEFAULTS.keyMode
   if (!KEY_MODES.includes(keyMode as KeyMode)) throw new UsageError(`--key-mode: expected one of ${KEY_MODES.join(', ')}`)
   const framework = values.framework ?? 'fastify'
-  if (!FRAMEWORK_CHOICES.includes(framework as FrameworkChoice)) throw new UsageError(`--framework: expected one of ${FRAMEWORK_CHOICES.join(', ')}`)
+  if (!FRAMEWORK_CHOICES.includes(framework as FrameworkChoice))
+    throw new UsageError(`--framework: expected one of ${FRAMEWORK_CHOICES.join(', ')}`)
   return {
     port: number(values.port, 'port', DEMO_DEFAULTS.port, (n) => Number.isInteger(n) && n >= 1 && n <= 65_535),
     keep: values.keep === true,

@@ -1,6 +1,16 @@
 import { once } from 'node:events'
 import { MissingBinaryError } from '@sluice/harness'
-import { type Report, SCENARIOS, SCENARIO_NAMES, compareReports, formatComparison, formatProgress, formatTable, runSuite, writeHtmlReport } from '@sluice/loadtest'
+import {
+  type Report,
+  SCENARIOS,
+  SCENARIO_NAMES,
+  compareReports,
+  formatComparison,
+  formatProgress,
+  formatTable,
+  runSuite,
+  writeHtmlReport,
+} from '@sluice/loadtest'
 import { DEMO_USAGE, type DemoArgs, UsageError, parseDemoArgs } from './cli-args.js'
 import { type Cluster, type ClusterMode, assertBinaries, startCluster } from './cluster.js'
 import { formatScraped, scrapeReplicas } from './metrics-scrape.js'
@@ -96,7 +106,9 @@ try {
   assertBinaries({ mode: 'shared', redisUrl, redisCluster: args.redisCluster })
   const frameworks = args.framework === 'mixed' ? 'Fastify and Express' : args.framework === 'express' ? 'Express' : 'Fastify'
   say(`Sluice demo: 3 ${frameworks} replicas behind nginx, sharing one ${args.redisCluster ? 'Redis Cluster (3 masters)' : 'Redis'}.`)
-  say(`Each client (by ${args.keyMode === 'ip' ? 'IP address' : 'API key'}) may send ${args.capacity} requests at once, then ${args.refillPerSecond} per second.\n`)
+  say(
+    `Each client (by ${args.keyMode === 'ip' ? 'IP address' : 'API key'}) may send ${args.capacity} requests at once, then ${args.refillPerSecond} per second.\n`,
+  )
   shared = await cluster('shared', args.port)
   const reports = interrupted.signal.aborted ? [] : await load(shared)
   const scraped = interrupted.signal.aborted ? undefined : await scrapeReplicas(shared.replicas.map((r) => r.port)).catch(() => undefined)
@@ -111,10 +123,14 @@ try {
   }
 
   const htmlReport =
-    reports.length > 0 ? await writeHtmlReport(reports, 'reports', { notes: scraped === undefined ? [] : [formatScraped(scraped)] }) : undefined
+    reports.length > 0
+      ? await writeHtmlReport(reports, 'reports', { notes: scraped === undefined ? [] : [formatScraped(scraped)] })
+      : undefined
   const { pass, line } = verdict(reports)
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ pass, gatewayUrl: shared.gatewayUrl, reports, comparisons: compareReports(reports), metrics: scraped, htmlReport })}\n`)
+    process.stdout.write(
+      `${JSON.stringify({ pass, gatewayUrl: shared.gatewayUrl, reports, comparisons: compareReports(reports), metrics: scraped, htmlReport })}\n`,
+    )
   } else {
     for (const r of reports) say(`\n${formatTable(r)}`)
     const comparison = formatComparison(compareReports(reports))

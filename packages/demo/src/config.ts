@@ -41,14 +41,14 @@ export interface DemoConfig {
 
 /** Every variable `loadConfig` reads, with what it means and its default. */
 export const CONFIG_ENV = {
-  REDIS_URL: 'redis:// URL of the shared Redis; unset keeps buckets in each replica\'s memory',
+  REDIS_URL: "redis:// URL of the shared Redis; unset keeps buckets in each replica's memory",
   REDIS_CLUSTER: 'true when REDIS_URL is a seed node of a Redis Cluster',
   DEMO_FRAMEWORK: `the replica's web framework: ${FRAMEWORKS.join(' | ')}`,
   RATE_CAPACITY: 'bucket capacity, the largest burst (whole number ≥ 1)',
   RATE_REFILL_PER_SECOND: 'tokens added per second (> 0, may be fractional)',
   RATE_PREFIX: 'prefix of the Redis keys',
   KEY_MODE: `what a bucket belongs to: ${KEY_MODES.join(' | ')} (the ${API_KEY_HEADER} header)`,
-  INSTANCE_ID: 'this replica\'s name in X-Instance-Id',
+  INSTANCE_ID: "this replica's name in X-Instance-Id",
   TRUSTED_PROXY: 'comma-separated addresses or CIDRs of the gateway, trusted for X-Forwarded-For',
   REPLICAS: 'how many replicas share Redis (sizes the local fallback buckets)',
   PORT: 'port to listen on',
@@ -139,7 +139,8 @@ function trustedProxy(r: Reader): readonly string[] {
   const entries = value.split(',').map((e) => e.trim())
   if (!entries.every(isAddressOrCidr)) return r.fail('TRUSTED_PROXY', value, 'comma-separated IP addresses or CIDR ranges') ?? []
   // Trusting every address lets any client pick its own bucket with X-Forwarded-For.
-  if (entries.some((e) => /\/0$/.test(e))) return r.fail('TRUSTED_PROXY', value, 'the gateway\'s address, not a range covering every address') ?? []
+  if (entries.some((e) => /\/0$/.test(e)))
+    return r.fail('TRUSTED_PROXY', value, "the gateway's address, not a range covering every address") ?? []
   return Object.freeze(entries)
 }
 
@@ -153,8 +154,18 @@ export function loadConfig(env: Env = process.env): DemoConfig {
     redisUrl: redisUrl(r),
     redisCluster: r.oneOf('REDIS_CLUSTER', 'false', ['true', 'false']) === 'true',
     framework: r.oneOf('DEMO_FRAMEWORK', d.framework, FRAMEWORKS),
-    capacity: r.number('RATE_CAPACITY', d.capacity, (n) => Number.isInteger(n) && n >= 1 && n <= 2 ** 31, 'a whole number from 1 to 2147483648'),
-    refillPerSecond: r.number('RATE_REFILL_PER_SECOND', d.refillPerSecond, (n) => n > 0 && n <= 1e9, 'a number of tokens per second above 0'),
+    capacity: r.number(
+      'RATE_CAPACITY',
+      d.capacity,
+      (n) => Number.isInteger(n) && n >= 1 && n <= 2 ** 31,
+      'a whole number from 1 to 2147483648',
+    ),
+    refillPerSecond: r.number(
+      'RATE_REFILL_PER_SECOND',
+      d.refillPerSecond,
+      (n) => n > 0 && n <= 1e9,
+      'a number of tokens per second above 0',
+    ),
     keyMode: r.oneOf('KEY_MODE', d.keyMode, KEY_MODES),
     prefix,
     instanceId: r.raw('INSTANCE_ID') ?? hostname(),

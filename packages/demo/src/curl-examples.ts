@@ -11,6 +11,8 @@ export function curlExamples(gatewayUrl: string, replicas: readonly { id: string
     keyMode === 'ip'
       ? `  curl -i -H 'X-Forwarded-For: 203.0.113.7' ${gatewayUrl}/   # a forged address: still your own bucket`
       : `  curl -i -H '${API_KEY_HEADER}: bob' ${gatewayUrl}/          # another key, another bucket`,
-    ...(first === undefined ? [] : [`  curl ${`http://127.0.0.1:${first.port}/health`}             # ${first.id} directly; /health is never limited`]),
+    ...(first === undefined
+      ? []
+      : [`  curl ${`http://127.0.0.1:${first.port}/health`}             # ${first.id} directly; /health is never limited`]),
   ].join('\n')
 }

@@ -28,7 +28,9 @@ export async function buildFastifyApp(config: DemoConfig, redis: Redis | Cluster
 
   app.get('/', async (request) => ({ instance: config.instanceId, remaining: request.rateLimit?.remaining }))
   app.get('/health', { config: { rateLimit: false } }, async () => ({ status: 'ok', instance: config.instanceId }))
-  app.get('/metrics', { config: { rateLimit: false } }, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()))
+  app.get('/metrics', { config: { rateLimit: false } }, async (_request, reply) =>
+    reply.type(metrics.contentType).send(await metrics.text()),
+  )
   return app
 }
 

@@ -62,6 +62,11 @@ process.once('SIGINT', (signal) => void shutdown(signal))
 if (!redisReady) server.log.warn({}, 'redis not ready after 5 s: starting anyway, answering from the local fallback buckets until it is')
 const port = await server.listen()
 server.log.info(
-  { port, framework: config.framework, store: redis === undefined ? 'memory' : config.redisCluster ? 'redis-cluster' : 'redis', keyMode: config.keyMode },
+  {
+    port,
+    framework: config.framework,
+    store: redis === undefined ? 'memory' : config.redisCluster ? 'redis-cluster' : 'redis',
+    keyMode: config.keyMode,
+  },
   'replica ready',
 )

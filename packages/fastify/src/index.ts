@@ -67,7 +67,10 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
   const limiter = createLimiter<FastifyRequest>({ logger: fastify.log, ...options }, ['hook'])
   const hook = options.hook ?? 'onRequest'
   if (!HOOKS.includes(hook)) {
-    throw new SluiceError(ErrorCodes.INVALID_OPTION, `@sluice: invalid option \`hook\`: expected one of ${HOOKS.join(', ')}, got ${JSON.stringify(hook)}`)
+    throw new SluiceError(
+      ErrorCodes.INVALID_OPTION,
+      `@sluice: invalid option \`hook\`: expected one of ${HOOKS.join(', ')}, got ${JSON.stringify(hook)}`,
+    )
   }
   const warning = permissiveTrustProxyWarning(trustProxySetting(fastify), limiter.options.key as KeyOption<never>, "Fastify's trustProxy")
   if (warning !== undefined) fastify.log.warn(warning)

@@ -102,7 +102,11 @@ function canConnect(port: number): Promise<boolean> {
   })
 }
 
-const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false)
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  )
 
 const READY_ATTEMPTS = 200
 const READY_INTERVAL_MS = 25
@@ -115,7 +119,9 @@ const READY_INTERVAL_MS = 25
 async function untilAccepting(child: ChildProcess, port: number, pidFile: string, output: () => string): Promise<void> {
   for (let attempt = 0; attempt < READY_ATTEMPTS; attempt++) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`nginx exited (${child.signalCode ?? child.exitCode}) before accepting connections on port ${port}: ${output().trim()}`)
+      throw new Error(
+        `nginx exited (${child.signalCode ?? child.exitCode}) before accepting connections on port ${port}: ${output().trim()}`,
+      )
     }
     if ((await canConnect(port)) && (await exists(pidFile))) return
     await delay(READY_INTERVAL_MS)
@@ -129,7 +135,9 @@ async function launch(binary: string, dir: string, port: number, upstreams: read
   await writeFile(join(dir, 'nginx.conf'), mainConfig(dir))
   // `-e stderr`: errors before the config is read (a bad config, a taken port) go to the pipe
   // below, not to a system log path an unprivileged user cannot open.
-  const child = spawn(binary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(binary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let output = ''
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-4_000)

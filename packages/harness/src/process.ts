@@ -5,12 +5,7 @@ import { once } from 'node:events'
  * Spawn a server and resolve once a line of its output matches `ready`; reject with its output
  * when it exits first or stays silent past `timeoutMs`. No polling, no sleeps.
  */
-export async function spawnUntilReady(
-  command: string,
-  args: readonly string[],
-  ready: RegExp,
-  timeoutMs = 10_000,
-): Promise<ChildProcess> {
+export async function spawnUntilReady(command: string, args: readonly string[], ready: RegExp, timeoutMs = 10_000): Promise<ChildProcess> {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   await new Promise<void>((resolve, reject) => {

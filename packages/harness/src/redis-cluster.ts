@@ -89,16 +89,39 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
     for (let i = 0; i < masters * (1 + replicas); i++) {
       const port = await freeClusterPort(taken)
       children.push(
-        await spawnUntilReady(serverBin, [
-          '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-          '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000',
-          '--dir', dir, '--logfile', '',
-        ], /Ready to accept connections/),
+        await spawnUntilReady(
+          serverBin,
+          [
+            '--port',
+            String(port),
+            '--bind',
+            '127.0.0.1',
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            `nodes-${port}.conf`,
+            '--cluster-node-timeout',
+            '2000',
+            '--dir',
+            dir,
+            '--logfile',
+            '',
+          ],
+          /Ready to accept connections/,
+        ),
       )
       ports.push(port)
       byPort.set(port, children[children.length - 1]!)
     }
-    await run(cliBin, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 })
+    await run(
+      cliBin,
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
+      { timeout: 30_000 },
+    )
     const deadline = Date.now() + 20_000
     for (const port of ports) {
       // Replicas report ok only once they know every master; wait for all of them.
@@ -138,7 +161,10 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
   return {
     ports,
     client(clientOptions) {
-      const client = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })), clientOptions)
+      const client = new Cluster(
+        ports.map((port) => ({ host: '127.0.0.1', port })),
+        clientOptions,
+      )
       clients.add(client)
       return client
     },

@@ -24,15 +24,26 @@ export interface RedisServer {
 const READY = /Ready to accept connections/
 
 async function launch(binary: string, port: number): Promise<ChildProcess> {
-  return spawnUntilReady(binary, [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--save', '',
-    '--appendonly', 'no',
-    '--daemonize', 'no',
-    '--logfile', '',
-    '--protected-mode', 'yes',
-  ], READY)
+  return spawnUntilReady(
+    binary,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--logfile',
+      '',
+      '--protected-mode',
+      'yes',
+    ],
+    READY,
+  )
 }
 
 export async function startRedis(options: { port?: number } = {}): Promise<RedisServer> {

@@ -46,5 +46,13 @@ export function judge(clients: readonly ClientOutcome[], saturating: boolean): V
   const nearBound = clients.length > 0 && lowestShare >= MIN_SATURATED_SHARE
   const deniedShare = requests > 0 ? limited / requests : 0
   const fewDenied = requests > 0 && deniedShare <= MAX_STEADY_DENIED_SHARE
-  return { pass: withinBound && (saturating ? nearBound : fewDenied), withinBound, nearBound, fewDenied, lowestShare, highestShare, deniedShare }
+  return {
+    pass: withinBound && (saturating ? nearBound : fewDenied),
+    withinBound,
+    nearBound,
+    fewDenied,
+    lowestShare,
+    highestShare,
+    deniedShare,
+  }
 }

@@ -45,8 +45,10 @@ export function lineChart(options: ChartOptions): string {
 
   const grid = [0, 0.5, 1].map((f) => {
     const value = top * f
-    return `<line x1="${m.left}" x2="${m.left + plotW}" y1="${round(y(value))}" y2="${round(y(value))}" stroke="#ddd"/>` +
+    return (
+      `<line x1="${m.left}" x2="${m.left + plotW}" y1="${round(y(value))}" y2="${round(y(value))}" stroke="#ddd"/>` +
       `<text x="${m.left - 6}" y="${round(y(value) + 4)}" text-anchor="end">${round(value)}</text>`
+    )
   })
   const ticks = Array.from({ length: points }, (_, i) => i)
     .filter((i) => points <= 12 || i % Math.ceil(points / 12) === 0)
@@ -63,8 +65,10 @@ export function lineChart(options: ChartOptions): string {
     return `<rect x="${lx}" y="20" width="10" height="10" fill="${PALETTE[n % PALETTE.length]}"/><text x="${lx + 14}" y="29">${escapeXml(s.name)}</text>`
   })
   const title = escapeXml(options.title)
-  return `<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${title}" font-family="system-ui, sans-serif" font-size="11" fill="#333">` +
+  return (
+    `<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${title}" font-family="system-ui, sans-serif" font-size="11" fill="#333">` +
     `<title>${title}</title><text x="${m.left}" y="13" font-size="13" font-weight="600">${title}</text>${legend.join('')}${grid.join('')}` +
     `<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${m.top + plotH}" stroke="#999"/>${ticks.join('')}` +
     `<text x="${m.left + plotW}" y="${height - 2}" text-anchor="end">second of the run</text>${series.join('')}</svg>`
+  )
 }

@@ -8,8 +8,8 @@ import { KEY_MODES, type KeyMode, SCENARIO_NAMES, type ScenarioName } from './sc
  */
 export const LOADTEST_ENV = {
   TARGET_URL: 'the gateway, http:// on 127.0.0.0/8',
-  RATE_CAPACITY: 'the replicas\' bucket capacity',
-  RATE_REFILL_PER_SECOND: 'the replicas\' refill rate per second',
+  RATE_CAPACITY: "the replicas' bucket capacity",
+  RATE_REFILL_PER_SECOND: "the replicas' refill rate per second",
   KEY_MODE: `how the replicas key buckets: ${KEY_MODES.join(' | ')}`,
   LOADTEST_SCENARIOS: `comma-separated: ${SCENARIO_NAMES.join(', ')}`,
   LOADTEST_DURATION_SECONDS: 'seconds per scenario',
@@ -61,7 +61,8 @@ type Env = Readonly<Record<string, string | undefined>>
 
 function positive(value: string, what: string, whole: boolean): number {
   const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN
-  if (!(n > 0) || (whole && !Number.isInteger(n))) throw new UsageError(`${what}: expected a ${whole ? 'whole ' : ''}number above 0, got ${JSON.stringify(value)}`)
+  if (!(n > 0) || (whole && !Number.isInteger(n)))
+    throw new UsageError(`${what}: expected a ${whole ? 'whole ' : ''}number above 0, got ${JSON.stringify(value)}`)
   return n
 }
 
@@ -90,11 +91,13 @@ export function parseCli(argv: readonly string[], env: Env = process.env): CliOp
   const d = LOADTEST_DEFAULTS
 
   const keyMode = pick(values['key-mode'], 'KEY_MODE') ?? d.keyMode
-  if (!KEY_MODES.includes(keyMode as KeyMode)) throw new UsageError(`key mode: expected one of ${KEY_MODES.join(', ')}, got ${JSON.stringify(keyMode)}`)
+  if (!KEY_MODES.includes(keyMode as KeyMode))
+    throw new UsageError(`key mode: expected one of ${KEY_MODES.join(', ')}, got ${JSON.stringify(keyMode)}`)
   const scenarioList = pick(values.scenario, 'LOADTEST_SCENARIOS')
   const scenarios = scenarioList === undefined ? d.scenarios : scenarioList.split(',').map((s) => s.trim())
   const unknown = scenarios.filter((s) => !SCENARIO_NAMES.includes(s as ScenarioName))
-  if (unknown.length > 0 || scenarios.length === 0) throw new UsageError(`scenario: expected some of ${SCENARIO_NAMES.join(', ')}, got ${JSON.stringify(scenarioList)}`)
+  if (unknown.length > 0 || scenarios.length === 0)
+    throw new UsageError(`scenario: expected some of ${SCENARIO_NAMES.join(', ')}, got ${JSON.stringify(scenarioList)}`)
   const capacity = pick(values.capacity, 'RATE_CAPACITY')
   const refill = pick(values.refill, 'RATE_REFILL_PER_SECOND')
   const duration = pick(values.duration, 'LOADTEST_DURATION_SECONDS')

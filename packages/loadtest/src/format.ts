@@ -11,7 +11,11 @@ export const allowed = (bound: number): string => count(Math.floor(bound))
 export const times = (factor: number): string => `${factor.toFixed(1)}×`
 
 /** What load a run put on the gateway, e.g. `6 clients × 2 connections` or `1 client at 40/s`. */
-export function describeLoad(load: { readonly clients: number; readonly connectionsPerClient: number; readonly ratePerSecond: number | undefined }): string {
+export function describeLoad(load: {
+  readonly clients: number
+  readonly connectionsPerClient: number
+  readonly ratePerSecond: number | undefined
+}): string {
   const clients = `${load.clients} client${load.clients === 1 ? '' : 's'}`
   if (load.ratePerSecond !== undefined) return `${clients} at ${rate(load.ratePerSecond)}`
   return `${clients} × ${load.connectionsPerClient} connection${load.connectionsPerClient === 1 ? '' : 's'}`

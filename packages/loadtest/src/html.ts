@@ -29,10 +29,18 @@ const BADGE = { pass: 'PASS', fail: 'FAIL', local: 'NO SHARED REDIS' } as const
 
 function section(r: Report): string {
   const s = status(r)
-  const rows = r.replicas.map((x) => `<tr><td>${escape(x.id)}</td><td>${count(x.requests)}</td><td>${count(x.admitted)}</td><td>${count(x.limited)}</td></tr>`)
+  const rows = r.replicas.map(
+    (x) => `<tr><td>${escape(x.id)}</td><td>${count(x.requests)}</td><td>${count(x.admitted)}</td><td>${count(x.limited)}</td></tr>`,
+  )
   const charts = [
-    lineChart({ title: 'admitted (200) per second, by replica', series: r.timeline.replicas.map((x) => ({ name: x.id, values: x.admitted })) }),
-    lineChart({ title: 'limited (429) per second, by replica', series: r.timeline.replicas.map((x) => ({ name: x.id, values: x.limited })) }),
+    lineChart({
+      title: 'admitted (200) per second, by replica',
+      series: r.timeline.replicas.map((x) => ({ name: x.id, values: x.admitted })),
+    }),
+    lineChart({
+      title: 'limited (429) per second, by replica',
+      series: r.timeline.replicas.map((x) => ({ name: x.id, values: x.limited })),
+    }),
   ]
   const mode = r.mode === 'shared' ? 'one shared Redis' : 'no Redis: each replica on its own'
   return `<section class="${s}" id="${escape(`${r.scenario}-${r.mode}`)}">

@@ -130,7 +130,10 @@ export function buildReport(input: ReportInput): Report {
   const answered = samples.filter((s) => s.status !== 0)
   const admitted = answered.filter((s) => s.status === 200).length
   const limited = answered.filter((s) => s.status === 429).length
-  const verdict = judge(clients.map((c) => ({ ...c, bound })), scenario.saturating)
+  const verdict = judge(
+    clients.map((c) => ({ ...c, bound })),
+    scenario.saturating,
+  )
 
   const report: Omit<Report, 'summary'> = {
     scenario: input.scenario,
@@ -141,7 +144,11 @@ export function buildReport(input: ReportInput): Report {
     gatewayUrl: input.gatewayUrl,
     capacity,
     refillPerSecond,
-    load: { clients: input.load.clients.length, connectionsPerClient: input.load.connectionsPerClient, ratePerSecond: input.load.ratePerSecond },
+    load: {
+      clients: input.load.clients.length,
+      connectionsPerClient: input.load.connectionsPerClient,
+      ratePerSecond: input.load.ratePerSecond,
+    },
     startedAt: input.startedAt.toISOString(),
     durationSeconds: input.durationSeconds,
     elapsedSeconds,

@@ -64,9 +64,21 @@ function plan(o: LoadTestOptions, keyMode: KeyMode): Plan {
   const single = keyMode === 'api-key' ? freshClients(1, keyMode) : [DEFAULT_SOURCE]
   switch (o.scenario) {
     case 'burst':
-      return { clients: single, connectionsPerClient: BURST_CONNECTIONS, ratePerSecond: undefined, driver: 'autocannon', sharedSource: keyMode === 'ip' }
+      return {
+        clients: single,
+        connectionsPerClient: BURST_CONNECTIONS,
+        ratePerSecond: undefined,
+        driver: 'autocannon',
+        sharedSource: keyMode === 'ip',
+      }
     case 'steady':
-      return { clients: single, connectionsPerClient: 1, ratePerSecond: steadyRate(o.capacity, o.refillPerSecond), driver: 'autocannon', sharedSource: keyMode === 'ip' }
+      return {
+        clients: single,
+        connectionsPerClient: 1,
+        ratePerSecond: steadyRate(o.capacity, o.refillPerSecond),
+        driver: 'autocannon',
+        sharedSource: keyMode === 'ip',
+      }
     case 'many-clients':
       // autocannon cannot pick a source address; distinct IPs need node:http agents.
       return {
@@ -84,8 +96,10 @@ function validate(o: LoadTestOptions): void {
   if (!SCENARIO_NAMES.includes(o.scenario)) problems.push(`scenario must be one of ${SCENARIO_NAMES.join(', ')}`)
   if (!Number.isInteger(o.capacity) || o.capacity < 1) problems.push('capacity must be a whole number ≥ 1')
   if (!(o.refillPerSecond > 0)) problems.push('refillPerSecond must be above 0')
-  if (!(o.durationSeconds > 0 && o.durationSeconds <= MAX_DURATION_SECONDS)) problems.push(`durationSeconds must be above 0 and at most ${MAX_DURATION_SECONDS}`)
-  if (o.clients !== undefined && !(Number.isInteger(o.clients) && o.clients >= 1 && o.clients <= 240)) problems.push('clients must be a whole number from 1 to 240')
+  if (!(o.durationSeconds > 0 && o.durationSeconds <= MAX_DURATION_SECONDS))
+    problems.push(`durationSeconds must be above 0 and at most ${MAX_DURATION_SECONDS}`)
+  if (o.clients !== undefined && !(Number.isInteger(o.clients) && o.clients >= 1 && o.clients <= 240))
+    problems.push('clients must be a whole number from 1 to 240')
   if (problems.length > 0) throw new TypeError(`runLoadTest: ${problems.join('; ')}`)
 }
 
@@ -115,7 +129,13 @@ export async function runLoadTest(options: LoadTestOptions): Promise<Report> {
   }, 1_000)
   ticker.unref()
   try {
-    const common = { clients: load.clients, connectionsPerClient: load.connectionsPerClient, durationSeconds: options.durationSeconds, recorder, signal: options.signal }
+    const common = {
+      clients: load.clients,
+      connectionsPerClient: load.connectionsPerClient,
+      durationSeconds: options.durationSeconds,
+      recorder,
+      signal: options.signal,
+    }
     // A paced run sends its exact count: autocannon sends each second's requests at once, and a
     // last batch on the duration's boundary would land in a second of its own.
     const amount = load.ratePerSecond === undefined ? undefined : Math.round(load.ratePerSecond * options.durationSeconds)

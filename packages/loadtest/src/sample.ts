@@ -37,7 +37,14 @@ export class Recorder {
   /** `sentAt` and `receivedAt` are `performance.now()` readings. */
   record(client: number, sentAt: number, receivedAt: number, status: number, headers?: SampleHeaders): void {
     if (this.full) return
-    this.samples.push({ client, sentMs: sentAt - this.origin, receivedMs: receivedAt - this.origin, status, instance: headers?.instance, limit: headers?.limit })
+    this.samples.push({
+      client,
+      sentMs: sentAt - this.origin,
+      receivedMs: receivedAt - this.origin,
+      status,
+      instance: headers?.instance,
+      limit: headers?.limit,
+    })
     if (status === 200) this.admitted++
     else if (status === 429) this.limited++
   }

@@ -19,7 +19,10 @@ export function summarize(r: Omit<Report, 'summary'>): string {
     return `WITHOUT A SHARED REDIS: a client got ${count(worst.admitted)} requests through, ${times(worst.share)} ${limit}: each of the ${replicas} gave it a bucket of its own.`
   }
   if (!v.withinBound) {
-    const why = r.totals.degraded > 0 ? `${count(r.totals.degraded)} answers came from the replicas' local fallback buckets (Redis too slow or gone)` : 'the replicas are not sharing one limit'
+    const why =
+      r.totals.degraded > 0
+        ? `${count(r.totals.degraded)} answers came from the replicas' local fallback buckets (Redis too slow or gone)`
+        : 'the replicas are not sharing one limit'
     return `FAIL: a client got ${count(worst.admitted)} requests through, ${times(worst.share)} ${limit}: ${why}.`
   }
   if (!v.nearBound) {
@@ -28,6 +31,7 @@ export function summarize(r: Omit<Report, 'summary'>): string {
   if (r.clients.length === 1) {
     return `PASS: one client sent ${count(r.totals.requests)} requests through ${replicas}; ${count(worst.admitted)} got through, ${percent(worst.share)} of ${limit}. The limit is global.`
   }
-  const range = percent(v.lowestShare) === percent(v.highestShare) ? percent(v.lowestShare) : `${percent(v.lowestShare)}–${percent(v.highestShare)}`
+  const range =
+    percent(v.lowestShare) === percent(v.highestShare) ? percent(v.lowestShare) : `${percent(v.lowestShare)}–${percent(v.highestShare)}`
   return `PASS: ${r.clients.length} clients each got ${range} of ${limit}, through ${replicas}. Each limit is global, and no client used another's.`
 }

@@ -6,7 +6,14 @@ import type { Progress } from './run.js'
 /** Columns: the first left-aligned, the rest right-aligned. */
 function grid(rows: readonly (readonly string[])[], indent = '  '): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
-  return rows.map((r) => indent + r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ').trimEnd())
+  return rows.map(
+    (r) =>
+      indent +
+      r
+        .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+        .join('   ')
+        .trimEnd(),
+  )
 }
 
 const MODE = { shared: 'one shared Redis', local: 'no Redis: each replica on its own' } as const
@@ -34,7 +41,9 @@ export function formatTable(r: Report): string {
     const sorted = [...r.clients].sort((a, b) => a.share - b.share)
     const lo = sorted[0]!
     const hi = sorted[sorted.length - 1]!
-    lines.push(`  admitted per client, of at most ${bound} each: lowest ${count(lo.admitted)} (${percent(lo.share)}), highest ${count(hi.admitted)} (${percent(hi.share)})`)
+    lines.push(
+      `  admitted per client, of at most ${bound} each: lowest ${count(lo.admitted)} (${percent(lo.share)}), highest ${count(hi.admitted)} (${percent(hi.share)})`,
+    )
   }
   lines.push(`  latency  p50 ${ms(r.latencyMs.p50)} · p90 ${ms(r.latencyMs.p90)} · p99 ${ms(r.latencyMs.p99)}`)
   if (r.totals.other > 0 || r.totals.errors > 0) {

@@ -14,7 +14,10 @@ const identity = (request: CheckRequest): string =>
   request.buckets.length === 1 ? request.buckets[0]!.key : request.buckets.map((b) => b.key).join('\n')
 
 function samePolicies(a: readonly BucketRequest[], b: readonly BucketRequest[]): boolean {
-  return a.length === b.length && a.every((x, i) => x.capacity === b[i]!.capacity && x.intervalNs === b[i]!.intervalNs && x.enforce === b[i]!.enforce)
+  return (
+    a.length === b.length &&
+    a.every((x, i) => x.capacity === b[i]!.capacity && x.intervalNs === b[i]!.intervalNs && x.enforce === b[i]!.enforce)
+  )
 }
 
 /**
@@ -46,7 +49,10 @@ export class DenyCache {
     const entry = this.#entries.get(id)
     if (entry === undefined || !samePolicies(entry.buckets, request.buckets)) return undefined
     const agedNs = Math.round((this.#clock() - entry.sentAt) * 1_000_000)
-    const step = applyCheck(entry.debtsNs.map((d) => Math.max(0, d - agedNs)), request.buckets)
+    const step = applyCheck(
+      entry.debtsNs.map((d) => Math.max(0, d - agedNs)),
+      request.buckets,
+    )
     if (step.reply.admitted) {
       this.#entries.delete(id)
       return undefined

@@ -21,7 +21,11 @@ const view = (ip: string): RequestView => ({ ip, header: () => undefined })
 
 describe('on Redis Cluster', () => {
   it('admits exactly capacity out of 200 concurrent requests', async () => {
-    const route = createLimiter({ redis, capacity: 50, refillPerSecond: 0.001, prefix: `c${++n}:`, timeoutMs: 5_000 }).forRoute(undefined, 'GET', '/')!
+    const route = createLimiter({ redis, capacity: 50, refillPerSecond: 0.001, prefix: `c${++n}:`, timeoutMs: 5_000 }).forRoute(
+      undefined,
+      'GET',
+      '/',
+    )!
     const decisions = await Promise.all(Array.from({ length: 200 }, () => route.check({}, view('203.0.113.1'))))
     expect(decisions.filter((d) => d.result?.allowed)).toHaveLength(50)
     expect(decisions.filter((d) => d.deny?.status === 429)).toHaveLength(150)

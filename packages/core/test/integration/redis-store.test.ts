@@ -31,7 +31,10 @@ describe('RedisStore', () => {
     expect(replies.filter((r) => r.status === 'allowed')).toHaveLength(50)
     expect(replies.filter((r) => r.status === 'denied')).toHaveLength(150)
     // Each admitted check saw a distinct remaining count, 49 down to 0.
-    const remaining = replies.filter((r) => r.status === 'allowed').map((r) => r.remaining).sort((a, b) => a - b)
+    const remaining = replies
+      .filter((r) => r.status === 'allowed')
+      .map((r) => r.remaining)
+      .sort((a, b) => a - b)
     expect(remaining).toEqual(Array.from({ length: 50 }, (_, i) => i))
   })
 
@@ -112,5 +115,4 @@ describe('RedisStore', () => {
     expect(commands.filter((c) => c === 'evalsha').length).toBeGreaterThanOrEqual(2)
     expect(commands.filter((c) => c === 'eval')).toHaveLength(0)
   })
-
 })

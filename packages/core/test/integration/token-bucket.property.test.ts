@@ -75,7 +75,10 @@ const bucketSpec = fc.record({
 const scenario = fc.record({
   buckets: fc.array(bucketSpec, { minLength: 1, maxLength: 3 }),
   // Start anywhere, including just before the script's clock wraps around.
-  startS: fc.oneof(fc.integer({ min: 1_700_000_000, max: 1_900_000_000 }), fc.integer({ min: 1, max: 30 }).map((k) => 203 * MODULUS_S - k)),
+  startS: fc.oneof(
+    fc.integer({ min: 1_700_000_000, max: 1_900_000_000 }),
+    fc.integer({ min: 1, max: 30 }).map((k) => 203 * MODULUS_S - k),
+  ),
   steps: fc.array(
     fc.record({
       dtUs: fc.oneof(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 20_000_000 })),

@@ -37,7 +37,12 @@ describe('applyCheck, one bucket', () => {
 
   it('reports the wait for the next token only when none is left', () => {
     expect(one(9 * bucket.intervalNs).reply).toMatchObject({ status: 'allowed', remaining: 0, nextTokenMs: 100, resetMs: 1000 })
-    expect(one(9 * bucket.intervalNs + 30_000_000).reply).toMatchObject({ status: 'denied', remaining: 0, retryAfterMs: 30, nextTokenMs: 30 })
+    expect(one(9 * bucket.intervalNs + 30_000_000).reply).toMatchObject({
+      status: 'denied',
+      remaining: 0,
+      retryAfterMs: 30,
+      nextTokenMs: 30,
+    })
   })
 })
 
@@ -48,7 +53,10 @@ describe('applyCheck, several buckets', () => {
   it('admits only when every enforcing bucket can pay, and then all pay', () => {
     const step = applyCheck([0, 0], [burst, hourly])
     expect(step.reply.admitted).toBe(true)
-    expect(step.reply.buckets.map((b) => [b.taken, b.remaining])).toEqual([[true, 1], [true, 4]])
+    expect(step.reply.buckets.map((b) => [b.taken, b.remaining])).toEqual([
+      [true, 1],
+      [true, 4],
+    ])
   })
 
   it('takes nothing from any bucket when one denies', () => {

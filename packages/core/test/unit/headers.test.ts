@@ -8,9 +8,31 @@ const policy = resolvePolicy({ capacity: 100, refillPerSecond: 3, name: 'burst' 
 
 function result(overrides: Partial<RateLimitResult>): RateLimitResult {
   return {
-    status: 'allowed', allowed: true, remaining: 42, retryAfterMs: 0, resetMs: 19_334, nextTokenMs: 0,
-    policy, limit: 100, cost: 1, key: 'k', degraded: false, violated: [], ...overrides,
-    policies: [{ status: 'allowed', taken: true, remaining: overrides.remaining ?? 42, retryAfterMs: 0, resetMs: 0, nextTokenMs: overrides.nextTokenMs ?? 0, policy, key: 'k' }],
+    status: 'allowed',
+    allowed: true,
+    remaining: 42,
+    retryAfterMs: 0,
+    resetMs: 19_334,
+    nextTokenMs: 0,
+    policy,
+    limit: 100,
+    cost: 1,
+    key: 'k',
+    degraded: false,
+    violated: [],
+    ...overrides,
+    policies: [
+      {
+        status: 'allowed',
+        taken: true,
+        remaining: overrides.remaining ?? 42,
+        retryAfterMs: 0,
+        resetMs: 0,
+        nextTokenMs: overrides.nextTokenMs ?? 0,
+        policy,
+        key: 'k',
+      },
+    ],
   }
 }
 
@@ -26,7 +48,9 @@ describe('rateLimitHeaders', () => {
   })
 
   it('adds Retry-After (at least 1 s) on a denial and the wait for the next token', () => {
-    const headers = rateLimitHeaders(result({ status: 'denied', allowed: false, remaining: 0, retryAfterMs: 1, nextTokenMs: 1, resetMs: 33_334 }))
+    const headers = rateLimitHeaders(
+      result({ status: 'denied', allowed: false, remaining: 0, retryAfterMs: 1, nextTokenMs: 1, resetMs: 33_334 }),
+    )
     expect(headers['retry-after']).toBe('1')
     expect(headers.ratelimit).toBe('"burst";r=0;t=1')
     expect(headers['x-ratelimit-reset']).toBe('34')

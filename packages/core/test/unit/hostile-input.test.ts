@@ -12,12 +12,15 @@ function view(headers: Record<string, string | string[]>, ip: string | undefined
 describe('hostile request input', () => {
   const hostile = ['a\r\nSet-Cookie: x', '{tag}', '}{', 'a:b:c', 'ключ🙂', 'x'.repeat(65_536), '\u0000', ' ']
 
-  it.each(hostile.map((v) => [JSON.stringify(v).slice(0, 40), v]))('API key %s is hashed into a safe, bounded key', async (_label, value) => {
-    const limiter = createLimiter({ capacity: 5, refillPerSecond: 1, key: { header: 'x-api-key' } })
-    const decision = await limiter.forRoute(undefined, 'GET', '/')!.check({}, view({ 'x-api-key': value }))
-    expect(decision.result!.key).toMatch(/^sluice:\{key:[A-Za-z0-9_-]{22}\}:default$/)
-    expect(decision.result!.allowed).toBe(true)
-  })
+  it.each(hostile.map((v) => [JSON.stringify(v).slice(0, 40), v]))(
+    'API key %s is hashed into a safe, bounded key',
+    async (_label, value) => {
+      const limiter = createLimiter({ capacity: 5, refillPerSecond: 1, key: { header: 'x-api-key' } })
+      const decision = await limiter.forRoute(undefined, 'GET', '/')!.check({}, view({ 'x-api-key': value }))
+      expect(decision.result!.key).toMatch(/^sluice:\{key:[A-Za-z0-9_-]{22}\}:default$/)
+      expect(decision.result!.allowed).toBe(true)
+    },
+  )
 
   it('never lets two different API keys share a bucket, whatever their bytes', async () => {
     const limiter = createLimiter({ capacity: 1, refillPerSecond: 0.001, key: { header: 'x-api-key' } })
@@ -91,8 +94,18 @@ describe('structured fields', () => {
             return // outside the clock range: rejected at registration, never serialized
           }
           const headers = rateLimitHeaders({
-            status: 'allowed', allowed: true, remaining, retryAfterMs: 0, resetMs: 0, nextTokenMs,
-            policy, limit: capacity, cost: 1, key: 'k', degraded: false, violated: [],
+            status: 'allowed',
+            allowed: true,
+            remaining,
+            retryAfterMs: 0,
+            resetMs: 0,
+            nextTokenMs,
+            policy,
+            limit: capacity,
+            cost: 1,
+            key: 'k',
+            degraded: false,
+            violated: [],
             policies: [{ status: 'allowed', taken: true, remaining, retryAfterMs: 0, resetMs: 0, nextTokenMs, policy, key: 'k' }],
           })
           const [p] = parseList(headers['ratelimit-policy']!) as Item[]

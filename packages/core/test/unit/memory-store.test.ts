@@ -4,7 +4,12 @@ import { resolvePolicy } from '../../src/policies.js'
 
 function manualClock(): { now: () => number; advanceMs: (ms: number) => void } {
   let t = 0
-  return { now: () => t, advanceMs: (ms) => { t += ms * 1_000_000 } }
+  return {
+    now: () => t,
+    advanceMs: (ms) => {
+      t += ms * 1_000_000
+    },
+  }
 }
 
 function request(key: string, capacity: number, refillPerSecond: number, cost = 1) {

@@ -33,7 +33,15 @@ describe('Prometheus metrics', () => {
   })
 
   it('never lets a failing observer fail a request', async () => {
-    const limiter = createLimiter({ capacity: 1, refillPerSecond: 1, observer: { decision: () => { throw new Error('boom') } } })
+    const limiter = createLimiter({
+      capacity: 1,
+      refillPerSecond: 1,
+      observer: {
+        decision: () => {
+          throw new Error('boom')
+        },
+      },
+    })
     await expect(limiter.forRoute(undefined, '*', '*')!.check({}, view)).resolves.toMatchObject({ outcome: 'allowed' })
   })
 })

@@ -56,7 +56,15 @@ describe('option validation', () => {
     ['policies', { policies: [] }],
     ['policies', { policies: 'burst' }],
     ['policies[0].name', { policies: [{ capacity: 1, refillPerSecond: 1 }] }],
-    ['policies[1].name', { policies: [{ name: 'a', capacity: 1, refillPerSecond: 1 }, { name: 'a', capacity: 2, refillPerSecond: 1 }] }],
+    [
+      'policies[1].name',
+      {
+        policies: [
+          { name: 'a', capacity: 1, refillPerSecond: 1 },
+          { name: 'a', capacity: 2, refillPerSecond: 1 },
+        ],
+      },
+    ],
     ['policies[0].capacity', { policies: [{ name: 'a', capacity: -1, refillPerSecond: 1 }] }],
     ['policies[0].shadow', { policies: [{ name: 'a', capacity: 1, refillPerSecond: 1, shadow: 'yes' }] }],
     ['capacity', { capacity: 5, policies: [{ name: 'a', capacity: 1, refillPerSecond: 1 }] }],
@@ -73,7 +81,13 @@ describe('option validation', () => {
   })
 
   it('rejects a static cost above the smallest capacity of several policies', () => {
-    const error = rejects({ cost: 3, policies: [{ name: 'a', capacity: 10, refillPerSecond: 1 }, { name: 'b', capacity: 2, refillPerSecond: 1 }] }) as SluiceOptionError
+    const error = rejects({
+      cost: 3,
+      policies: [
+        { name: 'a', capacity: 10, refillPerSecond: 1 },
+        { name: 'b', capacity: 2, refillPerSecond: 1 },
+      ],
+    }) as SluiceOptionError
     expect(error.option).toBe('cost')
   })
 
@@ -101,7 +115,9 @@ describe('option validation', () => {
     expect(Object.isFrozen(options)).toBe(true)
     expect(Object.isFrozen(options.policies[0])).toBe(true)
     expect(options).toMatchObject({ prefix: 'sluice:', key: 'ip', cost: 1, ipv6Subnet: 64 })
-    expect(options.policies).toEqual([expect.objectContaining({ name: 'default', capacity: 10, refillPerSecond: 1, windowSeconds: 10, shadow: false })])
+    expect(options.policies).toEqual([
+      expect.objectContaining({ name: 'default', capacity: 10, refillPerSecond: 1, windowSeconds: 10, shadow: false }),
+    ])
     expect(options.store.kind).toBe('memory')
   })
 })

@@ -15,7 +15,6 @@ import { get } from './http.js'
 const POLICY = { capacity: 100, refillPerSecond: 50 }
 const SECONDS = 3
 
-
 describe('three replicas behind nginx, sharing one Redis, keyed by IP', () => {
   let cluster: Cluster
 
@@ -40,7 +39,13 @@ describe('three replicas behind nginx, sharing one Redis, keyed by IP', () => {
   }, 20_000)
 
   it('gives each of many clients, by source address, its own global bucket', async () => {
-    const report = await runLoadTest({ gatewayUrl: cluster.gatewayUrl, scenario: 'many-clients', ...POLICY, durationSeconds: SECONDS, clients: 4 })
+    const report = await runLoadTest({
+      gatewayUrl: cluster.gatewayUrl,
+      scenario: 'many-clients',
+      ...POLICY,
+      durationSeconds: SECONDS,
+      clients: 4,
+    })
     expect(report.clients).toHaveLength(4)
     expect(new Set(report.clients.map((c) => c.label)).size).toBe(4)
     for (const client of report.clients) expect(client.limited).toBeGreaterThan(0)
@@ -82,7 +87,14 @@ describe('the same cluster keyed by API key', () => {
   it('gives each key its own global bucket', async () => {
     const cluster = await startCluster({ ...POLICY, keyMode: 'api-key', mode: 'shared' })
     try {
-      const report = await runLoadTest({ gatewayUrl: cluster.gatewayUrl, scenario: 'many-clients', ...POLICY, durationSeconds: 2, keyMode: 'api-key', clients: 3 })
+      const report = await runLoadTest({
+        gatewayUrl: cluster.gatewayUrl,
+        scenario: 'many-clients',
+        ...POLICY,
+        durationSeconds: 2,
+        keyMode: 'api-key',
+        clients: 3,
+      })
       expect(report.replicas).toHaveLength(3)
       expectGlobalLimit(report)
       expect(report.verdict.pass).toBe(true)
@@ -95,7 +107,9 @@ describe('the same cluster keyed by API key', () => {
 describe('a cluster that cannot start', () => {
   it('stops what it had started, Redis included, and says why', async () => {
     const lines: string[] = []
-    await expect(startCluster({ capacity: 1.5, refillPerSecond: 1, keyMode: 'ip', mode: 'shared', onProgress: (l) => lines.push(l) })).rejects.toThrow(/RATE_CAPACITY="1\.5"/)
+    await expect(
+      startCluster({ capacity: 1.5, refillPerSecond: 1, keyMode: 'ip', mode: 'shared', onProgress: (l) => lines.push(l) }),
+    ).rejects.toThrow(/RATE_CAPACITY="1\.5"/)
     const redisUrl = /redis-server ready on (\S+)/.exec(lines.join('\n'))?.[1]
     expect(redisUrl).toBeDefined()
     const { port } = new URL(redisUrl!)
@@ -108,7 +122,13 @@ describe('compare mode: each replica with buckets of its own', () => {
     const cluster = await startCluster({ ...POLICY, keyMode: 'ip', mode: 'local' })
     try {
       expect(cluster.redisUrl).toBeUndefined()
-      const report = await runLoadTest({ gatewayUrl: cluster.gatewayUrl, scenario: 'burst', ...POLICY, durationSeconds: SECONDS, mode: 'local' })
+      const report = await runLoadTest({
+        gatewayUrl: cluster.gatewayUrl,
+        scenario: 'burst',
+        ...POLICY,
+        durationSeconds: SECONDS,
+        mode: 'local',
+      })
       const [client] = report.clients
       expect(client!.admitted).toBeGreaterThan(2 * report.bound)
       // Still bounded: three buckets, never more.

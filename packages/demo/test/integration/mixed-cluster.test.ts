@@ -12,7 +12,6 @@ import { get } from './http.js'
 
 const POLICY = { capacity: 100, refillPerSecond: 50 }
 
-
 describe('a mixed cluster: Fastify and Express replicas sharing one Redis', () => {
   let cluster: Cluster
 
@@ -25,7 +24,13 @@ describe('a mixed cluster: Fastify and Express replicas sharing one Redis', () =
 
   it('limits as one', async () => {
     expect(cluster.replicas.map((r) => r.framework)).toEqual(['fastify', 'express', 'fastify'])
-    const report = await runLoadTest({ gatewayUrl: cluster.gatewayUrl, scenario: 'burst', keyMode: 'api-key', ...POLICY, durationSeconds: 3 })
+    const report = await runLoadTest({
+      gatewayUrl: cluster.gatewayUrl,
+      scenario: 'burst',
+      keyMode: 'api-key',
+      ...POLICY,
+      durationSeconds: 3,
+    })
     for (const replica of report.replicas) {
       expect(replica.admitted).toBeGreaterThan(0)
       expect(replica.limited).toBeGreaterThan(0)
@@ -39,7 +44,9 @@ describe('a mixed cluster: Fastify and Express replicas sharing one Redis', () =
   }, 30_000)
 
   it('answers alike from both frameworks', async () => {
-    const answers = await Promise.all(cluster.replicas.map((r) => get(`http://127.0.0.1:${r.port}/`, { headers: { 'x-api-key': 'same-client' } })))
+    const answers = await Promise.all(
+      cluster.replicas.map((r) => get(`http://127.0.0.1:${r.port}/`, { headers: { 'x-api-key': 'same-client' } })),
+    )
     const policies = new Set(answers.map((a) => a.headers['ratelimit-policy']))
     expect(policies).toEqual(new Set(['"default";q=100;w=2']))
     // Concurrent, so in any order: three takes from one bucket, whichever framework answered.
@@ -58,7 +65,13 @@ describe('the demo on a Redis Cluster', () => {
   })
 
   it('holds the global limit', async () => {
-    const report = await runLoadTest({ gatewayUrl: cluster.gatewayUrl, scenario: 'many-clients', ...POLICY, durationSeconds: 3, clients: 3 })
+    const report = await runLoadTest({
+      gatewayUrl: cluster.gatewayUrl,
+      scenario: 'many-clients',
+      ...POLICY,
+      durationSeconds: 3,
+      clients: 3,
+    })
     expect(report.clients).toHaveLength(3)
     expectGlobalLimit(report)
   }, 30_000)

@@ -79,7 +79,9 @@ describe('startNginx', () => {
   it('listens on the port it is given, fails clearly when that port is taken, and lets go of it on stop', async () => {
     const replica = await upstream('a')
     const first = await gateway([replica])
-    await expect(startNginx({ upstreams: [{ host: '127.0.0.1', port: replica.port }], port: first.port })).rejects.toThrow(/Address already in use/)
+    await expect(startNginx({ upstreams: [{ host: '127.0.0.1', port: replica.port }], port: first.port })).rejects.toThrow(
+      /Address already in use/,
+    )
     await first.stop()
     await expect(get(first.url)).rejects.toThrow(/ECONNREFUSED/)
     const again = await gateway([replica], first.port)

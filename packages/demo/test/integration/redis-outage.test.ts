@@ -27,7 +27,9 @@ afterAll(async () => {
 async function fire(count: number, key: string, concurrency = 6): Promise<Answer[]> {
   const answers: Answer[] = []
   for (let sent = 0; sent < count; sent += concurrency) {
-    const batch = Array.from({ length: Math.min(concurrency, count - sent) }, () => get(cluster.gatewayUrl, { headers: { 'x-api-key': key } }))
+    const batch = Array.from({ length: Math.min(concurrency, count - sent) }, () =>
+      get(cluster.gatewayUrl, { headers: { 'x-api-key': key } }),
+    )
     answers.push(...(await Promise.all(batch)))
   }
   return answers

@@ -30,7 +30,9 @@ describe('a replica as a child process', () => {
     await expect(get(`http://127.0.0.1:${replica.port}/health`)).rejects.toThrow(/ECONNREFUSED/)
   })
 
-  it('fails with the replica\'s own words when its settings are wrong', async () => {
-    await expect(startReplica({ ...base, capacity: 0 })).rejects.toThrow(/replica-9 exited \(1\) before answering \/health:\ninvalid replica configuration:\n {2}- RATE_CAPACITY="0"/)
+  it("fails with the replica's own words when its settings are wrong", async () => {
+    await expect(startReplica({ ...base, capacity: 0 })).rejects.toThrow(
+      /replica-9 exited \(1\) before answering \/health:\ninvalid replica configuration:\n {2}- RATE_CAPACITY="0"/,
+    )
   })
 })

@@ -25,7 +25,9 @@ describe('parseDemoArgs', () => {
   })
 
   it('reads what pnpm appends', () => {
-    expect(parseDemoArgs(['--keep', '--port', '9090', '--compare-local', '--json', '--key-mode', 'api-key', '--duration', '2.5'])).toMatchObject({
+    expect(
+      parseDemoArgs(['--keep', '--port', '9090', '--compare-local', '--json', '--key-mode', 'api-key', '--duration', '2.5']),
+    ).toMatchObject({
       keep: true,
       port: 9090,
       compareLocal: true,

@@ -31,7 +31,10 @@ interface Service {
 }
 
 // Compose resolves YAML merge keys (`<<: *anchor`); so must the parser.
-const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; networks: Record<string, unknown> }
+const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+  services: Record<string, Service>
+  networks: Record<string, unknown>
+}
 const services = compose.services
 const replicaNames = Object.keys(services).filter((name) => /^replica-\d+$/.test(name))
 const gateway = services.gateway!
@@ -130,7 +133,7 @@ describe('docker-compose.yml', () => {
     expect(gateway.ports).toEqual([`8080:${listen}`])
   })
 
-  it('runs the load test in the gateway\'s network namespace, judging the replicas\' own policy', () => {
+  it("runs the load test in the gateway's network namespace, judging the replicas' own policy", () => {
     const loadtest = services.loadtest!
     expect(loadtest.profiles).toEqual(['loadtest'])
     expect(loadtest.network_mode).toBe('service:gateway')
@@ -139,7 +142,11 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(env).filter((k) => !(k in LOADTEST_ENV))).toEqual([])
     const options = parseCli([], env)
     const replica = loadConfig(services['replica-1']!.environment!)
-    expect([options.capacity, options.refillPerSecond, options.keyMode]).toEqual([replica.capacity, replica.refillPerSecond, replica.keyMode])
+    expect([options.capacity, options.refillPerSecond, options.keyMode]).toEqual([
+      replica.capacity,
+      replica.refillPerSecond,
+      replica.keyMode,
+    ])
     expect(options.url).toBe(`http://127.0.0.1:${gateway.environment!.SLUICE_LISTEN}`)
     const [node, script] = loadtest.command!
     expect(node).toBe('node')
@@ -167,7 +174,9 @@ describe('docker/Dockerfile', () => {
 
   it('copies every workspace manifest before a frozen install', () => {
     const copied = instructions.filter((i) => i.op === 'COPY' && i.stage === 'manifests').flatMap((i) => i.args.split(/\s+/).slice(0, -1))
-    const workspace = readdirSync(join(ROOT, 'packages')).filter((p) => existsSync(join(ROOT, 'packages', p, 'package.json'))).map((p) => `packages/${p}/package.json`)
+    const workspace = readdirSync(join(ROOT, 'packages'))
+      .filter((p) => existsSync(join(ROOT, 'packages', p, 'package.json')))
+      .map((p) => `packages/${p}/package.json`)
     expect(copied.filter((c) => c.startsWith('packages/')).sort()).toEqual(workspace.sort())
     expect(copied).toEqual(expect.arrayContaining(['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml']))
   })
@@ -183,7 +192,9 @@ describe('docker/Dockerfile', () => {
   })
 
   it('ships the compiled output of everything the replica and the load test import', () => {
-    const shipped = instructions.filter((i) => i.stage === finalStage && i.op === 'COPY' && i.args.startsWith('--from=build')).map((i) => i.args.split(/\s+/)[1])
+    const shipped = instructions
+      .filter((i) => i.stage === finalStage && i.op === 'COPY' && i.args.startsWith('--from=build'))
+      .map((i) => i.args.split(/\s+/)[1])
     for (const pkg of ['core', 'fastify', 'loadtest', 'demo']) expect(shipped).toContain(`/app/packages/${pkg}/dist`)
   })
 
@@ -195,7 +206,9 @@ describe('docker/Dockerfile', () => {
 
 describe('.dockerignore', () => {
   it('keeps host installs and builds out of the image', () => {
-    const ignored = read('.dockerignore').split('\n').map((l) => l.trim())
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
     expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/dist']))
   })
 })
@@ -203,7 +216,8 @@ describe('.dockerignore', () => {
 describe('docker/compose.cluster.yml, the Redis Cluster override', () => {
   const override = parse(read('docker/compose.cluster.yml'), { merge: true }) as { services: Record<string, Service> }
   const nodes = Object.keys(override.services).filter((name) => /^redis-node-\d+$/.test(name))
-  const addressOf = (name: string): string => (override.services[name]!.networks as Record<string, { ipv4_address: string }>).sluice!.ipv4_address
+  const addressOf = (name: string): string =>
+    (override.services[name]!.networks as Record<string, { ipv4_address: string }>).sluice!.ipv4_address
 
   it('adds three cluster-enabled Redis masters and joins them once', () => {
     expect(nodes).toHaveLength(3)
@@ -227,7 +241,7 @@ describe('docker/compose.cluster.yml, the Redis Cluster override', () => {
     }
   })
 
-  it('puts the nodes on the compose file\'s network, inside its subnet', () => {
+  it("puts the nodes on the compose file's network, inside its subnet", () => {
     const subnet = (compose.networks.sluice as { ipam: { config: { subnet: string }[] } }).ipam.config[0]!.subnet
     const prefix = subnet.split('.').slice(0, 3).join('.')
     for (const node of nodes) expect(addressOf(node).startsWith(`${prefix}.`)).toBe(true)

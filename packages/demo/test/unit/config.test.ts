@@ -57,7 +57,16 @@ describe('loadConfig', () => {
       HOST: '0.0.0.0',
       LOG_LEVEL: 'warn',
     })
-    expect(config).toMatchObject({ redisUrl: 'redis://redis:6379', capacity: 20, refillPerSecond: 0.5, keyMode: 'api-key', trustedProxy: ['172.28.0.10', '10.0.0.0/8'], replicas: 3, port: 0, host: '0.0.0.0' })
+    expect(config).toMatchObject({
+      redisUrl: 'redis://redis:6379',
+      capacity: 20,
+      refillPerSecond: 0.5,
+      keyMode: 'api-key',
+      trustedProxy: ['172.28.0.10', '10.0.0.0/8'],
+      replicas: 3,
+      port: 0,
+      host: '0.0.0.0',
+    })
   })
 
   it('treats empty variables as unset', () => {
@@ -95,7 +104,13 @@ describe('loadConfig', () => {
   })
 
   it('round-trips through configEnv, which names only variables it reads', () => {
-    const config = loadConfig({ REDIS_URL: 'redis://127.0.0.1:1', KEY_MODE: 'api-key', TRUSTED_PROXY: '127.0.0.1', INSTANCE_ID: 'x', PORT: '1234' })
+    const config = loadConfig({
+      REDIS_URL: 'redis://127.0.0.1:1',
+      KEY_MODE: 'api-key',
+      TRUSTED_PROXY: '127.0.0.1',
+      INSTANCE_ID: 'x',
+      PORT: '1234',
+    })
     const env = configEnv(config)
     expect(Object.keys(env).sort()).toEqual(Object.keys(CONFIG_ENV).sort())
     expect(loadConfig(env)).toEqual(config)
@@ -106,6 +121,10 @@ describe('the replica and the load test agree', () => {
   it('on the API key header, the key modes and the default policy', () => {
     expect(API_KEY_HEADER).toBe(LOADTEST_API_KEY_HEADER)
     expect(KEY_MODES).toEqual(LOADTEST_KEY_MODES)
-    expect([LOADTEST_DEFAULTS.capacity, LOADTEST_DEFAULTS.refillPerSecond, LOADTEST_DEFAULTS.keyMode]).toEqual([CONFIG_DEFAULTS.capacity, CONFIG_DEFAULTS.refillPerSecond, CONFIG_DEFAULTS.keyMode])
+    expect([LOADTEST_DEFAULTS.capacity, LOADTEST_DEFAULTS.refillPerSecond, LOADTEST_DEFAULTS.keyMode]).toEqual([
+      CONFIG_DEFAULTS.capacity,
+      CONFIG_DEFAULTS.refillPerSecond,
+      CONFIG_DEFAULTS.keyMode,
+    ])
   })
 })

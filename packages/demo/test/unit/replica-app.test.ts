@@ -10,7 +10,17 @@ afterEach(async () => {
 
 /** The replica on in-memory buckets (no REDIS_URL), behind a gateway at 10.0.0.2. */
 async function replica(env: Record<string, string> = {}): Promise<FastifyInstance> {
-  const app = await buildFastifyApp(loadConfig({ INSTANCE_ID: 'replica-7', RATE_CAPACITY: '2', RATE_REFILL_PER_SECOND: '0.001', TRUSTED_PROXY: '10.0.0.2', LOG_LEVEL: 'silent', ...env }), undefined)
+  const app = await buildFastifyApp(
+    loadConfig({
+      INSTANCE_ID: 'replica-7',
+      RATE_CAPACITY: '2',
+      RATE_REFILL_PER_SECOND: '0.001',
+      TRUSTED_PROXY: '10.0.0.2',
+      LOG_LEVEL: 'silent',
+      ...env,
+    }),
+    undefined,
+  )
   apps.push(app)
   return app
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { replicaCommand } from '../../src/replica-process.js'
 
 describe('replicaCommand', () => {
-  it('runs replica.js beside a built module, with the parent\'s flags as they are', () => {
+  it("runs replica.js beside a built module, with the parent's flags as they are", () => {
     expect(replicaCommand('file:///app/packages/demo/dist/replica-process.js', ['--enable-source-maps'])).toEqual({
       script: '/app/packages/demo/dist/replica.js',
       execArgv: ['--enable-source-maps'],

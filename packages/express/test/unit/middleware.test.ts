@@ -66,7 +66,9 @@ describe('@sluice/express without Redis', () => {
   })
 
   it('throws coded option errors at creation', () => {
-    expect(() => rateLimit({ capacity: 0, refillPerSecond: 1 })).toThrow(expect.objectContaining({ code: 'ERR_SLUICE_INVALID_OPTION', option: 'capacity' }))
+    expect(() => rateLimit({ capacity: 0, refillPerSecond: 1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_SLUICE_INVALID_OPTION', option: 'capacity' }),
+    )
     expect(() => rateLimit({ capacity: 1, refillPerSecond: 1 }).route('GET /x', { cost: 2 })).toThrow(
       expect.objectContaining({ option: 'config.rateLimit.cost' }),
     )

@@ -52,7 +52,14 @@ async function build(options: Partial<SluiceFastifyOptions> = {}): Promise<Fasti
     },
   })
   app = Fastify({ logger: { stream, level: 'warn' } })
-  await app.register(rateLimit, { redis, capacity: 900, refillPerSecond: 1, replicas: 3, timeoutMs: BUDGET_MS, ...options } as SluiceFastifyOptions)
+  await app.register(rateLimit, {
+    redis,
+    capacity: 900,
+    refillPerSecond: 1,
+    replicas: 3,
+    timeoutMs: BUDGET_MS,
+    ...options,
+  } as SluiceFastifyOptions)
   app.get('/', async (request) => ({ degraded: request.rateLimit?.degraded }))
   await app.ready()
   return app

@@ -124,7 +124,13 @@ describe('@sluice/fastify on Redis', () => {
   it('answers cost > capacity with 403, not a retryable 429', async () => {
     const app = Fastify()
     apps.push(app)
-    await app.register(rateLimit, { redis, capacity: 5, refillPerSecond: 1, prefix: uniquePrefix(), cost: (req) => Number(req.headers['x-cost']) })
+    await app.register(rateLimit, {
+      redis,
+      capacity: 5,
+      refillPerSecond: 1,
+      prefix: uniquePrefix(),
+      cost: (req) => Number(req.headers['x-cost']),
+    })
     app.get('/', async () => 'ok')
     const r = await app.inject({ url: '/', headers: { 'x-cost': '9' } })
     expect(r.statusCode).toBe(403)

@@ -81,7 +81,20 @@ describe('several policies per route', () => {
     app = Fastify()
     await app.register(rateLimit, { redis, prefix: `p${++n}:`, capacity: 100, refillPerSecond: 1 })
     app.get('/', async () => 'ok')
-    app.get('/export', { config: { rateLimit: { policies: [{ name: 'a', capacity: 1, refillPerSecond: 0.001 }, { name: 'b', capacity: 9, refillPerSecond: 1 }] } } }, async () => 'ok')
+    app.get(
+      '/export',
+      {
+        config: {
+          rateLimit: {
+            policies: [
+              { name: 'a', capacity: 1, refillPerSecond: 0.001 },
+              { name: 'b', capacity: 9, refillPerSecond: 1 },
+            ],
+          },
+        },
+      },
+      async () => 'ok',
+    )
     const first = await app.inject('/export')
     expect(first.headers['ratelimit-policy']).toBe('"a";q=1;w=1000, "b";q=9;w=9')
     expect((await app.inject('/export')).statusCode).toBe(429)
@@ -101,7 +114,10 @@ describe('shadow policies', () => {
     for (let i = 0; i < 4; i++) codes.push((await get()).statusCode)
     expect(codes).toEqual([200, 200, 200, 200])
     const last = await get()
-    expect(last.json()).toEqual([['current', true, 5], ['proposed', false, 0]])
+    expect(last.json()).toEqual([
+      ['current', true, 5],
+      ['proposed', false, 0],
+    ])
     expect(last.headers.ratelimit).toMatch(/"proposed";r=0;t=\d+/)
     // The enforced policy alone decides the X-RateLimit-* numbers.
     expect(last.headers['x-ratelimit-remaining']).toBe('5')

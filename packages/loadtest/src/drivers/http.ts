@@ -27,15 +27,18 @@ function once(agent: Agent, load: HttpLoad, client: number): Promise<void> {
       load.recorder.record(client, sentAt, performance.now(), status, headers)
       resolve()
     }
-    const req = request({ agent, host: load.url.hostname, port: load.url.port, path: load.url.pathname, headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-      const headers = sampleHeaders((name) => {
-        const value = res.headers[name]
-        return Array.isArray(value) ? value[0] : value
-      })
-      res.resume()
-      res.once('end', () => finish(res.statusCode ?? 0, headers))
-      res.once('error', () => finish(0, undefined))
-    })
+    const req = request(
+      { agent, host: load.url.hostname, port: load.url.port, path: load.url.pathname, headers, timeout: REQUEST_TIMEOUT_MS },
+      (res) => {
+        const headers = sampleHeaders((name) => {
+          const value = res.headers[name]
+          return Array.isArray(value) ? value[0] : value
+        })
+        res.resume()
+        res.once('end', () => finish(res.statusCode ?? 0, headers))
+        res.once('error', () => finish(0, undefined))
+      },
+    )
     req.once('timeout', () => req.destroy(new Error('request timed out')))
     req.once('error', () => finish(0, undefined))
     req.end()
@@ -49,7 +52,9 @@ function once(agent: Agent, load: HttpLoad, client: number): Promise<void> {
  */
 export async function driveHttp(load: HttpLoad): Promise<void> {
   const deadline = performance.now() + load.durationSeconds * 1000
-  const agents = load.clients.map((c) => new Agent({ keepAlive: true, maxSockets: load.connectionsPerClient, localAddress: c.localAddress }))
+  const agents = load.clients.map(
+    (c) => new Agent({ keepAlive: true, maxSockets: load.connectionsPerClient, localAddress: c.localAddress }),
+  )
   const running = (): boolean => performance.now() < deadline && load.signal?.aborted !== true && !load.recorder.full
   const loop = async (client: number): Promise<void> => {
     while (running()) await once(agents[client]!, load, client)

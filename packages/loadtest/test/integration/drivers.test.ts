@@ -57,7 +57,7 @@ describe('driveHttp', () => {
 })
 
 describe('driveAutocannon', () => {
-  it('gives every connection its client\'s API key and ties each response to that client', async () => {
+  it("gives every connection its client's API key and ties each response to that client", async () => {
     const url = await serve((req, res) => {
       res.setHeader('x-instance-id', `key-${req.headers['x-api-key']}`)
       res.setHeader('x-ratelimit-limit', '7')
@@ -76,10 +76,18 @@ describe('driveAutocannon', () => {
     }
   })
 
-  it('paces a steady client: the exact count, a second\'s worth at a time', async () => {
+  it("paces a steady client: the exact count, a second's worth at a time", async () => {
     const url = await serve((_req, res) => res.end('ok'))
     const recorder = new Recorder(1_000)
-    await driveAutocannon({ url: url.href, clients: freshClients(1, 'api-key'), connectionsPerClient: 1, durationSeconds: 2, overallRate: 20, amount: 40, recorder })
+    await driveAutocannon({
+      url: url.href,
+      clients: freshClients(1, 'api-key'),
+      connectionsPerClient: 1,
+      durationSeconds: 2,
+      overallRate: 20,
+      amount: 40,
+      recorder,
+    })
     expect(recorder.samples).toHaveLength(40)
     const sent = recorder.samples.map((s) => s.sentMs)
     const spread = Math.max(...sent) - Math.min(...sent)

@@ -5,7 +5,15 @@ import { fakeReport } from '../fixtures/runs.js'
 
 // CI installs Debian's chromium; playwright-core drives it without downloading a browser.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+]
 
 let browser: Browser
 
@@ -65,14 +73,18 @@ describe('the HTML report in a real browser', () => {
 
   it('escapes what the replicas and the gateway sent', () => {
     const report = fakeReport({ admittedPerClient: 299 })
-    const hostile = { ...report, replicas: [{ id: '<script>alert(1)</script>', requests: 1, admitted: 1, limited: 0 }], timeline: { seconds: 1, replicas: [{ id: '"><img src=x>', admitted: [1], limited: [0] }] } }
+    const hostile = {
+      ...report,
+      replicas: [{ id: '<script>alert(1)</script>', requests: 1, admitted: 1, limited: 0 }],
+      timeline: { seconds: 1, replicas: [{ id: '"><img src=x>', admitted: [1], limited: [0] }] },
+    }
     const html = renderHtml(hostile)
     expect(html).not.toContain('<script>')
     expect(html).not.toContain('<img')
     expect(html).toContain('&#60;script&#62;')
   })
 
-  it('adds notes, such as the replicas\' own metrics, as escaped text', () => {
+  it("adds notes, such as the replicas' own metrics, as escaped text", () => {
     const html = renderHtml(fakeReport({ admittedPerClient: 299 }), { notes: ['sluice_requests_total: allowed 300 <b>'] })
     expect(html).toContain('<h2>Notes</h2>')
     expect(html).toContain('sluice_requests_total: allowed 300 &#60;b&#62;')

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { MAX_STEADY_DENIED_SHARE, MIN_SATURATED_SHARE, admissionBound, judge } from '../../src/bound.js'
 
-const client = (admitted: number, bound: number, requests = 1_000, limited = requests - admitted) => ({ admitted, bound, requests, limited })
+const client = (admitted: number, bound: number, requests = 1_000, limited = requests - admitted) => ({
+  admitted,
+  bound,
+  requests,
+  limited,
+})
 
 describe('admissionBound', () => {
   it('is the full bucket plus what refilled during the window', () => {

@@ -9,9 +9,28 @@ describe('parseCli', () => {
   })
 
   it('reads the environment, and flags win over it', () => {
-    const env = { TARGET_URL: 'http://127.0.0.1:9000', RATE_CAPACITY: '20', RATE_REFILL_PER_SECOND: '0.5', KEY_MODE: 'api-key', LOADTEST_SCENARIOS: 'steady, burst', LOADTEST_DURATION_SECONDS: '2' }
-    expect(parseCli([], env)).toMatchObject({ url: 'http://127.0.0.1:9000', capacity: 20, refillPerSecond: 0.5, keyMode: 'api-key', scenarios: ['steady', 'burst'], durationSeconds: 2 })
-    expect(parseCli(['--capacity', '7', '--scenario', 'many-clients', '--json'], env)).toMatchObject({ capacity: 7, scenarios: ['many-clients'], json: true, keyMode: 'api-key' })
+    const env = {
+      TARGET_URL: 'http://127.0.0.1:9000',
+      RATE_CAPACITY: '20',
+      RATE_REFILL_PER_SECOND: '0.5',
+      KEY_MODE: 'api-key',
+      LOADTEST_SCENARIOS: 'steady, burst',
+      LOADTEST_DURATION_SECONDS: '2',
+    }
+    expect(parseCli([], env)).toMatchObject({
+      url: 'http://127.0.0.1:9000',
+      capacity: 20,
+      refillPerSecond: 0.5,
+      keyMode: 'api-key',
+      scenarios: ['steady', 'burst'],
+      durationSeconds: 2,
+    })
+    expect(parseCli(['--capacity', '7', '--scenario', 'many-clients', '--json'], env)).toMatchObject({
+      capacity: 7,
+      scenarios: ['many-clients'],
+      json: true,
+      keyMode: 'api-key',
+    })
   })
 
   it('names what is wrong', () => {

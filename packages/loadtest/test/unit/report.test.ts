@@ -6,7 +6,14 @@ import { percentiles, perSecond, windowOf } from '../../src/stats.js'
 import { formatComparison, formatTable } from '../../src/table.js'
 import { fakeReport } from '../fixtures/runs.js'
 
-const sample = (client: number, sentMs: number, receivedMs: number, status: number, instance?: string, limit?: number): Sample => ({ client, sentMs, receivedMs, status, instance, limit })
+const sample = (client: number, sentMs: number, receivedMs: number, status: number, instance?: string, limit?: number): Sample => ({
+  client,
+  sentMs,
+  receivedMs,
+  status,
+  instance,
+  limit,
+})
 
 describe('stats', () => {
   it('takes nearest-rank percentiles', () => {
@@ -22,7 +29,13 @@ describe('stats', () => {
 
   it('counts per second of the run, folding a late tail into the last second', () => {
     const window = { startMs: 0, endMs: 3_020 }
-    const samples = [sample(0, 0, 10, 200), sample(0, 0, 999, 200), sample(0, 0, 1_000, 200), sample(0, 0, 1_500, 429), sample(0, 0, 3_010, 200)]
+    const samples = [
+      sample(0, 0, 10, 200),
+      sample(0, 0, 999, 200),
+      sample(0, 0, 1_000, 200),
+      sample(0, 0, 1_500, 429),
+      sample(0, 0, 3_010, 200),
+    ]
     expect(perSecond(samples, window, 200, 3)).toEqual([2, 1, 1])
     expect(perSecond(samples, window, 429, 3)).toEqual([0, 1, 0])
   })
@@ -73,7 +86,9 @@ describe('buildReport', () => {
   it('says PASS in plain words when one client got the bound through three replicas', () => {
     const r = fakeReport({ admittedPerClient: 299 })
     expect(r.verdict.pass).toBe(true)
-    expect(r.summary).toMatch(/^PASS: one client sent 600 requests through 3 replicas; 299 got through, 99\.\d% of the 300 that one bucket allows/)
+    expect(r.summary).toMatch(
+      /^PASS: one client sent 600 requests through 3 replicas; 299 got through, 99\.\d% of the 300 that one bucket allows/,
+    )
     expect(r.summary).toMatch(/The limit is global\.$/)
   })
 
@@ -84,7 +99,9 @@ describe('buildReport', () => {
 
   it('explains over-admission without Redis instead of failing it', () => {
     const r = fakeReport({ admittedPerClient: 897, perClient: 3_000, mode: 'local' })
-    expect(r.summary).toMatch(/^WITHOUT A SHARED REDIS: a client got 897 requests through, 3\.0× the 300 .* each of the 3 replicas gave it a bucket of its own\.$/)
+    expect(r.summary).toMatch(
+      /^WITHOUT A SHARED REDIS: a client got 897 requests through, 3\.0× the 300 .* each of the 3 replicas gave it a bucket of its own\.$/,
+    )
   })
 
   it('prints a table a person can read', () => {
