@@ -3,12 +3,12 @@ import type { Cluster, Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   type ConformanceOptions,
-  type RouteSpec,
-  type RunningApp,
-  type Settings,
   drivers,
   expressDriver,
   fastifyDriver,
+  type RouteSpec,
+  type RunningApp,
+  type Settings,
 } from './drivers.js'
 import { get, limitHeaders } from './http.js'
 

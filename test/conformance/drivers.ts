@@ -1,6 +1,6 @@
+import { once } from 'node:events'
 import type { IncomingHttpHeaders, Server } from 'node:http'
 import { createRequire } from 'node:module'
-import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import type { LimiterOptions, RouteLimitOptions } from '@sluice/core'
 import { rateLimit as expressRateLimit } from '@sluice/express'

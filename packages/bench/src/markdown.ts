@@ -1,4 +1,4 @@
-import { type Goal, evaluateGoals } from './goals.js'
+import { evaluateGoals, type Goal } from './goals.js'
 import type { BenchResult, ScenarioResult, TargetSummary } from './results.js'
 
 export interface MarkdownOptions {

@@ -1,6 +1,6 @@
 import { type RedisServer, startRedis } from '@sluice/harness'
 import type { Redis } from 'ioredis'
-import { type TargetProcess, startTarget } from './children.js'
+import { startTarget, type TargetProcess } from './children.js'
 import type { BenchConfig } from './config.js'
 import { runLoad } from './load.js'
 import { currentLoad, describeMachine } from './machine.js'

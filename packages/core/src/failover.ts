@@ -1,10 +1,10 @@
 import type { CheckReply, CheckRequest } from './bucket.js'
-import { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './circuit-breaker.js'
+import { type BreakerState, CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js'
+import { ErrorCodes, SluiceError } from './errors.js'
+import { notify, type SluiceObserver } from './observer.js'
 import type { ResolvedPolicy } from './policies.js'
 import { MemoryStore } from './stores/memory-store.js'
 import type { Store } from './stores/store.js'
-import { ErrorCodes, SluiceError } from './errors.js'
-import { notify, type SluiceObserver } from './observer.js'
 import { withTimeout } from './timeout.js'
 import { type SluiceLogger, WarnThrottle } from './warn-throttle.js'
 

@@ -3,22 +3,22 @@ import { ErrorCodes, SluiceError } from './errors.js'
 import { type AnswerSource, Failover, type LimiterStats } from './failover.js'
 import { rateLimitHeaders } from './headers.js'
 import { apiKeyClientId, bucketKey, customClientId, ipClientId, routeBucketId } from './keys.js'
+import { notify } from './observer.js'
 import {
   type CostOption,
+  checkedCost,
   type KeyOption,
   type LimiterOptions,
-  ROUTE_OPTION_NAMES,
   type ResolvedLimiterOptions,
+  ROUTE_OPTION_NAMES,
   type RouteLimitOptions,
-  checkedCost,
   resolveCost,
   resolveKey,
   resolveLimiterOptions,
 } from './options.js'
 import { POLICY_KEYS, type ResolvedPolicy, resolvePolicies } from './policies.js'
-import { type ProblemDetails, costExceedsCapacity, limiterUnavailable, missingApiKey, quotaExceeded } from './problem.js'
+import { costExceedsCapacity, limiterUnavailable, missingApiKey, type ProblemDetails, quotaExceeded } from './problem.js'
 import { type RateLimitResult, summarize } from './result.js'
-import { notify } from './observer.js'
 import { assertKnownOptions, assertPlainObject } from './validate.js'
 import { WarnThrottle } from './warn-throttle.js'
 

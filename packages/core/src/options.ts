@@ -1,13 +1,13 @@
 import type { CircuitBreakerOptions } from './circuit-breaker.js'
 import { ErrorCodes, SluiceOptionError } from './errors.js'
 import type { FailureMode } from './failover.js'
+import type { SluiceObserver } from './observer.js'
 import { type NamedPolicyOptions, type PolicyOptions, type PolicySource, type ResolvedPolicy, resolvePolicies } from './policies.js'
 import { MemoryStore } from './stores/memory-store.js'
 import { type RedisClient, RedisStore } from './stores/redis-store.js'
 import type { Store } from './stores/store.js'
-import type { SluiceObserver } from './observer.js'
 import { assertKnownOptions, assertPlainObject, invalid, optionalWhole, wholeNumber } from './validate.js'
-import { type SluiceLogger, processWarningLogger } from './warn-throttle.js'
+import { processWarningLogger, type SluiceLogger } from './warn-throttle.js'
 
 /** How a request becomes a client identity. */
 export type KeyOption<Req> =

@@ -1,20 +1,20 @@
 import { once } from 'node:events'
 import { MissingBinaryError } from '@sluice/harness'
 import {
-  type Report,
-  SCENARIOS,
-  SCENARIO_NAMES,
   compareReports,
   formatComparison,
   formatProgress,
   formatTable,
+  type Report,
   runSuite,
+  SCENARIO_NAMES,
+  SCENARIOS,
   writeHtmlReport,
 } from '@sluice/loadtest'
-import { DEMO_USAGE, type DemoArgs, UsageError, parseDemoArgs } from './cli-args.js'
-import { type Cluster, type ClusterMode, assertBinaries, startCluster } from './cluster.js'
-import { formatScraped, scrapeReplicas } from './metrics-scrape.js'
+import { DEMO_USAGE, type DemoArgs, parseDemoArgs, UsageError } from './cli-args.js'
+import { assertBinaries, type Cluster, type ClusterMode, startCluster } from './cluster.js'
 import { curlExamples } from './curl-examples.js'
+import { formatScraped, scrapeReplicas } from './metrics-scrape.js'
 
 /** `pnpm demo`: the cluster, the load test, the report, and a clean stop. */
 

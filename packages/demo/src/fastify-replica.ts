@@ -1,9 +1,9 @@
 import rateLimit from '@sluice/fastify'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
-import { replicaMetrics } from './metrics-route.js'
 import type { DemoConfig } from './config.js'
 import { limitOptions } from './limit-options.js'
+import { replicaMetrics } from './metrics-route.js'
 import type { ReplicaFactory } from './replica-server.js'
 
 /** The demo backend on Fastify, registering @sluice/fastify exactly as an application would. */

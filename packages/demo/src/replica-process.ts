@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '@sluice/harness'
-import { CONFIG_ENV, type DemoConfig, configEnv } from './config.js'
+import { CONFIG_ENV, configEnv, type DemoConfig } from './config.js'
 
 /** A replica running as a child process of this one. */
 export interface ReplicaProcess {

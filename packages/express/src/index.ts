@@ -1,12 +1,12 @@
 import {
+  createLimiter,
   type LimiterOptions,
   PROBLEM_CONTENT_TYPE,
   type RateLimitResult,
   type RouteLimiter,
   type RouteLimitOptions,
-  type SluiceStats,
-  createLimiter,
   requestView,
+  type SluiceStats,
 } from '@sluice/core'
 import type { Request, RequestHandler } from 'express'
 import { warnIfTrustingEveryProxy } from './trust-proxy.js'

@@ -1,15 +1,15 @@
 import {
-  type LimiterOptions,
-  type SluiceStats,
-  PROBLEM_CONTENT_TYPE,
-  type RateLimitResult,
-  type KeyOption,
-  permissiveTrustProxyWarning,
-  requestView,
-  type RouteLimitOptions,
-  SluiceError,
-  ErrorCodes,
   createLimiter,
+  ErrorCodes,
+  type KeyOption,
+  type LimiterOptions,
+  PROBLEM_CONTENT_TYPE,
+  permissiveTrustProxyWarning,
+  type RateLimitResult,
+  type RouteLimitOptions,
+  requestView,
+  SluiceError,
+  type SluiceStats,
 } from '@sluice/core'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { type CliOptions, USAGE, UsageError, parseCli } from './cli-options.js'
+import { type CliOptions, parseCli, USAGE, UsageError } from './cli-options.js'
 import { compareReports } from './compare.js'
 import { SCENARIOS } from './scenarios.js'
 import { runSuite } from './suite.js'

@@ -1,4 +1,4 @@
-import { lineChart, escapeXml as escape } from './chart.js'
+import { escapeXml as escape, lineChart } from './chart.js'
 import { compareReports } from './compare.js'
 import { allowed, count, describeLoad, ms, percent, rate, seconds, times } from './format.js'
 import type { Report } from './report.js'

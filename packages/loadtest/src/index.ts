@@ -1,6 +1,6 @@
-export { MAX_STEADY_DENIED_SHARE, MIN_SATURATED_SHARE, admissionBound, type ClientOutcome, judge, type Verdict } from './bound.js'
-export { type Comparison, compareReports } from './compare.js'
+export { admissionBound, type ClientOutcome, judge, MAX_STEADY_DENIED_SHARE, MIN_SATURATED_SHARE, type Verdict } from './bound.js'
 export { lineChart, niceCeiling } from './chart.js'
+export { type Comparison, compareReports } from './compare.js'
 export { type HtmlExtras, renderHtml } from './html.js'
 export type { ClientIdentity, ClientStats, Load, ReplicaStats, Report } from './report.js'
 export { type LoadTestOptions, type Progress, runLoadTest, steadyRate } from './run.js'
@@ -8,8 +8,8 @@ export {
   API_KEY_HEADER,
   KEY_MODES,
   type KeyMode,
-  SCENARIOS,
   SCENARIO_NAMES,
+  SCENARIOS,
   type Scenario,
   type ScenarioName,
   type StoreMode,

@@ -1,7 +1,7 @@
 import { admissionBound, judge, type Verdict } from './bound.js'
 import type { Sample } from './sample.js'
 import { type KeyMode, SCENARIOS, type ScenarioName, type StoreMode } from './scenarios.js'
-import { type Percentiles, perSecond, percentiles, windowOf } from './stats.js'
+import { type Percentiles, percentiles, perSecond, windowOf } from './stats.js'
 import { summarize } from './summary.js'
 
 /** Who a client is to the replicas: its API key, or the source address it connects from. */

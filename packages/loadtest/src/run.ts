@@ -2,7 +2,7 @@ import { DEFAULT_SOURCE, freshClients, loopbackTarget } from './clients.js'
 import { driveAutocannon } from './drivers/autocannon.js'
 import { driveHttp } from './drivers/http.js'
 import { untilBucketFull } from './full-bucket.js'
-import { type Load, type Report, buildReport } from './report.js'
+import { buildReport, type Load, type Report } from './report.js'
 import { Recorder } from './sample.js'
 import {
   BURST_CONNECTIONS,
@@ -10,8 +10,8 @@ import {
   MANY_CLIENTS,
   MANY_CLIENTS_CONNECTIONS,
   SCENARIO_NAMES,
-  STEADY_SHARE,
   type ScenarioName,
+  STEADY_SHARE,
   type StoreMode,
 } from './scenarios.js'
 

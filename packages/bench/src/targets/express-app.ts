@@ -1,6 +1,6 @@
 import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import type { Redis } from 'ioredis'
 import type { LimiterCounters, TargetServer } from '../targets.js'
 import { type ExpressApp, express } from './express-module.js'

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import { type BucketRequest, type CheckReply, type CheckRequest, applyCheck } from '../bucket.js'
+import { applyCheck, type BucketRequest, type CheckReply, type CheckRequest } from '../bucket.js'
 
 interface Entry {
   /** Every bucket's debt as Redis reported it. */

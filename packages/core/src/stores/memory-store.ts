@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import { type CheckReply, type CheckRequest, applyCheck } from '../bucket.js'
+import { applyCheck, type CheckReply, type CheckRequest } from '../bucket.js'
 import type { Store } from './store.js'
 
 /** A monotonic clock in whole nanoseconds. */

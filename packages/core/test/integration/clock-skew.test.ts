@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { findBinary, startRedis, type RedisServer } from '@sluice/harness'
+import { findBinary, type RedisServer, startRedis } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BucketReply } from '../../src/bucket.js'

@@ -1,5 +1,5 @@
+import { type RedisClusterServer, startRedisCluster } from '@sluice/harness'
 import calculateSlot from 'cluster-key-slot'
-import { startRedisCluster, type RedisClusterServer } from '@sluice/harness'
 import type { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLimiter, type RequestView } from '../../src/index.js'

@@ -1,4 +1,4 @@
-import { startRedis, type RedisServer } from '@sluice/harness'
+import { type RedisServer, startRedis } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisStore, resolvePolicy } from '../../src/index.js'

@@ -1,5 +1,5 @@
+import { type RedisServer, startRedis } from '@sluice/harness'
 import fc from 'fast-check'
-import { startRedis, type RedisServer } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BucketReply, CheckReply, CheckStatus } from '../../src/bucket.js'

@@ -1,4 +1,4 @@
-import { parseList, type Item } from 'structured-headers'
+import { type Item, parseList } from 'structured-headers'
 import { describe, expect, it } from 'vitest'
 import { rateLimitHeaders } from '../../src/headers.js'
 import { resolvePolicy } from '../../src/policies.js'

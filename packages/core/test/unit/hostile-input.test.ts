@@ -1,7 +1,7 @@
 import fc from 'fast-check'
-import { parseList, type Item } from 'structured-headers'
+import { type Item, parseList } from 'structured-headers'
 import { describe, expect, it } from 'vitest'
-import { createLimiter, MemoryStore, rateLimitHeaders, resolvePolicy, type RequestView } from '../../src/index.js'
+import { createLimiter, MemoryStore, type RequestView, rateLimitHeaders, resolvePolicy } from '../../src/index.js'
 
 const KEY_SHAPE = /^sluice:\{(ip|ipx|key|id|idh):[^{}\s]*\}:default$/
 

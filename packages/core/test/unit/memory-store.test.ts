@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { MemoryStore } from '../../src/stores/memory-store.js'
 import { resolvePolicy } from '../../src/policies.js'
+import { MemoryStore } from '../../src/stores/memory-store.js'
 
 function manualClock(): { now: () => number; advanceMs: (ms: number) => void } {
   let t = 0

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ErrorCodes, SluiceOptionError, createLimiter, type LimiterOptions } from '../../src/index.js'
+import { createLimiter, ErrorCodes, type LimiterOptions, SluiceOptionError } from '../../src/index.js'
 
 const base = { capacity: 10, refillPerSecond: 1 }
 

@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { type Server, createServer } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type NginxServer, startNginx } from '@sluice/harness'
 import { afterEach, describe, expect, it } from 'vitest'

@@ -1,7 +1,7 @@
 import { API_KEY_HEADER as LOADTEST_API_KEY_HEADER, KEY_MODES as LOADTEST_KEY_MODES } from '@sluice/loadtest'
 import { describe, expect, it } from 'vitest'
 import { LOADTEST_DEFAULTS } from '../../../loadtest/src/cli-options.js'
-import { API_KEY_HEADER, CONFIG_DEFAULTS, CONFIG_ENV, ConfigError, KEY_MODES, configEnv, loadConfig } from '../../src/config.js'
+import { API_KEY_HEADER, CONFIG_DEFAULTS, CONFIG_ENV, ConfigError, configEnv, KEY_MODES, loadConfig } from '../../src/config.js'
 
 const problems = (env: Record<string, string>): readonly string[] => {
   try {

@@ -1,7 +1,7 @@
 import express, { type Request, type RequestHandler } from 'express'
 import type { Redis } from 'ioredis'
 import { describe, expectTypeOf, it } from 'vitest'
-import { type RateLimitResult, type SluiceExpressOptions, type SluiceStats, rateLimit } from '../../src/index.js'
+import { type RateLimitResult, rateLimit, type SluiceExpressOptions, type SluiceStats } from '../../src/index.js'
 
 describe('@sluice/express types', () => {
   it('checks option types', () => {

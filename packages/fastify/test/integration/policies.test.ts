@@ -1,7 +1,7 @@
-import { startRedis, type RedisServer } from '@sluice/harness'
+import { Writable } from 'node:stream'
+import { type RedisServer, startRedis } from '@sluice/harness'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import { Writable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import rateLimit, { type SluiceFastifyOptions } from '../../src/index.js'
 

@@ -1,5 +1,5 @@
-import Fastify from 'fastify'
 import { Writable } from 'node:stream'
+import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
 import rateLimit from '../../src/index.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_STEADY_DENIED_SHARE, MIN_SATURATED_SHARE, admissionBound, judge } from '../../src/bound.js'
+import { admissionBound, judge, MAX_STEADY_DENIED_SHARE, MIN_SATURATED_SHARE } from '../../src/bound.js'
 
 const client = (admitted: number, bound: number, requests = 1_000, limited = requests - admitted) => ({
   admitted,
