@@ -55,10 +55,9 @@ function number(value: string | undefined, what: string, fallback: number, valid
   return n
 }
 
-export function parseDemoArgs(argv: readonly string[]): DemoArgs {
-  let values
+function parseFlags(argv: readonly string[]) {
   try {
-    values = parseArgs({
+    return parseArgs({
       args: [...argv],
       strict: true,
       options: {
@@ -78,6 +77,10 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
   } catch (error) {
     throw new UsageError((error as Error).message)
   }
+}
+
+export function parseDemoArgs(argv: readonly string[]): DemoArgs {
+  const values = parseFlags(argv)
   const keyMode = values['key-mode'] ?? CONFIG_DEFAULTS.keyMode
   if (!KEY_MODES.includes(keyMode as KeyMode)) throw new UsageError(`--key-mode: expected one of ${KEY_MODES.join(', ')}`)
   const framework = values.framework ?? 'fastify'

@@ -147,7 +147,10 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
   const admins = new Map<number, Redis>()
   const admin = (port: number): Redis => {
     let client = admins.get(port)
-    if (client === undefined) admins.set(port, (client = node(port)))
+    if (client === undefined) {
+      client = node(port)
+      admins.set(port, client)
+    }
     return client
   }
   const live = (): number => ports.find((p) => byPort.get(p)?.exitCode === null && byPort.get(p)?.signalCode === null)!

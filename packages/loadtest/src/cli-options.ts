@@ -66,10 +66,9 @@ function positive(value: string, what: string, whole: boolean): number {
   return n
 }
 
-export function parseCli(argv: readonly string[], env: Env = process.env): CliOptions {
-  let values
+function parseFlags(argv: readonly string[]) {
   try {
-    values = parseArgs({
+    return parseArgs({
       args: [...argv],
       strict: true,
       options: {
@@ -87,6 +86,10 @@ export function parseCli(argv: readonly string[], env: Env = process.env): CliOp
   } catch (error) {
     throw new UsageError((error as Error).message)
   }
+}
+
+export function parseCli(argv: readonly string[], env: Env = process.env): CliOptions {
+  const values = parseFlags(argv)
   const pick = (flag: string | undefined, name: keyof typeof LOADTEST_ENV): string | undefined => flag ?? (env[name]?.trim() || undefined)
   const d = LOADTEST_DEFAULTS
 

@@ -1,4 +1,4 @@
-import { escapeXml as escape, lineChart } from './chart.js'
+import { escapeXml, lineChart } from './chart.js'
 import { compareReports } from './compare.js'
 import { allowed, count, describeLoad, ms, percent, rate, seconds, times } from './format.js'
 import type { Report } from './report.js'
@@ -30,7 +30,7 @@ const BADGE = { pass: 'PASS', fail: 'FAIL', local: 'NO SHARED REDIS' } as const
 function section(r: Report): string {
   const s = status(r)
   const rows = r.replicas.map(
-    (x) => `<tr><td>${escape(x.id)}</td><td>${count(x.requests)}</td><td>${count(x.admitted)}</td><td>${count(x.limited)}</td></tr>`,
+    (x) => `<tr><td>${escapeXml(x.id)}</td><td>${count(x.requests)}</td><td>${count(x.admitted)}</td><td>${count(x.limited)}</td></tr>`,
   )
   const charts = [
     lineChart({
@@ -43,10 +43,10 @@ function section(r: Report): string {
     }),
   ]
   const mode = r.mode === 'shared' ? 'one shared Redis' : 'no Redis: each replica on its own'
-  return `<section class="${s}" id="${escape(`${r.scenario}-${r.mode}`)}">
-<h2>${escape(r.scenario)}: ${escape(r.title)} <span class="badge">${BADGE[s]}</span></h2>
-<p class="summary">${escape(r.summary)}</p>
-<p class="meta">${escape(mode)} · keyed by ${r.keyMode === 'ip' ? 'client IP' : 'API key'} · capacity ${count(r.capacity)}, refill ${rate(r.refillPerSecond)} ·
+  return `<section class="${s}" id="${escapeXml(`${r.scenario}-${r.mode}`)}">
+<h2>${escapeXml(r.scenario)}: ${escapeXml(r.title)} <span class="badge">${BADGE[s]}</span></h2>
+<p class="summary">${escapeXml(r.summary)}</p>
+<p class="meta">${escapeXml(mode)} · keyed by ${r.keyMode === 'ip' ? 'client IP' : 'API key'} · capacity ${count(r.capacity)}, refill ${rate(r.refillPerSecond)} ·
 ${describeLoad(r.load)} · ${seconds(r.elapsedSeconds)} · at most ${allowed(r.bound)} admitted per client ·
 latency p50 ${ms(r.latencyMs.p50)}, p90 ${ms(r.latencyMs.p90)}, p99 ${ms(r.latencyMs.p99)}</p>
 ${r.totals.degraded > 0 ? `<p class="meta">${count(r.totals.degraded)} answers came from a replica's local fallback bucket: Redis was too slow or unreachable.</p>` : ''}
@@ -59,7 +59,7 @@ ${r.totals.degraded > 0 ? `<p class="meta">${count(r.totals.degraded)} answers c
 
 function comparison(reports: readonly Report[]): string {
   const rows = compareReports(reports).map(
-    (c) => `<tr><td>${escape(c.scenario)}</td><td>${percent(c.shared)}</td><td>${percent(c.local)}</td><td>${times(c.factor)}</td></tr>`,
+    (c) => `<tr><td>${escapeXml(c.scenario)}</td><td>${percent(c.shared)}</td><td>${percent(c.local)}</td><td>${times(c.factor)}</td></tr>`,
   )
   if (rows.length === 0) return ''
   return `<section><h2>Shared Redis against each replica on its own</h2>
@@ -80,13 +80,13 @@ export function renderHtml(reports: Report | readonly Report[], extras: HtmlExtr
   const gateways = [...new Set(list.map((r) => r.gatewayUrl))].join(', ')
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sluice load test, ${escape(when)}</title><style>${STYLE}</style></head>
+<title>Sluice load test, ${escapeXml(when)}</title><style>${STYLE}</style></head>
 <body><main>
 <h1>Sluice load test</h1>
-<p class="meta">${escape(when)} · gateway ${escape(gateways)} · a client may be admitted at most capacity + refill × elapsed requests, however many replicas answer it</p>
+<p class="meta">${escapeXml(when)} · gateway ${escapeXml(gateways)} · a client may be admitted at most capacity + refill × elapsed requests, however many replicas answer it</p>
 ${comparison(list)}
 ${list.map(section).join('\n')}
-${extras.notes !== undefined && extras.notes.length > 0 ? `<section><h2>Notes</h2>${extras.notes.map((n) => `<p>${escape(n)}</p>`).join('')}</section>` : ''}
+${extras.notes !== undefined && extras.notes.length > 0 ? `<section><h2>Notes</h2>${extras.notes.map((n) => `<p>${escapeXml(n)}</p>`).join('')}</section>` : ''}
 </main></body></html>
 `
 }

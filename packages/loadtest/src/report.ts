@@ -100,7 +100,10 @@ function replicaStats(samples: readonly Sample[]): ReplicaStats[] {
     if (s.status === 0) continue
     const id = s.instance ?? UNKNOWN_REPLICA
     let r = stats.get(id)
-    if (r === undefined) stats.set(id, (r = { id, requests: 0, admitted: 0, limited: 0 }))
+    if (r === undefined) {
+      r = { id, requests: 0, admitted: 0, limited: 0 }
+      stats.set(id, r)
+    }
     r.requests++
     if (s.status === 200) r.admitted++
     else if (s.status === 429) r.limited++

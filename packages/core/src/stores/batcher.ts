@@ -20,7 +20,10 @@ export class Batcher<In, Out> {
     return new Promise<Out>((resolve, reject) => {
       const group = this.#groupOf(item)
       let queue = this.#pending.get(group)
-      if (queue === undefined) this.#pending.set(group, (queue = []))
+      if (queue === undefined) {
+        queue = []
+        this.#pending.set(group, queue)
+      }
       queue.push({ item, resolve, reject })
       if (!this.#scheduled) {
         this.#scheduled = true
@@ -37,8 +40,12 @@ export class Batcher<In, Out> {
       for (let start = 0; start < queue.length; start += this.#maxBatch) {
         const slice = queue.slice(start, start + this.#maxBatch)
         this.#flush(slice.map((entry) => entry.item)).then(
-          (outs) => slice.forEach((entry, i) => entry.resolve(outs[i]!)),
-          (error: unknown) => slice.forEach((entry) => entry.reject(error)),
+          (outs) => {
+            for (let i = 0; i < slice.length; i++) slice[i]!.resolve(outs[i]!)
+          },
+          (error: unknown) => {
+            for (const entry of slice) entry.reject(error)
+          },
         )
       }
     }

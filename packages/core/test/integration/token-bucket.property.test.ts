@@ -29,6 +29,7 @@ class ReferenceBucket {
     const full = this.capacity * this.interval
     if (this.#last !== undefined) {
       const refilled = this.scaledTokens + (nowNs - this.#last)
+      // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.min does not take
       this.scaledTokens = refilled < full ? refilled : full
     }
     this.#last = nowNs

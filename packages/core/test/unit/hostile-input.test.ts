@@ -87,7 +87,7 @@ describe('structured fields', () => {
         fc.nat({ max: 2 ** 32 }),
         fc.nat({ max: 2 ** 40 }),
         (name, capacity, rate, remaining, nextTokenMs) => {
-          let policy
+          let policy: ReturnType<typeof resolvePolicy>
           try {
             policy = resolvePolicy({ name, capacity, refillPerSecond: rate })
           } catch {
