@@ -1,23 +1,16 @@
-import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
-const source = (path: string): string => fileURLToPath(new URL(`./packages/${path}`, import.meta.url))
-
-// Workspace packages resolve to their sources, so a stale build is never what gets tested.
-const alias = [
-  { find: /^@sluice\/core\/metrics$/, replacement: source('core/src/metrics.ts') },
-  ...['core', 'fastify', 'express', 'harness', 'loadtest'].map((pkg) => ({
-    find: new RegExp(`^@sluice/${pkg}$`),
-    replacement: source(`${pkg}/src/index.ts`),
-  })),
-]
+// Workspace packages resolve to their sources through their `sluice:source` export condition, so
+// a stale build is never what gets tested. The rest are Vite's default server conditions.
+// Tests run in Node, which Vite treats as server-side rendering: its `ssr` options apply.
+const ssr = { resolve: { conditions: ['sluice:source', 'module', 'node', 'development|production'] } }
 
 export default defineConfig({
   test: {
     reporters: ['default', './test/summary-reporter.ts'],
     projects: [
       {
-        resolve: { alias },
+        ssr,
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
@@ -26,7 +19,7 @@ export default defineConfig({
         },
       },
       {
-        resolve: { alias },
+        ssr,
         test: {
           name: 'integration',
           sequence: { groupOrder: 1 },
@@ -39,7 +32,7 @@ export default defineConfig({
         },
       },
       {
-        resolve: { alias },
+        ssr,
         test: {
           // The benchmark's smoke run keeps both cores busy: alone, after every other project.
           name: 'bench',
@@ -50,7 +43,7 @@ export default defineConfig({
         },
       },
       {
-        resolve: { alias },
+        ssr,
         test: {
           name: 'types',
           sequence: { groupOrder: 2 },
