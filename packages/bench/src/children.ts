@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { type ChildMessage, type LimiterCounters, type TargetName, type TargetOptions, TargetUnavailableError } from './targets.js'
+import { type ChildMessage, type LimiterCounters, type TargetName, type TargetOptions, TargetUnavailableError } from './targets/catalog.js'
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts')
 const SERVER = fileURLToPath(new URL(FROM_SOURCE ? './server.ts' : './server.js', import.meta.url))

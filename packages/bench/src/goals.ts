@@ -1,6 +1,6 @@
 import type { BenchResult, ScenarioResult, TargetSummary } from './results.js'
 import type { ScenarioName } from './scenarios.js'
-import type { TargetName } from './targets.js'
+import type { TargetName } from './targets/catalog.js'
 
 /** One of issue 6's performance targets, checked against this run's figures. */
 export interface Goal {

@@ -1,5 +1,5 @@
 import autocannon from 'autocannon'
-import { KEY_HEADER } from './targets.js'
+import { KEY_HEADER } from './targets/catalog.js'
 
 /** Which client each request claims to be, through the header every limiter keys on. */
 export type KeyPlan =

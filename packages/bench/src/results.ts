@@ -4,7 +4,7 @@ import type { Machine } from './machine.js'
 import type { MemoryResult } from './memory.js'
 import type { CommandCounts } from './redis-accounting.js'
 import type { ScenarioName } from './scenarios.js'
-import type { LimitSpec, TargetName } from './targets.js'
+import type { LimitSpec, TargetName } from './targets/catalog.js'
 
 /** One measured run of one target. */
 export interface RunSample {

@@ -9,7 +9,7 @@ import { commandStats, redisVersion, resetCommandStats, scriptCalls, sumCounts, 
 import type { BenchResult, RunSample, ScenarioResult, TargetSummary } from './results.js'
 import { type Scenario, scenario } from './scenarios.js'
 import { median, ratio, sum } from './stats.js'
-import { TARGETS, type TargetName, TargetUnavailableError } from './targets.js'
+import { TARGETS, type TargetName, TargetUnavailableError } from './targets/catalog.js'
 
 export interface RunnerHooks {
   /** Progress, one line per step. */

@@ -1,5 +1,5 @@
 import type { KeyPlan } from './load.js'
-import type { LimitSpec, TargetName } from './targets.js'
+import type { LimitSpec, TargetName } from './targets/catalog.js'
 
 export const SCENARIO_NAMES = ['one-key', 'many-keys', 'flood', 'express'] as const
 export type ScenarioName = (typeof SCENARIO_NAMES)[number]

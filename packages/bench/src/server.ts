@@ -13,7 +13,7 @@ import {
   type TargetOptions,
   type TargetServer,
   TargetUnavailableError,
-} from './targets.js'
+} from './targets/catalog.js'
 
 type Builder = { build(options: TargetOptions): Promise<TargetServer> }
 

@@ -4,7 +4,7 @@ import { renderMarkdown } from '../src/markdown.js'
 import { MEMORY_LIBRARIES } from '../src/memory.js'
 import { runBenchmark } from '../src/runner.js'
 import { SCENARIO_NAMES } from '../src/scenarios.js'
-import { TARGETS } from '../src/targets.js'
+import { TARGETS } from '../src/targets/catalog.js'
 
 // The smoke benchmark through the code path the CLI takes. It proves the harness works: every
 // target answered, the limiters limited, Redis's own counters were read. It says nothing about

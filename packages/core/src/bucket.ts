@@ -1,3 +1,4 @@
+import type { BucketReply, BucketRequest, CheckStatus, CheckStep } from './types.js'
 /**
  * The token bucket in GCRA form, as pure integer arithmetic.
  *
@@ -16,57 +17,6 @@
  */
 
 export const NS_PER_MS = 1_000_000
-
-/** Whether one bucket, on its own, can afford the cost. */
-export type CheckStatus = 'allowed' | 'denied' | 'cost-exceeds-capacity'
-
-/** One bucket of a check. */
-export interface BucketRequest {
-  /** The full store key of the bucket (prefix, hash tag and policy included). */
-  readonly key: string
-  /** Largest burst, in whole tokens (≥ 1). */
-  readonly capacity: number
-  /** Nanoseconds to refill one token (≥ 1): 1e9 / refillPerSecond, rounded once. */
-  readonly intervalNs: number
-  /** Tokens this request takes (≥ 1). */
-  readonly cost: number
-  /** False for a shadow policy: measured and reported, never a reason to deny. */
-  readonly enforce: boolean
-}
-
-/** One check, what a store is asked: its buckets are applied all or nothing. */
-export interface CheckRequest {
-  readonly buckets: readonly BucketRequest[]
-}
-
-/** What a store answers for one bucket; every number is a whole number. */
-export interface BucketReply {
-  /** Whether this bucket could afford the cost, whatever the others said. */
-  readonly status: CheckStatus
-  /** Whether this bucket paid: the check was admitted and the bucket could afford it. */
-  readonly taken: boolean
-  /** floor(tokens) after the check. */
-  readonly remaining: number
-  /** Milliseconds until `cost` tokens are available: 0 when it can afford them now, Infinity when never. */
-  readonly retryAfterMs: number
-  /** Milliseconds until the bucket is full again. */
-  readonly resetMs: number
-  /** Milliseconds until the next whole token: 0 while `remaining > 0`. */
-  readonly nextTokenMs: number
-}
-
-export interface CheckReply {
-  /** True when every enforcing bucket could afford the cost (and so every affordable one paid). */
-  readonly admitted: boolean
-  /** One reply per bucket, in request order. */
-  readonly buckets: readonly BucketReply[]
-}
-
-/** A check's reply and every bucket's debt afterwards. */
-export interface CheckStep {
-  readonly reply: CheckReply
-  readonly debtsNs: readonly number[]
-}
 
 export function floorDiv(a: number, b: number): number {
   // Guard against a quotient rounded up to the next integer by the float division.

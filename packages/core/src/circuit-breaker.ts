@@ -1,16 +1,6 @@
+import type { BreakerState, CircuitBreakerOptions } from './types.js'
 /** Milliseconds on a monotonic clock. */
 export type MillisClock = () => number
-
-export type BreakerState = 'closed' | 'open' | 'half-open'
-
-export interface CircuitBreakerOptions {
-  /** Consecutive failures that open the circuit. @default 3 */
-  readonly failureThreshold?: number
-  /** First wait before probing an open circuit, in ms; doubles after each failed probe. @default 250 */
-  readonly cooldownMs?: number
-  /** Longest wait between probes, in ms. @default 4_000 */
-  readonly maxCooldownMs?: number
-}
 
 /**
  * Stops calling a store that keeps failing, so a dead Redis is not hammered and requests do not

@@ -1,23 +1,21 @@
-import type { CheckReply, CheckRequest } from './bucket.js'
-import { type BreakerState, CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js'
+import { CircuitBreaker } from './circuit-breaker.js'
 import { ErrorCodes, SluiceError } from './errors.js'
-import { notify, type SluiceObserver } from './observer.js'
-import type { ResolvedPolicy } from './policies.js'
+import { notify } from './observer.js'
 import { MemoryStore } from './stores/memory-store.js'
-import type { Store } from './stores/store.js'
 import { withTimeout } from './timeout.js'
-import { type SluiceLogger, WarnThrottle } from './warn-throttle.js'
-
-/**
- * What to answer while the store fails:
- * - `local`: a bucket in this process sized to this replica's share (capacity and rate ÷ `replicas`);
- * - `allow`: admit everything, with no quota headers (nothing was measured);
- * - `deny`: refuse everything with 503 (not 429: the client did nothing wrong).
- */
-export type FailureMode = 'local' | 'allow' | 'deny'
-
-/** Where an answer came from. */
-export type AnswerSource = 'store' | FailureMode
+import type {
+  AnswerSource,
+  CheckReply,
+  CheckRequest,
+  CircuitBreakerOptions,
+  FailureMode,
+  LimiterStats,
+  ResolvedPolicy,
+  SluiceLogger,
+  SluiceObserver,
+  Store,
+} from './types.js'
+import { WarnThrottle } from './warn-throttle.js'
 
 export interface FailoverOptions {
   readonly observer: SluiceObserver | undefined
@@ -35,17 +33,6 @@ export interface GuardedReply {
   /** The policies actually applied: their local shares when `source` is `local`. */
   readonly policies: readonly ResolvedPolicy[]
   readonly source: AnswerSource
-}
-
-/** Counters an app can read (and export as metrics). */
-export interface LimiterStats {
-  /** Checks answered by the store. */
-  readonly storeAnswers: number
-  /** Checks answered by the failure mode instead. */
-  readonly degradedAnswers: number
-  /** Store calls that failed or timed out. */
-  readonly storeErrors: number
-  readonly circuit: BreakerState
 }
 
 /** The share of a policy that one replica enforces on its own while the shared store is gone. */

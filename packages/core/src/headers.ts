@@ -1,6 +1,5 @@
 import { serializeItem, serializeString } from 'structured-headers'
-import type { ResolvedPolicy } from './policies.js'
-import type { RateLimitResult } from './result.js'
+import type { RateLimitResult, ResolvedPolicy } from './types.js'
 
 /** Response header names, lower-case as Node sends them. */
 export const HeaderNames = {

@@ -1,59 +1,34 @@
-import type { CheckReply, CheckRequest } from './bucket.js'
 import { ErrorCodes, SluiceError } from './errors.js'
-import { type AnswerSource, Failover, type LimiterStats } from './failover.js'
+import { Failover } from './failover.js'
 import { rateLimitHeaders } from './headers.js'
 import { apiKeyClientId, bucketKey, customClientId, ipClientId, routeBucketId } from './keys.js'
 import { notify } from './observer.js'
-import {
-  type CostOption,
-  checkedCost,
-  type KeyOption,
-  type LimiterOptions,
-  type ResolvedLimiterOptions,
-  ROUTE_OPTION_NAMES,
-  type RouteLimitOptions,
-  resolveCost,
-  resolveKey,
-  resolveLimiterOptions,
-} from './options.js'
-import { POLICY_KEYS, type ResolvedPolicy, resolvePolicies } from './policies.js'
-import { costExceedsCapacity, limiterUnavailable, missingApiKey, type ProblemDetails, quotaExceeded } from './problem.js'
-import { type RateLimitResult, summarize } from './result.js'
+import { checkedCost, ROUTE_OPTION_NAMES, resolveCost, resolveKey, resolveLimiterOptions } from './options.js'
+import { POLICY_KEYS, resolvePolicies } from './policies.js'
+import { costExceedsCapacity, limiterUnavailable, missingApiKey, quotaExceeded } from './problem.js'
+import { summarize } from './summarize.js'
+import type {
+  AnswerSource,
+  CheckReply,
+  CheckRequest,
+  CostOption,
+  Decision,
+  KeyOption,
+  LimiterOptions,
+  LimiterStats,
+  RequestView,
+  ResolvedLimiterOptions,
+  ResolvedPolicy,
+  RouteLimitOptions,
+  SluiceStats,
+} from './types.js'
 import { assertKnownOptions, assertPlainObject } from './validate.js'
 import { WarnThrottle } from './warn-throttle.js'
-
-/** What the limiter needs to know about a request, whatever the framework. */
-export interface RequestView {
-  /** The client address as the framework resolved it under its trust-proxy setting. */
-  readonly ip: string | undefined
-  /** A request header's value (lower-case name); undefined when absent. */
-  header(name: string): string | string[] | undefined
-}
-
-/** What an adapter does with a request: set `headers`, and when `deny` is set, answer with it. */
-export interface Decision {
-  /** Undefined when no bucket was checked (a missing API key, or the `allow`/`deny` failure modes). */
-  readonly result: RateLimitResult | undefined
-  readonly headers: Readonly<Record<string, string>>
-  readonly deny: ProblemDetails | undefined
-  /** Where the answer came from: the store, or a failure mode. */
-  readonly source: AnswerSource
-  /** What happened, in one word, for logs and metrics. */
-  readonly outcome: Outcome
-}
-
-export type Outcome = 'allowed' | 'denied' | 'cost-exceeds-capacity' | 'missing-key' | 'unavailable'
 
 /** The policies bound to a route: checks a request against their buckets, all or nothing. */
 export interface RouteLimiter<Req> {
   readonly policies: readonly ResolvedPolicy[]
   check(request: Req, view: RequestView): Promise<Decision>
-}
-
-/** Counters for metrics. */
-export interface SluiceStats extends LimiterStats {
-  /** Requests a shadow policy would have denied (they were not denied). */
-  readonly shadowDenials: number
 }
 
 export interface Limiter<Req> {

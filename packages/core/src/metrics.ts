@@ -1,6 +1,6 @@
 import type * as PromClient from 'prom-client'
 import type { Registry } from 'prom-client'
-import type { SluiceObserver } from './observer.js'
+import type { SluiceObserver } from './types.js'
 
 /** The parts of the prom-client module the metrics use: pass your own `import * as client from 'prom-client'`. */
 export type PromClientModule = Pick<typeof PromClient, 'Counter' | 'Histogram' | 'register'>
@@ -61,4 +61,4 @@ export function createMetrics(client: PromClientModule, options: SluiceMetricsOp
   }
 }
 
-export type { DecisionEvent, SluiceObserver, StoreCallEvent } from './observer.js'
+export type { DecisionEvent, SluiceObserver, StoreCallEvent } from './types.js'

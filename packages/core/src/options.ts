@@ -1,104 +1,21 @@
-import type { CircuitBreakerOptions } from './circuit-breaker.js'
 import { ErrorCodes, SluiceOptionError } from './errors.js'
-import type { FailureMode } from './failover.js'
-import type { SluiceObserver } from './observer.js'
-import { type NamedPolicyOptions, type PolicyOptions, type PolicySource, type ResolvedPolicy, resolvePolicies } from './policies.js'
+import { processWarningLogger } from './logger.js'
+import { resolvePolicies } from './policies.js'
 import { MemoryStore } from './stores/memory-store.js'
-import { type RedisClient, RedisStore } from './stores/redis-store.js'
-import type { Store } from './stores/store.js'
+import { RedisStore } from './stores/redis-store.js'
+import type {
+  CircuitBreakerOptions,
+  CostOption,
+  FailureMode,
+  KeyOption,
+  RedisClient,
+  ResolvedLimiterOptions,
+  ResolvedPolicy,
+  SluiceLogger,
+  SluiceObserver,
+  Store,
+} from './types.js'
 import { assertKnownOptions, assertPlainObject, invalid, optionalWhole, wholeNumber } from './validate.js'
-import { processWarningLogger, type SluiceLogger } from './warn-throttle.js'
-
-/** How a request becomes a client identity. */
-export type KeyOption<Req> =
-  /** The client IP as the framework resolves it under its trust-proxy setting. */
-  | 'ip'
-  /** An API key read from a request header; hashed before it reaches the store. */
-  | {
-      readonly header: string
-      /** What to do when the header is missing or empty. @default 'ip' */
-      readonly missing?: 'ip' | 'reject'
-    }
-  /** Your own id; a short id of a safe shape is kept, anything else is hashed. */
-  | ((request: Req) => string | Promise<string>)
-
-/** Tokens a request takes: a whole number ≥ 1, or a function of the request returning one. */
-export type CostOption<Req> = number | ((request: Req) => number)
-
-/** Options shared by every adapter, apart from the policies. */
-export interface CommonLimiterOptions<Req> {
-  /** An ioredis `Redis` or `Cluster` shared by all replicas. Omit to keep buckets in memory (one process). */
-  readonly redis?: RedisClient
-  /** A custom store; takes precedence over `redis`. */
-  readonly store?: Store
-  /** How requests are grouped into buckets. @default 'ip' */
-  readonly key?: KeyOption<Req>
-  /** Tokens per request. @default 1 */
-  readonly cost?: CostOption<Req>
-  /** Namespace of this limiter's Redis keys; no `{` or `}`. @default 'sluice:' */
-  readonly prefix?: string
-  /** IPv6 addresses are grouped by this prefix length (1–128). @default 64 */
-  readonly ipv6Subnet?: number
-  /** Most buckets an in-memory store keeps (the default store, and the local failure buckets). @default 100_000 */
-  readonly memoryMaxKeys?: number
-  /** Time budget of one store call, in ms; past it the request is answered by `failureMode`. @default 100 */
-  readonly timeoutMs?: number
-  /** What to answer while the store is failing or slow. @default 'local' */
-  readonly failureMode?: FailureMode
-  /** How many replicas share the store: local failure buckets get 1/replicas of capacity and rate. @default 1 */
-  readonly replicas?: number
-  /** When to stop calling a failing store, and how often to probe it. */
-  readonly circuitBreaker?: CircuitBreakerOptions
-  /**
-   * Where degraded-mode and shadow warnings go (pino-compatible); adapters pass the framework's
-   * logger. @default process warnings (`process.emitWarning`, code `SLUICE_WARNING`)
-   */
-  readonly logger?: SluiceLogger
-  /** Hooks for metrics, e.g. `createMetrics(promClient)` from `@sluice/core/metrics` (Prometheus). */
-  readonly observer?: SluiceObserver
-}
-
-/**
- * Options shared by every adapter: one policy (`capacity`, `refillPerSecond`, `name`) or
- * several (`policies`), checked all or nothing.
- */
-export type LimiterOptions<Req> = CommonLimiterOptions<Req> & PolicySource
-
-/**
- * A per-route override. Setting `capacity`, `refillPerSecond`, `name` or `policies` gives the
- * route buckets of its own; a `cost`- or `key`-only override draws from the limiter's buckets.
- */
-export type RouteLimitOptions<Req> = {
-  readonly key?: KeyOption<Req>
-  readonly cost?: CostOption<Req>
-} & (
-  | (Partial<PolicyOptions> & { readonly policies?: never })
-  | {
-      readonly policies: readonly NamedPolicyOptions[]
-      readonly capacity?: never
-      readonly refillPerSecond?: never
-      readonly name?: never
-      readonly shadow?: never
-    }
-)
-
-/** The resolved, frozen options; nothing downstream re-checks them. */
-export interface ResolvedLimiterOptions<Req> {
-  readonly store: Store
-  /** One or more policies; a request is checked against all of them at once. */
-  readonly policies: readonly ResolvedPolicy[]
-  readonly key: KeyOption<Req>
-  readonly cost: CostOption<Req>
-  readonly prefix: string
-  readonly ipv6Subnet: number
-  readonly memoryMaxKeys: number
-  readonly timeoutMs: number
-  readonly failureMode: FailureMode
-  readonly replicas: number
-  readonly circuitBreaker: Required<CircuitBreakerOptions>
-  readonly logger: SluiceLogger
-  readonly observer: SluiceObserver | undefined
-}
 
 export const DEFAULTS = Object.freeze({
   key: 'ip' as const,

@@ -1,48 +1,6 @@
 import { MAX_WINDOW_NS } from './scripts/token-bucket.js'
+import type { ResolvedPolicy } from './types.js'
 import { assertKnownOptions, assertPlainObject, invalid, wholeNumber } from './validate.js'
-
-/** One token bucket. */
-export interface PolicyOptions {
-  /** Largest burst, in whole tokens (≥ 1). Required. */
-  readonly capacity: number
-  /** Sustained rate in tokens per second (> 0, may be fractional such as 0.5). Required. */
-  readonly refillPerSecond: number
-  /**
-   * The policy's name in the `RateLimit` / `RateLimit-Policy` headers and in its Redis keys:
-   * 1–64 characters of `A-Z a-z 0-9 _ . -`. @default 'default'
-   */
-  readonly name?: string
-  /** Measure and report (headers, logs, metrics) but never deny: for rolling out a new limit. @default false */
-  readonly shadow?: boolean
-}
-
-/** A policy in a list of several: each needs its own name. */
-export interface NamedPolicyOptions extends PolicyOptions {
-  readonly name: string
-}
-
-/** Either one policy, inline, or several, checked all or nothing. */
-export type PolicySource =
-  | (PolicyOptions & { readonly policies?: never })
-  | {
-      readonly policies: readonly NamedPolicyOptions[]
-      readonly capacity?: never
-      readonly refillPerSecond?: never
-      readonly name?: never
-      readonly shadow?: never
-    }
-
-/** A policy with every field resolved. */
-export interface ResolvedPolicy {
-  readonly name: string
-  readonly capacity: number
-  readonly refillPerSecond: number
-  /** Nanoseconds per token, rounded once to a whole number. */
-  readonly intervalNs: number
-  /** Seconds a full bucket takes to refill from empty, rounded up: the draft's `w`. */
-  readonly windowSeconds: number
-  readonly shadow: boolean
-}
 
 export const DEFAULT_POLICY_NAME = 'default'
 const POLICY_NAME = /^[A-Za-z0-9_.-]{1,64}$/

@@ -1,13 +1,4 @@
-import type { RateLimitResult } from './result.js'
-
-/** An RFC 9457 problem details object, sent as `application/problem+json`. */
-export interface ProblemDetails {
-  readonly type: string
-  readonly title: string
-  readonly status: number
-  readonly detail: string
-  readonly 'violated-policies'?: readonly string[]
-}
+import type { ProblemDetails, RateLimitResult } from './types.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 

@@ -1,4 +1,4 @@
-import type { KeyOption } from './options.js'
+import type { KeyOption } from './types.js'
 
 /** The process-warning code for a trust-proxy setting that lets clients choose their IP. */
 export const PERMISSIVE_TRUST_PROXY = 'SLUICE_PERMISSIVE_TRUST_PROXY'

@@ -1,16 +1,4 @@
-/** The part of a pino-style logger Sluice uses. */
-export interface SluiceLogger {
-  warn(object: object, message: string): void
-}
-
-/**
- * The logger when none is given: Node process warnings (code `SLUICE_WARNING`), which an app can
- * route or silence like Node's own, rather than writes to the console that a library must not make.
- */
-export const processWarningLogger: SluiceLogger = {
-  warn: (details, message) => process.emitWarning(message, { code: 'SLUICE_WARNING', detail: JSON.stringify(details) }),
-}
-
+import type { SluiceLogger } from './types.js'
 /**
  * Logs a degraded-mode warning at most once per interval, with how many were suppressed in
  * between: a dead Redis under load must not turn into a log flood.

@@ -5,8 +5,8 @@ import express, { type Express } from 'express'
 import type { Cluster, Redis } from 'ioredis'
 import type { DemoConfig } from './config.js'
 import { limitOptions } from './limit-options.js'
-import { replicaMetrics } from './metrics-route.js'
-import type { ReplicaFactory, ReplicaLogger } from './replica-server.js'
+import { replicaMetrics } from './replica-metrics.js'
+import type { ReplicaFactory, ReplicaLogger } from './types.js'
 
 /** The demo backend on Express 5, using @sluice/express exactly as an application would. */
 export function buildExpressApp(config: DemoConfig, redis: Redis | Cluster | undefined, logger: ReplicaLogger): Express {

@@ -3,8 +3,8 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import type { DemoConfig } from './config.js'
 import { limitOptions } from './limit-options.js'
-import { replicaMetrics } from './metrics-route.js'
-import type { ReplicaFactory } from './replica-server.js'
+import { replicaMetrics } from './replica-metrics.js'
+import type { ReplicaFactory } from './types.js'
 
 /** The demo backend on Fastify, registering @sluice/fastify exactly as an application would. */
 export async function buildFastifyApp(config: DemoConfig, redis: Redis | Cluster | undefined): Promise<FastifyInstance> {

@@ -3,7 +3,7 @@ import { ConfigError, type DemoConfig, loadConfig } from './config.js'
 import { createExpressReplica } from './express-replica.js'
 import { createFastifyReplica } from './fastify-replica.js'
 import { connectRedis, untilReady } from './redis-client.js'
-import type { ReplicaFactory, ReplicaLogger } from './replica-server.js'
+import type { ReplicaFactory, ReplicaLogger } from './types.js'
 
 /** One backend replica: reads its settings from the environment, serves until SIGTERM or SIGINT. */
 

@@ -1,4 +1,4 @@
-import type { TargetOptions, TargetServer } from '../targets.js'
+import type { TargetOptions, TargetServer } from './catalog.js'
 import { fastifyTarget } from './fastify-app.js'
 
 /** Fastify with no limiter: the most any limiter on Fastify could reach. */

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Redis } from 'ioredis'
-import type { LimiterCounters, TargetServer } from '../targets.js'
+import type { LimiterCounters, TargetServer } from './catalog.js'
 import { type ExpressApp, express } from './express-module.js'
 
 /** An Express 5 server with the benchmark's one route, after whatever `setup` mounts. */

@@ -1,4 +1,4 @@
-import { KEY_HEADER, type LimiterCounters, type TargetOptions, type TargetServer, TargetUnavailableError } from '../targets.js'
+import { KEY_HEADER, type LimiterCounters, type TargetOptions, type TargetServer, TargetUnavailableError } from './catalog.js'
 import { expressTarget } from './express-app.js'
 import type { RequestHandler } from './express-module.js'
 import { redisClient } from './redis-client.js'

@@ -1,4 +1,4 @@
-import type { TargetOptions, TargetServer } from '../targets.js'
+import type { TargetOptions, TargetServer } from './catalog.js'
 import { expressTarget } from './express-app.js'
 
 /** Express 5 with no limiter: the ceiling of the Express scenario. */

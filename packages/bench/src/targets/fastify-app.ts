@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import type { LimiterCounters, TargetServer } from '../targets.js'
+import type { LimiterCounters, TargetServer } from './catalog.js'
 
 /**
  * A Fastify server with the benchmark's one route. `setup` registers the limiter (or nothing,

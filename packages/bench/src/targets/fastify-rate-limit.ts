@@ -1,5 +1,5 @@
 import fastifyRateLimit from '@fastify/rate-limit'
-import { KEY_HEADER, type TargetOptions, type TargetServer, windowSeconds } from '../targets.js'
+import { KEY_HEADER, type TargetOptions, type TargetServer, windowSeconds } from './catalog.js'
 import { fastifyTarget } from './fastify-app.js'
 import { redisClient } from './redis-client.js'
 

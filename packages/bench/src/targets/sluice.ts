@@ -1,5 +1,5 @@
 import rateLimit from '@sluice/fastify'
-import { KEY_HEADER, type TargetOptions, type TargetServer } from '../targets.js'
+import { KEY_HEADER, type TargetOptions, type TargetServer } from './catalog.js'
 import { fastifyTarget } from './fastify-app.js'
 import { redisClient } from './redis-client.js'
 

@@ -1,5 +1,6 @@
-import { type BucketReply, type CheckRequest, type CheckStatus, type CheckStep, ceilMs } from '../bucket.js'
+import { ceilMs } from '../bucket.js'
 import { ErrorCodes, SluiceError } from '../errors.js'
+import type { BucketReply, CheckRequest, CheckStatus, CheckStep } from '../types.js'
 
 /** The token-bucket script's KEYS and ARGV for a batch of checks (layout in token-bucket.ts). */
 export function encodeChecks(checks: readonly CheckRequest[]): { keys: string[]; args: number[] } {

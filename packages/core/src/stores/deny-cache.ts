@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
-import { applyCheck, type BucketRequest, type CheckReply, type CheckRequest } from '../bucket.js'
+import { applyCheck } from '../bucket.js'
+import type { BucketRequest, CheckReply, CheckRequest } from '../types.js'
 
 interface Entry {
   /** Every bucket's debt as Redis reported it. */

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
-import { applyCheck, type CheckReply, type CheckRequest } from '../bucket.js'
-import type { Store } from './store.js'
+import { applyCheck } from '../bucket.js'
+import type { CheckReply, CheckRequest, Store } from '../types.js'
 
 /** A monotonic clock in whole nanoseconds. */
 export type NanoClock = () => number

@@ -1,15 +1,10 @@
 import calculateSlot from 'cluster-key-slot'
-import type { Cluster, Redis } from 'ioredis'
-import type { CheckReply, CheckRequest, CheckStep } from '../bucket.js'
 import { ErrorCodes, SluiceError } from '../errors.js'
 import { TOKEN_BUCKET_COMMAND, TOKEN_BUCKET_LUA } from '../scripts/token-bucket.js'
 import { decodeReply, encodeChecks } from '../scripts/wire.js'
+import type { CheckReply, CheckRequest, CheckStep, RedisClient, Store } from '../types.js'
 import { Batcher } from './batcher.js'
 import { DenyCache } from './deny-cache.js'
-import type { Store } from './store.js'
-
-/** An ioredis `Redis` or `Cluster`: the store never creates or closes it. */
-export type RedisClient = Redis | Cluster
 
 export interface RedisStoreOptions {
   /**

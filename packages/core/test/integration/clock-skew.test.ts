@@ -4,8 +4,8 @@ import { promisify } from 'node:util'
 import { findBinary, type RedisServer, startRedis } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { BucketReply } from '../../src/bucket.js'
 import { RedisStore } from '../../src/stores/redis-store.js'
+import type { BucketReply } from '../../src/types.js'
 
 const run = promisify(execFile)
 const fixture = fileURLToPath(new URL('./fixtures/skewed-check.ts', import.meta.url))

@@ -2,10 +2,10 @@ import { type RedisServer, startRedis } from '@sluice/harness'
 import fc from 'fast-check'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { BucketReply, CheckReply, CheckStatus } from '../../src/bucket.js'
 import { TOKEN_BUCKET_LUA_TEST_CLOCK } from '../../src/scripts/token-bucket.js'
 import { decodeReply, encodeChecks } from '../../src/scripts/wire.js'
 import { MemoryStore } from '../../src/stores/memory-store.js'
+import type { BucketReply, CheckReply, CheckStatus } from '../../src/types.js'
 
 /**
  * The Lua script and the memory store against a plain reference model, on random sequences of

@@ -1,14 +1,7 @@
 import type { Redis } from 'ioredis'
 import { describe, expectTypeOf, it } from 'vitest'
-import {
-  createLimiter,
-  type Decision,
-  type LimiterOptions,
-  type RateLimitResult,
-  type RouteLimitOptions,
-  type SluiceStats,
-  type Store,
-} from '../../src/index.js'
+import { createLimiter } from '../../src/index.js'
+import type { Decision, LimiterOptions, RateLimitResult, RouteLimitOptions, SluiceStats, Store } from '../../src/types.js'
 
 type Req = { headers: Record<string, string> }
 

@@ -2,7 +2,7 @@ import { type Item, parseList } from 'structured-headers'
 import { describe, expect, it } from 'vitest'
 import { rateLimitHeaders } from '../../src/headers.js'
 import { resolvePolicy } from '../../src/policies.js'
-import type { RateLimitResult } from '../../src/result.js'
+import type { RateLimitResult } from '../../src/types.js'
 
 const policy = resolvePolicy({ capacity: 100, refillPerSecond: 3, name: 'burst' })
 

@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { type Item, parseList } from 'structured-headers'
 import { describe, expect, it } from 'vitest'
-import { createLimiter, MemoryStore, type RequestView, rateLimitHeaders, resolvePolicy } from '../../src/index.js'
+import { createLimiter, MemoryStore, rateLimitHeaders, resolvePolicy } from '../../src/index.js'
+import type { RequestView } from '../../src/types.js'
 
 const KEY_SHAPE = /^sluice:\{(ip|ipx|key|id|idh):[^{}\s]*\}:default$/
 

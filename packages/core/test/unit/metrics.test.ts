@@ -1,8 +1,9 @@
 import * as promClient from 'prom-client'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { createLimiter, type RequestView } from '../../src/index.js'
+import { createLimiter } from '../../src/index.js'
 import { createMetrics } from '../../src/metrics.js'
+import type { RequestView } from '../../src/types.js'
 
 const view: RequestView = { ip: '192.0.2.1', header: () => undefined }
 

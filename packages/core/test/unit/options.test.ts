@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createLimiter, ErrorCodes, type LimiterOptions, SluiceOptionError } from '../../src/index.js'
+import { createLimiter, ErrorCodes, SluiceOptionError } from '../../src/index.js'
+import type { LimiterOptions } from '../../src/types.js'
 
 const base = { capacity: 10, refillPerSecond: 1 }
 

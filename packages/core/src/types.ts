@@ -1,0 +1,360 @@
+/**
+ * The types that several modules share, in one place: implementation files import their types
+ * from here, never from each other, so no two of them depend on each other for a type.
+ */
+import type { Cluster, Redis } from 'ioredis'
+
+// Buckets and checks: what a store is asked and answers
+
+/** Whether one bucket, on its own, can afford the cost. */
+export type CheckStatus = 'allowed' | 'denied' | 'cost-exceeds-capacity'
+
+/** One bucket of a check. */
+export interface BucketRequest {
+  /** The full store key of the bucket (prefix, hash tag and policy included). */
+  readonly key: string
+  /** Largest burst, in whole tokens (≥ 1). */
+  readonly capacity: number
+  /** Nanoseconds to refill one token (≥ 1): 1e9 / refillPerSecond, rounded once. */
+  readonly intervalNs: number
+  /** Tokens this request takes (≥ 1). */
+  readonly cost: number
+  /** False for a shadow policy: measured and reported, never a reason to deny. */
+  readonly enforce: boolean
+}
+
+/** One check, what a store is asked: its buckets are applied all or nothing. */
+export interface CheckRequest {
+  readonly buckets: readonly BucketRequest[]
+}
+
+/** What a store answers for one bucket; every number is a whole number. */
+export interface BucketReply {
+  /** Whether this bucket could afford the cost, whatever the others said. */
+  readonly status: CheckStatus
+  /** Whether this bucket paid: the check was admitted and the bucket could afford it. */
+  readonly taken: boolean
+  /** floor(tokens) after the check. */
+  readonly remaining: number
+  /** Milliseconds until `cost` tokens are available: 0 when it can afford them now, Infinity when never. */
+  readonly retryAfterMs: number
+  /** Milliseconds until the bucket is full again. */
+  readonly resetMs: number
+  /** Milliseconds until the next whole token: 0 while `remaining > 0`. */
+  readonly nextTokenMs: number
+}
+
+export interface CheckReply {
+  /** True when every enforcing bucket could afford the cost (and so every affordable one paid). */
+  readonly admitted: boolean
+  /** One reply per bucket, in request order. */
+  readonly buckets: readonly BucketReply[]
+}
+
+/** A check's reply and every bucket's debt afterwards. */
+export interface CheckStep {
+  readonly reply: CheckReply
+  readonly debtsNs: readonly number[]
+}
+
+/**
+ * Where buckets live. A check goes in, its reply comes back as a promise; how the store gets
+ * there (one script call per check, or many concurrent checks coalesced into one call) is its
+ * own business, so a faster store drops in without touching the limiter or the adapters.
+ */
+export interface Store {
+  /** Apply one check atomically, all of its buckets or none. Rejects only when the store itself fails. */
+  check(request: CheckRequest): Promise<CheckReply>
+  /** A short name for logs and metrics (`redis`, `memory`). */
+  readonly kind: string
+  /**
+   * An answer the store can give at once from what it holds in process (such as a bucket it
+   * knows to be empty), or undefined. Lets the limiter skip the time budget and the breaker for
+   * answers that never leave the process.
+   */
+  cached?(request: CheckRequest): CheckReply | undefined
+}
+
+/** An ioredis `Redis` or `Cluster`: the store never creates or closes it. */
+export type RedisClient = Redis | Cluster
+
+// Policies
+
+/** One token bucket. */
+export interface PolicyOptions {
+  /** Largest burst, in whole tokens (≥ 1). Required. */
+  readonly capacity: number
+  /** Sustained rate in tokens per second (> 0, may be fractional such as 0.5). Required. */
+  readonly refillPerSecond: number
+  /**
+   * The policy's name in the `RateLimit` / `RateLimit-Policy` headers and in its Redis keys:
+   * 1–64 characters of `A-Z a-z 0-9 _ . -`. @default 'default'
+   */
+  readonly name?: string
+  /** Measure and report (headers, logs, metrics) but never deny: for rolling out a new limit. @default false */
+  readonly shadow?: boolean
+}
+
+/** A policy in a list of several: each needs its own name. */
+export interface NamedPolicyOptions extends PolicyOptions {
+  readonly name: string
+}
+
+/** Either one policy, inline, or several, checked all or nothing. */
+export type PolicySource =
+  | (PolicyOptions & { readonly policies?: never })
+  | {
+      readonly policies: readonly NamedPolicyOptions[]
+      readonly capacity?: never
+      readonly refillPerSecond?: never
+      readonly name?: never
+      readonly shadow?: never
+    }
+
+/** A policy with every field resolved. */
+export interface ResolvedPolicy {
+  readonly name: string
+  readonly capacity: number
+  readonly refillPerSecond: number
+  /** Nanoseconds per token, rounded once to a whole number. */
+  readonly intervalNs: number
+  /** Seconds a full bucket takes to refill from empty, rounded up: the draft's `w`. */
+  readonly windowSeconds: number
+  readonly shadow: boolean
+}
+
+// Options
+
+/** How a request becomes a client identity. */
+export type KeyOption<Req> =
+  /** The client IP as the framework resolves it under its trust-proxy setting. */
+  | 'ip'
+  /** An API key read from a request header; hashed before it reaches the store. */
+  | {
+      readonly header: string
+      /** What to do when the header is missing or empty. @default 'ip' */
+      readonly missing?: 'ip' | 'reject'
+    }
+  /** Your own id; a short id of a safe shape is kept, anything else is hashed. */
+  | ((request: Req) => string | Promise<string>)
+
+/** Tokens a request takes: a whole number ≥ 1, or a function of the request returning one. */
+export type CostOption<Req> = number | ((request: Req) => number)
+
+/**
+ * What to answer while the store fails:
+ * - `local`: a bucket in this process sized to this replica's share (capacity and rate ÷ `replicas`);
+ * - `allow`: admit everything, with no quota headers (nothing was measured);
+ * - `deny`: refuse everything with 503 (not 429: the client did nothing wrong).
+ */
+export type FailureMode = 'local' | 'allow' | 'deny'
+
+export type BreakerState = 'closed' | 'open' | 'half-open'
+
+export interface CircuitBreakerOptions {
+  /** Consecutive failures that open the circuit. @default 3 */
+  readonly failureThreshold?: number
+  /** First wait before probing an open circuit, in ms; doubles after each failed probe. @default 250 */
+  readonly cooldownMs?: number
+  /** Longest wait between probes, in ms. @default 4_000 */
+  readonly maxCooldownMs?: number
+}
+
+/** Options shared by every adapter, apart from the policies. */
+export interface CommonLimiterOptions<Req> {
+  /** An ioredis `Redis` or `Cluster` shared by all replicas. Omit to keep buckets in memory (one process). */
+  readonly redis?: RedisClient
+  /** A custom store; takes precedence over `redis`. */
+  readonly store?: Store
+  /** How requests are grouped into buckets. @default 'ip' */
+  readonly key?: KeyOption<Req>
+  /** Tokens per request. @default 1 */
+  readonly cost?: CostOption<Req>
+  /** Namespace of this limiter's Redis keys; no `{` or `}`. @default 'sluice:' */
+  readonly prefix?: string
+  /** IPv6 addresses are grouped by this prefix length (1–128). @default 64 */
+  readonly ipv6Subnet?: number
+  /** Most buckets an in-memory store keeps (the default store, and the local failure buckets). @default 100_000 */
+  readonly memoryMaxKeys?: number
+  /** Time budget of one store call, in ms; past it the request is answered by `failureMode`. @default 100 */
+  readonly timeoutMs?: number
+  /** What to answer while the store is failing or slow. @default 'local' */
+  readonly failureMode?: FailureMode
+  /** How many replicas share the store: local failure buckets get 1/replicas of capacity and rate. @default 1 */
+  readonly replicas?: number
+  /** When to stop calling a failing store, and how often to probe it. */
+  readonly circuitBreaker?: CircuitBreakerOptions
+  /**
+   * Where degraded-mode and shadow warnings go (pino-compatible); adapters pass the framework's
+   * logger. @default process warnings (`process.emitWarning`, code `SLUICE_WARNING`)
+   */
+  readonly logger?: SluiceLogger
+  /** Hooks for metrics, e.g. `createMetrics(promClient)` from `@sluice/core/metrics` (Prometheus). */
+  readonly observer?: SluiceObserver
+}
+
+/**
+ * Options shared by every adapter: one policy (`capacity`, `refillPerSecond`, `name`) or
+ * several (`policies`), checked all or nothing.
+ */
+export type LimiterOptions<Req> = CommonLimiterOptions<Req> & PolicySource
+
+/**
+ * A per-route override. Setting `capacity`, `refillPerSecond`, `name` or `policies` gives the
+ * route buckets of its own; a `cost`- or `key`-only override draws from the limiter's buckets.
+ */
+export type RouteLimitOptions<Req> = {
+  readonly key?: KeyOption<Req>
+  readonly cost?: CostOption<Req>
+} & (
+  | (Partial<PolicyOptions> & { readonly policies?: never })
+  | {
+      readonly policies: readonly NamedPolicyOptions[]
+      readonly capacity?: never
+      readonly refillPerSecond?: never
+      readonly name?: never
+      readonly shadow?: never
+    }
+)
+
+/** The resolved, frozen options; nothing downstream re-checks them. */
+export interface ResolvedLimiterOptions<Req> {
+  readonly store: Store
+  /** One or more policies; a request is checked against all of them at once. */
+  readonly policies: readonly ResolvedPolicy[]
+  readonly key: KeyOption<Req>
+  readonly cost: CostOption<Req>
+  readonly prefix: string
+  readonly ipv6Subnet: number
+  readonly memoryMaxKeys: number
+  readonly timeoutMs: number
+  readonly failureMode: FailureMode
+  readonly replicas: number
+  readonly circuitBreaker: Required<CircuitBreakerOptions>
+  readonly logger: SluiceLogger
+  readonly observer: SluiceObserver | undefined
+}
+
+// Results and decisions
+
+/** How one policy saw the request. */
+export interface PolicyResult extends BucketReply {
+  readonly policy: ResolvedPolicy
+  /** The store key of its bucket (hashed where it came from a secret). */
+  readonly key: string
+}
+
+/**
+ * The outcome of one rate-limit check, as handlers read it on the request. The top-level
+ * numbers are those of the binding policy: the one that denied with the longest wait, or, when
+ * admitted, the enforcing one with the fewest tokens left.
+ */
+export interface RateLimitResult {
+  /** True when the request was admitted. */
+  readonly allowed: boolean
+  /** `allowed`; `denied` (retry later); or `cost-exceeds-capacity` (no retry can succeed). */
+  readonly status: CheckStatus
+  /** The binding policy. */
+  readonly policy: ResolvedPolicy
+  /** The binding policy's capacity (the `X-RateLimit-Limit` value). */
+  readonly limit: number
+  readonly remaining: number
+  /** Milliseconds until the request could be admitted: the longest wait among the violated policies. */
+  readonly retryAfterMs: number
+  readonly resetMs: number
+  readonly nextTokenMs: number
+  /** Tokens this request asked for. */
+  readonly cost: number
+  /** The binding policy's store key. */
+  readonly key: string
+  /**
+   * True when the shared store was unavailable and this replica's local buckets answered; the
+   * policies (and the headers) then describe those local buckets.
+   */
+  readonly degraded: boolean
+  /** Every policy, shadow ones included, in configuration order. */
+  readonly policies: readonly PolicyResult[]
+  /** Names of the enforcing policies that denied the request. */
+  readonly violated: readonly string[]
+}
+
+/** What the limiter needs to know about a request, whatever the framework. */
+export interface RequestView {
+  /** The client address as the framework resolved it under its trust-proxy setting. */
+  readonly ip: string | undefined
+  /** A request header's value (lower-case name); undefined when absent. */
+  header(name: string): string | string[] | undefined
+}
+
+/** An RFC 9457 problem details object, sent as `application/problem+json`. */
+export interface ProblemDetails {
+  readonly type: string
+  readonly title: string
+  readonly status: number
+  readonly detail: string
+  readonly 'violated-policies'?: readonly string[]
+}
+
+/** Where an answer came from. */
+export type AnswerSource = 'store' | FailureMode
+
+/** What an adapter does with a request: set `headers`, and when `deny` is set, answer with it. */
+export interface Decision {
+  /** Undefined when no bucket was checked (a missing API key, or the `allow`/`deny` failure modes). */
+  readonly result: RateLimitResult | undefined
+  readonly headers: Readonly<Record<string, string>>
+  readonly deny: ProblemDetails | undefined
+  /** Where the answer came from: the store, or a failure mode. */
+  readonly source: AnswerSource
+  /** What happened, in one word, for logs and metrics. */
+  readonly outcome: Outcome
+}
+
+export type Outcome = 'allowed' | 'denied' | 'cost-exceeds-capacity' | 'missing-key' | 'unavailable'
+
+// Logging, observing, counting
+
+/** The part of a pino-style logger Sluice uses. */
+export interface SluiceLogger {
+  warn(object: object, message: string): void
+}
+
+/** One checked request, as an observer sees it. */
+export interface DecisionEvent {
+  /** The route the check ran on (`GET /search`), or `*` for middleware mounted without one. */
+  readonly route: string
+  readonly decision: Decision
+}
+
+/** One store call, timed from the request's point of view (coalescing wait included). */
+export interface StoreCallEvent {
+  readonly store: string
+  readonly seconds: number
+  readonly outcome: 'ok' | 'error' | 'timeout'
+}
+
+/**
+ * Hooks for metrics and tracing. They run synchronously on the request path, so keep them
+ * cheap; an observer that throws is ignored rather than failing the request.
+ */
+export interface SluiceObserver {
+  decision?(event: DecisionEvent): void
+  storeCall?(event: StoreCallEvent): void
+}
+
+/** Counters an app can read (and export as metrics). */
+export interface LimiterStats {
+  /** Checks answered by the store. */
+  readonly storeAnswers: number
+  /** Checks answered by the failure mode instead. */
+  readonly degradedAnswers: number
+  /** Store calls that failed or timed out. */
+  readonly storeErrors: number
+  readonly circuit: BreakerState
+}
+
+/** Counters for metrics. */
+export interface SluiceStats extends LimiterStats {
+  /** Requests a shadow policy would have denied (they were not denied). */
+  readonly shadowDenials: number
+}
