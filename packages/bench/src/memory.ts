@@ -71,13 +71,10 @@ const MAKERS: Record<MemoryLibrary, KeyMaker> = {
   sluice: {
     label: '@sluice/core RedisStore',
     // As the limiter builds it for `key: 'ip'`, default prefix and policy name.
-    key: (i) => bucketKey('sluice:', ipClientId(clientIp(i)), 'default'),
+    key: (i) => bucketKey('sluice:', ipClientId(clientIp(i))!, 'default'),
     bind(redis) {
       const store = new RedisStore(redis)
-      return (i) =>
-        store.check({
-          buckets: [{ key: MAKERS.sluice.key(i), capacity: CAPACITY, intervalNs: sluicePolicy.intervalNs, cost: 1, enforce: true }],
-        })
+      return (i) => store.check({ keys: [MAKERS.sluice.key(i)], policies: [sluicePolicy], cost: 1 })
     },
   },
   'fastify-rate-limit': {

@@ -1,4 +1,5 @@
-import type { BucketReply, BucketRequest, CheckStatus, CheckStep } from './types.js'
+import type { BucketPolicy, BucketReply, CheckReply, CheckRequest, CheckStatus, CheckStep } from './types.js'
+
 /**
  * The token bucket in GCRA form, as pure integer arithmetic.
  *
@@ -6,14 +7,15 @@ import type { BucketReply, BucketRequest, CheckStatus, CheckStep } from './types
  * (0 = full, `capacity × interval` = empty). Tokens available = (window − debt) / interval.
  * Every quantity is a whole number of nanoseconds below 2^53, so doubles hold them exactly and
  * no rounding accumulates however many requests a bucket sees. The only rounding is done once,
- * when a rate becomes a whole-nanosecond interval (see `intervalNs` in options.ts).
+ * when a rate becomes a whole-nanosecond interval (see `resolvePolicy`).
  *
  * A check covers one or more buckets (one per policy) and is all or nothing: it is admitted
  * only if every enforcing bucket can afford its cost, and then every bucket that can afford it
- * pays; otherwise none pays. Shadow buckets (`enforce: false`) are measured but never deny.
+ * pays; otherwise none pays. Shadow buckets are measured but never deny.
  *
- * The Lua script in scripts/token-bucket.ts is the same algorithm; both are checked against a
- * reference model in the tests.
+ * The Lua script in scripts/token-bucket.ts is the same algorithm, and returns each bucket's
+ * status and debt; `describeBucket` turns those into what a client is told, for both stores.
+ * Both are checked against a reference model in the tests.
  */
 
 export const NS_PER_MS = 1_000_000
@@ -30,33 +32,48 @@ export function ceilMs(ns: number): number {
   return floorDiv(ns + NS_PER_MS - 1, NS_PER_MS)
 }
 
-type Bucket = Pick<BucketRequest, 'capacity' | 'intervalNs' | 'cost' | 'enforce'>
+/** Whether a bucket `debt` ns short of full can afford `cost` tokens. */
+export function affords(debt: number, policy: BucketPolicy, cost: number): CheckStatus {
+  if (cost > policy.capacity) return 'cost-exceeds-capacity'
+  return debt + cost * policy.intervalNs <= policy.capacity * policy.intervalNs ? 'allowed' : 'denied'
+}
 
-function affords(debt: number, bucket: Bucket): CheckStatus {
-  if (bucket.cost > bucket.capacity) return 'cost-exceeds-capacity'
-  return debt + bucket.cost * bucket.intervalNs <= bucket.capacity * bucket.intervalNs ? 'allowed' : 'denied'
+/** Whether a check whose buckets answered `statuses` is admitted: every enforcing one can afford it. */
+export function admits(statuses: readonly CheckStatus[], policies: readonly BucketPolicy[]): boolean {
+  for (let i = 0; i < statuses.length; i++) {
+    if (!policies[i]!.shadow && statuses[i] !== 'allowed') return false
+  }
+  return true
+}
+
+/** What a bucket that is `debt` ns short of full after a check tells the client. */
+export function describeBucket(debt: number, policy: BucketPolicy, cost: number, status: CheckStatus, admitted: boolean): BucketReply {
+  const { capacity, intervalNs } = policy
+  const window = capacity * intervalNs
+  const remaining = floorDiv(window - debt, intervalNs)
+  return {
+    status,
+    taken: admitted && status === 'allowed',
+    remaining,
+    retryAfterMs: status === 'allowed' ? 0 : status === 'denied' ? ceilMs(debt + cost * intervalNs - window) : Number.POSITIVE_INFINITY,
+    resetMs: ceilMs(debt),
+    // The next whole token arrives when the debt is down to the room for `remaining + 1`.
+    nextTokenMs: debt === 0 ? 0 : ceilMs(debt + (remaining + 1) * intervalNs - window),
+  }
 }
 
 /**
  * Apply one check to buckets that are `debtsNs` short of full (0 ≤ debt ≤ window each).
  * A check that is not admitted takes nothing from any bucket.
  */
-export function applyCheck(debtsNs: readonly number[], buckets: readonly Bucket[]): CheckStep {
-  const statuses = buckets.map((bucket, i) => affords(debtsNs[i]!, bucket))
-  const admitted = buckets.every((bucket, i) => !bucket.enforce || statuses[i] === 'allowed')
-  const debts: number[] = []
-  const replies = buckets.map((bucket, i): BucketReply => {
-    const { capacity, intervalNs, cost } = bucket
-    const window = capacity * intervalNs
-    const status = statuses[i]!
-    const taken = admitted && status === 'allowed'
-    const debt = taken ? debtsNs[i]! + cost * intervalNs : debtsNs[i]!
-    debts.push(debt)
-    const retryAfterMs =
-      status === 'allowed' ? 0 : status === 'denied' ? ceilMs(debt + cost * intervalNs - window) : Number.POSITIVE_INFINITY
-    const remaining = floorDiv(window - debt, intervalNs)
-    const nextTokenMs = remaining > 0 ? 0 : ceilMs(debt + intervalNs - window)
-    return { status, taken, remaining, retryAfterMs, resetMs: ceilMs(debt), nextTokenMs }
-  })
-  return { reply: { admitted, buckets: replies }, debtsNs: debts }
+export function applyCheck(debtsNs: readonly number[], request: Pick<CheckRequest, 'policies' | 'cost'>): CheckStep {
+  const { policies, cost } = request
+  const statuses = policies.map((policy, i) => affords(debtsNs[i]!, policy, cost))
+  const admitted = admits(statuses, policies)
+  const debts = policies.map((policy, i) => (admitted && statuses[i] === 'allowed' ? debtsNs[i]! + cost * policy.intervalNs : debtsNs[i]!))
+  const reply: CheckReply = {
+    admitted,
+    buckets: policies.map((policy, i) => describeBucket(debts[i]!, policy, cost, statuses[i]!, admitted)),
+  }
+  return { reply, debtsNs: debts }
 }

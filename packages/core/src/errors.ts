@@ -11,8 +11,10 @@ export const ErrorCodes = {
   STORE_TIMEOUT: 'ERR_SLUICE_STORE_TIMEOUT',
   /** The store's client is not connected (it is reconnecting, or closed): the check was not sent. */
   STORE_UNAVAILABLE: 'ERR_SLUICE_STORE_UNAVAILABLE',
-  /** A per-request value (a cost or key function's result) is invalid. */
+  /** A request function (`key`, `verify`, `cost`, …) returned something it must not: a server bug, answered 500. */
   INVALID_REQUEST_VALUE: 'ERR_SLUICE_INVALID_REQUEST_VALUE',
+  /** A request function (`key`, `verify`, `cost`, …) threw: a server bug, answered 500. */
+  REQUEST_FUNCTION_FAILED: 'ERR_SLUICE_REQUEST_FUNCTION_FAILED',
   /** The store answered something that is not a token-bucket reply. */
   STORE_REPLY: 'ERR_SLUICE_STORE_REPLY',
 } as const
@@ -39,6 +41,23 @@ export class SluiceOptionError extends SluiceError {
     this.name = 'SluiceOptionError'
     this.option = option
     this.value = value
+  }
+}
+
+/**
+ * A request that Sluice cannot check because the app's own code failed for it (a request
+ * function threw or returned nonsense): a 500 for that request only, never a free pass.
+ * `statusCode` is what Fastify and Express answer with.
+ */
+export class SluiceRequestError extends SluiceError {
+  readonly statusCode = 500
+  /** The request function that failed: `key`, `key.verify`, `cost`, … */
+  readonly option: string
+
+  constructor(code: ErrorCode, option: string, message: string, options?: ErrorOptions) {
+    super(code, message, options)
+    this.name = 'SluiceRequestError'
+    this.option = option
   }
 }
 

@@ -5,6 +5,7 @@ import { MemoryStore } from './stores/memory-store.js'
 import { withTimeout } from './timeout.js'
 import type {
   AnswerSource,
+  BudgetedStore,
   CheckReply,
   CheckRequest,
   CircuitBreakerOptions,
@@ -15,7 +16,7 @@ import type {
   SluiceObserver,
   Store,
 } from './types.js'
-import { WarnThrottle } from './warn-throttle.js'
+import { WarningCodes, WarnThrottle } from './warnings.js'
 
 export interface FailoverOptions {
   readonly observer: SluiceObserver | undefined
@@ -23,8 +24,13 @@ export interface FailoverOptions {
   readonly mode: FailureMode
   readonly replicas: number
   readonly circuitBreaker: Required<CircuitBreakerOptions>
-  readonly logger: SluiceLogger | undefined
+  readonly logger: SluiceLogger
   readonly localMaxKeys: number
+}
+
+/** A check as the limiter builds it: its policies are the resolved ones, whose local shares the failure mode can take. */
+export interface PolicyCheck extends CheckRequest {
+  readonly policies: readonly ResolvedPolicy[]
 }
 
 export interface GuardedReply {
@@ -52,12 +58,24 @@ export function localShare(policy: ResolvedPolicy, replicas: number, cost: numbe
   })
 }
 
+/** Whether a custom store's answer is a reply for `request`; anything else counts as a failure. */
+function isReply(reply: unknown, request: CheckRequest): reply is CheckReply {
+  const r = reply as CheckReply | null | undefined
+  return typeof r?.admitted === 'boolean' && Array.isArray(r.buckets) && r.buckets.length === request.keys.length
+}
+
+function budgeted(store: Store): store is BudgetedStore {
+  return typeof (store as Partial<BudgetedStore>).checkWithin === 'function'
+}
+
 /**
- * Guards a remote store: a time budget on every call, a circuit breaker, and the failure mode
- * while either trips. Recovery is automatic: the breaker's probe finds the store again.
+ * Guards a remote store: a time budget on every call (kept by the store itself when it can, so
+ * a batch of checks needs one timer), a circuit breaker, and the failure mode while either
+ * trips. Recovery is automatic: the breaker's probe finds the store again.
  */
 export class Failover {
   readonly #store: Store
+  readonly #call: (request: CheckRequest) => Promise<CheckReply>
   readonly #options: FailoverOptions
   readonly #breaker: CircuitBreaker
   readonly #warn: WarnThrottle
@@ -68,9 +86,11 @@ export class Failover {
 
   constructor(store: Store, options: FailoverOptions) {
     this.#store = store
+    const budget = options.timeoutMs
+    this.#call = budgeted(store) ? (request) => store.checkWithin(request, budget) : (request) => withTimeout(store.check(request), budget)
     this.#options = options
     this.#breaker = new CircuitBreaker(options.circuitBreaker)
-    this.#warn = new WarnThrottle(options.logger)
+    this.#warn = new WarnThrottle(options.logger, WarningCodes.STORE_UNAVAILABLE)
     this.#local = new MemoryStore({ maxKeys: options.localMaxKeys })
   }
 
@@ -88,21 +108,23 @@ export class Failover {
     }
   }
 
-  async check(request: CheckRequest, policies: readonly ResolvedPolicy[]): Promise<GuardedReply> {
+  async check(request: PolicyCheck): Promise<GuardedReply> {
     const cached = this.#store.cached?.(request)
     if (cached !== undefined) {
       this.#storeAnswers++
-      return { reply: cached, policies, source: 'store' }
+      return { reply: cached, policies: request.policies, source: 'store' }
     }
     let reason = 'circuit open'
     if (this.#breaker.allow()) {
       const started = performance.now()
       try {
-        const reply = await withTimeout(this.#store.check(request), this.#options.timeoutMs)
+        const reply = await this.#call(request)
+        if (!isReply(reply, request))
+          throw new SluiceError(ErrorCodes.STORE_REPLY, `@sluice: the ${this.#store.kind} store answered something that is not a reply`)
         this.#observe(started, 'ok')
         this.#breaker.success()
         this.#storeAnswers++
-        return { reply, policies, source: 'store' }
+        return { reply, policies: request.policies, source: 'store' }
       } catch (error) {
         this.#observe(started, error instanceof SluiceError && error.code === ErrorCodes.STORE_TIMEOUT ? 'timeout' : 'error')
         this.#breaker.failure()
@@ -116,11 +138,8 @@ export class Failover {
       { store: this.#store.kind, failureMode: mode, circuit: this.#breaker.state, reason, degradedAnswers: this.#degradedAnswers },
       `@sluice: the ${this.#store.kind} store is unavailable; answering in '${mode}' failure mode`,
     )
-    if (mode !== 'local') return { reply: undefined, policies, source: mode }
-    const shares = policies.map((policy, i) => localShare(policy, this.#options.replicas, request.buckets[i]!.cost))
-    const reply = this.#local.checkSync({
-      buckets: request.buckets.map((b, i) => ({ ...b, capacity: shares[i]!.capacity, intervalNs: shares[i]!.intervalNs })),
-    })
-    return { reply, policies: shares, source: 'local' }
+    if (mode !== 'local') return { reply: undefined, policies: request.policies, source: mode }
+    const shares = request.policies.map((policy) => localShare(policy, this.#options.replicas, request.cost))
+    return { reply: this.#local.checkSync({ keys: request.keys, policies: shares, cost: request.cost }), policies: shares, source: 'local' }
   }
 }

@@ -1,6 +1,6 @@
 export { applyCheck } from './bucket.js'
 export { CircuitBreaker } from './circuit-breaker.js'
-export { type ErrorCode, ErrorCodes, SluiceError, SluiceOptionError } from './errors.js'
+export { type ErrorCode, ErrorCodes, SluiceError, SluiceOptionError, SluiceRequestError } from './errors.js'
 export { localShare } from './failover.js'
 export { HeaderNames, rateLimitHeaders } from './headers.js'
 export { apiKeyClientId, bucketKey, customClientId, ipClientId } from './keys.js'
@@ -13,12 +13,13 @@ export { requestView } from './request-view.js'
 export { TOKEN_BUCKET_LUA } from './scripts/token-bucket.js'
 export { MemoryStore, type MemoryStoreOptions, type NanoClock } from './stores/memory-store.js'
 export { RedisStore, type RedisStoreOptions } from './stores/redis-store.js'
-export { keysByIp, PERMISSIVE_TRUST_PROXY, permissiveTrustProxyWarning } from './trust-proxy.js'
+export { keysByIp, permissiveTrustProxyMessage, type TrustProxyFn, trustsEveryone } from './trust-proxy.js'
 export type {
   AnswerSource,
   BreakerState,
+  BucketPolicy,
   BucketReply,
-  BucketRequest,
+  BudgetedStore,
   CheckReply,
   CheckRequest,
   CheckStatus,
@@ -49,3 +50,4 @@ export type {
   Store,
   StoreCallEvent,
 } from './types.js'
+export { type WarningCode, WarningCodes } from './warnings.js'

@@ -6,14 +6,21 @@ import ipaddr from 'ipaddr.js'
  *
  * A bucket key is `<prefix>{<client id>}:<bucket id>`. The client id is the Redis Cluster hash
  * tag, so every bucket of one client lands in one slot, and it is built only from characters that
- * can never contain `{` or `}`: an IP address, a hash, or a custom id of a safe shape. Nothing a
- * client sends can therefore reach another client's namespace, and keys stay short.
+ * can never contain `{` or `}`: an IP address or a hash. Nothing a client sends can therefore
+ * reach another client's namespace, and keys stay short. Each kind of id has its own tag (`ip:`,
+ * `key:`, `id:`, `chk:`), so equal strings of different kinds never share a bucket.
  */
 
-const SAFE_ID = /^[A-Za-z0-9._:@/-]{1,64}$/
 // A dotted-quad IPv4 address in canonical form (no leading zeros), the common case behind a
 // gateway: it is already its own client id, so the general parser is skipped.
 const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/
+// The two forms in which some gateways forward an address with its source port. A bare IPv6
+// address may end in `:443` too (`2001:db8::1:443` is an address), so only these are stripped.
+const IPV4_WITH_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/
+const BRACKETED_IPV6 = /^\[([0-9A-Fa-f:.]+(?:%[^\]]{1,64})?)\](?::\d{1,5})?$/
+
+/** The one bucket shared by every request whose address cannot be known (see `ipClientId`). */
+export const UNKNOWN_IP_ID = 'ip:unknown'
 
 // Node's one-shot `crypto.hash` (20.12+) skips the Hash object that createHash allocates; the
 // digest is the same.
@@ -27,21 +34,29 @@ function digest(value: string): string {
   return sha256(value).slice(0, 22)
 }
 
-/**
- * The client id of an IP address. IPv4-mapped IPv6 is its IPv4 address; other IPv6 addresses are
- * grouped by their `/ipv6Subnet` prefix (one customer usually holds a whole /64). A string that is
- * not an address (it should not happen; frameworks hand over what the socket says) is hashed, so
- * it can neither crash nor collide with a real address.
- */
-export function ipClientId(ip: string | undefined, ipv6Subnet = 64): string {
-  if (ip === undefined || ip === '') return 'ip:unknown'
-  if (CANONICAL_IPV4.test(ip)) return `ip:${ip}`
-  let address: ipaddr.IPv4 | ipaddr.IPv6
+function parseAddress(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  const candidate = IPV4_WITH_PORT.exec(ip)?.[1] ?? BRACKETED_IPV6.exec(ip)?.[1] ?? ip
   try {
-    address = ipaddr.process(ip)
+    return ipaddr.process(candidate)
   } catch {
-    return `ipx:${digest(ip)}`
+    return undefined
   }
+}
+
+/**
+ * The client id of an IP address, or undefined when there is no address to key by (none at all,
+ * or a string that is not one): the caller then uses `UNKNOWN_IP_ID` and says so, because a
+ * garbage string hashed into a bucket of its own would let a client open fresh buckets at will.
+ *
+ * IPv4-mapped IPv6 is its IPv4 address; other IPv6 addresses are grouped by their
+ * `/ipv6Subnet` prefix (one customer usually holds a whole /64). `203.0.113.5:40001` and
+ * `[2001:db8::1]:443`, as some gateways forward them, are the address without the port.
+ */
+export function ipClientId(ip: string | undefined, ipv6Subnet = 64): string | undefined {
+  if (ip === undefined || ip === '') return undefined
+  if (CANONICAL_IPV4.test(ip)) return `ip:${ip}`
+  const address = parseAddress(ip)
+  if (address === undefined) return undefined
   if (address.kind() === 'ipv4') return `ip:${address.toString()}`
   const parts = (address as ipaddr.IPv6).parts.slice()
   for (let i = 0; i < parts.length; i++) {
@@ -58,11 +73,16 @@ export function apiKeyClientId(apiKey: string): string {
 }
 
 /**
- * The client id of a key returned by a custom key function: kept readable when it is short and
- * of a safe shape, hashed otherwise. The two forms have different tags, so they cannot collide.
+ * The client id of a key function's result: hashed like an API key (a function may well return
+ * a secret or a user's e-mail), under a tag of its own.
  */
 export function customClientId(id: string): string {
-  return SAFE_ID.test(id) ? `id:${id}` : `idh:${digest(id)}`
+  return `id:${digest(id)}`
+}
+
+/** The client id of a key passed to a manual check from a handler: a namespace of its own. */
+export function manualClientId(key: string): string {
+  return `chk:${digest(key)}`
 }
 
 /**

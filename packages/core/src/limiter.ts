@@ -1,16 +1,17 @@
-import { ErrorCodes, SluiceError } from './errors.js'
-import { Failover } from './failover.js'
+import { Failover, type PolicyCheck } from './failover.js'
 import { rateLimitHeaders } from './headers.js'
-import { apiKeyClientId, bucketKey, customClientId, ipClientId, routeBucketId } from './keys.js'
+import { apiKeyClientId, bucketKey, customClientId, ipClientId, routeBucketId, UNKNOWN_IP_ID } from './keys.js'
 import { notify } from './observer.js'
 import { checkedCost, ROUTE_OPTION_NAMES, resolveCost, resolveKey, resolveLimiterOptions } from './options.js'
 import { POLICY_KEYS, resolvePolicies } from './policies.js'
 import { costExceedsCapacity, limiterUnavailable, missingApiKey, quotaExceeded } from './problem.js'
+import { badValue, callRequestFunction } from './request-functions.js'
+import { MemoryStore } from './stores/memory-store.js'
 import { summarize } from './summarize.js'
+import { keysByIp } from './trust-proxy.js'
 import type {
   AnswerSource,
   CheckReply,
-  CheckRequest,
   CostOption,
   Decision,
   KeyOption,
@@ -20,14 +21,17 @@ import type {
   ResolvedLimiterOptions,
   ResolvedPolicy,
   RouteLimitOptions,
+  SluiceLogger,
   SluiceStats,
 } from './types.js'
 import { assertKnownOptions, assertPlainObject } from './validate.js'
-import { WarnThrottle } from './warn-throttle.js'
+import { type WarningCode, WarningCodes, WarnOnce, WarnThrottle } from './warnings.js'
 
 /** The policies bound to a route: checks a request against their buckets, all or nothing. */
 export interface RouteLimiter<Req> {
   readonly policies: readonly ResolvedPolicy[]
+  /** Whether this route's key can end up being the client IP (so the trust-proxy setting matters). */
+  readonly keysByIp: boolean
   check(request: Req, view: RequestView): Promise<Decision>
 }
 
@@ -40,31 +44,31 @@ export interface Limiter<Req> {
    * `'*', '*'` for a limiter that is not bound to one route, or `''` and an id of your own.
    */
   forRoute(config: RouteLimitOptions<Req> | false | undefined, method: string, url: string): RouteLimiter<Req> | null
-  /** Counters for metrics: answers by source, store errors, the circuit's state, shadow denials. */
+  /** Counters for metrics: answers by source, store errors, the circuit's state, shadow denials, unknown IPs. */
   stats(): SluiceStats
+  /** Log a coded warning once for this limiter: for the misconfigurations an adapter detects. */
+  warnOnce(code: WarningCode, details: object, message: string): void
 }
 
 interface Checker {
-  check(
-    request: CheckRequest,
-    policies: readonly ResolvedPolicy[],
-  ): Promise<{ reply: CheckReply | undefined; policies: readonly ResolvedPolicy[]; source: AnswerSource }>
+  check(request: PolicyCheck): Promise<{ reply: CheckReply | undefined; policies: readonly ResolvedPolicy[]; source: AnswerSource }>
   stats(): LimiterStats
 }
 
 /** An in-process store cannot fail, so it needs no guard; any other store gets one. */
 function checkerFor(options: ResolvedLimiterOptions<unknown>): Checker {
-  if (options.store.kind === 'memory') {
+  const { store } = options
+  if (store instanceof MemoryStore) {
     let answers = 0
     return {
-      async check(request, policies) {
+      check(request) {
         answers++
-        return { reply: await options.store.check(request), policies, source: 'store' }
+        return Promise.resolve({ reply: store.checkSync(request), policies: request.policies, source: 'store' })
       },
       stats: () => ({ storeAnswers: answers, degradedAnswers: 0, storeErrors: 0, circuit: 'closed' }),
     }
   }
-  const failover = new Failover(options.store, {
+  const failover = new Failover(store, {
     observer: options.observer,
     timeoutMs: options.timeoutMs,
     mode: options.failureMode,
@@ -73,24 +77,36 @@ function checkerFor(options: ResolvedLimiterOptions<unknown>): Checker {
     logger: options.logger,
     localMaxKeys: options.memoryMaxKeys,
   })
-  return { check: (request, policies) => failover.check(request, policies), stats: () => failover.stats }
+  return { check: (request) => failover.check(request), stats: () => failover.stats }
 }
 
+/** What every route of one limiter shares. */
 interface Shared<Req> {
   readonly options: ResolvedLimiterOptions<Req>
   readonly checker: Checker
+  readonly once: WarnOnce
   readonly shadow: WarnThrottle
   shadowDenials: number
+  unknownIp: number
 }
 
-/** Validate options once and build the limiter. */
-export function createLimiter<Req>(input: LimiterOptions<Req>, adapterOptions: readonly string[] = []): Limiter<Req> {
-  const options = resolveLimiterOptions<Req>(input, adapterOptions)
+/**
+ * Validate options once and build the limiter. `adapterOptions` names the options the adapter
+ * reads itself; `fallbackLogger` is where warnings go when no `logger` option is given.
+ */
+export function createLimiter<Req>(
+  input: LimiterOptions<Req>,
+  adapterOptions: readonly string[] = [],
+  fallbackLogger?: SluiceLogger,
+): Limiter<Req> {
+  const options = resolveLimiterOptions<Req>(input, adapterOptions, fallbackLogger)
   const shared: Shared<Req> = {
     options,
     checker: checkerFor(options as ResolvedLimiterOptions<unknown>),
-    shadow: new WarnThrottle(options.logger),
+    once: new WarnOnce(options.logger),
+    shadow: new WarnThrottle(options.logger, WarningCodes.SHADOW_DENIAL),
     shadowDenials: 0,
+    unknownIp: 0,
   }
   // A route without an override checks the limiter's own buckets, named after their policies.
   const sharedIds = options.policies.map((p) => p.name)
@@ -99,7 +115,8 @@ export function createLimiter<Req>(input: LimiterOptions<Req>, adapterOptions: r
 
   return {
     options,
-    stats: () => ({ ...shared.checker.stats(), shadowDenials: shared.shadowDenials }),
+    stats: () => ({ ...shared.checker.stats(), shadowDenials: shared.shadowDenials, unknownIp: shared.unknownIp }),
+    warnOnce: (code, details, message) => shared.once.warn(code, details, message),
     forRoute(config, method, url) {
       if (config === false) return null
       const label = method === '' ? url : `${method} ${url}`
@@ -141,81 +158,113 @@ function bindRoute<Req>(
   cost: CostOption<Req>,
 ): RouteLimiter<Req> {
   const { options, checker } = shared
+  const prefix = options.prefix
+  warnIfUnverified(shared, key)
   const observe = (decision: Decision): Decision => {
     notify(options.observer?.decision, { route, decision })
     return decision
   }
-  return {
-    policies,
-    async check(request, view) {
-      const pending = resolveClientId(key, request, view, options.ipv6Subnet)
-      const clientId = typeof pending === 'object' ? await pending : pending
-      if (clientId === undefined) {
-        const header = (key as { header: string }).header
-        return observe({ result: undefined, headers: {}, deny: missingApiKey(header), source: 'store', outcome: 'missing-key' })
-      }
-      const tokens = typeof cost === 'number' ? cost : checkedCost(cost(request))
-      const keys = bucketIds.map((id) => bucketKey(options.prefix, clientId, id))
-      const buckets = policies.map((p, i) => ({
-        key: keys[i]!,
-        capacity: p.capacity,
-        intervalNs: p.intervalNs,
-        cost: tokens,
-        enforce: !p.shadow,
-      }))
-      const answer = await checker.check({ buckets }, policies)
-      if (answer.reply === undefined) {
-        // `allow` and `deny` failure modes measured nothing, so they claim no quota.
-        return observe(
-          answer.source === 'deny'
-            ? { result: undefined, headers: {}, deny: limiterUnavailable(), source: 'deny', outcome: 'unavailable' }
-            : { result: undefined, headers: {}, deny: undefined, source: answer.source, outcome: 'allowed' },
+
+  async function decide(clientId: string | undefined, tokens: number): Promise<Decision> {
+    if (clientId === undefined) {
+      const header = (key as { header: string }).header
+      return observe({ result: undefined, headers: {}, deny: missingApiKey(header), source: 'store', outcome: 'missing-key' })
+    }
+    const keys = bucketIds.map((id) => bucketKey(prefix, clientId, id))
+    const answer = await checker.check({ keys, policies, cost: tokens })
+    if (answer.reply === undefined) {
+      // `allow` and `deny` failure modes measured nothing, so they claim no quota.
+      return observe(
+        answer.source === 'deny'
+          ? { result: undefined, headers: {}, deny: limiterUnavailable(), source: 'deny', outcome: 'unavailable' }
+          : { result: undefined, headers: {}, deny: undefined, source: answer.source, outcome: 'allowed' },
+      )
+    }
+    const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store')
+    for (const p of result.policies) {
+      if (p.policy.shadow && p.status !== 'allowed') {
+        shared.shadowDenials++
+        shared.shadow.warn(
+          { policy: p.policy.name, key: p.key, shadowDenials: shared.shadowDenials },
+          `@sluice: shadow policy "${p.policy.name}" would have denied a request`,
         )
       }
-      const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store')
-      for (const p of result.policies) {
-        if (p.policy.shadow && p.status !== 'allowed') {
-          shared.shadowDenials++
-          shared.shadow.warn(
-            { policy: p.policy.name, key: p.key, shadowDenials: shared.shadowDenials },
-            `@sluice: shadow policy "${p.policy.name}" would have denied a request`,
-          )
-        }
-      }
-      const deny = result.allowed ? undefined : result.status === 'denied' ? quotaExceeded(result) : costExceedsCapacity(result)
-      return observe({ result, headers: rateLimitHeaders(result), deny, source: answer.source, outcome: result.status })
+    }
+    const deny = result.allowed ? undefined : result.status === 'denied' ? quotaExceeded(result) : costExceedsCapacity(result)
+    return observe({ result, headers: rateLimitHeaders(result), deny, source: answer.source, outcome: result.status })
+  }
+
+  return {
+    policies,
+    keysByIp: keysByIp(key as KeyOption<never>),
+    async check(request, view) {
+      const client = resolveClientId(shared, key, request, view)
+      const clientId = typeof client === 'object' ? await client : client
+      const counted = typeof cost === 'number' ? cost : callRequestFunction('cost', () => cost(request), checkedCost)
+      return decide(clientId, typeof counted === 'number' ? counted : await counted)
     },
   }
 }
 
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  const first = Array.isArray(value) ? value[0] : value
-  return first === undefined || first === '' ? undefined : first
+function warnIfUnverified<Req>(shared: Shared<Req>, key: KeyOption<Req>): void {
+  if (typeof key !== 'object' || key.verify !== undefined) return
+  shared.once.warn(
+    WarningCodes.UNVERIFIED_API_KEY,
+    { header: key.header },
+    `@sluice: API keys are read from the "${key.header}" header but never verified, so a client can send made-up keys to get fresh buckets; pass key.verify (apiKey, request) => boolean to accept only the keys your app issued (or () => true if an earlier hook already rejects unknown keys)`,
+  )
 }
 
-function checkedCustomId(id: unknown): string {
-  if (typeof id !== 'string' || id === '') {
-    throw new SluiceError(
-      ErrorCodes.INVALID_REQUEST_VALUE,
-      `@sluice: the \`key\` function must return a non-empty string, got ${typeof id === 'string' ? '""' : typeof id}`,
-    )
-  }
+/** The first value of a header: a repeated header reaches the app joined by commas, and is one client. */
+function firstValue(value: string | string[] | undefined): string | undefined {
+  const raw = Array.isArray(value) ? value[0] : value
+  if (raw === undefined) return undefined
+  const comma = raw.indexOf(',')
+  const first = (comma === -1 ? raw : raw.slice(0, comma)).trim()
+  return first === '' ? undefined : first
+}
+
+function checkedId(id: unknown): string {
+  if (typeof id !== 'string' || id === '') throw badValue('key', 'a non-empty string', id)
   return customClientId(id)
 }
 
-/** Synchronous unless a key function returns a promise: an await per request is not free. */
+function checkedVerdict(verdict: unknown): boolean {
+  if (typeof verdict !== 'boolean') throw badValue('key.verify', 'true or false', verdict)
+  return verdict
+}
+
+/** The client id of the request's address, or the one shared unknown bucket, said out loud. */
+function ipId<Req>(shared: Shared<Req>, view: RequestView): string {
+  const id = ipClientId(view.ip, shared.options.ipv6Subnet)
+  if (id !== undefined) return id
+  shared.unknownIp++
+  shared.once.warn(
+    WarningCodes.UNKNOWN_IP,
+    { ip: view.ip === undefined ? null : String(view.ip).slice(0, 64) },
+    "@sluice: a request had no usable client address, so it was checked against the one bucket that every such request shares; behind a proxy on a unix socket, or one that sends no X-Forwarded-For, set the framework's trust-proxy setting to the gateway's address and have the gateway send X-Forwarded-For, or key by API key",
+  )
+  return UNKNOWN_IP_ID
+}
+
+/**
+ * The client id, or undefined for a missing (or unverified) API key the route rejects.
+ * Synchronous unless a request function returns a promise: an await per request is not free.
+ */
 function resolveClientId<Req>(
+  shared: Shared<Req>,
   key: KeyOption<Req>,
   request: Req,
   view: RequestView,
-  ipv6Subnet: number,
-): string | undefined | Promise<string> {
-  if (key === 'ip') return ipClientId(view.ip, ipv6Subnet)
-  if (typeof key === 'function') {
-    const id = key(request)
-    return id instanceof Promise ? id.then(checkedCustomId) : checkedCustomId(id)
-  }
-  const apiKey = firstHeader(view.header(key.header))
-  if (apiKey !== undefined) return apiKeyClientId(apiKey)
-  return key.missing === 'reject' ? undefined : ipClientId(view.ip, ipv6Subnet)
+): string | undefined | Promise<string | undefined> {
+  if (key === 'ip') return ipId(shared, view)
+  if (typeof key === 'function') return callRequestFunction('key', () => key(request), checkedId)
+  const missing = (): string | undefined => (key.missing === 'reject' ? undefined : ipId(shared, view))
+  const apiKey = firstValue(view.header(key.header))
+  if (apiKey === undefined) return missing()
+  const verify = key.verify
+  if (verify === undefined) return apiKeyClientId(apiKey)
+  const verdict = callRequestFunction('key.verify', () => verify(apiKey, request), checkedVerdict)
+  const settle = (ok: boolean): string | undefined => (ok ? apiKeyClientId(apiKey) : missing())
+  return typeof verdict === 'boolean' ? settle(verdict) : verdict.then(settle)
 }

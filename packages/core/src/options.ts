@@ -1,9 +1,10 @@
-import { ErrorCodes, SluiceOptionError } from './errors.js'
 import { processWarningLogger } from './logger.js'
 import { resolvePolicies } from './policies.js'
+import { badValue } from './request-functions.js'
 import { MemoryStore } from './stores/memory-store.js'
 import { RedisStore } from './stores/redis-store.js'
 import type {
+  ApiKeyVerifier,
   CircuitBreakerOptions,
   CostOption,
   FailureMode,
@@ -29,6 +30,9 @@ export const DEFAULTS = Object.freeze({
   circuitBreaker: Object.freeze({ failureThreshold: 3, cooldownMs: 250, maxCooldownMs: 4_000 }),
 })
 
+const OBSERVER_HOOKS = ['decision', 'storeCall'] as const
+// In-memory stores allocate as they fill, so this bounds growth, not start-up.
+const MAX_MEMORY_KEYS = 100_000_000
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/
 const MAX_COST = 2 ** 31
 
@@ -61,7 +65,7 @@ export function resolveKey<Req>(value: unknown, option: string): KeyOption<Req> 
   if (value === 'ip' || typeof value === 'function') return value as KeyOption<Req>
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     const spec = value as Record<string, unknown>
-    assertKnownOptions(spec, ['header', 'missing'], `${option}.`)
+    assertKnownOptions(spec, ['header', 'missing', 'verify'], `${option}.`)
     if (typeof spec.header !== 'string' || !HEADER_NAME.test(spec.header)) {
       throw invalid(`${option}.header`, spec.header, 'expected an HTTP header name')
     }
@@ -69,7 +73,10 @@ export function resolveKey<Req>(value: unknown, option: string): KeyOption<Req> 
     if (missing !== 'ip' && missing !== 'reject') {
       throw invalid(`${option}.missing`, missing, "expected 'ip' or 'reject'")
     }
-    return Object.freeze({ header: spec.header.toLowerCase(), missing })
+    if (spec.verify !== undefined && typeof spec.verify !== 'function') {
+      throw invalid(`${option}.verify`, spec.verify, 'expected a function (apiKey, request) => boolean | Promise<boolean>')
+    }
+    return Object.freeze({ header: spec.header.toLowerCase(), missing, verify: spec.verify as ApiKeyVerifier<Req> | undefined })
   }
   throw invalid(option, value, "expected 'ip', { header: '<name>' } or a function (request) => string")
 }
@@ -78,7 +85,8 @@ export function resolveCost<Req>(value: unknown, option: string, policies: reado
   if (value === undefined) value = DEFAULTS.cost
   if (typeof value === 'function') return value as CostOption<Req>
   const cost = wholeNumber(value, option, 1, MAX_COST)
-  const capacity = Math.min(...policies.map((p) => p.capacity))
+  // Shadow policies never deny, so only the enforcing ones bound what a request may cost.
+  const capacity = Math.min(...policies.filter((p) => !p.shadow).map((p) => p.capacity))
   if (cost > capacity) {
     throw invalid(option, value, `cost can never exceed capacity (${capacity}): such requests could never succeed`)
   }
@@ -88,12 +96,7 @@ export function resolveCost<Req>(value: unknown, option: string, policies: reado
 /** Check a cost computed per request; a function returning nonsense is a server bug, not a free pass. */
 export function checkedCost(value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_COST) {
-    throw new SluiceOptionError(
-      ErrorCodes.INVALID_REQUEST_VALUE,
-      'cost',
-      value,
-      `the cost function must return a whole number from 1 to ${MAX_COST}`,
-    )
+    throw badValue('cost', `a whole number from 1 to ${MAX_COST}`, value)
   }
   return value
 }
@@ -121,18 +124,35 @@ function resolveCircuitBreaker(value: unknown): Required<CircuitBreakerOptions> 
   assertPlainObject(value, 'circuitBreaker')
   assertKnownOptions(value, Object.keys(DEFAULTS.circuitBreaker), 'circuitBreaker.')
   const d = DEFAULTS.circuitBreaker
+  const cooldownMs = optionalWhole(value.cooldownMs, 'circuitBreaker.cooldownMs', d.cooldownMs, 1, 3_600_000)
+  // An unset ceiling follows a longer first cooldown rather than contradicting it.
+  const maxCooldownMs = optionalWhole(
+    value.maxCooldownMs,
+    'circuitBreaker.maxCooldownMs',
+    Math.max(d.maxCooldownMs, cooldownMs),
+    1,
+    3_600_000,
+  )
+  if (cooldownMs > maxCooldownMs) {
+    throw invalid('circuitBreaker.cooldownMs', cooldownMs, `expected at most circuitBreaker.maxCooldownMs (${maxCooldownMs})`)
+  }
   return Object.freeze({
     failureThreshold: optionalWhole(value.failureThreshold, 'circuitBreaker.failureThreshold', d.failureThreshold, 1, 1_000_000),
-    cooldownMs: optionalWhole(value.cooldownMs, 'circuitBreaker.cooldownMs', d.cooldownMs, 1, 3_600_000),
-    maxCooldownMs: optionalWhole(value.maxCooldownMs, 'circuitBreaker.maxCooldownMs', d.maxCooldownMs, 1, 3_600_000),
+    cooldownMs,
+    maxCooldownMs,
   })
 }
 
 /**
  * Validate every limiter option once and return them resolved and frozen. `adapterOptions`
- * names options the adapter reads itself, so they are not reported as unknown.
+ * names options the adapter reads itself, so they are not reported as unknown; `fallbackLogger`
+ * is where warnings go when no `logger` is given.
  */
-export function resolveLimiterOptions<Req>(input: unknown, adapterOptions: readonly string[] = []): ResolvedLimiterOptions<Req> {
+export function resolveLimiterOptions<Req>(
+  input: unknown,
+  adapterOptions: readonly string[] = [],
+  fallbackLogger: SluiceLogger = processWarningLogger,
+): ResolvedLimiterOptions<Req> {
   assertPlainObject(input, 'options')
   assertKnownOptions(input, [...LIMITER_OPTION_NAMES, ...adapterOptions])
   const policies = resolvePolicies(input, '')
@@ -149,10 +169,15 @@ export function resolveLimiterOptions<Req>(input: unknown, adapterOptions: reado
     throw invalid('logger', logger, 'expected an object with a warn(object, message) method')
   }
   const observer = input.observer
-  if (observer !== undefined && (observer === null || typeof observer !== 'object')) {
-    throw invalid('observer', observer, 'expected an object with optional decision(event) and storeCall(event) methods')
+  if (observer !== undefined) {
+    assertPlainObject(observer, 'observer')
+    for (const hook of OBSERVER_HOOKS) {
+      if (observer[hook] !== undefined && typeof observer[hook] !== 'function') {
+        throw invalid(`observer.${hook}`, observer[hook], 'expected a function (event) => void')
+      }
+    }
   }
-  const memoryMaxKeys = optionalWhole(input.memoryMaxKeys, 'memoryMaxKeys', DEFAULTS.memoryMaxKeys, 1, 2 ** 31)
+  const memoryMaxKeys = optionalWhole(input.memoryMaxKeys, 'memoryMaxKeys', DEFAULTS.memoryMaxKeys, 1, MAX_MEMORY_KEYS)
   return Object.freeze({
     store: resolveStore(input, memoryMaxKeys),
     policies,
@@ -165,7 +190,7 @@ export function resolveLimiterOptions<Req>(input: unknown, adapterOptions: reado
     failureMode: failureMode as FailureMode,
     replicas: optionalWhole(input.replicas, 'replicas', DEFAULTS.replicas, 1, 10_000),
     circuitBreaker: resolveCircuitBreaker(input.circuitBreaker),
-    logger: (logger as SluiceLogger | undefined) ?? processWarningLogger,
+    logger: (logger as SluiceLogger | undefined) ?? fallbackLogger,
     observer: observer as SluiceObserver | undefined,
   })
 }

@@ -24,11 +24,13 @@ export function resolvePolicy(
   const shadow = input.shadow ?? false
   if (typeof shadow !== 'boolean') throw invalid(`${path}shadow`, shadow, 'expected true or false')
   const intervalNs = Math.max(1, Math.round(1e9 / rate))
-  if (capacity * intervalNs > MAX_WINDOW_NS) {
+  // Exclusive: the script reads a debt of half its clock's range or more as an arrival time long
+  // past, so an empty bucket of exactly that window would read as full.
+  if (capacity * intervalNs >= MAX_WINDOW_NS) {
     throw invalid(
       `${path}capacity`,
       capacity,
-      `capacity / refillPerSecond must be at most ${MAX_WINDOW_NS / 1e9} s (about 48 days) so a bucket refills within the script's clock range`,
+      `capacity / refillPerSecond must be under ${MAX_WINDOW_NS / 1e9} s (about 48 days) so a bucket refills within the script's clock range`,
     )
   }
   return Object.freeze({ name, capacity, refillPerSecond: rate, intervalNs, windowSeconds: Math.ceil(capacity / rate), shadow })

@@ -6,9 +6,10 @@ import { ErrorCodes, SluiceError } from './errors.js'
  * pending budget never keeps a process alive.
  */
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  if (ms === Number.POSITIVE_INFINITY) return promise
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
-      reject(new SluiceError(ErrorCodes.STORE_TIMEOUT, `@sluice: the store did not answer within ${ms} ms`))
+      reject(new SluiceError(ErrorCodes.STORE_TIMEOUT, `@sluice: the store did not answer within ${Math.round(ms)} ms`))
     }, ms)
     timer.unref()
     promise.then(

@@ -1,20 +1,34 @@
 import type { KeyOption } from './types.js'
 
-/** The process-warning code for a trust-proxy setting that lets clients choose their IP. */
-export const PERMISSIVE_TRUST_PROXY = 'SLUICE_PERMISSIVE_TRUST_PROXY'
+/** A compiled trust-proxy setting, as both frameworks use it: is `address`, `hop` hops away, a trusted proxy? */
+export type TrustProxyFn = (address: string, hop: number) => boolean
 
 /** Whether a key option can end up keying by IP (directly, or as a missing API key's fallback). */
 export function keysByIp(key: KeyOption<never>): boolean {
   return key === 'ip' || (typeof key === 'object' && key.missing !== 'reject')
 }
 
+// Addresses no gateway of anyone's is likely to have, spread over both families: a setting that
+// trusts all of them, however far away, trusts the whole internet.
+const STRANGERS = ['1.2.3.4', '93.184.216.34', '185.199.108.153', '203.0.113.77', '2001:db8:5eed::1', '2606:4700:4700::1111']
+const FAR = 1_000
+
 /**
- * The start-up warning for a framework whose trust-proxy setting believes every sender, so any
- * client can choose its IP, and with it its bucket, through X-Forwarded-For; undefined when
- * there is nothing to warn about. Only `true` is flagged: both frameworks reject `0.0.0.0/0`,
- * and a hop count or an address list is a deliberate choice.
+ * Whether a trust-proxy setting believes every sender, so that any client can choose its IP, and
+ * with it its bucket, through X-Forwarded-For: `true`, a function that returns true for every
+ * hop, or a list of ranges that covers every address. A hop count is a deliberate choice and is
+ * not flagged (it trusts no one past the hops it names).
  */
-export function permissiveTrustProxyWarning(trustProxy: unknown, key: KeyOption<never>, setting: string): string | undefined {
-  if (trustProxy !== true || !keysByIp(key)) return undefined
-  return `@sluice: ${setting} is true, so any client can choose its IP (and its bucket) with X-Forwarded-For; trust only your gateway's address`
+export function trustsEveryone(trust: TrustProxyFn | undefined): boolean {
+  if (trust === undefined) return false
+  try {
+    return STRANGERS.every((address) => trust(address, 0) === true && trust(address, FAR) === true)
+  } catch {
+    return false
+  }
+}
+
+/** The warning's text, naming the setting and the fix. */
+export function permissiveTrustProxyMessage(setting: string): string {
+  return `@sluice: ${setting} trusts every proxy, so any client can choose its IP (and its bucket) with X-Forwarded-For; trust only your gateway's address`
 }

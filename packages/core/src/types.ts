@@ -9,23 +9,27 @@ import type { Cluster, Redis } from 'ioredis'
 /** Whether one bucket, on its own, can afford the cost. */
 export type CheckStatus = 'allowed' | 'denied' | 'cost-exceeds-capacity'
 
-/** One bucket of a check. */
-export interface BucketRequest {
-  /** The full store key of the bucket (prefix, hash tag and policy included). */
-  readonly key: string
+/** The shape of one bucket: what a check needs of a policy. */
+export interface BucketPolicy {
   /** Largest burst, in whole tokens (≥ 1). */
   readonly capacity: number
   /** Nanoseconds to refill one token (≥ 1): 1e9 / refillPerSecond, rounded once. */
   readonly intervalNs: number
-  /** Tokens this request takes (≥ 1). */
-  readonly cost: number
-  /** False for a shadow policy: measured and reported, never a reason to deny. */
-  readonly enforce: boolean
+  /** True for a shadow policy: measured and reported, never a reason to deny. */
+  readonly shadow: boolean
 }
 
-/** One check, what a store is asked: its buckets are applied all or nothing. */
+/**
+ * One check, what a store is asked: take `cost` tokens from every bucket, all or nothing. The
+ * policies are the limiter's own frozen objects, so building a check allocates little.
+ */
 export interface CheckRequest {
-  readonly buckets: readonly BucketRequest[]
+  /** One store key per bucket (prefix, hash tag and bucket id included). */
+  readonly keys: readonly string[]
+  /** The shape of each bucket, in the order of `keys`. */
+  readonly policies: readonly BucketPolicy[]
+  /** Tokens this request takes from each bucket (≥ 1). */
+  readonly cost: number
 }
 
 /** What a store answers for one bucket; every number is a whole number. */
@@ -40,7 +44,7 @@ export interface BucketReply {
   readonly retryAfterMs: number
   /** Milliseconds until the bucket is full again. */
   readonly resetMs: number
-  /** Milliseconds until the next whole token: 0 while `remaining > 0`. */
+  /** Milliseconds until the next whole token (until more quota is made available); 0 when the bucket is full. */
   readonly nextTokenMs: number
 }
 
@@ -60,7 +64,9 @@ export interface CheckStep {
 /**
  * Where buckets live. A check goes in, its reply comes back as a promise; how the store gets
  * there (one script call per check, or many concurrent checks coalesced into one call) is its
- * own business, so a faster store drops in without touching the limiter or the adapters.
+ * own business, so a faster store drops in without touching the limiter or the adapters. A
+ * store that rejects, throws or answers something that is not a reply has failed, and the
+ * limiter's failure mode answers instead.
  */
 export interface Store {
   /** Apply one check atomically, all of its buckets or none. Rejects only when the store itself fails. */
@@ -73,6 +79,15 @@ export interface Store {
    * answers that never leave the process.
    */
   cached?(request: CheckRequest): CheckReply | undefined
+}
+
+/**
+ * A store that keeps the time budget itself: it rejects with `ERR_SLUICE_STORE_TIMEOUT` once
+ * `budgetMs` have passed, and makes sure a check it gave up on takes nothing later. The limiter
+ * then calls it instead of `check` (after `cached`), and sets no timer of its own.
+ */
+export interface BudgetedStore extends Store {
+  checkWithin(request: CheckRequest, budgetMs: number): Promise<CheckReply>
 }
 
 /** An ioredis `Redis` or `Cluster`: the store never creates or closes it. */
@@ -129,14 +144,23 @@ export interface ResolvedPolicy {
 export type KeyOption<Req> =
   /** The client IP as the framework resolves it under its trust-proxy setting. */
   | 'ip'
-  /** An API key read from a request header; hashed before it reaches the store. */
+  /**
+   * An API key read from a request header (its first comma-separated value, trimmed), hashed
+   * before it reaches the store. Without `verify`, a made-up key opens a fresh bucket: an
+   * unverified header only limits honest clients.
+   */
   | {
       readonly header: string
-      /** What to do when the header is missing or empty. @default 'ip' */
+      /** What to do when the header is missing or empty, or its key fails `verify`. @default 'ip' */
       readonly missing?: 'ip' | 'reject'
+      /** Whether the key is one the app issued; a key that fails counts as missing. */
+      readonly verify?: ApiKeyVerifier<Req>
     }
-  /** Your own id; a short id of a safe shape is kept, anything else is hashed. */
+  /** Your own id for the request's client (hashed before it reaches the store). */
   | ((request: Req) => string | Promise<string>)
+
+/** Tells a real API key from a made-up one; runs per request, so cache what it looks up. */
+export type ApiKeyVerifier<Req> = (apiKey: string, request: Req) => boolean | Promise<boolean>
 
 /** Tokens a request takes: a whole number ≥ 1, or a function of the request returning one. */
 export type CostOption<Req> = number | ((request: Req) => number)
@@ -357,4 +381,9 @@ export interface LimiterStats {
 export interface SluiceStats extends LimiterStats {
   /** Requests a shadow policy would have denied (they were not denied). */
   readonly shadowDenials: number
+  /**
+   * Requests with no usable client address, checked against the one shared `unknown` bucket
+   * (see the `SLUICE_UNKNOWN_IP` warning).
+   */
+  readonly unknownIp: number
 }

@@ -2,14 +2,17 @@ import {
   createLimiter,
   type LimiterOptions,
   PROBLEM_CONTENT_TYPE,
+  permissiveTrustProxyMessage,
   type RateLimitResult,
   type RouteLimiter,
   type RouteLimitOptions,
   requestView,
   type SluiceStats,
+  trustsEveryone,
+  WarningCodes,
 } from '@sluice/core'
-import type { Request, RequestHandler } from 'express'
-import { warnIfTrustingEveryProxy } from './trust-proxy.js'
+import type { Application, NextFunction, Request, RequestHandler, Response } from 'express'
+import { RouteTable } from './route-table.js'
 
 /** Options of `@sluice/express`: exactly the core's options, with `Request` as the request type. */
 export type SluiceExpressOptions = LimiterOptions<Request>
@@ -27,7 +30,7 @@ export type SluiceMiddleware = RequestHandler & {
    * `id` (use the route, e.g. `'GET /search'`, the same on every replica); a `cost`- or `key`-only
    * override draws from this limiter's buckets.
    */
-  route(id: string, override: SluiceExpressRouteOptions): RequestHandler
+  route(id: string, override: SluiceExpressRouteOptions | false): RequestHandler
 }
 
 declare global {
@@ -43,34 +46,88 @@ declare global {
 export type { FailureMode, PolicyResult, RateLimitResult, SluiceStats } from '@sluice/core'
 
 /**
- * The Sluice rate limiter as Express 5 middleware: `app.use(rateLimit({...}))` for every route,
- * or `app.get(path, rateLimit({...}), handler)` for one. Options are checked here, so a mistake
- * throws at start-up rather than on the first request.
+ * The Sluice rate limiter as Express 5 middleware: `app.use(limit)` for every route, or
+ * `app.get(path, limit, handler)` for one; `limit.route('GET /search', override)` gives a route
+ * its own override (or `false` to exempt it), and the app-wide middleware then leaves that route
+ * to it, so no request is checked twice. Options are checked here, so a mistake throws at
+ * start-up rather than on the first request.
  *
  * Each call is a limiter of its own; two calls with the same `prefix` and policy `name` on one
  * Redis share their buckets, so give a separate limiter its own `name` (or use `.route()`).
  */
 export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
   const limiter = createLimiter<Request>(options)
+  const table = new RouteTable()
+  const trustChecked = new WeakSet<Application>()
+  // What this limiter did with each request, so that none is checked twice: the app-wide
+  // middleware ran (and either checked it or left it to a route), a route's own middleware ran.
+  const appWide = new WeakSet<Request>()
+  const appWideChecked = new WeakSet<Request>()
+  const routeRan = new WeakSet<Request>()
 
-  const handlerFor = (route: RouteLimiter<Request>): RequestHandler => {
-    // Express 5 forwards a rejected promise to `next`, so errors reach the app's error handler.
-    return async (req, res, next) => {
-      warnIfTrustingEveryProxy(req.app, limiter.options.key)
-      const decision = await route.check(req, requestView(req))
-      req.rateLimit = decision.result
-      res.set(decision.headers)
-      if (decision.deny === undefined) return next()
-      // Express appends `; charset=utf-8` to the type, as Fastify does.
-      res.status(decision.deny.status).type(PROBLEM_CONTENT_TYPE).json(decision.deny)
+  const check = async (route: RouteLimiter<Request>, req: Request, res: Response, next: NextFunction): Promise<void> => {
+    if (route.keysByIp && !trustChecked.has(req.app)) {
+      // Express's trust-proxy setting is only known once a request shows the app.
+      trustChecked.add(req.app)
+      if (trustsEveryone(req.app.get('trust proxy fn'))) {
+        limiter.warnOnce(
+          WarningCodes.PERMISSIVE_TRUST_PROXY,
+          { setting: 'trust proxy' },
+          permissiveTrustProxyMessage("Express's 'trust proxy'"),
+        )
+      }
     }
+    const decision = await route.check(req, requestView(req))
+    req.rateLimit = decision.result
+    res.set(decision.headers)
+    if (decision.deny === undefined) return next()
+    // Express appends `; charset=utf-8` to the type, as Fastify does.
+    res.status(decision.deny.status).type(PROBLEM_CONTENT_TYPE).json(decision.deny)
   }
 
-  return Object.assign(handlerFor(limiter.forRoute(undefined, '*', '*')!), {
+  const whole = limiter.forRoute(undefined, '*', '*')!
+  // Express 5 forwards a rejected promise to `next`, so errors reach the app's error handler.
+  const middleware: RequestHandler = async (req, res, next) => {
+    if (appWide.has(req)) return next()
+    appWide.add(req)
+    const claimed = table.claim(req)
+    if (claimed === undefined) {
+      appWideChecked.add(req)
+      return check(whole, req, res, next)
+    }
+    // The route's own middleware checks it; say so if the route never gets there.
+    res.once('finish', () => {
+      if (routeRan.has(req)) return
+      limiter.warnOnce(
+        WarningCodes.ROUTE_MISMATCH,
+        { route: claimed },
+        `@sluice: a request for '${claimed}' was answered without reaching that route's limit.route() middleware, so no limit applied to it; put limit.route('${claimed}', …) first on the route that answers it`,
+      )
+    })
+    next()
+  }
+
+  return Object.assign(middleware, {
     stats: () => limiter.stats(),
-    route(id: string, override: SluiceExpressRouteOptions): RequestHandler {
+    route(id: string, override: SluiceExpressRouteOptions | false): RequestHandler {
+      table.add(id)
       const route = limiter.forRoute(override, '', id)
-      return route === null ? (_req, _res, next) => next() : handlerFor(route)
+      return async (req, res, next) => {
+        if (routeRan.has(req)) return next()
+        routeRan.add(req)
+        if (appWideChecked.has(req)) {
+          // The app-wide middleware did not recognise this route by its id, and checked it.
+          const actual = `${req.method} ${req.baseUrl}${req.route?.path ?? req.path}`
+          limiter.warnOnce(
+            WarningCodes.ROUTE_MISMATCH,
+            { route: id, actual },
+            `@sluice: limit.route('${id}') guards a route reached as '${actual}', which the app-wide limit had already checked, so the override was not applied; name the route by its method and full path`,
+          )
+          return next()
+        }
+        if (route === null) return next()
+        return check(route, req, res, next)
+      }
     },
   })
 }

@@ -1,18 +1,21 @@
 import {
   createLimiter,
   ErrorCodes,
-  type KeyOption,
   type LimiterOptions,
   PROBLEM_CONTENT_TYPE,
-  permissiveTrustProxyWarning,
+  permissiveTrustProxyMessage,
+  processWarningLogger,
   type RateLimitResult,
   type RouteLimitOptions,
   requestView,
-  SluiceError,
+  SluiceOptionError,
   type SluiceStats,
+  trustsEveryone,
+  WarningCodes,
 } from '@sluice/core'
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { fastifyTrustProxy } from './trust-proxy.js'
 
 /** Request lifecycle hooks the check can run in. */
 export const HOOKS = ['onRequest', 'preParsing', 'preValidation', 'preHandler'] as const
@@ -47,33 +50,23 @@ declare module 'fastify' {
 
 export type { FailureMode, PolicyResult, RateLimitResult, SluiceStats } from '@sluice/core'
 
-/**
- * Fastify does not expose its trust-proxy setting, so read the options it keeps under its own
- * symbol. If a future Fastify hides them, this returns undefined and only the warning is lost.
- */
-function trustProxySetting(fastify: FastifyInstance): unknown {
-  for (let o: object | null = fastify; o !== null; o = Object.getPrototypeOf(o)) {
-    const symbol = Object.getOwnPropertySymbols(o).find((s) => s.description === 'fastify.options')
-    if (symbol !== undefined) return (o as Record<symbol, { trustProxy?: unknown } | undefined>)[symbol]?.trustProxy
-  }
-  return undefined
-}
-
 function toArray<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value]
 }
 
+/** Fastify's default logger writes nothing: warnings then go to process warnings instead of nowhere. */
+function isSilent(log: FastifyBaseLogger): boolean {
+  return log.level === undefined || log.level === 'silent'
+}
+
 const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options) => {
-  const limiter = createLimiter<FastifyRequest>({ logger: fastify.log, ...options }, ['hook'])
   const hook = options.hook ?? 'onRequest'
   if (!HOOKS.includes(hook)) {
-    throw new SluiceError(
-      ErrorCodes.INVALID_OPTION,
-      `@sluice: invalid option \`hook\`: expected one of ${HOOKS.join(', ')}, got ${JSON.stringify(hook)}`,
-    )
+    throw new SluiceOptionError(ErrorCodes.INVALID_OPTION, 'hook', hook, `expected one of ${HOOKS.join(', ')}`)
   }
-  const warning = permissiveTrustProxyWarning(trustProxySetting(fastify), limiter.options.key as KeyOption<never>, "Fastify's trustProxy")
-  if (warning !== undefined) fastify.log.warn(warning)
+  const limiter = createLimiter<FastifyRequest>(options, ['hook'], isSilent(fastify.log) ? processWarningLogger : fastify.log)
+  const trust = fastifyTrustProxy(fastify)
+  const everyoneTrusted = trustsEveryone(trust)
 
   fastify.decorateRequest('rateLimit', undefined)
   if (!fastify.hasDecorator('sluice')) fastify.decorate('sluice', { stats: () => limiter.stats() })
@@ -82,6 +75,9 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
     const methods = toArray(route.method).map((m) => (m === 'HEAD' ? 'GET' : m))
     const limit = limiter.forRoute(route.config?.rateLimit, [...new Set(methods)].sort().join(','), route.url)
     if (limit === null) return
+    if (everyoneTrusted && limit.keysByIp) {
+      limiter.warnOnce(WarningCodes.PERMISSIVE_TRUST_PROXY, { setting: 'trustProxy' }, permissiveTrustProxyMessage("Fastify's trustProxy"))
+    }
     async function sluiceRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
       const decision = await limit!.check(request, requestView(request))
       request.rateLimit = decision.result

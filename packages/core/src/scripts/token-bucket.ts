@@ -1,99 +1,114 @@
 /**
  * The token-bucket check as one Redis Lua script: one round trip, atomic, on the Redis clock.
  *
- * One call carries one or more checks; a check covers one or more buckets (one per policy of a
+ * One call carries a batch of checks; a check covers one or more buckets (one per policy of a
  * request) and is all or nothing. Mirrors `applyCheck` in bucket.ts.
  *
- *   KEYS          every bucket key of every check, in order
- *   ARGV          per check: n (its bucket count), then per bucket four values:
+ *   KEYS   every distinct bucket key of the batch, once each
+ *   ARGV   1      deadline: Redis time (µs since the epoch) after which the batch must not run,
+ *                 because its requests were already answered without it; 0 for none
+ *          2      P, the number of distinct bucket shapes, then P triples:
  *                   interval  whole nanoseconds to refill one token (≥ 1)
- *                   capacity  whole tokens (≥ 1; capacity × interval ≤ 2^22 s, ~48 days)
- *                   cost      whole tokens this request takes (≥ 1)
+ *                   capacity  whole tokens (≥ 1; capacity × interval < 2^22 s, ~48 days)
  *                   enforce   1, or 0 for a shadow policy (measured, never denies)
+ *          then per check, in arrival order: n (its bucket count), cost (whole tokens ≥ 1), then
+ *          n pairs: the bucket's index into KEYS, and its shape's index (both from 1)
  *
- *   Reply: a flat array of integers, per check: admitted (1 or 0), then six per bucket:
- *     status        1 this bucket can afford the cost, 0 it cannot, 2 it never can (cost > capacity)
- *     taken         1 when this bucket paid (admitted and affordable)
- *     remaining     floor(tokens) after the check
- *     retryAfterMs  ms until `cost` tokens are available (0 when affordable, -1 for status 2)
- *     resetMs       ms until the bucket is full again
- *     debtNs        the bucket's exact state after the check: ns of refill short of full
- *   (nextTokenMs follows from these: the caller computes it from debtNs.)
+ *   Reply: a flat array of integers: Redis TIME when the script ran (seconds, microseconds),
+ *          then 1 if it ran or 0 if the deadline had passed (nothing read, nothing taken, and
+ *          nothing follows); then per check, per bucket, two values:
+ *            status  1 this bucket can afford the cost, 0 it cannot, 2 it never can (cost > capacity)
+ *            debtNs  the bucket's exact state after the check: ns of refill short of full
+ *          The caller derives admission and every header from these (bucket.ts, describeBucket).
  *
  * State: one integer per key, the bucket's "theoretical arrival time" (the instant it is full
  * again) in nanoseconds, modulo 2^23 seconds. Absolute nanoseconds do not fit the 2^53 integers
  * that Lua's doubles hold exactly; because a live key's arrival time lies within one window
- * (≤ 2^22 s) after now, the residue identifies it uniquely. A key's TTL is the time until it is
- * full, so an idle bucket leaves nothing behind. A check that is not admitted writes nothing.
- * Checks of one call run in order, so two checks of the same key see each other.
+ * (< 2^22 s) after now, the residue identifies it uniquely. Each distinct key is read once, the
+ * batch's checks are applied to it in order (so two checks of one key see each other exactly as
+ * if they ran one by one), and a key that any check took from is written once, with a TTL of
+ * the time until it is full, so an idle bucket leaves nothing behind. A check that is not
+ * admitted writes nothing.
  */
-const SCRIPT_BODY = (clock: string, ttlSlackMs: number): string => `
+const SCRIPT_BODY = (clock: string, lastArg: string, ttlSlackMs: number): string => `
 local MOD = 8388608000000000
 local HALF = 4194304000000000
 local t = ${clock}
-local now = (tonumber(t[1]) % 8388608) * 1000000000 + tonumber(t[2]) * 1000
+local sec, usec = tonumber(t[1]), tonumber(t[2])
+local deadline = tonumber(ARGV[1])
+if deadline > 0 and sec * 1000000 + usec > deadline then return { sec, usec, 0 } end
+local now = (sec % 8388608) * 1000000000 + usec * 1000
 
 local function fdiv(a, b)
   local q = math.floor(a / b)
   if q * b > a then q = q - 1 elseif (q + 1) * b <= a then q = q + 1 end
   return q
 end
-local function ceilms(ns) return fdiv(ns + 999999, 1000000) end
 
-local out = {}
-local a, k = 1, 1
-while k <= #KEYS do
-  local n = tonumber(ARGV[a])
-  a = a + 1
-  local interval, capacity, cost, debt, status = {}, {}, {}, {}, {}
-  local admitted = 1
-  for j = 1, n do
-    interval[j] = tonumber(ARGV[a])
-    capacity[j] = tonumber(ARGV[a + 1])
-    cost[j] = tonumber(ARGV[a + 2])
-    local enforce = ARGV[a + 3] == '1'
-    a = a + 4
-    local window = capacity[j] * interval[j]
-    local d = 0
-    local stored = redis.call('GET', KEYS[k + j - 1])
-    if stored then
-      d = (tonumber(stored) or 0) - now
-      if d < 0 then d = d + MOD end
-      if d >= HALF then d = 0 elseif d > window then d = window end
-    end
-    debt[j] = d
-    if cost[j] > capacity[j] then status[j] = 2
-    elseif d + cost[j] * interval[j] <= window then status[j] = 1
-    else status[j] = 0 end
-    if enforce and status[j] ~= 1 then admitted = 0 end
+local interval, capacity, enforce = {}, {}, {}
+local a = 3
+for p = 1, tonumber(ARGV[2]) do
+  interval[p] = tonumber(ARGV[a])
+  capacity[p] = tonumber(ARGV[a + 1])
+  enforce[p] = ARGV[a + 2] == '1'
+  a = a + 3
+end
+
+-- Each key's arrival time, read on first use (false: no key, a full bucket), and the debt of
+-- every key a check took from, for the one write at the end.
+local tat, taken = {}, {}
+local function debt(k, window)
+  local v = tat[k]
+  if v == nil then
+    local stored = redis.call('GET', KEYS[k])
+    v = stored and (tonumber(stored) or 0) or false
+    tat[k] = v
   end
-  out[#out + 1] = admitted
+  if v == false then return 0 end
+  local d = v - now
+  if d < 0 then d = d + MOD end
+  if d >= HALF then return 0 elseif d > window then return window end
+  return d
+end
+
+local out = { sec, usec, 1 }
+local last = ${lastArg}
+while a <= last do
+  local n, cost = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  a = a + 2
+  local ks, ps, ds, ss = {}, {}, {}, {}
+  local admitted = true
   for j = 1, n do
-    local window = capacity[j] * interval[j]
-    local d = debt[j]
-    local taken, retry = 0, 0
-    if admitted == 1 and status[j] == 1 then
-      taken = 1
-      d = d + cost[j] * interval[j]
-      local tat = now + d
-      if tat >= MOD then tat = tat - MOD end
-      redis.call('SET', KEYS[k + j - 1], string.format('%.0f', tat), 'PX', string.format('%.0f', ceilms(d) + ${ttlSlackMs}))
+    local k, p = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+    a = a + 2
+    local window = capacity[p] * interval[p]
+    local d = debt(k, window)
+    local s = 0
+    if cost > capacity[p] then s = 2 elseif d + cost * interval[p] <= window then s = 1 end
+    if enforce[p] and s ~= 1 then admitted = false end
+    ks[j], ps[j], ds[j], ss[j] = k, p, d, s
+  end
+  for j = 1, n do
+    local d = ds[j]
+    if admitted and ss[j] == 1 then
+      d = d + cost * interval[ps[j]]
+      local v = now + d
+      if v >= MOD then v = v - MOD end
+      tat[ks[j]] = v
+      taken[ks[j]] = d
     end
-    if status[j] == 2 then retry = -1
-    elseif status[j] == 0 then retry = ceilms(d + cost[j] * interval[j] - window) end
-    out[#out + 1] = status[j]
-    out[#out + 1] = taken
-    out[#out + 1] = fdiv(window - d, interval[j])
-    out[#out + 1] = retry
-    out[#out + 1] = ceilms(d)
+    out[#out + 1] = ss[j]
     out[#out + 1] = d
   end
-  k = k + n
+end
+
+for k, d in pairs(taken) do
+  redis.call('SET', KEYS[k], string.format('%.0f', tat[k]), 'PX', string.format('%.0f', fdiv(d + 999999, 1000000) + ${ttlSlackMs}))
 end
 return out
 `
 
-export const TOKEN_BUCKET_LUA = SCRIPT_BODY("redis.call('TIME')", 0)
+export const TOKEN_BUCKET_LUA = SCRIPT_BODY("redis.call('TIME')", '#ARGV', 0)
 
 /**
  * The same script with the clock taken from its last two ARGV (seconds, microseconds) instead of
@@ -102,10 +117,14 @@ export const TOKEN_BUCKET_LUA = SCRIPT_BODY("redis.call('TIME')", 0)
  * clock (and the script's own handling of a stale arrival time is what gets tested). Never used
  * by the stores.
  */
-export const TOKEN_BUCKET_LUA_TEST_CLOCK = SCRIPT_BODY('{ ARGV[#ARGV - 1], ARGV[#ARGV] }', 3_600_000)
+export const TOKEN_BUCKET_LUA_TEST_CLOCK = SCRIPT_BODY('{ ARGV[#ARGV - 1], ARGV[#ARGV] }', '#ARGV - 2', 3_600_000)
 
-/** The largest window (capacity × interval, in ns) the script's modular clock can represent. */
+/** The largest window (capacity × interval, in ns) the script's modular clock can represent, exclusive. */
 export const MAX_WINDOW_NS = 4_194_304_000_000_000
 
-/** The name under which the script is registered on an ioredis client with `defineCommand`. */
-export const TOKEN_BUCKET_COMMAND = 'sluiceTokenBucket'
+/**
+ * The name under which the script is registered on an ioredis client with `defineCommand`. It
+ * carries the script's version: two versions of Sluice on one client never share a script whose
+ * arguments they read differently.
+ */
+export const TOKEN_BUCKET_COMMAND = 'sluiceTokenBucketV2'

@@ -1,35 +1,40 @@
 import { LRUCache } from 'lru-cache'
 import { applyCheck } from '../bucket.js'
-import type { BucketRequest, CheckReply, CheckRequest } from '../types.js'
+import type { BucketPolicy, CheckReply, CheckRequest, CheckStep } from '../types.js'
+
+/** How long a denial is answered from memory at most: Redis is the truth again within this. */
+export const DENY_CACHE_MAX_AGE_MS = 1_000
 
 interface Entry {
   /** Every bucket's debt as Redis reported it. */
   readonly debtsNs: readonly number[]
   /** When the check was sent (monotonic ms): Redis computed the debts no earlier than this. */
   readonly sentAt: number
-  readonly buckets: readonly BucketRequest[]
+  readonly policies: readonly BucketPolicy[]
 }
 
-// Keys never contain a newline (their client ids are IPs, hashes or safe ids), so joining is unambiguous.
-const identity = (request: CheckRequest): string =>
-  request.buckets.length === 1 ? request.buckets[0]!.key : request.buckets.map((b) => b.key).join('\n')
+// Keys never contain a newline (their client ids are IPs or hashes), so joining is unambiguous.
+const identity = (request: CheckRequest): string => (request.keys.length === 1 ? request.keys[0]! : request.keys.join('\n'))
 
-function samePolicies(a: readonly BucketRequest[], b: readonly BucketRequest[]): boolean {
+function samePolicies(a: readonly BucketPolicy[], b: readonly BucketPolicy[]): boolean {
+  if (a === b) return true
   return (
     a.length === b.length &&
-    a.every((x, i) => x.capacity === b[i]!.capacity && x.intervalNs === b[i]!.intervalNs && x.enforce === b[i]!.enforce)
+    a.every((x, i) => x === b[i] || (x.capacity === b[i]!.capacity && x.intervalNs === b[i]!.intervalNs && x.shadow === b[i]!.shadow))
   )
 }
 
 /**
  * Remembers checks that Redis refused, so a flood from one client is answered from process
- * memory until its tokens could be back, with no Redis call.
+ * memory with no Redis call, until its tokens could be back or a second has passed, whichever
+ * comes first.
  *
  * Sound because other replicas can only take tokens, never add them, and because admission can
  * only get harder as debts grow. The debts are aged from the moment the check was *sent*,
  * which overestimates the refill: the cache answers "denied" only when Redis certainly would
- * too, and anything else goes to Redis. The headers come from the same arithmetic Redis runs,
- * applied to the aged debts.
+ * too, and anything else goes to Redis. The one thing that can give tokens back is an operator
+ * (a reset, a deleted key, a Redis restarted empty): the age limit bounds how long a replica
+ * keeps denying what Redis would now allow.
  */
 export class DenyCache {
   readonly #entries: LRUCache<string, Entry>
@@ -40,19 +45,20 @@ export class DenyCache {
     this.#clock = clock
   }
 
-  now(): number {
-    return this.#clock()
-  }
-
   /** A refusal computed locally, or undefined when only Redis can answer. */
   answer(request: CheckRequest): CheckReply | undefined {
     const id = identity(request)
     const entry = this.#entries.get(id)
-    if (entry === undefined || !samePolicies(entry.buckets, request.buckets)) return undefined
-    const agedNs = Math.round((this.#clock() - entry.sentAt) * 1_000_000)
+    if (entry === undefined) return undefined
+    const ageMs = this.#clock() - entry.sentAt
+    if (ageMs > DENY_CACHE_MAX_AGE_MS || !samePolicies(entry.policies, request.policies)) {
+      this.#entries.delete(id)
+      return undefined
+    }
+    const agedNs = Math.round(ageMs * 1_000_000)
     const step = applyCheck(
       entry.debtsNs.map((d) => Math.max(0, d - agedNs)),
-      request.buckets,
+      request,
     )
     if (step.reply.admitted) {
       this.#entries.delete(id)
@@ -61,9 +67,10 @@ export class DenyCache {
     return step.reply
   }
 
-  record(request: CheckRequest, reply: CheckReply, debtsNs: readonly number[], sentAt: number): void {
+  /** What Redis answered for a check sent at `sentAt`. */
+  record(request: CheckRequest, step: CheckStep, sentAt: number): void {
     const id = identity(request)
-    if (reply.admitted) this.#entries.delete(id)
-    else this.#entries.set(id, { debtsNs, sentAt, buckets: request.buckets })
+    if (step.reply.admitted) this.#entries.delete(id)
+    else this.#entries.set(id, { debtsNs: step.debtsNs, sentAt, policies: request.policies })
   }
 }

@@ -34,7 +34,9 @@ export class MemoryStore implements Store {
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#clock = options.clock ?? hrtimeClock()
-    this.#full = new LRUCache({ max: options.maxKeys ?? 100_000 })
+    // Bounded by a size rather than `max`, which would allocate every slot up front: a large
+    // bound costs nothing until buckets fill it.
+    this.#full = new LRUCache({ maxSize: options.maxKeys ?? 100_000, sizeCalculation: () => 1 })
   }
 
   /** Buckets currently held (idle full ones are dropped lazily). */
@@ -48,16 +50,17 @@ export class MemoryStore implements Store {
 
   checkSync(request: CheckRequest): CheckReply {
     const now = this.#clock()
-    const debts = request.buckets.map((b) => {
-      const fullAt = this.#full.get(b.key)
-      return fullAt === undefined ? 0 : Math.min(Math.max(fullAt - now, 0), b.capacity * b.intervalNs)
+    const { keys, policies } = request
+    const debts = keys.map((key, i) => {
+      const fullAt = this.#full.get(key)
+      return fullAt === undefined ? 0 : Math.min(Math.max(fullAt - now, 0), policies[i]!.capacity * policies[i]!.intervalNs)
     })
-    const step = applyCheck(debts, request.buckets)
-    request.buckets.forEach((b, i) => {
+    const step = applyCheck(debts, request)
+    for (let i = 0; i < keys.length; i++) {
       const debt = step.debtsNs[i]!
-      if (debt > 0) this.#full.set(b.key, now + debt)
-      else this.#full.delete(b.key)
-    })
+      if (debt > 0) this.#full.set(keys[i]!, now + debt)
+      else this.#full.delete(keys[i]!)
+    }
     return step.reply
   }
 }

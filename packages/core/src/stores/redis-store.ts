@@ -1,10 +1,13 @@
 import calculateSlot from 'cluster-key-slot'
+import type { Cluster, Redis } from 'ioredis'
 import { ErrorCodes, SluiceError } from '../errors.js'
 import { TOKEN_BUCKET_COMMAND, TOKEN_BUCKET_LUA } from '../scripts/token-bucket.js'
-import { decodeReply, encodeChecks } from '../scripts/wire.js'
-import type { CheckReply, CheckRequest, CheckStep, RedisClient, Store } from '../types.js'
+import { decodeBatch, encodeBatch } from '../scripts/wire.js'
+import { withTimeout } from '../timeout.js'
+import type { BudgetedStore, CheckReply, CheckRequest, CheckStep, RedisClient } from '../types.js'
 import { Batcher } from './batcher.js'
 import { DenyCache } from './deny-cache.js'
+import { RedisClock } from './redis-clock.js'
 
 export interface RedisStoreOptions {
   /**
@@ -15,41 +18,88 @@ export interface RedisStoreOptions {
   /** Most checks in one script call; a long script would hold Redis up. @default 128 */
   readonly maxBatch?: number
   /**
-   * Answer checks of a bucket Redis reported empty from memory until its tokens could be back.
-   * Set to 0 to turn off. @default 10_000 checks
+   * Answer checks of a bucket Redis reported empty from memory, for at most a second, until its
+   * tokens could be back. Set to 0 to turn off. @default 10_000 buckets
    */
   readonly denyCacheKeys?: number
 }
 
 type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>
 
+/** The node of a plain client; a cluster's nodes are named `host:port`, as ioredis names them. */
+const SINGLE_NODE = 'redis'
+
+/** What every store on one client shares: one listener, one view of the nodes' clocks. */
+interface Connection {
+  readonly clock: RedisClock
+  wasReady: boolean
+}
+
+const connections = new WeakMap<RedisClient, Connection>()
+
+function connectionOf(client: RedisClient): Connection {
+  let connection = connections.get(client)
+  if (connection === undefined) {
+    const state: Connection = { clock: new RedisClock(), wasReady: client.status === 'ready' }
+    connection = state
+    connections.set(client, state)
+    if (state.wasReady) readClocks(client, state.clock)
+    client.on('ready', () => {
+      state.wasReady = true
+      readClocks(client, state.clock)
+    })
+  }
+  return connection
+}
+
+/** One TIME per node whenever the client (re)connects, so even the first batch has a deadline. */
+function readClocks(client: RedisClient, clock: RedisClock): void {
+  const nodes =
+    (client as { isCluster?: boolean }).isCluster === true
+      ? (client as Cluster).nodes('master').map((node) => ({ node, name: `${node.options.host}:${node.options.port}` }))
+      : [{ node: client as Redis, name: SINGLE_NODE }]
+  for (const { node, name } of nodes) {
+    const sentAt = performance.now()
+    node.time().then(
+      ([seconds, micros]) => clock.learn(name, Number(seconds) * 1_000_000 + Number(micros), sentAt, performance.now()),
+      () => {}, // a reply will teach the same; until then batches carry no deadline
+    )
+  }
+}
+
 /**
  * Buckets in Redis. The script is registered with ioredis's `defineCommand`, which sends
  * `EVALSHA` and falls back to `EVAL` on `NOSCRIPT` by itself, so a restart, a failover or
  * `SCRIPT FLUSH` never surfaces. Concurrent checks share one script call; on a cluster, one per
- * slot, which the client-id hash tag makes the same for all of one client's keys.
+ * slot, which the client-id hash tag makes the same for all of one client's keys. Each call
+ * carries its deadline in Redis time (see redis-clock.ts), so a call that arrives after its
+ * checks were answered without it takes nothing.
  */
-export class RedisStore implements Store {
+export class RedisStore implements BudgetedStore {
   readonly kind = 'redis'
   readonly client: RedisClient
   readonly #script: ScriptCommand
   readonly #batcher: Batcher<CheckRequest, CheckStep> | undefined
   readonly #denied: DenyCache | undefined
-  #wasReady: boolean
+  readonly #isCluster: boolean
+  readonly #connection: Connection
 
   constructor(client: RedisClient, options: RedisStoreOptions = {}) {
     this.client = client
-    this.#wasReady = client.status === 'ready'
-    if (!this.#wasReady) client.once('ready', () => (this.#wasReady = true))
+    this.#isCluster = (client as { isCluster?: boolean }).isCluster === true
+    this.#connection = connectionOf(client)
     if (typeof (client as unknown as Record<string, unknown>)[TOKEN_BUCKET_COMMAND] !== 'function') {
       client.defineCommand(TOKEN_BUCKET_COMMAND, { lua: TOKEN_BUCKET_LUA })
     }
     const command = (client as unknown as Record<string, ScriptCommand>)[TOKEN_BUCKET_COMMAND]!
     this.#script = command.bind(client)
-    const isCluster = (client as { isCluster?: boolean }).isCluster === true
     if (options.coalesce ?? true) {
-      const slotOf = (r: CheckRequest): number => calculateSlot(r.buckets[0]!.key)
-      this.#batcher = new Batcher((checks) => this.#call(checks), isCluster ? slotOf : () => 0, options.maxBatch ?? 128)
+      const slotOf = (r: CheckRequest): number => calculateSlot(r.keys[0]!)
+      this.#batcher = new Batcher<CheckRequest, CheckStep>(
+        (checks, deadline) => this.#send(checks, deadline),
+        this.#isCluster ? slotOf : () => 0,
+        options.maxBatch ?? 128,
+      )
     }
     const denyCacheKeys = options.denyCacheKeys ?? 10_000
     if (denyCacheKeys > 0) this.#denied = new DenyCache(denyCacheKeys)
@@ -59,29 +109,47 @@ export class RedisStore implements Store {
     return this.#denied?.answer(request)
   }
 
-  async check(request: CheckRequest): Promise<CheckReply> {
-    const denied = this.#denied
-    const cached = denied?.answer(request)
-    if (cached !== undefined) return cached
-    const sentAt = denied?.now() ?? 0
-    const step = this.#batcher !== undefined ? await this.#batcher.push(request) : (await this.#call([request]))[0]!
-    denied?.record(request, step.reply, step.debtsNs, sentAt)
+  check(request: CheckRequest): Promise<CheckReply> {
+    const cached = this.cached(request)
+    return cached !== undefined ? Promise.resolve(cached) : this.checkWithin(request, Number.POSITIVE_INFINITY)
+  }
+
+  async checkWithin(request: CheckRequest, budgetMs: number): Promise<CheckReply> {
+    const startedAt = performance.now()
+    const deadline = startedAt + budgetMs
+    const step = this.#batcher !== undefined ? await this.#batcher.push(request, deadline) : (await this.#send([request], deadline))[0]!
+    this.#denied?.record(request, step, startedAt)
     return step.reply
   }
 
-  async #call(checks: CheckRequest[]): Promise<CheckStep[]> {
+  #nodeOf(key: string): string {
+    if (!this.#isCluster) return SINGLE_NODE
+    return (this.client as { slots?: string[][] }).slots?.[calculateSlot(key)]?.[0] ?? SINGLE_NODE
+  }
+
+  async #send(checks: CheckRequest[], deadlineMs: number): Promise<readonly CheckStep[]> {
     // ioredis queues commands while it reconnects (through every 'connecting' attempt) and sends
-    // them once it is back: by then their requests were answered by the failure mode, and the
-    // late script would take tokens nobody asked for. Once the client has been ready, refuse at
-    // once whenever it is not. (Before that, its first connection is how every client starts.)
+    // them once it is back: refuse at once whenever a client that has been ready is not. (Before
+    // that, its first connection is how every client starts.) The deadline below covers what
+    // slips past this: commands already written, or resent after a reconnect.
     const status = this.client.status
     // A socket the server has closed can still read 'ready' until ioredis handles the close
     // event; ioredis then queues rather than writes, so check the socket too (plain clients).
     const stream = (this.client as { stream?: { writable?: boolean } }).stream
-    if ((status !== 'ready' && (this.#wasReady || status === 'end')) || (status === 'ready' && stream?.writable === false)) {
+    if ((status !== 'ready' && (this.#connection.wasReady || status === 'end')) || (status === 'ready' && stream?.writable === false)) {
       throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the Redis client is ${status}; the check was not sent`)
     }
-    const { keys, args } = encodeChecks(checks)
-    return decodeReply(await this.#script(keys.length, ...keys, ...args), checks)
+    const node = this.#nodeOf(checks[0]!.keys[0]!)
+    const { keys, args } = encodeBatch(checks, this.#connection.clock.deadlineUs(node, deadlineMs))
+    const sentAt = performance.now()
+    const call = this.#script(keys.length, ...keys, ...args).then((raw) => {
+      const batch = decodeBatch(raw, checks)
+      this.#connection.clock.learn(node, batch.redisTimeUs, sentAt, performance.now())
+      if (!batch.ran) {
+        throw new SluiceError(ErrorCodes.STORE_TIMEOUT, '@sluice: the check reached Redis after its time budget; it took nothing')
+      }
+      return batch.steps
+    })
+    return withTimeout(call, deadlineMs - sentAt)
   }
 }

@@ -37,7 +37,7 @@ async function skewedReplica(offset: string, key: string, count: number): Promis
 describe('clock skew between replicas', () => {
   it('a replica whose clock is days off limits exactly like the others', async () => {
     const key = 'skew:{client}:default'
-    const check = { buckets: [{ key, capacity: 10, intervalNs: 1_000_000_000_000, cost: 1, enforce: true }] } // ~no refill
+    const check = { keys: [key], policies: [{ capacity: 10, intervalNs: 1_000_000_000_000, shadow: false }], cost: 1 } // ~no refill
     for (let i = 0; i < 3; i++) await store.check(check)
 
     const ahead = await skewedReplica('+3d', key, 2)

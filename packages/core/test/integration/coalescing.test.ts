@@ -9,7 +9,7 @@ let n = 0
 const uniqueKey = (): string => `co:${++n}:{c}:default`
 
 function request(key: string, capacity: number, refillPerSecond: number, cost = 1) {
-  return { buckets: [{ key, capacity, intervalNs: resolvePolicy({ capacity, refillPerSecond }).intervalNs, cost, enforce: true }] }
+  return { keys: [key], policies: [resolvePolicy({ capacity, refillPerSecond })], cost }
 }
 /** One single-bucket check: its bucket's reply. */
 const one = async (s: RedisStore, r: ReturnType<typeof request>) => (await s.check(r)).buckets[0]!

@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TOKEN_BUCKET_LUA_TEST_CLOCK } from '../../src/scripts/token-bucket.js'
-import { decodeReply, encodeChecks } from '../../src/scripts/wire.js'
+import { decodeBatch, encodeBatch } from '../../src/scripts/wire.js'
 import { MemoryStore } from '../../src/stores/memory-store.js'
 import type { BucketReply, CheckReply, CheckStatus } from '../../src/types.js'
 
@@ -52,7 +52,8 @@ class ReferenceBucket {
       remaining,
       retryAfterMs,
       resetMs: ceilMs(this.capacity * this.interval - this.scaledTokens),
-      nextTokenMs: remaining > 0 ? 0 : ceilMs(this.interval - this.scaledTokens),
+      nextTokenMs:
+        this.scaledTokens === this.capacity * this.interval ? 0 : ceilMs(BigInt(remaining + 1) * this.interval - this.scaledTokens),
     }
   }
 }
@@ -73,13 +74,15 @@ const bucketSpec = fc.record({
   enforce: fc.oneof(fc.constant(true), fc.boolean()),
 })
 
+const start = fc.oneof(
+  fc.integer({ min: 1_700_000_000, max: 1_900_000_000 }),
+  // Just before the script's clock wraps around.
+  fc.integer({ min: 1, max: 30 }).map((k) => 203 * MODULUS_S - k),
+)
+
 const scenario = fc.record({
   buckets: fc.array(bucketSpec, { minLength: 1, maxLength: 3 }),
-  // Start anywhere, including just before the script's clock wraps around.
-  startS: fc.oneof(
-    fc.integer({ min: 1_700_000_000, max: 1_900_000_000 }),
-    fc.integer({ min: 1, max: 30 }).map((k) => 203 * MODULUS_S - k),
-  ),
+  startS: start,
   steps: fc.array(
     fc.record({
       dtUs: fc.oneof(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 20_000_000 })),
@@ -111,6 +114,7 @@ describe('token bucket: script and memory store against a reference model', () =
         const id = ++run
         const reference = buckets.map((b) => new ReferenceBucket(b.capacity, b.intervalNs))
         const enforce = buckets.map((b) => b.enforce)
+        const policies = buckets.map((b) => ({ capacity: b.capacity, intervalNs: b.intervalNs, shadow: !b.enforce }))
         let nowUs = BigInt(startS) * 1_000_000n
         let memoryNow = 0
         const memory = new MemoryStore({ clock: () => memoryNow })
@@ -118,14 +122,77 @@ describe('token bucket: script and memory store against a reference model', () =
           nowUs += BigInt(dtUs)
           memoryNow += dtUs * 1_000
           const expected = referenceCheck(reference, enforce, nowUs * 1_000n, cost)
-          const request = { buckets: buckets.map((b, i) => ({ key: `prop:{${id}}:${i}`, ...b, cost })) }
+          const request = { keys: buckets.map((_, i) => `prop:{${id}}:${i}`), policies, cost }
           expect(memory.checkSync(request)).toEqual(expected)
-          const { keys, args } = encodeChecks([request])
+          const { keys, args } = encodeBatch([request], 0)
           const raw = await script(keys.length, ...keys, ...args, String(nowUs / 1_000_000n), String(nowUs % 1_000_000n))
-          expect(decodeReply(raw, [request])[0]!.reply).toEqual(expected)
+          expect(decodeBatch(raw, [request]).steps[0]!.reply).toEqual(expected)
         }
       }),
       { numRuns: 150 },
+    )
+  })
+})
+
+/**
+ * A batch reads each key once and writes it once: many checks of overlapping keys in one call,
+ * several policies each, must answer exactly as the same checks run one by one.
+ */
+const batchScenario = fc.record({
+  buckets: fc.array(bucketSpec, { minLength: 1, maxLength: 4 }),
+  startS: start,
+  rounds: fc.array(
+    fc.record({
+      dtUs: fc.oneof(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 20_000_000 })),
+      // Each check: which buckets (by index, deduplicated) and its cost.
+      checks: fc.array(fc.record({ picks: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), cost: fc.integer({ min: 1, max: 20 }) }), {
+        minLength: 1,
+        maxLength: 12,
+      }),
+    }),
+    { minLength: 1, maxLength: 12 },
+  ),
+})
+
+describe('token bucket: a coalesced batch against the same checks one by one', () => {
+  it('agree on every reply, and leave every key as the reference does', async () => {
+    const script = (redis as unknown as { sluiceTestClockBucket: TestScript }).sluiceTestClockBucket.bind(redis)
+    await fc.assert(
+      fc.asyncProperty(batchScenario, async ({ buckets, startS, rounds }) => {
+        const id = ++run
+        const reference = buckets.map((b) => new ReferenceBucket(b.capacity, b.intervalNs))
+        // Shared frozen objects, as the limiter passes them, and one equal copy that is not shared.
+        const policies = buckets.map((b) => Object.freeze({ capacity: b.capacity, intervalNs: b.intervalNs, shadow: !b.enforce }))
+        let nowUs = BigInt(startS) * 1_000_000n
+        for (const { dtUs, checks } of rounds) {
+          nowUs += BigInt(dtUs)
+          const requests = checks.map(({ picks, cost }) => {
+            const chosen = [...new Set(picks.map((p) => p % buckets.length))]
+            return {
+              chosen,
+              request: {
+                keys: chosen.map((i) => `batch:{${id}}:${i}`),
+                policies: chosen.map((i, j) => (j === 1 ? { ...policies[i]! } : policies[i]!)),
+                cost,
+              },
+            }
+          })
+          const expected = requests.map(({ chosen, request }) =>
+            referenceCheck(
+              chosen.map((i) => reference[i]!),
+              chosen.map((i) => buckets[i]!.enforce),
+              nowUs * 1_000n,
+              request.cost,
+            ),
+          )
+          const batch = requests.map((r) => r.request)
+          const { keys, args } = encodeBatch(batch, 0)
+          expect(new Set(keys).size).toBe(keys.length)
+          const raw = await script(keys.length, ...keys, ...args, String(nowUs / 1_000_000n), String(nowUs % 1_000_000n))
+          expect(decodeBatch(raw, batch).steps.map((step) => step.reply)).toEqual(expected)
+        }
+      }),
+      { numRuns: 100 },
     )
   })
 })

@@ -16,7 +16,14 @@ describe('@sluice/core types', () => {
 
   it('types key and cost functions by the request type', () => {
     expectTypeOf<LimiterOptions<Req>['key']>().toEqualTypeOf<
-      'ip' | { readonly header: string; readonly missing?: 'ip' | 'reject' } | ((request: Req) => string | Promise<string>) | undefined
+      | 'ip'
+      | {
+          readonly header: string
+          readonly missing?: 'ip' | 'reject'
+          readonly verify?: (apiKey: string, request: Req) => boolean | Promise<boolean>
+        }
+      | ((request: Req) => string | Promise<string>)
+      | undefined
     >()
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; cost: (r: Req) => number }>().toExtend<LimiterOptions<Req>>()
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; cost: '1' }>().not.toExtend<LimiterOptions<Req>>()

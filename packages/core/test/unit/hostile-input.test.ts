@@ -4,14 +4,14 @@ import { describe, expect, it } from 'vitest'
 import { createLimiter, MemoryStore, rateLimitHeaders, resolvePolicy } from '../../src/index.js'
 import type { RequestView } from '../../src/types.js'
 
-const KEY_SHAPE = /^sluice:\{(ip|ipx|key|id|idh):[^{}\s]*\}:default$/
+const KEY_SHAPE = /^sluice:\{(ip|key|id):[^{}\s]*\}:default$/
 
 function view(headers: Record<string, string | string[]>, ip: string | undefined = '192.0.2.1'): RequestView {
   return { ip, header: (name) => headers[name] }
 }
 
 describe('hostile request input', () => {
-  const hostile = ['a\r\nSet-Cookie: x', '{tag}', '}{', 'a:b:c', 'ключ🙂', 'x'.repeat(65_536), '\u0000', ' ']
+  const hostile = ['a\r\nSet-Cookie: x', '{tag}', '}{', 'a:b:c', 'ключ🙂', 'x'.repeat(65_536), '\u0000']
 
   it.each(hostile.map((v) => [JSON.stringify(v).slice(0, 40), v]))(
     'API key %s is hashed into a safe, bounded key',
@@ -22,6 +22,12 @@ describe('hostile request input', () => {
       expect(decision.result!.allowed).toBe(true)
     },
   )
+
+  it.each([' ', '\t', ',', ' , sk_1'])('counts API key %j as missing: the IP bucket, not a key of its own', async (value) => {
+    const limiter = createLimiter({ capacity: 5, refillPerSecond: 1, key: { header: 'x-api-key' } })
+    const decision = await limiter.forRoute(undefined, 'GET', '/')!.check({}, view({ 'x-api-key': value }))
+    expect(decision.result!.key).toBe('sluice:{ip:192.0.2.1}:default')
+  })
 
   it('never lets two different API keys share a bucket, whatever their bytes', async () => {
     const limiter = createLimiter({ capacity: 1, refillPerSecond: 0.001, key: { header: 'x-api-key' } })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { apiKeyClientId, bucketKey, customClientId, ipClientId } from '../../src/keys.js'
+import { apiKeyClientId, bucketKey, customClientId, ipClientId, manualClientId } from '../../src/keys.js'
 
 describe('ipClientId', () => {
   it('keeps IPv4 as it is', () => {
@@ -25,12 +25,21 @@ describe('ipClientId', () => {
     expect(ipClientId('fe80::1%eth0', 128)).toBe('ip:fe80::1')
   })
 
-  it('hashes anything that is not an address, never producing braces', () => {
-    for (const junk of ['not-an-ip', '{evil}', '1.2.3.4\r\nX: y', '🙂'.repeat(1000)]) {
-      const id = ipClientId(junk)
-      expect(id).toMatch(/^ipx:[A-Za-z0-9_-]{22}$/)
+  it('has no id for anything that is not an address: no bucket of its own to open at will', () => {
+    for (const junk of ['not-an-ip', '{evil}', '1.2.3.4\r\nX: y', '🙂'.repeat(1000), '', '1.2.3.4:', '[::1', '1.2.3.4:99999999']) {
+      expect(ipClientId(junk)).toBeUndefined()
     }
-    expect(ipClientId(undefined)).toBe('ip:unknown')
+    expect(ipClientId(undefined)).toBeUndefined()
+  })
+
+  it('strips a port only from the two forms gateways forward, so a source port is never a new client', () => {
+    expect(ipClientId('203.0.113.5:40001')).toBe('ip:203.0.113.5')
+    expect(ipClientId('203.0.113.5:40002')).toBe(ipClientId('203.0.113.5'))
+    expect(ipClientId('[2001:db8::1]:443', 128)).toBe('ip:2001:db8::1')
+    expect(ipClientId('[2001:db8::1]', 128)).toBe('ip:2001:db8::1')
+    expect(ipClientId('[::ffff:203.0.113.5]:8080')).toBe('ip:203.0.113.5')
+    // A bare IPv6 address may end in what looks like a port: it is an address, kept whole.
+    expect(ipClientId('2001:db8::1:443', 128)).toBe('ip:2001:db8::1:443')
   })
 })
 
@@ -45,10 +54,15 @@ describe('apiKeyClientId', () => {
 })
 
 describe('customClientId', () => {
-  it('keeps short safe ids readable and hashes the rest', () => {
-    expect(customClientId('tenant-42')).toBe('id:tenant-42')
-    expect(customClientId('a}b{c')).toMatch(/^idh:/)
-    expect(customClientId('x'.repeat(65))).toMatch(/^idh:/)
+  it('hashes every id, so a function that returns a secret never stores it', () => {
+    expect(customClientId('sk_live_abc')).toMatch(/^id:[A-Za-z0-9_-]{22}$/)
+    expect(customClientId('tenant-42')).not.toContain('tenant')
+    expect(customClientId('a}b{c')).toMatch(/^id:[A-Za-z0-9_-]{22}$/)
+  })
+
+  it('never lets one kind of id share a bucket with another kind of the same string', () => {
+    const ids = new Set([customClientId('x'), apiKeyClientId('x'), manualClientId('x')])
+    expect(ids.size).toBe(3)
   })
 })
 

@@ -13,8 +13,7 @@ function manualClock(): { now: () => number; advanceMs: (ms: number) => void } {
 }
 
 function request(key: string, capacity: number, refillPerSecond: number, cost = 1) {
-  const { intervalNs } = resolvePolicy({ capacity, refillPerSecond })
-  return { buckets: [{ key, capacity, intervalNs, cost, enforce: true }] }
+  return { keys: [key], policies: [resolvePolicy({ capacity, refillPerSecond })], cost }
 }
 const checkOne = (store: MemoryStore, r: ReturnType<typeof request>) => store.checkSync(r).buckets[0]!
 
@@ -62,7 +61,7 @@ describe('MemoryStore', () => {
     // request (t = 1 ms) and the last (t = 1e6 ms) is spent: exactly floor(elapsed / interval).
     // A per-request rounding of even 1 ns would shift this by several tokens.
     const elapsedNs = (1_000_000 - 1) * 1_000_000
-    expect(admitted).toBe(10 + Math.floor(elapsedNs / check.buckets[0]!.intervalNs))
+    expect(admitted).toBe(10 + Math.floor(elapsedNs / check.policies[0]!.intervalNs))
   })
 
   it('keeps at most maxKeys buckets', () => {

@@ -38,8 +38,9 @@ describe('@sluice/fastify without Redis', () => {
     const { stream, lines } = capturingLogger()
     const app = Fastify({ trustProxy: true, logger: { stream, level: 'warn' } })
     await app.register(rateLimit, { capacity: 1, refillPerSecond: 1 })
+    app.get('/', async () => 'ok')
     await app.ready()
-    expect(lines.some((l) => l.level === 40 && l.msg.includes('trustProxy is true'))).toBe(true)
+    expect(lines.some((l) => l.level === 40 && l.code === 'SLUICE_PERMISSIVE_TRUST_PROXY' && l.msg.includes('trusts every proxy'))).toBe(true)
     await app.close()
   })
 
@@ -47,6 +48,7 @@ describe('@sluice/fastify without Redis', () => {
     const { stream, lines } = capturingLogger()
     const app = Fastify({ trustProxy: '10.0.0.2', logger: { stream, level: 'warn' } })
     await app.register(rateLimit, { capacity: 1, refillPerSecond: 1 })
+    app.get('/', async () => 'ok')
     await app.ready()
     expect(lines).toEqual([])
     await app.close()
