@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import type { IncomingHttpHeaders, Server } from 'node:http'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
-import type { LimiterOptions, RouteLimitOptions } from '@sluice/core'
+import type { LimiterOptions, RouteLimitOptions, SluiceStats } from '@sluice/core'
 import { rateLimit as expressRateLimit } from '@sluice/express'
 import fastifyRateLimit from '@sluice/fastify'
 import type createExpressApp from 'express'
@@ -24,11 +24,17 @@ export interface RouteSpec {
 
 export interface Settings {
   /** The framework's trust-proxy setting; absent = trust no proxy (the frameworks' default). */
-  readonly trustProxy?: string
+  readonly trustProxy?: string | string[] | ((address: string, hop: number) => boolean)
+  /** Listen on this unix socket instead of a loopback port (as behind a proxy on a socket). */
+  readonly socketPath?: string
 }
 
 export interface RunningApp {
+  /** `http://127.0.0.1:<port>`, or `http://localhost` for an app on a unix socket. */
   readonly url: string
+  readonly socketPath?: string | undefined
+  /** The limiter's counters, as the app reads them. */
+  stats(): SluiceStats
   close(): Promise<void>
 }
 
@@ -52,20 +58,24 @@ export const expressDriver: Driver = {
     const express = frameworkOf<typeof createExpressApp>('express', 'express')
     const app = express()
     if (settings.trustProxy !== undefined) app.set('trust proxy', settings.trustProxy)
+    // The README's pattern: one limiter for the whole app, and `.route()` for a route's own
+    // override (Express's `config.rateLimit`), whose id names the route's buckets as Fastify names
+    // them (method and path), so the two adapters share them too; `false` exempts the route.
     const appWide = expressRateLimit(options)
+    app.use(appWide)
     for (const route of routes) {
       const limit = route.rateLimit
-      // `.route()` is Express's `config.rateLimit`: the id names the route's own buckets as
-      // Fastify names them (method and path), so the two adapters share them too.
-      const middleware = limit === false ? [] : [limit === undefined ? appWide : appWide.route(`GET ${route.path}`, limit)]
+      const middleware = limit === undefined ? [] : [appWide.route(`GET ${route.path}`, limit)]
       app.get(route.path, ...middleware, (req, res) => {
         res.json({ remaining: req.rateLimit?.remaining ?? null })
       })
     }
-    const server = app.listen(0, '127.0.0.1')
+    const server = settings.socketPath === undefined ? app.listen(0, '127.0.0.1') : app.listen(settings.socketPath)
     await once(server, 'listening')
     return {
-      url: urlOf(server),
+      url: settings.socketPath === undefined ? urlOf(server) : 'http://localhost',
+      socketPath: settings.socketPath,
+      stats: () => appWide.stats(),
       async close() {
         const closed = once(server, 'close')
         server.close()
@@ -88,12 +98,13 @@ export const fastifyDriver: Driver = {
         const config = route.rateLimit === undefined ? {} : { config: { rateLimit: route.rateLimit } }
         app.get(route.path, config, async (request) => ({ remaining: request.rateLimit?.remaining ?? null }))
       }
-      await app.listen({ host: '127.0.0.1', port: 0 })
+      await (settings.socketPath === undefined ? app.listen({ host: '127.0.0.1', port: 0 }) : app.listen({ path: settings.socketPath }))
     } catch (error) {
       await app.close()
       throw error
     }
-    return { url: urlOf(app.server), close: () => app.close() }
+    const url = settings.socketPath === undefined ? urlOf(app.server) : 'http://localhost'
+    return { url, socketPath: settings.socketPath, stats: () => app.sluice.stats(), close: () => app.close() }
   },
 }
 

@@ -13,7 +13,7 @@ import {
   trustsEveryone,
   WarningCodes,
 } from '@sluice/core'
-import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { fastifyTrustProxy } from './trust-proxy.js'
 

@@ -3,8 +3,8 @@ import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
 import rateLimit from '../../src/index.js'
 
-function capturingLogger(): { stream: Writable; lines: Array<{ level: number; msg: string }> } {
-  const lines: Array<{ level: number; msg: string }> = []
+function capturingLogger(): { stream: Writable; lines: Array<{ level: number; msg: string; code?: string }> } {
+  const lines: Array<{ level: number; msg: string; code?: string }> = []
   const stream = new Writable({
     write(chunk, _encoding, callback) {
       for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line))
@@ -40,7 +40,9 @@ describe('@sluice/fastify without Redis', () => {
     await app.register(rateLimit, { capacity: 1, refillPerSecond: 1 })
     app.get('/', async () => 'ok')
     await app.ready()
-    expect(lines.some((l) => l.level === 40 && l.code === 'SLUICE_PERMISSIVE_TRUST_PROXY' && l.msg.includes('trusts every proxy'))).toBe(true)
+    expect(lines.some((l) => l.level === 40 && l.code === 'SLUICE_PERMISSIVE_TRUST_PROXY' && l.msg.includes('trusts every proxy'))).toBe(
+      true,
+    )
     await app.close()
   })
 
