@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import type { IncomingHttpHeaders, Server } from 'node:http'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
-import type { LimiterOptions, RouteLimitOptions, SluiceStats } from '@sluice/core'
+import type { ClientRef, LimiterOptions, ManualCheckOptions, RateLimitResult, RouteLimitOptions, SluiceStats } from '@sluice/core'
 import { rateLimit as expressRateLimit } from '@sluice/express'
 import fastifyRateLimit from '@sluice/fastify'
 import type createExpressApp from 'express'
@@ -20,6 +20,11 @@ export interface RouteSpec {
   readonly path: string
   /** The route's own override; `false` exempts the route; absent = the app-wide limiter. */
   readonly rateLimit?: RouteLimitOptions<PortableRequest> | false
+  /**
+   * Instead of `{ remaining }`, the handler runs a manual check keyed by the `x-user` header, with
+   * this policy (undefined: the limiter's own), and answers `{ allowed, remaining }` with 200 or 429.
+   */
+  readonly manual?: { readonly policy?: ManualCheckOptions['policy'] }
 }
 
 export interface Settings {
@@ -35,6 +40,9 @@ export interface RunningApp {
   readonly socketPath?: string | undefined
   /** The limiter's counters, as the app reads them. */
   stats(): SluiceStats
+  /** The operator's calls, as the app makes them. */
+  reset(client: ClientRef): Promise<void>
+  peek(client: ClientRef & { tier?: string }): Promise<RateLimitResult>
   close(): Promise<void>
 }
 
@@ -66,8 +74,14 @@ export const expressDriver: Driver = {
     for (const route of routes) {
       const limit = route.rateLimit
       const middleware = limit === undefined ? [] : [appWide.route(`GET ${route.path}`, limit)]
-      app.get(route.path, ...middleware, (req, res) => {
-        res.json({ remaining: req.rateLimit?.remaining ?? null })
+      const manual = route.manual
+      app.get(route.path, ...middleware, async (req, res) => {
+        if (manual === undefined) {
+          res.json({ remaining: req.rateLimit?.remaining ?? null })
+          return
+        }
+        const result = await appWide.check(req, { key: String(req.headers['x-user']), policy: manual.policy })
+        res.status(result.allowed ? 200 : 429).json({ allowed: result.allowed, remaining: result.remaining })
       })
     }
     const server = settings.socketPath === undefined ? app.listen(0, '127.0.0.1') : app.listen(settings.socketPath)
@@ -76,6 +90,8 @@ export const expressDriver: Driver = {
       url: settings.socketPath === undefined ? urlOf(server) : 'http://localhost',
       socketPath: settings.socketPath,
       stats: () => appWide.stats(),
+      reset: (client) => appWide.reset(client),
+      peek: (client) => appWide.peek(client),
       async close() {
         const closed = once(server, 'close')
         server.close()
@@ -96,7 +112,12 @@ export const fastifyDriver: Driver = {
       await app.register(fastifyRateLimit, options)
       for (const route of routes) {
         const config = route.rateLimit === undefined ? {} : { config: { rateLimit: route.rateLimit } }
-        app.get(route.path, config, async (request) => ({ remaining: request.rateLimit?.remaining ?? null }))
+        const manual = route.manual
+        app.get(route.path, config, async (request, reply) => {
+          if (manual === undefined) return { remaining: request.rateLimit?.remaining ?? null }
+          const result = await app.sluice.check(request, { key: String(request.headers['x-user']), policy: manual.policy })
+          return reply.code(result.allowed ? 200 : 429).send({ allowed: result.allowed, remaining: result.remaining })
+        })
       }
       await (settings.socketPath === undefined ? app.listen({ host: '127.0.0.1', port: 0 }) : app.listen({ path: settings.socketPath }))
     } catch (error) {
@@ -104,7 +125,14 @@ export const fastifyDriver: Driver = {
       throw error
     }
     const url = settings.socketPath === undefined ? urlOf(app.server) : 'http://localhost'
-    return { url, socketPath: settings.socketPath, stats: () => app.sluice.stats(), close: () => app.close() }
+    return {
+      url,
+      socketPath: settings.socketPath,
+      stats: () => app.sluice.stats(),
+      reset: (client) => app.sluice.reset(client),
+      peek: (client) => app.sluice.peek(client),
+      close: () => app.close(),
+    }
   },
 }
 

@@ -66,14 +66,16 @@ export function describeBucket(debt: number, policy: BucketPolicy, cost: number,
  * Apply one check to buckets that are `debtsNs` short of full (0 ≤ debt ≤ window each).
  * A check that is not admitted takes nothing from any bucket.
  */
-export function applyCheck(debtsNs: readonly number[], request: Pick<CheckRequest, 'policies' | 'cost'>): CheckStep {
+export function applyCheck(debtsNs: readonly number[], request: Pick<CheckRequest, 'policies' | 'cost' | 'dryRun'>): CheckStep {
   const { policies, cost } = request
   const statuses = policies.map((policy, i) => affords(debtsNs[i]!, policy, cost))
   const admitted = admits(statuses, policies)
-  const debts = policies.map((policy, i) => (admitted && statuses[i] === 'allowed' ? debtsNs[i]! + cost * policy.intervalNs : debtsNs[i]!))
+  // A dry run answers whether the check would be admitted, and pays nothing.
+  const pays = admitted && request.dryRun !== true
+  const debts = policies.map((policy, i) => (pays && statuses[i] === 'allowed' ? debtsNs[i]! + cost * policy.intervalNs : debtsNs[i]!))
   const reply: CheckReply = {
     admitted,
-    buckets: policies.map((policy, i) => describeBucket(debts[i]!, policy, cost, statuses[i]!, admitted)),
+    buckets: policies.map((policy, i) => describeBucket(debts[i]!, policy, cost, statuses[i]!, pays)),
   }
   return { reply, debtsNs: debts }
 }

@@ -15,6 +15,10 @@ export const ErrorCodes = {
   INVALID_REQUEST_VALUE: 'ERR_SLUICE_INVALID_REQUEST_VALUE',
   /** A request function (`key`, `verify`, `cost`, …) threw: a server bug, answered 500. */
   REQUEST_FUNCTION_FAILED: 'ERR_SLUICE_REQUEST_FUNCTION_FAILED',
+  /** A method was called with an argument it cannot use (an operator's reset or peek, a manual check). */
+  INVALID_ARGUMENT: 'ERR_SLUICE_INVALID_ARGUMENT',
+  /** A second Sluice plugin in a Fastify scope that has one: `fastify.sluice` and every route would be ambiguous. */
+  ALREADY_REGISTERED: 'ERR_SLUICE_ALREADY_REGISTERED',
   /** The store answered something that is not a token-bucket reply. */
   STORE_REPLY: 'ERR_SLUICE_STORE_REPLY',
 } as const

@@ -99,6 +99,11 @@ export class Failover {
     if (hook !== undefined) notify(hook, { store: this.#store.kind, seconds: (performance.now() - started) / 1000, outcome })
   }
 
+  /** This replica's failure-mode buckets. */
+  get local(): MemoryStore {
+    return this.#local
+  }
+
   get stats(): LimiterStats {
     return {
       storeAnswers: this.#storeAnswers,

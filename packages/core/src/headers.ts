@@ -1,5 +1,5 @@
 import { serializeItem, serializeString } from 'structured-headers'
-import type { RateLimitResult, ResolvedPolicy } from './types.js'
+import type { HeaderFamilies, RateLimitResult, ResolvedPolicy } from './types.js'
 
 /** Response header names, lower-case as Node sends them. */
 export const HeaderNames = {
@@ -42,22 +42,32 @@ function partsOf(policy: ResolvedPolicy): Serialized {
   return parts
 }
 
+/** The `RateLimit-Policy` value of a list of policies: the same on every response, so built once per route. */
+export function policyHeader(policies: readonly ResolvedPolicy[]): string {
+  return policies.map((p) => partsOf(p).policyItem).join(', ')
+}
+
 /**
  * The headers that tell a client where it stands (see the README's headers table). The
  * `X-RateLimit-*` trio describes the binding policy; `RateLimit` and `RateLimit-Policy` list
  * every policy, following draft-ietf-httpapi-ratelimit-headers-10, serialized as RFC 9651
- * structured-field lists.
+ * structured-field lists. `Retry-After` goes with every 429, whichever families are chosen.
  */
-export function rateLimitHeaders(result: RateLimitResult): Record<string, string> {
-  const headers: Record<string, string> = {
-    [HeaderNames.limit]: String(result.limit),
-    [HeaderNames.remaining]: String(result.remaining),
-    [HeaderNames.reset]: String(seconds(result.resetMs)),
-    [HeaderNames.policy]: result.policies.map((p) => partsOf(p.policy).policyItem).join(', '),
+export function rateLimitHeaders(result: RateLimitResult, families: HeaderFamilies = 'all', policies?: string): Record<string, string> {
+  const headers: Record<string, string> = {}
+  if (families === 'all' || families === 'legacy') {
+    headers[HeaderNames.limit] = String(result.limit)
+    headers[HeaderNames.remaining] = String(result.remaining)
+    headers[HeaderNames.reset] = String(seconds(result.resetMs))
+  }
+  if (families === 'all' || families === 'ietf') {
+    headers[HeaderNames.policy] = policies ?? policyHeader(result.policies.map((p) => p.policy))
     // r and t are non-negative integers below 10^15, which serialize as plain digits.
-    [HeaderNames.rateLimit]: result.policies
-      .map((p) => `${partsOf(p.policy).name};r=${p.remaining};t=${seconds(p.nextTokenMs)}`)
-      .join(', '),
+    let rateLimit = ''
+    for (const p of result.policies) {
+      rateLimit += `${rateLimit === '' ? '' : ', '}${partsOf(p.policy).name};r=${p.remaining};t=${seconds(p.nextTokenMs)}`
+    }
+    headers[HeaderNames.rateLimit] = rateLimit
   }
   if (result.status === 'denied') {
     headers[HeaderNames.retryAfter] = String(Math.max(1, seconds(result.retryAfterMs)))

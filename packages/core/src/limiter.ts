@@ -1,26 +1,33 @@
-import { Failover, type PolicyCheck } from './failover.js'
-import { rateLimitHeaders } from './headers.js'
-import { apiKeyClientId, bucketKey, customClientId, ipClientId, routeBucketId, UNKNOWN_IP_ID } from './keys.js'
+import { ErrorCodes, SluiceError } from './errors.js'
+import { Failover, type GuardedReply, type PolicyCheck } from './failover.js'
+import { policyHeader, rateLimitHeaders } from './headers.js'
+import { apiKeyClientId, bucketKey, customClientId, ipClientId, manualClientId, routeBucketId, UNKNOWN_IP_ID } from './keys.js'
 import { notify } from './observer.js'
-import { checkedCost, ROUTE_OPTION_NAMES, resolveCost, resolveKey, resolveLimiterOptions } from './options.js'
-import { POLICY_KEYS, resolvePolicies } from './policies.js'
-import { costExceedsCapacity, limiterUnavailable, missingApiKey, quotaExceeded } from './problem.js'
+import { checkedCost, ROUTE_OPTION_NAMES, resolveCost, resolveFunction, resolveKey, resolveLimiterOptions } from './options.js'
+import { POLICY_KEYS, resolvePolicies, resolvePolicy } from './policies.js'
+import { costExceedsCapacity, customDenial, LIMITER_UNAVAILABLE, missingApiKey, problemDenial, quotaExceededDenial } from './problem.js'
 import { badValue, callRequestFunction } from './request-functions.js'
 import { MemoryStore } from './stores/memory-store.js'
 import { summarize } from './summarize.js'
+import { withTimeout } from './timeout.js'
 import { keysByIp } from './trust-proxy.js'
 import type {
-  AnswerSource,
-  CheckReply,
+  BudgetedStore,
+  CheckRequest,
+  ClientRef,
   CostOption,
   Decision,
+  Denial,
   KeyOption,
   LimiterOptions,
   LimiterStats,
+  ManualCheckOptions,
+  RateLimitResult,
   RequestView,
   ResolvedLimiterOptions,
   ResolvedPolicy,
   RouteLimitOptions,
+  SkipOption,
   SluiceLogger,
   SluiceStats,
 } from './types.js'
@@ -29,10 +36,12 @@ import { type WarningCode, WarningCodes, WarnOnce, WarnThrottle } from './warnin
 
 /** The policies bound to a route: checks a request against their buckets, all or nothing. */
 export interface RouteLimiter<Req> {
+  /** The route's policies (with tiers and no policies of its own, the first tier's). */
   readonly policies: readonly ResolvedPolicy[]
   /** Whether this route's key can end up being the client IP (so the trust-proxy setting matters). */
   readonly keysByIp: boolean
-  check(request: Req, view: RequestView): Promise<Decision>
+  /** The decision for a request; undefined when `skip` exempted it (no check, nothing to send). */
+  check(request: Req, view: RequestView): Promise<Decision | undefined>
 }
 
 export interface Limiter<Req> {
@@ -48,11 +57,35 @@ export interface Limiter<Req> {
   stats(): SluiceStats
   /** Log a coded warning once for this limiter: for the misconfigurations an adapter detects. */
   warnOnce(code: WarningCode, details: object, message: string): void
+  /**
+   * Every bucket of `client` under this limiter's prefix starts full again: in the store, in this
+   * replica's failure-mode buckets and deny cache (other replicas' deny caches agree within about
+   * a second). Rejects with `ERR_SLUICE_STORE_UNAVAILABLE` while the store is.
+   */
+  reset(client: ClientRef): Promise<void>
+  /** Where `client` stands in the limiter's own policies (its `tier`'s, with tiers), taking nothing. */
+  peek(client: ClientRef & { readonly tier?: string }): Promise<RateLimitResult>
+  /**
+   * A check from a handler, by a key only it knows (login attempts per username): the same
+   * buckets semantics, store, failure mode and coalescing as the middleware; `tier()` applies,
+   * `skip` does not; nothing is sent. Rejects with `ERR_SLUICE_STORE_UNAVAILABLE` when the store
+   * is unavailable and the failure mode is `allow` or `deny` (no bucket was measured).
+   */
+  check(request: Req, options: ManualCheckOptions): Promise<RateLimitResult>
+}
+
+/** What one request is checked against: its policies, their buckets' ids, and their constant header. */
+interface Binding {
+  readonly policies: readonly ResolvedPolicy[]
+  readonly bucketIds: readonly string[]
+  readonly policyHeader: string
 }
 
 interface Checker {
-  check(request: PolicyCheck): Promise<{ reply: CheckReply | undefined; policies: readonly ResolvedPolicy[]; source: AnswerSource }>
+  check(request: PolicyCheck): Promise<GuardedReply>
   stats(): LimiterStats
+  /** The local failure-mode buckets, whose client an operator may reset. */
+  readonly local: MemoryStore | undefined
 }
 
 /** An in-process store cannot fail, so it needs no guard; any other store gets one. */
@@ -66,6 +99,7 @@ function checkerFor(options: ResolvedLimiterOptions<unknown>): Checker {
         return Promise.resolve({ reply: store.checkSync(request), policies: request.policies, source: 'store' })
       },
       stats: () => ({ storeAnswers: answers, degradedAnswers: 0, storeErrors: 0, circuit: 'closed' }),
+      local: undefined,
     }
   }
   const failover = new Failover(store, {
@@ -77,8 +111,11 @@ function checkerFor(options: ResolvedLimiterOptions<unknown>): Checker {
     logger: options.logger,
     localMaxKeys: options.memoryMaxKeys,
   })
-  return { check: (request) => failover.check(request), stats: () => failover.stats }
+  return { check: (request) => failover.check(request), stats: () => failover.stats, local: failover.local }
 }
+
+/** Bound on the distinct policies handlers may name in manual checks. */
+const MAX_MANUAL_POLICIES = 1_000
 
 /** What every route of one limiter shares. */
 interface Shared<Req> {
@@ -86,8 +123,16 @@ interface Shared<Req> {
   readonly checker: Checker
   readonly once: WarnOnce
   readonly shadow: WarnThrottle
+  readonly denyBodyFailed: WarnThrottle
+  /** Every bucket id any route of this limiter checks: what a reset deletes. */
+  readonly bucketIds: Set<string>
   shadowDenials: number
   unknownIp: number
+}
+
+function bind(shared: Shared<unknown>, policies: readonly ResolvedPolicy[], bucketIds: readonly string[]): Binding {
+  for (const id of bucketIds) shared.bucketIds.add(id)
+  return Object.freeze({ policies, bucketIds, policyHeader: policyHeader(policies) })
 }
 
 /**
@@ -105,14 +150,41 @@ export function createLimiter<Req>(
     checker: checkerFor(options as ResolvedLimiterOptions<unknown>),
     once: new WarnOnce(options.logger),
     shadow: new WarnThrottle(options.logger, WarningCodes.SHADOW_DENIAL),
+    denyBodyFailed: new WarnThrottle(options.logger, WarningCodes.DENY_BODY_FAILED),
+    bucketIds: new Set(),
     shadowDenials: 0,
     unknownIp: 0,
   }
-  // A route without an override checks the limiter's own buckets, named after their policies.
-  const sharedIds = options.policies.map((p) => p.name)
-  const bindShared = (label: string): RouteLimiter<Req> => bindRoute(shared, label, options.policies, sharedIds, options.key, options.cost)
-  const whole = bindShared('*')
+  const share = shared as Shared<unknown>
+  // A route without policies of its own checks the limiter's buckets, named after their
+  // policies, and with tiers after the tier too, so an upgrade starts from a fresh bucket.
+  const own: Binding | ReadonlyMap<string, Binding> =
+    options.tiers === undefined
+      ? bind(
+          share,
+          options.policies,
+          options.policies.map((p) => p.name),
+        )
+      : new Map(
+          [...options.tiers].map(([tier, policies]) => [
+            tier,
+            bind(
+              share,
+              policies,
+              policies.map((p) => `${tier}/${p.name}`),
+            ),
+          ]),
+        )
+  const route = (
+    label: string,
+    binding: Binding | ReadonlyMap<string, Binding>,
+    key: KeyOption<Req>,
+    cost: CostOption<Req>,
+    skip: SkipOption<Req> | undefined,
+  ) => bindRoute(shared, label, binding, key, cost, skip)
+  const whole = route('*', own, options.key, options.cost, options.skip)
 
+  const manual = manualChecks(shared, own)
   return {
     options,
     stats: () => ({ ...shared.checker.stats(), shadowDenials: shared.shadowDenials, unknownIp: shared.unknownIp }),
@@ -120,90 +192,165 @@ export function createLimiter<Req>(
     forRoute(config, method, url) {
       if (config === false) return null
       const label = method === '' ? url : `${method} ${url}`
-      if (config === undefined) return method === '*' ? whole : bindShared(label)
+      if (config === undefined) return method === '*' ? whole : route(label, own, options.key, options.cost, options.skip)
       assertPlainObject(config, 'config.rateLimit')
       assertKnownOptions(config, ROUTE_OPTION_NAMES, 'config.rateLimit.')
-      const own = [...POLICY_KEYS, 'policies'].some((k) => (config as Record<string, unknown>)[k] !== undefined)
+      const hasOwn = [...POLICY_KEYS, 'policies'].some((k) => (config as Record<string, unknown>)[k] !== undefined)
       const first = options.policies[0]!
-      const policies = !own
-        ? options.policies
-        : resolvePolicies(
-            config.policies !== undefined
-              ? config
-              : {
-                  capacity: config.capacity ?? first.capacity,
-                  refillPerSecond: config.refillPerSecond ?? first.refillPerSecond,
-                  name: config.name ?? first.name,
-                  shadow: config.shadow,
-                },
-            'config.rateLimit.',
-          )
-      const bucketIds = policies.map((p) => (own ? routeBucketId(p.name, method, url) : p.name))
+      const binding = !hasOwn
+        ? own
+        : (() => {
+            const policies = resolvePolicies(
+              config.policies !== undefined
+                ? config
+                : {
+                    capacity: config.capacity ?? first.capacity,
+                    refillPerSecond: config.refillPerSecond ?? first.refillPerSecond,
+                    name: config.name ?? first.name,
+                    shadow: config.shadow,
+                  },
+              'config.rateLimit.',
+            )
+            return bind(
+              share,
+              policies,
+              policies.map((p) => routeBucketId(p.name, method, url)),
+            )
+          })()
       const key = config.key === undefined ? options.key : resolveKey<Req>(config.key, 'config.rateLimit.key')
+      const fits = isBinding(binding) ? binding.policies : [...binding.values()].flatMap((b) => b.policies)
       const cost =
         config.cost === undefined
-          ? resolveCost<Req>(options.cost, 'cost', policies)
-          : resolveCost<Req>(config.cost, 'config.rateLimit.cost', policies)
-      return bindRoute(shared, label, policies, bucketIds, key, cost)
+          ? resolveCost<Req>(options.cost, 'cost', fits)
+          : resolveCost<Req>(config.cost, 'config.rateLimit.cost', fits)
+      const skip =
+        config.skip === undefined
+          ? options.skip
+          : resolveFunction<SkipOption<Req>>(config.skip, 'config.rateLimit.skip', '(request) => boolean')
+      return route(label, binding, key, cost, skip)
     },
+    reset: (client) => manual.reset(client),
+    peek: (client) => manual.peek(client),
+    check: (request, checkOptions) => manual.check(request, checkOptions),
   }
+}
+
+function isBinding(binding: Binding | ReadonlyMap<string, Binding>): binding is Binding {
+  return !(binding instanceof Map)
 }
 
 function bindRoute<Req>(
   shared: Shared<Req>,
   route: string,
-  policies: readonly ResolvedPolicy[],
-  bucketIds: readonly string[],
+  binding: Binding | ReadonlyMap<string, Binding>,
   key: KeyOption<Req>,
   cost: CostOption<Req>,
+  skip: SkipOption<Req> | undefined,
 ): RouteLimiter<Req> {
-  const { options, checker } = shared
-  const prefix = options.prefix
+  const { options } = shared
+  const fixed = isBinding(binding) ? binding : undefined
+  const tiers = isBinding(binding) ? undefined : binding
   warnIfUnverified(shared, key)
   const observe = (decision: Decision): Decision => {
     notify(options.observer?.decision, { route, decision })
     return decision
   }
 
-  async function decide(clientId: string | undefined, tokens: number): Promise<Decision> {
-    if (clientId === undefined) {
-      const header = (key as { header: string }).header
-      return observe({ result: undefined, headers: {}, deny: missingApiKey(header), source: 'store', outcome: 'missing-key' })
-    }
-    const keys = bucketIds.map((id) => bucketKey(prefix, clientId, id))
-    const answer = await checker.check({ keys, policies, cost: tokens })
-    if (answer.reply === undefined) {
-      // `allow` and `deny` failure modes measured nothing, so they claim no quota.
-      return observe(
-        answer.source === 'deny'
-          ? { result: undefined, headers: {}, deny: limiterUnavailable(), source: 'deny', outcome: 'unavailable' }
-          : { result: undefined, headers: {}, deny: undefined, source: answer.source, outcome: 'allowed' },
-      )
-    }
-    const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store')
-    for (const p of result.policies) {
-      if (p.policy.shadow && p.status !== 'allowed') {
-        shared.shadowDenials++
-        shared.shadow.warn(
-          { policy: p.policy.name, key: p.key, shadowDenials: shared.shadowDenials },
-          `@sluice: shadow policy "${p.policy.name}" would have denied a request`,
-        )
-      }
-    }
-    const deny = result.allowed ? undefined : result.status === 'denied' ? quotaExceeded(result) : costExceedsCapacity(result)
-    return observe({ result, headers: rateLimitHeaders(result), deny, source: answer.source, outcome: result.status })
-  }
-
   return {
-    policies,
+    policies: fixed?.policies ?? options.policies,
     keysByIp: keysByIp(key as KeyOption<never>),
+    // Every request function may be synchronous or not: each is awaited only when it returned a
+    // promise, since an await per request is not free.
     async check(request, view) {
+      if (skip !== undefined) {
+        const skipped = callRequestFunction('skip', () => skip(request), checkedBoolean('skip'))
+        if (typeof skipped === 'boolean' ? skipped : await skipped) return undefined
+      }
       const client = resolveClientId(shared, key, request, view)
       const clientId = typeof client === 'object' ? await client : client
+      if (clientId === undefined) {
+        const problem = problemDenial(missingApiKey((key as { header: string }).header))
+        return observe({ result: undefined, headers: {}, deny: problem, source: 'store', outcome: 'missing-key' })
+      }
+      const chosen = fixed ?? tierOf(options, tiers!, request)
+      const using = chosen instanceof Promise ? await chosen : chosen
       const counted = typeof cost === 'number' ? cost : callRequestFunction('cost', () => cost(request), checkedCost)
-      return decide(clientId, typeof counted === 'number' ? counted : await counted)
+      const tokens = typeof counted === 'number' ? counted : await counted
+      const { result, source } = await measure(shared, clientId, using, tokens)
+      if (result === undefined) {
+        // `allow` and `deny` failure modes measured nothing, so they claim no quota.
+        return observe(
+          source === 'deny'
+            ? { result: undefined, headers: {}, deny: LIMITER_UNAVAILABLE, source, outcome: 'unavailable' }
+            : { result: undefined, headers: {}, deny: undefined, source, outcome: 'allowed' },
+        )
+      }
+      // Local shares are other policies than the route's, so their header is built afresh.
+      const constant = source === 'store' ? using.policyHeader : undefined
+      const headers = rateLimitHeaders(result, options.headers, constant)
+      return observe({
+        result,
+        headers,
+        deny: result.allowed ? undefined : denial(shared, result, request),
+        source,
+        outcome: result.status,
+      })
     },
   }
+}
+
+/** One check of a client's buckets through the store (or the failure mode), summarized. */
+async function measure<Req>(
+  shared: Shared<Req>,
+  clientId: string,
+  binding: Binding,
+  tokens: number,
+): Promise<{ result: RateLimitResult | undefined; source: GuardedReply['source'] }> {
+  const { prefix } = shared.options
+  const keys = binding.bucketIds.map((id) => bucketKey(prefix, clientId, id))
+  const answer = await shared.checker.check({ keys, policies: binding.policies, cost: tokens })
+  if (answer.reply === undefined) return { result: undefined, source: answer.source }
+  const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store')
+  for (const p of result.policies) {
+    if (p.policy.shadow && p.status !== 'allowed') {
+      shared.shadowDenials++
+      shared.shadow.warn(
+        { policy: p.policy.name, key: p.key, shadowDenials: shared.shadowDenials },
+        `@sluice: shadow policy "${p.policy.name}" would have denied a request`,
+      )
+    }
+  }
+  return { result, source: answer.source }
+}
+
+/** The 429 or 403 to send: the app's own body when it gives one, the problem object otherwise. */
+function denial<Req>(shared: Shared<Req>, result: RateLimitResult, request: Req): Denial {
+  const status = result.status === 'denied' ? 429 : 403
+  const custom = shared.options.denyBody
+  if (custom !== undefined) {
+    let body: unknown
+    try {
+      body = custom(result, request)
+    } catch (error) {
+      body = error
+    }
+    const own = body instanceof Error ? undefined : customDenial(status, body)
+    if (own !== undefined) return own
+    shared.denyBodyFailed.warn(
+      { reason: body instanceof Error ? body.message : `returned ${body === null ? 'null' : typeof body}` },
+      '@sluice: the denyBody function failed or returned neither an object nor a string; the default body was sent',
+    )
+  }
+  return status === 429 ? quotaExceededDenial(result) : problemDenial(costExceedsCapacity(result))
+}
+
+function tierOf<Req>(options: ResolvedLimiterOptions<Req>, tiers: ReadonlyMap<string, Binding>, request: Req): Binding | Promise<Binding> {
+  const check = (name: unknown): Binding => {
+    const binding = typeof name === 'string' ? tiers.get(name) : undefined
+    if (binding === undefined) throw badValue('tier', `one of ${[...tiers.keys()].map((t) => `'${t}'`).join(', ')}`, name)
+    return binding
+  }
+  return callRequestFunction('tier', () => options.tier!(request), check)
 }
 
 function warnIfUnverified<Req>(shared: Shared<Req>, key: KeyOption<Req>): void {
@@ -229,10 +376,14 @@ function checkedId(id: unknown): string {
   return customClientId(id)
 }
 
-function checkedVerdict(verdict: unknown): boolean {
-  if (typeof verdict !== 'boolean') throw badValue('key.verify', 'true or false', verdict)
-  return verdict
+function checkedBoolean(option: string): (value: unknown) => boolean {
+  return (value) => {
+    if (typeof value !== 'boolean') throw badValue(option, 'true or false', value)
+    return value
+  }
 }
+
+const checkedVerdict = checkedBoolean('key.verify')
 
 /** The client id of the request's address, or the one shared unknown bucket, said out loud. */
 function ipId<Req>(shared: Shared<Req>, view: RequestView): string {
@@ -249,7 +400,7 @@ function ipId<Req>(shared: Shared<Req>, view: RequestView): string {
 
 /**
  * The client id, or undefined for a missing (or unverified) API key the route rejects.
- * Synchronous unless a request function returns a promise: an await per request is not free.
+ * Synchronous unless a request function returns a promise.
  */
 function resolveClientId<Req>(
   shared: Shared<Req>,
@@ -267,4 +418,118 @@ function resolveClientId<Req>(
   const verdict = callRequestFunction('key.verify', () => verify(apiKey, request), checkedVerdict)
   const settle = (ok: boolean): string | undefined => (ok ? apiKeyClientId(apiKey) : missing())
   return typeof verdict === 'boolean' ? settle(verdict) : verdict.then(settle)
+}
+
+/** The client id an operator names; an address that does not parse is an error, not the unknown bucket. */
+function clientIdOf(client: ClientRef, ipv6Subnet: number): string {
+  const given = client as Partial<Record<'ip' | 'apiKey' | 'id', unknown>>
+  if (typeof given.ip === 'string') {
+    const id = ipClientId(given.ip, ipv6Subnet)
+    if (id !== undefined) return id
+  } else if (typeof given.apiKey === 'string' && given.apiKey !== '') {
+    return apiKeyClientId(given.apiKey)
+  } else if (typeof given.id === 'string' && given.id !== '') {
+    return customClientId(given.id)
+  }
+  throw new SluiceError(
+    ErrorCodes.INVALID_ARGUMENT,
+    "@sluice: expected a client as { ip: '<address>' }, { apiKey: '<key>' } or { id: '<key-function id>' }",
+  )
+}
+
+function unavailable(error: unknown): SluiceError {
+  return error instanceof SluiceError && error.code === ErrorCodes.STORE_UNAVAILABLE
+    ? error
+    : new SluiceError(ErrorCodes.STORE_UNAVAILABLE, '@sluice: the store could not be reached', { cause: error })
+}
+
+/** The operator's and the handler's calls: reset, peek, and manual checks. */
+function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<string, Binding>) {
+  const { options } = shared
+  const { store } = options
+  const budgeted = (request: CheckRequest) =>
+    typeof (store as Partial<BudgetedStore>).checkWithin === 'function'
+      ? (store as BudgetedStore).checkWithin(request, options.timeoutMs)
+      : withTimeout(store.check(request), options.timeoutMs)
+  const manualPolicies = new Map<string, Binding>()
+
+  const bindingFor = (tier: string | undefined): Binding => {
+    if (isBinding(own)) return own
+    const binding = tier === undefined ? undefined : own.get(tier)
+    if (binding === undefined) {
+      throw new SluiceError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `@sluice: expected a tier, one of ${[...own.keys()].map((t) => `'${t}'`).join(', ')}`,
+      )
+    }
+    return binding
+  }
+
+  const manualBinding = (policy: ManualCheckOptions['policy']): Binding | undefined => {
+    if (policy === undefined) return undefined
+    const resolved = resolvePolicy(policy as unknown as Record<string, unknown>, 'policy.')
+    const known = manualPolicies.get(resolved.name)
+    if (known !== undefined) {
+      const p = known.policies[0]!
+      if (p.capacity !== resolved.capacity || p.intervalNs !== resolved.intervalNs || p.shadow !== resolved.shadow) {
+        throw new SluiceError(
+          ErrorCodes.INVALID_OPTION,
+          `@sluice: policy "${resolved.name}" was first used with other numbers; give each policy its own name`,
+        )
+      }
+      return known
+    }
+    if (manualPolicies.size >= MAX_MANUAL_POLICIES) {
+      throw new SluiceError(ErrorCodes.INVALID_OPTION, `@sluice: at most ${MAX_MANUAL_POLICIES} distinct policies in manual checks`)
+    }
+    const binding = Object.freeze({ policies: [resolved], bucketIds: [resolved.name], policyHeader: policyHeader([resolved]) })
+    manualPolicies.set(resolved.name, binding)
+    return binding
+  }
+
+  return {
+    async reset(client: ClientRef): Promise<void> {
+      const clientId = clientIdOf(client, options.ipv6Subnet)
+      const keys = [...shared.bucketIds].map((id) => bucketKey(options.prefix, clientId, id))
+      shared.checker.local?.forget(keys)
+      if (store.reset === undefined) {
+        throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the ${store.kind} store cannot reset buckets`)
+      }
+      try {
+        await withTimeout(store.reset(keys), options.timeoutMs)
+      } catch (error) {
+        throw unavailable(error)
+      }
+    },
+
+    async peek(client: ClientRef & { readonly tier?: string }): Promise<RateLimitResult> {
+      const clientId = clientIdOf(client, options.ipv6Subnet)
+      const binding = bindingFor(client.tier)
+      const keys = binding.bucketIds.map((id) => bucketKey(options.prefix, clientId, id))
+      const request = { keys, policies: binding.policies, cost: 1, dryRun: true }
+      try {
+        return summarize(await budgeted(request), binding.policies, keys, 1, false)
+      } catch (error) {
+        throw unavailable(error)
+      }
+    },
+
+    async check(request: Req, checkOptions: ManualCheckOptions): Promise<RateLimitResult> {
+      assertPlainObject(checkOptions, 'options')
+      assertKnownOptions(checkOptions, ['key', 'cost', 'policy'], '')
+      if (typeof checkOptions.key !== 'string' || checkOptions.key === '') {
+        throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, '@sluice: check() needs a non-empty string `key`')
+      }
+      const binding = manualBinding(checkOptions.policy) ?? (isBinding(own) ? own : await tierOf(options, own, request))
+      const tokens = checkedCost(checkOptions.cost ?? 1)
+      const { result, source } = await measure(shared, manualClientId(checkOptions.key), binding, tokens)
+      if (result === undefined) {
+        throw new SluiceError(
+          ErrorCodes.STORE_UNAVAILABLE,
+          `@sluice: the store is unavailable and the failure mode is '${source}': nothing was measured`,
+        )
+      }
+      return result
+    },
+  }
 }

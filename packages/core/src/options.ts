@@ -1,5 +1,5 @@
 import { processWarningLogger } from './logger.js'
-import { resolvePolicies } from './policies.js'
+import { resolvePolicies, resolveTiers } from './policies.js'
 import { badValue } from './request-functions.js'
 import { MemoryStore } from './stores/memory-store.js'
 import { RedisStore } from './stores/redis-store.js'
@@ -7,11 +7,14 @@ import type {
   ApiKeyVerifier,
   CircuitBreakerOptions,
   CostOption,
+  DenyBody,
   FailureMode,
+  HeaderFamilies,
   KeyOption,
   RedisClient,
   ResolvedLimiterOptions,
   ResolvedPolicy,
+  SkipOption,
   SluiceLogger,
   SluiceObserver,
   Store,
@@ -26,6 +29,7 @@ export const DEFAULTS = Object.freeze({
   memoryMaxKeys: 100_000,
   timeoutMs: 100,
   failureMode: 'local' as const,
+  headers: 'all' as const,
   replicas: 1,
   circuitBreaker: Object.freeze({ failureThreshold: 3, cooldownMs: 250, maxCooldownMs: 4_000 }),
 })
@@ -44,8 +48,13 @@ export const LIMITER_OPTION_NAMES = [
   'name',
   'shadow',
   'policies',
+  'tiers',
+  'tier',
   'key',
   'cost',
+  'skip',
+  'headers',
+  'denyBody',
   'prefix',
   'ipv6Subnet',
   'memoryMaxKeys',
@@ -58,7 +67,22 @@ export const LIMITER_OPTION_NAMES = [
 ] as const
 const FAILURE_MODES: readonly FailureMode[] = ['local', 'allow', 'deny']
 const PREFIX = /^[^{}\s]{0,64}$/
-export const ROUTE_OPTION_NAMES = ['capacity', 'refillPerSecond', 'name', 'shadow', 'policies', 'key', 'cost'] as const
+export const ROUTE_OPTION_NAMES = ['capacity', 'refillPerSecond', 'name', 'shadow', 'policies', 'key', 'cost', 'skip'] as const
+const HEADER_FAMILIES: readonly HeaderFamilies[] = ['all', 'ietf', 'legacy', 'none']
+
+/** An optional function option: undefined, or a function. */
+export function resolveFunction<F>(value: unknown, option: string, shape: string): F | undefined {
+  if (value !== undefined && typeof value !== 'function') throw invalid(option, value, `expected a function ${shape}`)
+  return value as F | undefined
+}
+
+function resolveHeaderFamilies(value: unknown): HeaderFamilies {
+  if (value === undefined) return DEFAULTS.headers
+  if (!HEADER_FAMILIES.includes(value as HeaderFamilies)) {
+    throw invalid('headers', value, `expected one of ${HEADER_FAMILIES.map((f) => `'${f}'`).join(', ')}`)
+  }
+  return value as HeaderFamilies
+}
 
 export function resolveKey<Req>(value: unknown, option: string): KeyOption<Req> {
   if (value === undefined) return DEFAULTS.key
@@ -155,7 +179,8 @@ export function resolveLimiterOptions<Req>(
 ): ResolvedLimiterOptions<Req> {
   assertPlainObject(input, 'options')
   assertKnownOptions(input, [...LIMITER_OPTION_NAMES, ...adapterOptions])
-  const policies = resolvePolicies(input, '')
+  const tiers = resolveTiers(input)
+  const policies = tiers === undefined ? resolvePolicies(input, '') : tiers.values().next().value!
   const prefix = input.prefix ?? DEFAULTS.prefix
   if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
     throw invalid('prefix', prefix, 'expected at most 64 characters without braces or spaces')
@@ -181,8 +206,14 @@ export function resolveLimiterOptions<Req>(
   return Object.freeze({
     store: resolveStore(input, memoryMaxKeys),
     policies,
+    tiers,
+    tier: input.tier as ResolvedLimiterOptions<Req>['tier'],
     key: resolveKey<Req>(input.key, 'key'),
-    cost: resolveCost<Req>(input.cost, 'cost', policies),
+    // A static cost must fit every tier, since any request may be on any tier.
+    cost: resolveCost<Req>(input.cost, 'cost', tiers === undefined ? policies : [...tiers.values()].flat()),
+    skip: resolveFunction<SkipOption<Req>>(input.skip, 'skip', '(request) => boolean | Promise<boolean>'),
+    headers: resolveHeaderFamilies(input.headers),
+    denyBody: resolveFunction<DenyBody<Req>>(input.denyBody, 'denyBody', '(result, request) => body'),
     prefix,
     ipv6Subnet: optionalWhole(input.ipv6Subnet, 'ipv6Subnet', DEFAULTS.ipv6Subnet, 1, 128),
     memoryMaxKeys,

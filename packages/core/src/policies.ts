@@ -7,6 +7,7 @@ const POLICY_NAME = /^[A-Za-z0-9_.-]{1,64}$/
 /** The fields of one policy; setting any of them on a route gives it buckets of its own. */
 export const POLICY_KEYS: readonly string[] = ['name', 'capacity', 'refillPerSecond', 'shadow']
 export const MAX_POLICIES = 16
+const MAX_TIERS = 64
 
 export function resolvePolicy(
   input: { capacity?: unknown; refillPerSecond?: unknown; name?: unknown; shadow?: unknown },
@@ -61,4 +62,28 @@ export function resolvePolicies(input: Record<string, unknown>, path: string): r
       return policy
     }),
   )
+}
+
+/** Each tier's policies, from `tiers` (see `TierSource`); undefined when the limiter has none. */
+export function resolveTiers(input: Record<string, unknown>): ReadonlyMap<string, readonly ResolvedPolicy[]> | undefined {
+  if (input.tiers === undefined && input.tier === undefined) return undefined
+  for (const other of [...POLICY_KEYS, 'policies']) {
+    if (input[other] !== undefined) throw invalid(other, input[other], 'expected either `tiers` or policies, not both')
+  }
+  if (typeof input.tier !== 'function') throw invalid('tier', input.tier, 'expected a function (request) => tier name, with `tiers`')
+  assertPlainObject(input.tiers, 'tiers')
+  const entries = Object.entries(input.tiers)
+  if (entries.length === 0 || entries.length > MAX_TIERS) throw invalid('tiers', input.tiers, `expected 1 to ${MAX_TIERS} tiers`)
+  const tiers = new Map<string, readonly ResolvedPolicy[]>()
+  for (const [name, value] of entries) {
+    if (!POLICY_NAME.test(name)) throw invalid(`tiers.${name}`, name, 'expected a tier name of 1–64 characters of A-Z a-z 0-9 _ . -')
+    if (Array.isArray(value)) {
+      tiers.set(name, resolvePolicies({ policies: value }, `tiers.${name}.`))
+    } else {
+      assertPlainObject(value, `tiers.${name}`)
+      assertKnownOptions(value, POLICY_KEYS, `tiers.${name}.`)
+      tiers.set(name, Object.freeze([resolvePolicy({ ...value, name: value.name ?? name }, `tiers.${name}.`)]))
+    }
+  }
+  return tiers
 }

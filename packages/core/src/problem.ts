@@ -1,9 +1,25 @@
-import type { ProblemDetails, RateLimitResult } from './types.js'
+import type { Denial, ProblemDetails, RateLimitResult, ResolvedPolicy } from './types.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
 /** The draft's problem type for a request over quota. */
 export const QUOTA_EXCEEDED_TYPE = 'https://iana.org/assignments/http-problem-types#quota-exceeded'
+
+const PROBLEM = `${PROBLEM_CONTENT_TYPE}; charset=utf-8`
+const JSON_TYPE = 'application/json; charset=utf-8'
+const TEXT_TYPE = 'text/plain; charset=utf-8'
+
+/** A problem object, serialized as it is sent. */
+export function problemDenial(problem: ProblemDetails): Denial {
+  return { status: problem.status, contentType: PROBLEM, body: JSON.stringify(problem) }
+}
+
+/** A custom deny body: an object as JSON, a string as text; undefined for anything else. */
+export function customDenial(status: number, body: unknown): Denial | undefined {
+  if (typeof body === 'string') return { status, contentType: TEXT_TYPE, body }
+  if (body !== null && typeof body === 'object') return { status, contentType: JSON_TYPE, body: JSON.stringify(body) }
+  return undefined
+}
 
 /** 429: the bucket is short of `cost` tokens; retrying after `Retry-After` will work. */
 export function quotaExceeded(result: RateLimitResult): ProblemDetails {
@@ -11,9 +27,28 @@ export function quotaExceeded(result: RateLimitResult): ProblemDetails {
     type: QUOTA_EXCEEDED_TYPE,
     title: 'Too Many Requests',
     status: 429,
-    detail: `Rate limit ${result.violated.map((n) => `"${n}"`).join(', ')} exceeded: retry in ${Math.max(1, Math.ceil(result.retryAfterMs / 1000))} s.`,
+    detail: `Rate limit ${result.violated.map((n) => `"${n}"`).join(', ')} exceeded: retry in ${retrySeconds(result)} s.`,
     'violated-policies': result.violated,
   }
+}
+
+const retrySeconds = (result: RateLimitResult): number => Math.max(1, Math.ceil(result.retryAfterMs / 1000))
+
+// A flood denies the same policy over and over: its body, but for the seconds, is built once.
+const floodBodies = new WeakMap<ResolvedPolicy, readonly [string, string]>()
+
+/** The 429 problem, serialized; built from two constant halves when one policy denied. */
+export function quotaExceededDenial(result: RateLimitResult): Denial {
+  if (result.violated.length !== 1) return problemDenial(quotaExceeded(result))
+  let halves = floodBodies.get(result.policy)
+  if (halves === undefined) {
+    const marker = '\u0000'
+    const whole = JSON.stringify({ ...quotaExceeded(result), detail: `Rate limit "${result.policy.name}" exceeded: retry in ${marker} s.` })
+    const at = whole.indexOf('\\u0000')
+    halves = [whole.slice(0, at), whole.slice(at + '\\u0000'.length)]
+    floodBodies.set(result.policy, halves)
+  }
+  return { status: 429, contentType: PROBLEM, body: `${halves[0]}${retrySeconds(result)}${halves[1]}` }
 }
 
 /**
@@ -30,7 +65,7 @@ export function costExceedsCapacity(result: RateLimitResult): ProblemDetails {
   }
 }
 
-/** 401: the limiter keys by an API key header and this request has none. */
+/** 401: the limiter keys by an API key header and this request has none (or none it could verify). */
 export function missingApiKey(header: string): ProblemDetails {
   return {
     type: 'about:blank',
@@ -41,11 +76,9 @@ export function missingApiKey(header: string): ProblemDetails {
 }
 
 /** 503: the `deny` failure mode while the store is unavailable; not the client's fault, so not a 429. */
-export function limiterUnavailable(): ProblemDetails {
-  return {
-    type: 'about:blank',
-    title: 'Service Unavailable',
-    status: 503,
-    detail: 'Rate limiting is temporarily unavailable, and this service refuses requests it cannot limit.',
-  }
-}
+export const LIMITER_UNAVAILABLE: Denial = problemDenial({
+  type: 'about:blank',
+  title: 'Service Unavailable',
+  status: 503,
+  detail: 'Rate limiting is temporarily unavailable, and this service refuses requests it cannot limit.',
+})

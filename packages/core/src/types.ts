@@ -30,6 +30,8 @@ export interface CheckRequest {
   readonly policies: readonly BucketPolicy[]
   /** Tokens this request takes from each bucket (≥ 1). */
   readonly cost: number
+  /** Answer as if checked, and take nothing (an operator's peek). */
+  readonly dryRun?: boolean
 }
 
 /** What a store answers for one bucket; every number is a whole number. */
@@ -79,6 +81,8 @@ export interface Store {
    * answers that never leave the process.
    */
   cached?(request: CheckRequest): CheckReply | undefined
+  /** Delete these buckets, so they start full again (an operator's reset). */
+  reset?(keys: readonly string[]): Promise<void>
 }
 
 /**
@@ -117,14 +121,33 @@ export interface NamedPolicyOptions extends PolicyOptions {
 
 /** Either one policy, inline, or several, checked all or nothing. */
 export type PolicySource =
-  | (PolicyOptions & { readonly policies?: never })
+  | (PolicyOptions & { readonly policies?: never; readonly tiers?: never; readonly tier?: never })
   | {
       readonly policies: readonly NamedPolicyOptions[]
       readonly capacity?: never
       readonly refillPerSecond?: never
       readonly name?: never
       readonly shadow?: never
+      readonly tiers?: never
+      readonly tier?: never
     }
+
+/**
+ * Plans: each tier its own policies, and a function that names a request's tier. A client's
+ * buckets are per tier (an upgrade starts from a fresh bucket), and the headers describe the
+ * request's tier.
+ */
+export interface TierSource<Req> {
+  /** Tier name (1–64 of `A-Z a-z 0-9 _ . -`) → its policy, or several; a single policy is named after its tier unless it has a name. */
+  readonly tiers: Readonly<Record<string, PolicyOptions | readonly NamedPolicyOptions[]>>
+  /** The request's tier, one of `tiers`' names; any other answer is a 500 for that request. */
+  readonly tier: (request: Req) => string | Promise<string>
+  readonly capacity?: never
+  readonly refillPerSecond?: never
+  readonly name?: never
+  readonly shadow?: never
+  readonly policies?: never
+}
 
 /** A policy with every field resolved. */
 export interface ResolvedPolicy {
@@ -163,7 +186,22 @@ export type KeyOption<Req> =
 export type ApiKeyVerifier<Req> = (apiKey: string, request: Req) => boolean | Promise<boolean>
 
 /** Tokens a request takes: a whole number ≥ 1, or a function of the request returning one. */
-export type CostOption<Req> = number | ((request: Req) => number)
+export type CostOption<Req> = number | ((request: Req) => number | Promise<number>)
+
+/** Exempts a request: no check, no quota headers, `rateLimit` undefined on the request. */
+export type SkipOption<Req> = (request: Req) => boolean | Promise<boolean>
+
+/**
+ * Which quota headers to send: `'all'`, `'ietf'` (`RateLimit` and `RateLimit-Policy`),
+ * `'legacy'` (`X-RateLimit-*`) or `'none'`. `Retry-After` goes with every 429 whatever the choice.
+ */
+export type HeaderFamilies = 'all' | 'ietf' | 'legacy' | 'none'
+
+/**
+ * Your own 429 or 403 body: an object is sent as JSON (`application/json`), a string as text;
+ * status and quota headers stay as they are. One that throws gets the default body, and a warning.
+ */
+export type DenyBody<Req> = (result: RateLimitResult, request: Req) => unknown
 
 /**
  * What to answer while the store fails:
@@ -194,6 +232,12 @@ export interface CommonLimiterOptions<Req> {
   readonly key?: KeyOption<Req>
   /** Tokens per request. @default 1 */
   readonly cost?: CostOption<Req>
+  /** Requests for which this returns true are not limited at all (health checks, allow-lists). */
+  readonly skip?: SkipOption<Req>
+  /** Which quota headers to send. @default 'all' */
+  readonly headers?: HeaderFamilies
+  /** The body of a 429 or 403 answer. @default an RFC 9457 problem (`application/problem+json`) */
+  readonly denyBody?: DenyBody<Req>
   /** Namespace of this limiter's Redis keys; no `{` or `}`. @default 'sluice:' */
   readonly prefix?: string
   /** IPv6 addresses are grouped by this prefix length (1–128). @default 64 */
@@ -221,7 +265,7 @@ export interface CommonLimiterOptions<Req> {
  * Options shared by every adapter: one policy (`capacity`, `refillPerSecond`, `name`) or
  * several (`policies`), checked all or nothing.
  */
-export type LimiterOptions<Req> = CommonLimiterOptions<Req> & PolicySource
+export type LimiterOptions<Req> = CommonLimiterOptions<Req> & (PolicySource | TierSource<Req>)
 
 /**
  * A per-route override. Setting `capacity`, `refillPerSecond`, `name` or `policies` gives the
@@ -230,6 +274,8 @@ export type LimiterOptions<Req> = CommonLimiterOptions<Req> & PolicySource
 export type RouteLimitOptions<Req> = {
   readonly key?: KeyOption<Req>
   readonly cost?: CostOption<Req>
+  /** Replaces the limiter's `skip` on this route. */
+  readonly skip?: SkipOption<Req>
 } & (
   | (Partial<PolicyOptions> & { readonly policies?: never })
   | {
@@ -244,10 +290,16 @@ export type RouteLimitOptions<Req> = {
 /** The resolved, frozen options; nothing downstream re-checks them. */
 export interface ResolvedLimiterOptions<Req> {
   readonly store: Store
-  /** One or more policies; a request is checked against all of them at once. */
+  /** One or more policies; a request is checked against all of them at once. With tiers, the first tier's. */
   readonly policies: readonly ResolvedPolicy[]
+  /** Each tier's policies, when the limiter has tiers. */
+  readonly tiers: ReadonlyMap<string, readonly ResolvedPolicy[]> | undefined
+  readonly tier: ((request: Req) => string | Promise<string>) | undefined
   readonly key: KeyOption<Req>
   readonly cost: CostOption<Req>
+  readonly skip: SkipOption<Req> | undefined
+  readonly headers: HeaderFamilies
+  readonly denyBody: DenyBody<Req> | undefined
   readonly prefix: string
   readonly ipv6Subnet: number
   readonly memoryMaxKeys: number
@@ -257,6 +309,19 @@ export interface ResolvedLimiterOptions<Req> {
   readonly circuitBreaker: Required<CircuitBreakerOptions>
   readonly logger: SluiceLogger
   readonly observer: SluiceObserver | undefined
+}
+
+/** A client, as an operator names it: by address, API key, or key-function id. */
+export type ClientRef = { readonly ip: string } | { readonly apiKey: string } | { readonly id: string }
+
+/** A one-off limit from a handler (`check(request, options)`): login attempts per username, say. */
+export interface ManualCheckOptions {
+  /** What to limit by: hashed, in a namespace of its own (never a key function's bucket of the same string). */
+  readonly key: string
+  /** Tokens to take. @default 1 */
+  readonly cost?: number
+  /** The bucket's policy; validated on first use. @default the limiter's own policies (its tier's, with tiers) */
+  readonly policy?: NamedPolicyOptions
 }
 
 // Results and decisions
@@ -310,6 +375,13 @@ export interface RequestView {
   header(name: string): string | string[] | undefined
 }
 
+/** A refusal, ready to send: the status, the content type and the serialized body. */
+export interface Denial {
+  readonly status: number
+  readonly contentType: string
+  readonly body: string
+}
+
 /** An RFC 9457 problem details object, sent as `application/problem+json`. */
 export interface ProblemDetails {
   readonly type: string
@@ -327,7 +399,7 @@ export interface Decision {
   /** Undefined when no bucket was checked (a missing API key, or the `allow`/`deny` failure modes). */
   readonly result: RateLimitResult | undefined
   readonly headers: Readonly<Record<string, string>>
-  readonly deny: ProblemDetails | undefined
+  readonly deny: Denial | undefined
   /** Where the answer came from: the store, or a failure mode. */
   readonly source: AnswerSource
   /** What happened, in one word, for logs and metrics. */

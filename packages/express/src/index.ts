@@ -1,7 +1,8 @@
 import {
+  type ClientRef,
   createLimiter,
   type LimiterOptions,
-  PROBLEM_CONTENT_TYPE,
+  type ManualCheckOptions,
   permissiveTrustProxyMessage,
   type RateLimitResult,
   type RouteLimiter,
@@ -22,8 +23,14 @@ export type SluiceExpressRouteOptions = RouteLimitOptions<Request>
 
 /** The middleware, with the limiter's counters and per-route variants. */
 export type SluiceMiddleware = RequestHandler & {
-  /** Answers by source, store errors, circuit state, shadow denials. */
+  /** Answers by source, store errors, circuit state, shadow denials, unknown IPs. */
   stats(): SluiceStats
+  /** Every bucket of a client under this limiter's prefix starts full again (see the README). */
+  reset(client: ClientRef): Promise<void>
+  /** Where a client stands in the limiter's own policies (with tiers, name its `tier`), taking nothing. */
+  peek(client: ClientRef & { readonly tier?: string }): Promise<RateLimitResult>
+  /** A check from a handler, by a key only it knows; sends nothing. */
+  check(req: Request, options: ManualCheckOptions): Promise<RateLimitResult>
   /**
    * The same limiter with a route's own override, as Fastify's `config.rateLimit`: an override
    * with `capacity`, `refillPerSecond`, `name` or `policies` gets buckets of its own, named after
@@ -43,7 +50,7 @@ declare global {
   }
 }
 
-export type { FailureMode, PolicyResult, RateLimitResult, SluiceStats } from '@sluice/core'
+export type { ClientRef, FailureMode, ManualCheckOptions, PolicyResult, RateLimitResult, SluiceStats } from '@sluice/core'
 
 /**
  * The Sluice rate limiter as Express 5 middleware: `app.use(limit)` for every route, or
@@ -78,11 +85,11 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
       }
     }
     const decision = await route.check(req, requestView(req))
+    if (decision === undefined) return next()
     req.rateLimit = decision.result
     res.set(decision.headers)
     if (decision.deny === undefined) return next()
-    // Express appends `; charset=utf-8` to the type, as Fastify does.
-    res.status(decision.deny.status).type(PROBLEM_CONTENT_TYPE).json(decision.deny)
+    res.status(decision.deny.status).type(decision.deny.contentType).send(decision.deny.body)
   }
 
   const whole = limiter.forRoute(undefined, '*', '*')!
@@ -109,6 +116,9 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
 
   return Object.assign(middleware, {
     stats: () => limiter.stats(),
+    reset: (client: ClientRef) => limiter.reset(client),
+    peek: (client: ClientRef & { readonly tier?: string }) => limiter.peek(client),
+    check: (req: Request, checkOptions: ManualCheckOptions) => limiter.check(req, checkOptions),
     route(id: string, override: SluiceExpressRouteOptions | false): RequestHandler {
       table.add(id)
       const route = limiter.forRoute(override, '', id)

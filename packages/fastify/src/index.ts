@@ -1,13 +1,15 @@
 import {
+  type ClientRef,
   createLimiter,
   ErrorCodes,
   type LimiterOptions,
-  PROBLEM_CONTENT_TYPE,
+  type ManualCheckOptions,
   permissiveTrustProxyMessage,
   processWarningLogger,
   type RateLimitResult,
   type RouteLimitOptions,
   requestView,
+  SluiceError,
   SluiceOptionError,
   type SluiceStats,
   trustsEveryone,
@@ -39,8 +41,8 @@ declare module 'fastify' {
     rateLimit?: SluiceRouteConfig
   }
   interface FastifyInstance {
-    /** Sluice's counters: answers by source, store errors, circuit state (for metrics). */
-    sluice: { stats(): SluiceStats }
+    /** The limiter registered in this scope: its counters, and the operator's and handlers' calls. */
+    sluice: SluiceFastifyLimiter
   }
   interface FastifyRequest {
     /** The rate-limit check of this request; undefined on exempt routes. */
@@ -48,7 +50,19 @@ declare module 'fastify' {
   }
 }
 
-export type { FailureMode, PolicyResult, RateLimitResult, SluiceStats } from '@sluice/core'
+/** `fastify.sluice`: what an app can do with its limiter besides limiting routes. */
+export interface SluiceFastifyLimiter {
+  /** Answers by source, store errors, circuit state, shadow denials, unknown IPs (for metrics). */
+  stats(): SluiceStats
+  /** Every bucket of a client under this limiter's prefix starts full again (see the README). */
+  reset(client: ClientRef): Promise<void>
+  /** Where a client stands in the limiter's own policies (with tiers, name its `tier`), taking nothing. */
+  peek(client: ClientRef & { readonly tier?: string }): Promise<RateLimitResult>
+  /** A check from a handler, by a key only it knows; sends nothing. */
+  check(request: FastifyRequest, options: ManualCheckOptions): Promise<RateLimitResult>
+}
+
+export type { ClientRef, FailureMode, ManualCheckOptions, PolicyResult, RateLimitResult, SluiceStats } from '@sluice/core'
 
 function toArray<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value]
@@ -64,12 +78,24 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
   if (!HOOKS.includes(hook)) {
     throw new SluiceOptionError(ErrorCodes.INVALID_OPTION, 'hook', hook, `expected one of ${HOOKS.join(', ')}`)
   }
+  if (fastify.hasDecorator('sluice')) {
+    throw new SluiceError(
+      ErrorCodes.ALREADY_REGISTERED,
+      '@sluice: @sluice/fastify is already registered in this scope; register one per scope (a second limiter goes in a scope of its own, e.g. app.register(async (child) => { await child.register(rateLimit, …) }))',
+    )
+  }
   const limiter = createLimiter<FastifyRequest>(options, ['hook'], isSilent(fastify.log) ? processWarningLogger : fastify.log)
   const trust = fastifyTrustProxy(fastify)
   const everyoneTrusted = trustsEveryone(trust)
 
   fastify.decorateRequest('rateLimit', undefined)
-  if (!fastify.hasDecorator('sluice')) fastify.decorate('sluice', { stats: () => limiter.stats() })
+  const api: SluiceFastifyLimiter = {
+    stats: () => limiter.stats(),
+    reset: (client) => limiter.reset(client),
+    peek: (client) => limiter.peek(client),
+    check: (request, checkOptions) => limiter.check(request, checkOptions),
+  }
+  fastify.decorate('sluice', api)
 
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const methods = toArray(route.method).map((m) => (m === 'HEAD' ? 'GET' : m))
@@ -80,10 +106,11 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
     }
     async function sluiceRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
       const decision = await limit!.check(request, requestView(request))
+      if (decision === undefined) return
       request.rateLimit = decision.result
       reply.headers(decision.headers)
       if (decision.deny !== undefined) {
-        await reply.code(decision.deny.status).type(PROBLEM_CONTENT_TYPE).send(decision.deny)
+        await reply.code(decision.deny.status).type(decision.deny.contentType).send(decision.deny.body)
       }
     }
     const existing = toArray(route[hook] as unknown as typeof sluiceRateLimit | (typeof sluiceRateLimit)[] | undefined)

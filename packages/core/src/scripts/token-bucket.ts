@@ -11,8 +11,9 @@
  *                   interval  whole nanoseconds to refill one token (≥ 1)
  *                   capacity  whole tokens (≥ 1; capacity × interval < 2^22 s, ~48 days)
  *                   enforce   1, or 0 for a shadow policy (measured, never denies)
- *          then per check, in arrival order: n (its bucket count), cost (whole tokens ≥ 1), then
- *          n pairs: the bucket's index into KEYS, and its shape's index (both from 1)
+ *          then per check, in arrival order: n (its bucket count), cost (whole tokens ≥ 1; negated
+ *          for a dry run, which answers as for that cost and takes nothing), then n pairs: the
+ *          bucket's index into KEYS, and its shape's index (both from 1)
  *
  *   Reply: a flat array of integers: Redis TIME when the script ran (seconds, microseconds),
  *          then 1 if it ran or 0 if the deadline had passed (nothing read, nothing taken, and
@@ -75,6 +76,8 @@ local out = { sec, usec, 1 }
 local last = ${lastArg}
 while a <= last do
   local n, cost = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local dry = cost < 0
+  if dry then cost = -cost end
   a = a + 2
   local ks, ps, ds, ss = {}, {}, {}, {}
   local admitted = true
@@ -90,7 +93,7 @@ while a <= last do
   end
   for j = 1, n do
     local d = ds[j]
-    if admitted and ss[j] == 1 then
+    if admitted and not dry and ss[j] == 1 then
       d = d + cost * interval[ps[j]]
       local v = now + d
       if v >= MOD then v = v - MOD end

@@ -19,7 +19,8 @@ export function encodeBatch(checks: readonly CheckRequest[], deadlineUs: number)
   const shapeIndex = new Map<BucketPolicy, number>()
   const body: number[] = []
   for (const check of checks) {
-    body.push(check.keys.length, check.cost)
+    // A dry run travels as a negative cost: the script answers as for that cost and takes nothing.
+    body.push(check.keys.length, check.dryRun === true ? -check.cost : check.cost)
     for (let i = 0; i < check.keys.length; i++) {
       const key = check.keys[i]!
       let k = keyIndex.get(key)
@@ -72,7 +73,7 @@ export function decodeBatch(raw: unknown, checks: readonly CheckRequest[]): Deco
   const redisTimeUs = read() * 1_000_000 + read()
   const ran = read() === 1
   if (!ran) return { redisTimeUs, ran, steps: [] }
-  const steps = checks.map(({ policies, cost }) => {
+  const steps = checks.map(({ policies, cost, dryRun }) => {
     const statuses: CheckStatus[] = []
     const debtsNs: number[] = []
     for (let i = 0; i < policies.length; i++) {
@@ -82,7 +83,8 @@ export function decodeBatch(raw: unknown, checks: readonly CheckRequest[]): Deco
       debtsNs.push(read())
     }
     const admitted = admits(statuses, policies)
-    const buckets = policies.map((policy, i) => describeBucket(debtsNs[i]!, policy, cost, statuses[i]!, admitted))
+    const pays = admitted && dryRun !== true
+    const buckets = policies.map((policy, i) => describeBucket(debtsNs[i]!, policy, cost, statuses[i]!, pays))
     return { reply: { admitted, buckets }, debtsNs }
   })
   if (at !== raw.length) throw malformed(`${raw.length - at} values left over`)

@@ -47,6 +47,7 @@ export class DenyCache {
 
   /** A refusal computed locally, or undefined when only Redis can answer. */
   answer(request: CheckRequest): CheckReply | undefined {
+    if (request.dryRun === true) return undefined
     const id = identity(request)
     const entry = this.#entries.get(id)
     if (entry === undefined) return undefined
@@ -69,8 +70,17 @@ export class DenyCache {
 
   /** What Redis answered for a check sent at `sentAt`. */
   record(request: CheckRequest, step: CheckStep, sentAt: number): void {
+    if (request.dryRun === true) return
     const id = identity(request)
     if (step.reply.admitted) this.#entries.delete(id)
     else this.#entries.set(id, { debtsNs: step.debtsNs, sentAt, policies: request.policies })
+  }
+
+  /** Forget every denial that involves one of these buckets (an operator reset them). */
+  forget(keys: readonly string[]): void {
+    const reset = new Set(keys)
+    for (const id of [...this.#entries.keys()]) {
+      if (id.split('\n').some((key) => reset.has(key))) this.#entries.delete(id)
+    }
   }
 }

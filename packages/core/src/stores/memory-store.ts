@@ -56,11 +56,22 @@ export class MemoryStore implements Store {
       return fullAt === undefined ? 0 : Math.min(Math.max(fullAt - now, 0), policies[i]!.capacity * policies[i]!.intervalNs)
     })
     const step = applyCheck(debts, request)
+    if (request.dryRun === true) return step.reply
     for (let i = 0; i < keys.length; i++) {
       const debt = step.debtsNs[i]!
       if (debt > 0) this.#full.set(keys[i]!, now + debt)
       else this.#full.delete(keys[i]!)
     }
     return step.reply
+  }
+
+  /** Drop these buckets: they start full again. */
+  forget(keys: readonly string[]): void {
+    for (const key of keys) this.#full.delete(key)
+  }
+
+  reset(keys: readonly string[]): Promise<void> {
+    this.forget(keys)
+    return Promise.resolve()
   }
 }

@@ -122,23 +122,34 @@ export class RedisStore implements BudgetedStore {
     return step.reply
   }
 
+  /** Delete a client's buckets; all of them share its hash tag, so one command on one node does. */
+  async reset(keys: readonly string[]): Promise<void> {
+    this.#assertConnected()
+    this.#denied?.forget(keys)
+    if (keys.length > 0) await this.client.del(...keys)
+  }
+
   #nodeOf(key: string): string {
     if (!this.#isCluster) return SINGLE_NODE
     return (this.client as { slots?: string[][] }).slots?.[calculateSlot(key)]?.[0] ?? SINGLE_NODE
   }
 
-  async #send(checks: CheckRequest[], deadlineMs: number): Promise<readonly CheckStep[]> {
+  #assertConnected(): void {
     // ioredis queues commands while it reconnects (through every 'connecting' attempt) and sends
     // them once it is back: refuse at once whenever a client that has been ready is not. (Before
-    // that, its first connection is how every client starts.) The deadline below covers what
+    // that, its first connection is how every client starts.) The deadline a call carries covers what
     // slips past this: commands already written, or resent after a reconnect.
     const status = this.client.status
     // A socket the server has closed can still read 'ready' until ioredis handles the close
     // event; ioredis then queues rather than writes, so check the socket too (plain clients).
     const stream = (this.client as { stream?: { writable?: boolean } }).stream
     if ((status !== 'ready' && (this.#connection.wasReady || status === 'end')) || (status === 'ready' && stream?.writable === false)) {
-      throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the Redis client is ${status}; the check was not sent`)
+      throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the Redis client is ${status}; nothing was sent`)
     }
+  }
+
+  async #send(checks: CheckRequest[], deadlineMs: number): Promise<readonly CheckStep[]> {
+    this.#assertConnected()
     const node = this.#nodeOf(checks[0]!.keys[0]!)
     const { keys, args } = encodeBatch(checks, this.#connection.clock.deadlineUs(node, deadlineMs))
     const sentAt = performance.now()

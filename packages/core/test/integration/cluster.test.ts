@@ -28,9 +28,9 @@ describe('on Redis Cluster', () => {
       '/',
     )!
     const decisions = await Promise.all(Array.from({ length: 200 }, () => route.check({}, view('203.0.113.1'))))
-    expect(decisions.filter((d) => d.result?.allowed)).toHaveLength(50)
-    expect(decisions.filter((d) => d.deny?.status === 429)).toHaveLength(150)
-    expect(decisions.every((d) => d.source === 'store')).toBe(true)
+    expect(decisions.filter((d) => d!.result?.allowed)).toHaveLength(50)
+    expect(decisions.filter((d) => d!.deny?.status === 429)).toHaveLength(150)
+    expect(decisions.every((d) => d!.source === 'store')).toBe(true)
   })
 
   it('keeps every client exact while their buckets spread over all masters', async () => {
@@ -38,8 +38,8 @@ describe('on Redis Cluster', () => {
     const route = limiter.forRoute(undefined, 'GET', '/')!
     const ips = Array.from({ length: 60 }, (_, i) => `198.51.100.${i + 1}`)
     const decisions = await Promise.all(ips.flatMap((ip) => [1, 2, 3].map(() => route.check({}, view(ip)))))
-    expect(decisions.filter((d) => d.result?.allowed)).toHaveLength(120)
-    const owners = new Set(await Promise.all(decisions.slice(0, 60).map((d) => cluster.ownerOf(calculateSlot(d.result!.key)))))
+    expect(decisions.filter((d) => d!.result?.allowed)).toHaveLength(120)
+    const owners = new Set(await Promise.all(decisions.slice(0, 60).map((d) => cluster.ownerOf(calculateSlot(d!.result!.key)))))
     expect(owners.size).toBe(3)
     expect(limiter.stats().storeErrors).toBe(0)
   })
@@ -55,7 +55,7 @@ describe('on Redis Cluster', () => {
     }).forRoute(undefined, 'GET', '/')!
     const decisions = []
     for (let i = 0; i < 3; i++) decisions.push(await route.check({}, view('192.0.2.7')))
-    expect(decisions.map((d) => d.result!.allowed)).toEqual([true, true, false])
+    expect(decisions.map((d) => d!.result!.allowed)).toEqual([true, true, false])
     const last = decisions[2]!.result!
     expect(last.violated).toEqual(['hourly'])
     expect(last.policies.map((p) => p.remaining)).toEqual([3, 0])
@@ -65,7 +65,7 @@ describe('on Redis Cluster', () => {
   it('moves a hot bucket to another master under load without losing a request or a token', async () => {
     const limiter = createLimiter({ redis, capacity: 10_000, refillPerSecond: 0.01, prefix: `c${++n}:`, timeoutMs: 1000 })
     const route = limiter.forRoute(undefined, 'GET', '/')!
-    const first = await route.check({}, view('192.0.2.99'))
+    const first = (await route.check({}, view('192.0.2.99')))!
     const slot = calculateSlot(first.result!.key)
     const from = await cluster.ownerOf(slot)
     const to = cluster.ports.find((p) => p !== from)!
@@ -82,9 +82,9 @@ describe('on Redis Cluster', () => {
     const decisions = await load
     expect(decisions.length).toBeGreaterThan(0)
     expect(await cluster.ownerOf(slot)).toBe(to)
-    expect(decisions.every((d) => d.result?.allowed)).toBe(true)
+    expect(decisions.every((d) => d!.result?.allowed)).toBe(true)
     // Every answer from Redis took exactly one token from the migrated bucket, wherever it lived.
-    const after = await route.check({}, view('192.0.2.99'))
+    const after = (await route.check({}, view('192.0.2.99')))!
     const stats = limiter.stats()
     expect(after.source).toBe('store')
     expect(after.result!.remaining).toBe(10_000 - stats.storeAnswers)
@@ -106,7 +106,7 @@ describe('on Redis Cluster with replicas', () => {
     client.on('error', () => {})
     const limiter = createLimiter({ redis: client, capacity: 10_000, refillPerSecond: 0.01, prefix: 'fo:', timeoutMs: 200 })
     const route = limiter.forRoute(undefined, 'GET', '/')!
-    const first = await route.check({}, view('192.0.2.50'))
+    const first = (await route.check({}, view('192.0.2.50')))!
     expect(first.source).toBe('store')
     const slot = calculateSlot(first.result!.key)
     const master = await withReplicas.ownerOf(slot)
@@ -119,12 +119,12 @@ describe('on Redis Cluster with replicas', () => {
     while (!recovered && Date.now() < deadline) {
       const round = await Promise.all(Array.from({ length: 5 }, () => route.check({}, view('192.0.2.50'))))
       decisions.push(...round)
-      recovered = round.every((d) => d.source === 'store')
+      recovered = round.every((d) => d!.source === 'store')
       if (!recovered) await new Promise((r) => setTimeout(r, 50))
     }
     expect(recovered).toBe(true)
-    expect(decisions.every((d) => d.result?.allowed === true)).toBe(true)
-    expect(decisions.some((d) => d.source === 'local')).toBe(true)
+    expect(decisions.every((d) => d!.result?.allowed === true)).toBe(true)
+    expect(decisions.some((d) => d!.source === 'local')).toBe(true)
     expect(await withReplicas.ownerOf(slot)).not.toBe(master)
   }, 60_000)
 })

@@ -21,7 +21,7 @@ async function lateChecksTakeNothing(
   // The first token through a limiter with a generous budget, so that a slow machine cannot hand
   // it to the failure mode; its reply also tells this client's stores the node's clock.
   const steady = createLimiter<object>(options).forRoute(undefined, '*', '*')!
-  const first = await steady.check({}, client)
+  const first = (await steady.check({}, client))!
   expect(first.result!.remaining).toBe(9)
   const key = first.result!.key
   const route = createLimiter<object>({ ...options, failureMode: 'deny', timeoutMs: 50 }).forRoute(undefined, '*', '*')!
@@ -29,13 +29,13 @@ async function lateChecksTakeNothing(
   const owner = await ownerOf(key)
   await owner.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL')
   const refused = await Promise.all(Array.from({ length: 4 }, () => route.check({}, client)))
-  expect(refused.map((d) => d.outcome)).toEqual(['unavailable', 'unavailable', 'unavailable', 'unavailable'])
-  expect(refused.map((d) => d.deny?.status)).toEqual([503, 503, 503, 503])
+  expect(refused.map((d) => d!.outcome)).toEqual(['unavailable', 'unavailable', 'unavailable', 'unavailable'])
+  expect(refused.map((d) => d!.deny?.status)).toEqual([503, 503, 503, 503])
 
   // A command on the limiter's own connection is answered after the scripts queued before it,
   // so once it returns (after the pause), the late scripts have run.
   await sameConnection(key)
-  const after = await steady.check({}, client)
+  const after = (await steady.check({}, client))!
   // 10 − the first request − this one: the four refused requests paid nothing.
   expect(after.result!.remaining).toBe(8)
 }

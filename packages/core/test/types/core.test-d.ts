@@ -45,7 +45,8 @@ describe('@sluice/core types', () => {
     const limiter = createLimiter<Req>({ capacity: 1, refillPerSecond: 1 })
     const route = limiter.forRoute(undefined, 'GET', '/')
     expectTypeOf(route).toEqualTypeOf<import('../../src/index.js').RouteLimiter<Req> | null>()
-    expectTypeOf(route!.check).returns.resolves.toEqualTypeOf<Decision>()
+    // Undefined when `skip` exempted the request.
+    expectTypeOf(route!.check).returns.resolves.toEqualTypeOf<Decision | undefined>()
     expectTypeOf<Decision['result']>().toEqualTypeOf<RateLimitResult | undefined>()
     expectTypeOf<RateLimitResult['status']>().toEqualTypeOf<'allowed' | 'denied' | 'cost-exceeds-capacity'>()
     expectTypeOf(limiter.stats()).toEqualTypeOf<SluiceStats>()

@@ -14,7 +14,7 @@ describe('@sluice/express types', () => {
   })
 
   it('types key and cost functions by Express’s Request', () => {
-    expectTypeOf<SluiceExpressOptions['cost']>().toEqualTypeOf<number | ((request: Request) => number) | undefined>()
+    expectTypeOf<SluiceExpressOptions['cost']>().toEqualTypeOf<number | ((request: Request) => number | Promise<number>) | undefined>()
     rateLimit({
       capacity: 10,
       refillPerSecond: 1,
@@ -40,5 +40,30 @@ describe('@sluice/express types', () => {
   it('types req.rateLimit on every Request', () => {
     expectTypeOf<Request['rateLimit']>().toEqualTypeOf<RateLimitResult | undefined>()
     expectTypeOf<RateLimitResult['remaining']>().toEqualTypeOf<number>()
+  })
+
+  it('types route overrides and exemptions, the operator calls and checks from a handler', () => {
+    const limit = rateLimit({
+      tiers: { free: { capacity: 10, refillPerSecond: 1 } },
+      tier: (req) => (req.get('x-plan') === 'pro' ? 'pro' : 'free'),
+      skip: (req) => req.path === '/health',
+      headers: 'legacy',
+      denyBody: (result) => `retry in ${result.retryAfterMs} ms`,
+    })
+    const app = express()
+    app.use(limit)
+    app.get('/health', limit.route('GET /health', false), (_req, res) => res.send('ok'))
+    app.get('/search', limit.route('GET /search', { capacity: 3, refillPerSecond: 1, name: 'search', skip: () => false }), (_req, res) =>
+      res.send('ok'),
+    )
+    app.post('/login', async (req, res) => {
+      const result = await limit.check(req, { key: String(req.body?.user), policy: { name: 'login', capacity: 5, refillPerSecond: 0.01 } })
+      expectTypeOf(result).toEqualTypeOf<RateLimitResult>()
+      res.status(result.allowed ? 200 : 429).end()
+    })
+    expectTypeOf(limit.reset({ id: 'tenant-7' })).toEqualTypeOf<Promise<void>>()
+    expectTypeOf(limit.peek({ ip: '203.0.113.7', tier: 'free' })).toEqualTypeOf<Promise<RateLimitResult>>()
+    // @ts-expect-error: `true` is not an override
+    limit.route('GET /x', true)
   })
 })

@@ -41,4 +41,29 @@ describe('@sluice/fastify types', () => {
     })
     expectTypeOf(app.sluice.stats()).toEqualTypeOf<SluiceStats>()
   })
+
+  it('types the peer-parity options and calls', () => {
+    app.register(rateLimit, {
+      tiers: { free: { capacity: 10, refillPerSecond: 1 }, pro: [{ name: 'burst', capacity: 100, refillPerSecond: 10 }] },
+      tier: (request) => (request.headers['x-plan'] === 'pro' ? 'pro' : 'free'),
+      skip: async (request) => request.ip === '10.0.0.9',
+      headers: 'ietf',
+      denyBody: (result, request) => ({ error: 'slow down', retryInMs: result.retryAfterMs, path: request.url }),
+      key: { header: 'x-api-key', verify: async (apiKey, request) => apiKey.startsWith('sk_') && request.url !== '/' },
+    })
+    // @ts-expect-error: tiers replace the inline policy, they do not add to it
+    app.register(rateLimit, { capacity: 10, refillPerSecond: 1, tiers: { free: { capacity: 1, refillPerSecond: 1 } }, tier: () => 'free' })
+    // @ts-expect-error: not a header family
+    app.register(rateLimit, { capacity: 10, refillPerSecond: 1, headers: 'draft' })
+    app.get('/login', async (request) => {
+      const result = await app.sluice.check(request, { key: 'alice', policy: { name: 'login', capacity: 5, refillPerSecond: 0.01 } })
+      expectTypeOf(result).toEqualTypeOf<RateLimitResult>()
+      return result.allowed
+    })
+    expectTypeOf(app.sluice.reset({ ip: '203.0.113.7' })).toEqualTypeOf<Promise<void>>()
+    expectTypeOf(app.sluice.peek({ apiKey: 'sk_1', tier: 'pro' })).toEqualTypeOf<Promise<RateLimitResult>>()
+    // @ts-expect-error: a client is named by ip, apiKey or id
+    app.sluice.reset({ user: 'alice' })
+    app.get('/health', { config: { rateLimit: { skip: () => true } } }, async () => 'ok')
+  })
 })

@@ -80,3 +80,19 @@ describe('@sluice/fastify without Redis', () => {
     await app.close()
   })
 })
+
+describe('@sluice/fastify registered twice', () => {
+  it('refuses a second registration in one scope, naming the fix, and allows one per sibling scope', async () => {
+    const app = Fastify()
+    await app.register(rateLimit, { capacity: 5, refillPerSecond: 1 })
+    await expect(app.register(rateLimit, { capacity: 50, refillPerSecond: 1, name: 'b' }).ready()).rejects.toMatchObject({
+      code: 'ERR_SLUICE_ALREADY_REGISTERED',
+    })
+    await app.close()
+    const scoped = Fastify()
+    await scoped.register(async (child) => child.register(rateLimit, { capacity: 5, refillPerSecond: 1 }))
+    await scoped.register(async (child) => child.register(rateLimit, { capacity: 5, refillPerSecond: 1, name: 'other' }))
+    await expect(scoped.ready()).resolves.toBeDefined()
+    await scoped.close()
+  })
+})
