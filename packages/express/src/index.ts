@@ -1,13 +1,5 @@
-import {
-  createLimiter,
-  type LimiterOptions,
-  PROBLEM_CONTENT_TYPE,
-  type RateLimitResult,
-  type RouteLimiter,
-  type RouteLimitOptions,
-  requestView,
-  type SluiceStats,
-} from '@sluice/core'
+import type { LimiterOptions, RateLimitResult, RouteLimitOptions, SluiceStats } from '@sluice/core'
+import { createLimiter, PROBLEM_CONTENT_TYPE, type RouteLimiter, requestView } from '@sluice/core/adapter'
 import type { Request, RequestHandler } from 'express'
 import { warnIfTrustingEveryProxy } from './trust-proxy.js'
 

@@ -1,4 +1,5 @@
-import { type KeyOption, PERMISSIVE_TRUST_PROXY, permissiveTrustProxyWarning } from '@sluice/core'
+import type { KeyOption } from '@sluice/core'
+import { PERMISSIVE_TRUST_PROXY, permissiveTrustProxyWarning } from '@sluice/core/adapter'
 import type { Application, Request } from 'express'
 
 // Several limiters on one app would otherwise repeat the same warning.

@@ -1,16 +1,13 @@
 import {
-  createLimiter,
   ErrorCodes,
   type KeyOption,
   type LimiterOptions,
-  PROBLEM_CONTENT_TYPE,
-  permissiveTrustProxyWarning,
   type RateLimitResult,
   type RouteLimitOptions,
-  requestView,
   SluiceError,
   type SluiceStats,
 } from '@sluice/core'
+import { createLimiter, PROBLEM_CONTENT_TYPE, permissiveTrustProxyWarning, requestView } from '@sluice/core/adapter'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 
