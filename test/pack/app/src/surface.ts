@@ -24,13 +24,21 @@ export const wrongMode: LimiterOptions<unknown> = { capacity: 1, refillPerSecond
 // @ts-expect-error one inline policy or several, not both
 export const both: LimiterOptions<unknown> = { capacity: 1, refillPerSecond: 1, policies: [] }
 
-export const store: Store = {
-  kind: 'custom',
-  check: async ({ buckets }) => ({
-    admitted: true,
-    buckets: buckets.map(() => ({ status: 'allowed', taken: true, remaining: 0, retryAfterMs: 0, resetMs: 0, nextTokenMs: 0 })),
-  }),
+/** A custom store, as an app might write one: another store, timed. */
+export function timed(inner: Store, record: (ms: number) => void): Store {
+  return {
+    kind: `timed-${inner.kind}`,
+    async check(request) {
+      const started = performance.now()
+      try {
+        return await inner.check(request)
+      } finally {
+        record(performance.now() - started)
+      }
+    },
+  }
 }
+
 export function remaining(result: RateLimitResult, stats: SluiceStats, route: RouteLimiter<unknown>): number {
   return result.remaining + stats.storeErrors + route.policies.length
 }
