@@ -45,6 +45,20 @@ export default defineConfig({
       {
         ssr,
         test: {
+          // The packed packages installed with npm into a fresh app outside the workspace. It
+          // rebuilds the published packages' dist as it packs them: alone, after everything else.
+          name: 'pack',
+          sequence: { groupOrder: 4 },
+          include: ['test/pack/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+          maxWorkers: 1,
+        },
+      },
+      {
+        ssr,
+        test: {
           name: 'types',
           sequence: { groupOrder: 2 },
           include: [],

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import { bucketKey, ipClientId, RedisStore, resolvePolicy } from '@sluice/core'
+import { bucketKey, ipClientId, RedisStore, resolvePolicy } from '@sluice/core/internal'
 import type { RedisServer } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'

@@ -1,31 +1,18 @@
-export { applyCheck } from './bucket.js'
-export { CircuitBreaker } from './circuit-breaker.js'
+// The public entry for apps: errors to catch, warning codes to route, and the types of options,
+// results, stores and observers. Every name here is a semver promise; adapter glue lives on
+// `@sluice/core/adapter`.
 export { type ErrorCode, ErrorCodes, SluiceError, SluiceOptionError, SluiceRequestError } from './errors.js'
-export { localShare } from './failover.js'
-export { HeaderNames, rateLimitHeaders } from './headers.js'
-export { apiKeyClientId, bucketKey, customClientId, ipClientId } from './keys.js'
-export { createLimiter, type Limiter, type RouteLimiter } from './limiter.js'
-export { processWarningLogger } from './logger.js'
-export { DEFAULTS, LIMITER_OPTION_NAMES, resolveLimiterOptions } from './options.js'
-export { resolvePolicies, resolvePolicy } from './policies.js'
-export { PROBLEM_CONTENT_TYPE, QUOTA_EXCEEDED_TYPE } from './problem.js'
-export { requestView } from './request-view.js'
-export { TOKEN_BUCKET_LUA } from './scripts/token-bucket.js'
-export { MemoryStore, type MemoryStoreOptions, type NanoClock } from './stores/memory-store.js'
-export { RedisStore, type RedisStoreOptions } from './stores/redis-store.js'
-export { keysByIp, permissiveTrustProxyMessage, type TrustProxyFn, trustsEveryone } from './trust-proxy.js'
 export type {
   AnswerSource,
+  ApiKeyVerifier,
   BreakerState,
   BucketPolicy,
   BucketReply,
-  BudgetedStore,
   CheckReply,
   CheckRequest,
   CheckStatus,
   CircuitBreakerOptions,
   ClientRef,
-  CommonLimiterOptions,
   CostOption,
   Decision,
   DecisionEvent,
@@ -35,18 +22,14 @@ export type {
   HeaderFamilies,
   KeyOption,
   LimiterOptions,
-  LimiterStats,
   ManualCheckOptions,
   NamedPolicyOptions,
   Outcome,
   PolicyOptions,
   PolicyResult,
-  PolicySource,
   ProblemDetails,
   RateLimitResult,
   RedisClient,
-  RequestView,
-  ResolvedLimiterOptions,
   ResolvedPolicy,
   RouteLimitOptions,
   SkipOption,

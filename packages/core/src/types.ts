@@ -2,8 +2,6 @@
  * The types that several modules share, in one place: implementation files import their types
  * from here, never from each other, so no two of them depend on each other for a type.
  */
-import type { Cluster, Redis } from 'ioredis'
-
 // Buckets and checks: what a store is asked and answers
 
 /** Whether one bucket, on its own, can afford the cost. */
@@ -94,8 +92,16 @@ export interface BudgetedStore extends Store {
   checkWithin(request: CheckRequest, budgetMs: number): Promise<CheckReply>
 }
 
-/** An ioredis `Redis` or `Cluster`: the store never creates or closes it. */
-export type RedisClient = Redis | Cluster
+/**
+ * An ioredis `Redis` or `Cluster`: the store never creates or closes it. Described by the
+ * members Sluice uses rather than imported from ioredis, an optional peer: an app that keeps
+ * its buckets in memory has no ioredis, and its type-check must not need one.
+ */
+export interface RedisClient {
+  readonly status: string
+  on(event: 'ready', listener: () => void): unknown
+  defineCommand(name: string, definition: { lua: string }): void
+}
 
 // Policies
 

@@ -1,17 +1,13 @@
 import {
   type ClientRef,
-  createLimiter,
   type LimiterOptions,
   type ManualCheckOptions,
-  permissiveTrustProxyMessage,
   type RateLimitResult,
-  type RouteLimiter,
   type RouteLimitOptions,
-  requestView,
   type SluiceStats,
-  trustsEveryone,
   WarningCodes,
 } from '@sluice/core'
+import { createLimiter, permissiveTrustProxyMessage, type RouteLimiter, requestView, trustsEveryone } from '@sluice/core/adapter'
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express'
 import { RouteTable } from './route-table.js'
 

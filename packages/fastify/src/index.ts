@@ -1,20 +1,16 @@
 import {
   type ClientRef,
-  createLimiter,
   ErrorCodes,
   type LimiterOptions,
   type ManualCheckOptions,
-  permissiveTrustProxyMessage,
-  processWarningLogger,
   type RateLimitResult,
   type RouteLimitOptions,
-  requestView,
   SluiceError,
   SluiceOptionError,
   type SluiceStats,
-  trustsEveryone,
   WarningCodes,
 } from '@sluice/core'
+import { createLimiter, permissiveTrustProxyMessage, processWarningLogger, requestView, trustsEveryone } from '@sluice/core/adapter'
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { fastifyTrustProxy } from './trust-proxy.js'

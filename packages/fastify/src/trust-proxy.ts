@@ -1,5 +1,5 @@
 import proxyAddr from '@fastify/proxy-addr'
-import type { TrustProxyFn } from '@sluice/core'
+import type { TrustProxyFn } from '@sluice/core/adapter'
 import type { FastifyInstance } from 'fastify'
 
 /**

@@ -126,7 +126,7 @@ export class RedisStore implements BudgetedStore {
   async reset(keys: readonly string[]): Promise<void> {
     this.#assertConnected()
     this.#denied?.forget(keys)
-    if (keys.length > 0) await this.client.del(...keys)
+    if (keys.length > 0) await (this.client as Redis).del(...keys)
   }
 
   #nodeOf(key: string): string {

@@ -2,7 +2,7 @@ import { type RedisClusterServer, startRedisCluster } from '@sluice/harness'
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLimiter } from '../../src/index.js'
+import { createLimiter } from '../../src/adapter.js'
 import type { RequestView } from '../../src/types.js'
 
 // The core cases on a real three-master Redis Cluster, started on free loopback ports.

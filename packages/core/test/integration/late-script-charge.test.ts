@@ -2,7 +2,7 @@ import { type RedisClusterServer, type RedisServer, startRedis, startRedisCluste
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLimiter } from '../../src/index.js'
+import { createLimiter } from '../../src/adapter.js'
 import type { RedisClient, RequestView } from '../../src/types.js'
 
 // With `failureMode: 'deny'` and a frozen Redis, requests were answered 503, and when Redis

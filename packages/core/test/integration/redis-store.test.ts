@@ -1,7 +1,8 @@
 import { type RedisServer, startRedis } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RedisStore, resolvePolicy } from '../../src/index.js'
+import { resolvePolicy } from '../../src/policies.js'
+import { RedisStore } from '../../src/stores/redis-store.js'
 
 let server: RedisServer
 let redis: Redis

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import { describe, expectTypeOf, it } from 'vitest'
-import { createLimiter } from '../../src/index.js'
+import { createLimiter } from '../../src/adapter.js'
 import type { Decision, LimiterOptions, RateLimitResult, RouteLimitOptions, SluiceStats, Store } from '../../src/types.js'
 
 type Req = { headers: Record<string, string> }
@@ -44,7 +44,7 @@ describe('@sluice/core types', () => {
   it('returns typed decisions and stats', () => {
     const limiter = createLimiter<Req>({ capacity: 1, refillPerSecond: 1 })
     const route = limiter.forRoute(undefined, 'GET', '/')
-    expectTypeOf(route).toEqualTypeOf<import('../../src/index.js').RouteLimiter<Req> | null>()
+    expectTypeOf(route).toEqualTypeOf<import('../../src/adapter.js').RouteLimiter<Req> | null>()
     // Undefined when `skip` exempted the request.
     expectTypeOf(route!.check).returns.resolves.toEqualTypeOf<Decision | undefined>()
     expectTypeOf<Decision['result']>().toEqualTypeOf<RateLimitResult | undefined>()

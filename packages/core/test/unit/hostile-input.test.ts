@@ -1,7 +1,10 @@
 import fc from 'fast-check'
 import { type Item, parseList } from 'structured-headers'
 import { describe, expect, it } from 'vitest'
-import { createLimiter, MemoryStore, rateLimitHeaders, resolvePolicy } from '../../src/index.js'
+import { createLimiter } from '../../src/adapter.js'
+import { rateLimitHeaders } from '../../src/headers.js'
+import { resolvePolicy } from '../../src/policies.js'
+import { MemoryStore } from '../../src/stores/memory-store.js'
 import type { RequestView } from '../../src/types.js'
 
 const KEY_SHAPE = /^sluice:\{(ip|key|id):[^{}\s]*\}:default$/

@@ -1,7 +1,7 @@
 import * as promClient from 'prom-client'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { createLimiter } from '../../src/index.js'
+import { createLimiter } from '../../src/adapter.js'
 import { createMetrics } from '../../src/metrics.js'
 import type { RequestView } from '../../src/types.js'
 

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { createLimiter, ErrorCodes, MemoryStore, resolvePolicy, SluiceOptionError } from '../../src/index.js'
+import { createLimiter } from '../../src/adapter.js'
+import { ErrorCodes, SluiceOptionError } from '../../src/index.js'
+import { resolvePolicy } from '../../src/policies.js'
 import { MAX_WINDOW_NS } from '../../src/scripts/token-bucket.js'
+import { MemoryStore } from '../../src/stores/memory-store.js'
 import type { LimiterOptions } from '../../src/types.js'
 
 // Option values that were accepted and failed later (or were refused though valid).

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createLimiter, ErrorCodes, SluiceOptionError } from '../../src/index.js'
+import { createLimiter } from '../../src/adapter.js'
+import { ErrorCodes, SluiceOptionError } from '../../src/index.js'
 import type { LimiterOptions } from '../../src/types.js'
 
 const base = { capacity: 10, refillPerSecond: 1 }

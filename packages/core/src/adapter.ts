@@ -1,0 +1,8 @@
+// `@sluice/core/adapter`: what a framework adapter needs and an app does not (the glue
+// @sluice/fastify and @sluice/express are built from). A semver promise to adapter authors.
+export { createLimiter, type Limiter, type RouteLimiter } from './limiter.js'
+export { processWarningLogger } from './logger.js'
+export { PROBLEM_CONTENT_TYPE } from './problem.js'
+export { requestView } from './request-view.js'
+export { permissiveTrustProxyMessage, type TrustProxyFn, trustsEveryone } from './trust-proxy.js'
+export type { RequestView, ResolvedLimiterOptions } from './types.js'
