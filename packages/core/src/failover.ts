@@ -121,7 +121,7 @@ export class Failover {
     }
     let reason = 'circuit open'
     if (this.#breaker.allow()) {
-      const started = performance.now()
+      const started = this.#options.observer?.storeCall === undefined ? 0 : performance.now()
       try {
         const reply = await this.#call(request)
         if (!isReply(reply, request))

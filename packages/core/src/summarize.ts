@@ -1,14 +1,13 @@
-import type { CheckReply, CheckStatus, PolicyResult, RateLimitResult, ResolvedPolicy } from './types.js'
+import type { CheckReply, PolicyResult, RateLimitResult, ResolvedPolicy } from './types.js'
 
-function binding(results: readonly PolicyResult[], admitted: boolean): PolicyResult {
-  const enforcing = results.filter((r) => !r.policy.shadow)
-  if (enforcing.length === 0) return results[0]!
-  if (!admitted) {
-    return enforcing.filter((r) => r.status !== 'allowed').reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a))
-  }
-  return enforcing.reduce((a, b) => (b.remaining < a.remaining ? b : a))
-}
+const NONE: readonly string[] = Object.freeze([])
 
+/**
+ * The result of a check, as handlers read it on the request. Its top-level numbers are those of
+ * the binding policy: when denied, the violated policy with the longest wait; when admitted, the
+ * enforcing policy with the fewest tokens left; with only shadow policies, the first. One pass,
+ * since it runs on every request.
+ */
 export function summarize(
   reply: CheckReply,
   policies: readonly ResolvedPolicy[],
@@ -16,38 +15,49 @@ export function summarize(
   cost: number,
   degraded: boolean,
 ): RateLimitResult {
-  const results = reply.buckets.map(
-    (b, i): PolicyResult => ({
+  const admitted = reply.admitted
+  const results: PolicyResult[] = []
+  let top: PolicyResult | undefined
+  let violated: string[] | undefined
+  let neverAffordable = false
+  for (let i = 0; i < reply.buckets.length; i++) {
+    const b = reply.buckets[i]!
+    const policy = policies[i]!
+    const result: PolicyResult = {
       status: b.status,
       taken: b.taken,
       remaining: b.remaining,
       retryAfterMs: b.retryAfterMs,
       resetMs: b.resetMs,
       nextTokenMs: b.nextTokenMs,
-      policy: policies[i]!,
+      policy,
       key: keys[i]!,
-    }),
-  )
-  const violated = results.filter((r) => !r.policy.shadow && r.status !== 'allowed')
-  const top = binding(results, reply.admitted)
-  const status: CheckStatus = reply.admitted
-    ? 'allowed'
-    : violated.some((r) => r.status === 'cost-exceeds-capacity')
-      ? 'cost-exceeds-capacity'
-      : 'denied'
+    }
+    results.push(result)
+    if (policy.shadow) continue
+    if (b.status !== 'allowed') {
+      if (violated === undefined) violated = []
+      violated.push(policy.name)
+      if (b.status === 'cost-exceeds-capacity') neverAffordable = true
+      if (!admitted && (top === undefined || b.retryAfterMs > top.retryAfterMs)) top = result
+    } else if (admitted && (top === undefined || b.remaining < top.remaining)) {
+      top = result
+    }
+  }
+  const binding = top ?? results[0]!
   return {
-    allowed: reply.admitted,
-    status,
-    policy: top.policy,
-    limit: top.policy.capacity,
-    remaining: top.remaining,
-    retryAfterMs: reply.admitted ? 0 : top.retryAfterMs,
-    resetMs: top.resetMs,
-    nextTokenMs: top.nextTokenMs,
+    allowed: admitted,
+    status: admitted ? 'allowed' : neverAffordable ? 'cost-exceeds-capacity' : 'denied',
+    policy: binding.policy,
+    limit: binding.policy.capacity,
+    remaining: binding.remaining,
+    retryAfterMs: admitted ? 0 : binding.retryAfterMs,
+    resetMs: binding.resetMs,
+    nextTokenMs: binding.nextTokenMs,
     cost,
-    key: top.key,
+    key: binding.key,
     degraded,
     policies: results,
-    violated: violated.map((r) => r.policy.name),
+    violated: violated ?? NONE,
   }
 }

@@ -71,6 +71,8 @@ export class DenyCache {
   /** What Redis answered for a check sent at `sentAt`. */
   record(request: CheckRequest, step: CheckStep, sentAt: number): void {
     if (request.dryRun === true) return
+    // The common case, an admitted check of a client the cache never saw, touches nothing.
+    if (step.reply.admitted && this.#entries.size === 0) return
     const id = identity(request)
     if (step.reply.admitted) this.#entries.delete(id)
     else this.#entries.set(id, { debtsNs: step.debtsNs, sentAt, policies: request.policies })
