@@ -1,4 +1,4 @@
-import { CircuitBreaker } from './circuit-breaker.js'
+import { CircuitBreaker, type MillisClock } from './circuit-breaker.js'
 import { ErrorCodes, SluiceError } from './errors.js'
 import { notify } from './observer.js'
 import { MemoryStore } from './stores/memory-store.js'
@@ -26,6 +26,8 @@ export interface FailoverOptions {
   readonly circuitBreaker: Required<CircuitBreakerOptions>
   readonly logger: SluiceLogger
   readonly localMaxKeys: number
+  /** Monotonic ms for the breaker, the warning throttle and store-call timings (tests inject one). @default performance.now */
+  readonly clock?: MillisClock
 }
 
 /** A check as the limiter builds it: its policies are the resolved ones, whose local shares the failure mode can take. */
@@ -80,6 +82,7 @@ export class Failover {
   readonly #breaker: CircuitBreaker
   readonly #warn: WarnThrottle
   readonly #local: MemoryStore
+  readonly #clock: MillisClock
   #storeAnswers = 0
   #degradedAnswers = 0
   #storeErrors = 0
@@ -89,14 +92,15 @@ export class Failover {
     const budget = options.timeoutMs
     this.#call = budgeted(store) ? (request) => store.checkWithin(request, budget) : (request) => withTimeout(store.check(request), budget)
     this.#options = options
-    this.#breaker = new CircuitBreaker(options.circuitBreaker)
-    this.#warn = new WarnThrottle(options.logger, WarningCodes.STORE_UNAVAILABLE)
+    this.#clock = options.clock ?? (() => performance.now())
+    this.#breaker = new CircuitBreaker(options.circuitBreaker, this.#clock)
+    this.#warn = new WarnThrottle(options.logger, WarningCodes.STORE_UNAVAILABLE, undefined, this.#clock)
     this.#local = new MemoryStore({ maxKeys: options.localMaxKeys })
   }
 
   #observe(started: number, outcome: 'ok' | 'error' | 'timeout'): void {
     const hook = this.#options.observer?.storeCall
-    if (hook !== undefined) notify(hook, { store: this.#store.kind, seconds: (performance.now() - started) / 1000, outcome })
+    if (hook !== undefined) notify(hook, { store: this.#store.kind, seconds: (this.#clock() - started) / 1000, outcome })
   }
 
   /** This replica's failure-mode buckets. */
@@ -121,7 +125,7 @@ export class Failover {
     }
     let reason = 'circuit open'
     if (this.#breaker.allow()) {
-      const started = this.#options.observer?.storeCall === undefined ? 0 : performance.now()
+      const started = this.#options.observer?.storeCall === undefined ? 0 : this.#clock()
       try {
         const reply = await this.#call(request)
         if (!isReply(reply, request))

@@ -19,7 +19,7 @@ const DRIFT = 5e-4
 interface Estimate {
   /** Upper bound of (Redis time − monotonic time), in ms, when it was learned. */
   readonly upperMs: number
-  /** Monotonic ms when it was learned. */
+  /** Monotonic ms of the call it was learned from (when it was sent). */
   readonly atMs: number
 }
 
@@ -40,7 +40,8 @@ export class RedisClock {
     // A tighter bound replaces the old one; so does a reading that the old one cannot explain
     // (Redis's clock was stepped forward), lest every deadline be early from then on.
     if (current === undefined || upper <= current || redisMs - receivedMs > current) {
-      this.#estimates.set(node, { upperMs: upper, atMs: receivedMs })
+      // Aged from the send: Redis read its clock no earlier, so the drift allowance covers all of it.
+      this.#estimates.set(node, { upperMs: upper, atMs: sentMs })
     }
   }
 

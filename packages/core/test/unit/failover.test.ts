@@ -1,0 +1,381 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ErrorCodes, SluiceError } from '../../src/errors.js'
+import { Failover, type FailoverOptions, localShare, type PolicyCheck } from '../../src/failover.js'
+import { resolvePolicy } from '../../src/policies.js'
+import { MemoryStore } from '../../src/stores/memory-store.js'
+import type { BudgetedStore, CheckReply, CheckRequest, Store, StoreCallEvent } from '../../src/types.js'
+import { manualClock } from './support/manual-clock.js'
+import { recordingLogger } from './support/recording-logger.js'
+
+// Slow enough that no token comes back while a test runs, so the local buckets' own clock
+// (process time) never matters.
+const policy = resolvePolicy({ capacity: 10, refillPerSecond: 0.001 })
+const breakerOptions = { failureThreshold: 3, cooldownMs: 250, maxCooldownMs: 1_000 }
+const TIMEOUT_MS = 100
+
+function request(key = 'k', cost = 1): PolicyCheck {
+  return { keys: [key], policies: [policy], cost }
+}
+
+function deferred<T>() {
+  let resolve!: (value: T) => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+/** A store whose every call does what `behaviour` says; counts its calls. */
+function scriptedStore(behaviour: (request: CheckRequest) => Promise<CheckReply>) {
+  const buckets = new MemoryStore({ clock: () => 0 })
+  const store = {
+    kind: 'scripted',
+    calls: 0,
+    behaviour,
+    check(r: CheckRequest): Promise<CheckReply> {
+      store.calls++
+      return store.behaviour(r)
+    },
+    /** A real reply, from buckets of its own. */
+    answer: (r: CheckRequest): Promise<CheckReply> => buckets.check(r),
+  }
+  return store
+}
+
+const down = (): Promise<CheckReply> => Promise.reject(new Error('connection refused'))
+
+function guard(store: Store, options: Partial<FailoverOptions> = {}) {
+  const clock = manualClock(10_000)
+  const logger = recordingLogger()
+  const storeCalls: StoreCallEvent[] = []
+  const failover = new Failover(store, {
+    observer: { storeCall: (event) => storeCalls.push(event) },
+    timeoutMs: TIMEOUT_MS,
+    mode: 'local',
+    replicas: 1,
+    circuitBreaker: breakerOptions,
+    logger,
+    localMaxKeys: 100,
+    clock: clock.now,
+    ...options,
+  })
+  return { failover, clock, logger, storeCalls }
+}
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('Failover: answers from the store', () => {
+  it("passes a healthy store's reply through, timed on the injected clock", async () => {
+    const store = scriptedStore((r) => {
+      clock.advance(30)
+      return store.answer(r)
+    })
+    const { failover, clock, storeCalls } = guard(store)
+    const guarded = await failover.check(request())
+    expect(guarded).toMatchObject({ source: 'store', policies: [policy], reply: { admitted: true, buckets: [{ remaining: 9 }] } })
+    expect(storeCalls).toEqual([{ store: 'scripted', seconds: 0.03, outcome: 'ok' }])
+    expect(failover.stats).toEqual({ storeAnswers: 1, degradedAnswers: 0, storeErrors: 0, circuit: 'closed' })
+  })
+
+  it('ignores an observer that throws', async () => {
+    const store = scriptedStore((r) => store.answer(r))
+    const { failover } = guard(store, {
+      observer: {
+        storeCall() {
+          throw new Error('metrics are broken')
+        },
+      },
+    })
+    await expect(failover.check(request())).resolves.toMatchObject({ source: 'store' })
+  })
+})
+
+describe('Failover: the time budget', () => {
+  it('gives a plain store timeoutMs, then answers in the failure mode and records a timeout', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const late = deferred<CheckReply>()
+    const store = scriptedStore(() => late.promise)
+    const { failover, storeCalls, logger } = guard(store)
+    let settled = false
+    const answer = failover.check(request()).finally(() => {
+      settled = true
+    })
+    await vi.advanceTimersByTimeAsync(TIMEOUT_MS - 1)
+    expect(settled).toBe(false)
+    await vi.advanceTimersByTimeAsync(1)
+    await expect(answer).resolves.toMatchObject({ source: 'local' })
+    expect(storeCalls.map((e) => e.outcome)).toEqual(['timeout'])
+    expect(logger.lines[0]?.object.reason).toMatch(/within 100 ms/)
+    expect(failover.stats).toMatchObject({ storeAnswers: 0, degradedAnswers: 1, storeErrors: 1 })
+    // The store's reply arriving after the budget changes nothing.
+    late.resolve(await store.answer(request()))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(failover.stats).toMatchObject({ storeAnswers: 0, degradedAnswers: 1 })
+  })
+
+  it('clears the budget timer when a plain store answers in time', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const reply = deferred<CheckReply>()
+    const store = scriptedStore(() => reply.promise)
+    const { failover } = guard(store)
+    const answer = failover.check(request())
+    expect(vi.getTimerCount()).toBe(1)
+    reply.resolve(await store.answer(request()))
+    await expect(answer).resolves.toMatchObject({ source: 'store' })
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it("lets a budgeted store keep the budget itself: checkWithin with timeoutMs, never check, and no timer of the failover's", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const reply = deferred<CheckReply>()
+    const budgets: number[] = []
+    const plain = scriptedStore((r) => plain.answer(r))
+    const store: BudgetedStore = {
+      kind: 'budgeted',
+      check: (r) => plain.check(r),
+      checkWithin(_r, budgetMs) {
+        budgets.push(budgetMs)
+        return reply.promise
+      },
+    }
+    const { failover } = guard(store)
+    const answer = failover.check(request())
+    expect(budgets).toEqual([TIMEOUT_MS])
+    expect(vi.getTimerCount()).toBe(0)
+    reply.resolve(await plain.answer(request()))
+    await expect(answer).resolves.toMatchObject({ source: 'store' })
+    expect(plain.calls).toBe(0)
+  })
+
+  it("records a budgeted store's own timeout as a timeout", async () => {
+    const store: BudgetedStore = {
+      kind: 'budgeted',
+      check: down,
+      checkWithin: () => Promise.reject(new SluiceError(ErrorCodes.STORE_TIMEOUT, 'too late')),
+    }
+    const { failover, storeCalls } = guard(store)
+    await expect(failover.check(request())).resolves.toMatchObject({ source: 'local' })
+    expect(storeCalls.map((e) => e.outcome)).toEqual(['timeout'])
+  })
+})
+
+describe('Failover: cached answers', () => {
+  it('answers from the cache with no store call, no timer and no breaker, even while the circuit is open', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const store = Object.assign(scriptedStore(down), {
+      cached: (r: CheckRequest): CheckReply | undefined => (r.keys[0] === 'hot' ? denied : undefined),
+    })
+    const denied: CheckReply = {
+      admitted: false,
+      buckets: [{ status: 'denied', taken: false, remaining: 0, retryAfterMs: 5, resetMs: 5, nextTokenMs: 5 }],
+    }
+    const { failover, clock, storeCalls } = guard(store)
+    for (let i = 0; i < breakerOptions.failureThreshold; i++) await failover.check(request())
+    expect(failover.stats.circuit).toBe('open')
+
+    const cached = failover.check(request('hot'))
+    expect(vi.getTimerCount()).toBe(0)
+    await expect(cached).resolves.toEqual({ reply: denied, policies: [policy], source: 'store' })
+    expect(store.calls).toBe(breakerOptions.failureThreshold)
+    expect(storeCalls).toHaveLength(breakerOptions.failureThreshold)
+    expect(failover.stats).toEqual({ storeAnswers: 1, degradedAnswers: 3, storeErrors: 3, circuit: 'open' })
+
+    // The cached answers did not take the probe: after the cooldown the store is tried again.
+    clock.advance(breakerOptions.cooldownMs)
+    for (let i = 0; i < 3; i++) await failover.check(request('hot'))
+    store.behaviour = (r) => store.answer(r)
+    await expect(failover.check(request())).resolves.toMatchObject({ source: 'store' })
+    expect(failover.stats.circuit).toBe('closed')
+  })
+})
+
+describe('Failover: what counts as a store failure', () => {
+  const reply: CheckReply = {
+    admitted: true,
+    buckets: [{ status: 'allowed', taken: true, remaining: 1, retryAfterMs: 0, resetMs: 1, nextTokenMs: 1 }],
+  }
+  const failures: [string, (r: CheckRequest) => Promise<CheckReply>, RegExp][] = [
+    [
+      'throws synchronously',
+      () => {
+        throw new Error('no socket')
+      },
+      /no socket/,
+    ],
+    ['rejects', () => Promise.reject(new Error('ECONNREFUSED')), /ECONNREFUSED/],
+    ['rejects with a non-error', () => Promise.reject('just a string'), /just a string/],
+    ['answers undefined', () => Promise.resolve(undefined as unknown as CheckReply), /not a reply/],
+    ['answers null', () => Promise.resolve(null as unknown as CheckReply), /not a reply/],
+    ['answers an empty object', () => Promise.resolve({} as CheckReply), /not a reply/],
+    ['answers a non-boolean admitted', () => Promise.resolve({ ...reply, admitted: 'yes' } as unknown as CheckReply), /not a reply/],
+    [
+      'answers buckets that are not an array',
+      () => Promise.resolve({ admitted: true, buckets: {} } as unknown as CheckReply),
+      /not a reply/,
+    ],
+    ['answers too few buckets', () => Promise.resolve({ admitted: true, buckets: [] }), /not a reply/],
+    ['answers too many buckets', () => Promise.resolve({ admitted: true, buckets: [reply.buckets[0]!, reply.buckets[0]!] }), /not a reply/],
+  ]
+
+  it.each(failures)('a store that %s has failed: the failure mode answers', async (_name, behaviour, reason) => {
+    const { failover, storeCalls, logger } = guard(scriptedStore(behaviour))
+    await expect(failover.check(request())).resolves.toMatchObject({ source: 'local', reply: { admitted: true } })
+    expect(storeCalls.map((e) => e.outcome)).toEqual(['error'])
+    expect(failover.stats).toMatchObject({ storeAnswers: 0, degradedAnswers: 1, storeErrors: 1 })
+    expect(logger.lines[0]?.object.reason).toMatch(reason)
+  })
+
+  it('a budgeted store whose checkWithin throws synchronously has failed', async () => {
+    const store: BudgetedStore = {
+      kind: 'budgeted',
+      check: down,
+      checkWithin() {
+        throw new Error('no socket')
+      },
+    }
+    const { failover } = guard(store)
+    await expect(failover.check(request())).resolves.toMatchObject({ source: 'local' })
+    expect(failover.stats.storeErrors).toBe(1)
+  })
+
+  it('a reply with one bucket per key is a reply', async () => {
+    const { failover } = guard(scriptedStore(() => Promise.resolve(reply)))
+    await expect(failover.check(request())).resolves.toEqual({ reply, policies: [policy], source: 'store' })
+  })
+})
+
+describe('Failover: failure modes', () => {
+  it("'local' answers from this replica's share of each policy, in buckets of its own", async () => {
+    const { failover } = guard(scriptedStore(down), { replicas: 4 })
+    const answers = []
+    for (let i = 0; i < 4; i++) answers.push(await failover.check(request()))
+    const share = answers[0]!.policies[0]!
+    expect(share).toMatchObject({ name: 'default', capacity: 3, refillPerSecond: 0.00025, intervalNs: policy.intervalNs * 4 })
+    expect(answers.map((a) => [a.source, a.reply?.admitted, a.reply?.buckets[0]?.remaining])).toEqual([
+      ['local', true, 2],
+      ['local', true, 1],
+      ['local', true, 0],
+      ['local', false, 0],
+    ])
+    expect(failover.local.size).toBe(1)
+  })
+
+  it.each(['allow', 'deny'] as const)("'%s' answers with no bucket, and the request's own policies", async (mode) => {
+    const { failover } = guard(scriptedStore(down), { mode })
+    await expect(failover.check(request())).resolves.toEqual({ reply: undefined, policies: [policy], source: mode })
+    expect(failover.local.size).toBe(0)
+  })
+})
+
+describe('localShare', () => {
+  it('is the policy itself on a single replica', () => {
+    expect(localShare(policy, 1, 1)).toBe(policy)
+  })
+
+  it('divides capacity (rounded up) and rate by the replicas, keeping the name and shadow flag', () => {
+    const shadow = resolvePolicy({ capacity: 100, refillPerSecond: 30, name: 'api', shadow: true })
+    expect(localShare(shadow, 3, 1)).toEqual({
+      name: 'api',
+      capacity: 34,
+      refillPerSecond: 10,
+      intervalNs: shadow.intervalNs * 3,
+      windowSeconds: 4,
+      shadow: true,
+    })
+  })
+
+  it('never shrinks below the cost of the request, nor grows past the policy', () => {
+    expect(localShare(policy, 4, 7).capacity).toBe(7)
+    expect(localShare(policy, 4, 50).capacity).toBe(10)
+  })
+})
+
+describe('Failover: the circuit breaker', () => {
+  it('stops calling a failing store after the threshold, probes once per cooldown, and closes on success', async () => {
+    const store = scriptedStore(down)
+    const { failover, clock } = guard(store)
+    for (let i = 0; i < breakerOptions.failureThreshold; i++) await failover.check(request())
+    expect(failover.stats.circuit).toBe('open')
+    for (let i = 0; i < 10; i++) await expect(failover.check(request())).resolves.toMatchObject({ source: 'local' })
+    expect(store.calls).toBe(3)
+
+    clock.advance(breakerOptions.cooldownMs - 1)
+    await failover.check(request())
+    expect(store.calls).toBe(3)
+    clock.advance(1)
+    await failover.check(request()) // the probe fails: the next cooldown is twice as long
+    expect(store.calls).toBe(4)
+    expect(failover.stats.circuit).toBe('open')
+
+    store.behaviour = (r) => store.answer(r)
+    clock.advance(2 * breakerOptions.cooldownMs - 1)
+    await failover.check(request())
+    expect(store.calls).toBe(4)
+    clock.advance(1)
+    await expect(failover.check(request())).resolves.toMatchObject({ source: 'store' })
+    expect(failover.stats).toEqual({ storeAnswers: 1, degradedAnswers: 16, storeErrors: 4, circuit: 'closed' })
+  })
+
+  it('sends only the probe while it is in flight; concurrent checks get the failure mode', async () => {
+    const store = scriptedStore(down)
+    const { failover, clock } = guard(store)
+    for (let i = 0; i < breakerOptions.failureThreshold; i++) await failover.check(request())
+    clock.advance(breakerOptions.cooldownMs)
+    const probe = deferred<CheckReply>()
+    store.behaviour = () => probe.promise
+    const probing = failover.check(request())
+    expect(failover.stats.circuit).toBe('half-open')
+    const others = await Promise.all([failover.check(request('a')), failover.check(request('b'))])
+    expect(others.map((o) => o.source)).toEqual(['local', 'local'])
+    expect(store.calls).toBe(4)
+    probe.resolve(await store.answer(request()))
+    await expect(probing).resolves.toMatchObject({ source: 'store' })
+    expect(failover.stats.circuit).toBe('closed')
+  })
+})
+
+describe('Failover: the degraded warning', () => {
+  it('is logged at most once per 10 s, with its code, the circuit, the reason and how many were suppressed', async () => {
+    // A cooldown longer than the test: once open, the circuit sends no probe whose error would be the reason.
+    const { failover, clock, logger } = guard(scriptedStore(down), {
+      circuitBreaker: { ...breakerOptions, cooldownMs: 60_000, maxCooldownMs: 60_000 },
+    })
+    for (let i = 0; i < 5; i++) {
+      await failover.check(request())
+      clock.advance(1_000)
+    }
+    expect(logger.lines).toEqual([
+      {
+        object: {
+          code: 'SLUICE_STORE_UNAVAILABLE',
+          store: 'scripted',
+          failureMode: 'local',
+          circuit: 'closed',
+          reason: 'connection refused',
+          degradedAnswers: 1,
+          suppressed: 0,
+        },
+        message: "@sluice: the scripted store is unavailable; answering in 'local' failure mode",
+      },
+    ])
+    clock.advance(5_000) // 10 s after the first warning
+    await failover.check(request())
+    expect(logger.lines).toHaveLength(2)
+    expect(logger.lines[1]!.object).toMatchObject({ circuit: 'open', reason: 'circuit open', degradedAnswers: 6, suppressed: 4 })
+  })
+
+  it('never fails a check when the logger throws', async () => {
+    const { failover } = guard(scriptedStore(down), {
+      logger: {
+        warn() {
+          throw new Error('the log sink is gone')
+        },
+      },
+    })
+    await expect(failover.check(request())).resolves.toMatchObject({ source: 'local' })
+  })
+})
