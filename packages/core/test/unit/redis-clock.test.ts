@@ -31,15 +31,17 @@ describe('RedisClock', () => {
   })
 
   it('bounds the offset from above by Redis time minus the send time', () => {
-    // Redis read 2000 ms somewhere between local 100 and 101: at local 101 it reads at most 2001.
-    expect(learned(100, 2_000, 101).deadlineUs('n', 101)).toBe(2_001_000)
+    // Redis read 2000 ms somewhere between local 100 and 101: at local 100 it read at most 2000,
+    // and a millisecond later at most 2001, plus the drift allowance for that millisecond.
+    expect(learned(100, 2_000, 101).deadlineUs('n', 100)).toBe(2_000_000)
+    expectUs(learned(100, 2_000, 101).deadlineUs('n', 101), (2_001 + DRIFT * 1) * 1000)
   })
 
   it('replaces its bound with a tighter sample and keeps it against a looser one', () => {
     const clock = learned(100, 2_000, 101) // offset ≤ 1900
     clock.learn('n', 2_099_500, 200, 200.5) // offset ≤ 1899.5: tighter
     expect(clock.deadlineUs('n', 200.5)).toBe(learned(200, 2_099.5, 200.5).deadlineUs('n', 200.5))
-    expect(clock.deadlineUs('n', 200.5)).toBe(2_100_000)
+    expectUs(clock.deadlineUs('n', 200.5), (2_100 + DRIFT * 0.5) * 1000)
 
     const before = clock.deadlineUs('n', 1_000)
     clock.learn('n', 2_200_000, 300, 300.5) // offset ≤ 1900, and consistent with ≤ 1899.5: looser
@@ -58,8 +60,9 @@ describe('RedisClock', () => {
     clock.learn('n', 12_299_750, 400, 400.5)
     const deadline = clock.deadlineUs('n', 400.5)
     expect(deadline).toBe(learned(400, 12_299.75, 400.5).deadlineUs('n', 400.5))
-    // Redis reads at most 12 300.25 at local 400.5; the old bound would have said 2 300.5.
-    expect(deadline).toBe(12_300_250)
+    // Redis reads at most 12 300.25 at local 400.5 (and the drift allowance since the send); the
+    // old bound would have said 2 300.5.
+    expectUs(deadline, (12_300.25 + DRIFT * 0.5) * 1000)
   })
 
   it('widens the bound by the drift allowance as it ages', () => {
@@ -98,7 +101,8 @@ describe('RedisClock', () => {
             const deadline = clock.deadlineUs('n', localUs / 1000)
             const redisUs = offsetUs + localUs
             expect(deadline).toBeGreaterThanOrEqual(redisUs)
-            expect(deadline).toBeLessThanOrEqual(redisUs + readUs + DRIFT * (localUs - receivedUs) + 2)
+            // The drift allowance runs from the send, when Redis may already have read its clock.
+            expect(deadline).toBeLessThanOrEqual(redisUs + readUs + DRIFT * (localUs - sentUs) + 2)
           }
         }
       }),
