@@ -53,7 +53,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const count = options.replicas ?? 3
   assertBinaries(options)
   const progress = options.onProgress ?? (() => {})
-  const started: (() => Promise<void>)[] = []
+  const started: (() => Promise<unknown>)[] = []
   const stopAll = async (): Promise<void> => {
     const errors: unknown[] = []
     for (const stop of started.splice(0).reverse()) await stop().catch((error: unknown) => errors.push(error))
