@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { MissingBinaryError } from '@sluice/harness'
+import { MissingBinaryError, parseOrExit } from '@sluice/harness'
 import {
   compareReports,
   formatComparison,
@@ -11,28 +11,14 @@ import {
   SCENARIOS,
   writeHtmlReport,
 } from '@sluice/loadtest'
-import { DEMO_USAGE, type DemoArgs, parseDemoArgs, UsageError } from './cli-args.js'
+import { DEMO_USAGE, parseDemoArgs } from './cli-args.js'
 import { assertBinaries, type Cluster, type ClusterMode, startCluster } from './cluster.js'
 import { curlExamples } from './curl-examples.js'
 import { formatScraped, scrapeReplicas } from './metrics-scrape.js'
 
 /** `pnpm demo`: the cluster, the load test, the report, and a clean stop. */
 
-function argsOrExit(): DemoArgs {
-  try {
-    return parseDemoArgs(process.argv.slice(2))
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error
-    process.stderr.write(`sluice demo: ${error.message}\n\n${DEMO_USAGE}\n`)
-    process.exit(2)
-  }
-}
-
-const args = argsOrExit()
-if (args.help) {
-  process.stdout.write(`${DEMO_USAGE}\n`)
-  process.exit(0)
-}
+const args = parseOrExit('sluice demo', DEMO_USAGE, parseDemoArgs)
 // With --json, stdout carries the JSON object only.
 const say = (line = ''): void => void (args.json ? process.stderr : process.stdout).write(`${line}\n`)
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { findBinary, startNginx, startRedis, startRedisCluster } from '@sluice/harness'
-import { CONFIG_DEFAULTS, type Framework, type KeyMode } from './config.js'
+import type { KeyMode } from '@sluice/loadtest/policy'
+import { CONFIG_DEFAULTS, type Framework } from './config.js'
 import { type ReplicaProcess, startReplica } from './replica-process.js'
 
 /** Where the buckets live: one Redis for every replica, or each replica's own memory. */

@@ -1,5 +1,7 @@
-import { isIP } from 'node:net'
 import { hostname } from 'node:os'
+import { decimal } from '@sluice/harness'
+import { API_KEY_HEADER, DEFAULT_POLICY, KEY_MODES, type KeyMode } from '@sluice/loadtest/policy'
+import ipaddr from 'ipaddr.js'
 
 /**
  * A replica's settings, read from the environment once at start-up. docker-compose, the local
@@ -7,15 +9,9 @@ import { hostname } from 'node:os'
  * only ones there are.
  */
 
-export type KeyMode = 'ip' | 'api-key'
-export const KEY_MODES: readonly KeyMode[] = ['ip', 'api-key']
-
 /** The web framework a replica runs on: both adapters answer alike, so a cluster may mix them. */
 export type Framework = 'fastify' | 'express'
 export const FRAMEWORKS: readonly Framework[] = ['fastify', 'express']
-
-/** The header an API key is read from when KEY_MODE=api-key. */
-export const API_KEY_HEADER = 'x-api-key'
 
 export interface DemoConfig {
   /** Where the buckets live; undefined keeps them in this process (each replica on its own). */
@@ -59,9 +55,7 @@ export const CONFIG_ENV = {
 export type ConfigEnvName = keyof typeof CONFIG_ENV
 
 export const CONFIG_DEFAULTS = Object.freeze({
-  capacity: 100,
-  refillPerSecond: 50,
-  keyMode: 'ip' as KeyMode,
+  ...DEFAULT_POLICY,
   framework: 'fastify' as Framework,
   prefix: 'sluice:',
   replicas: 1,
@@ -100,8 +94,7 @@ class Reader {
   number(name: ConfigEnvName, fallback: number, check: (n: number) => boolean, expected: string): number {
     const value = this.raw(name)
     if (value === undefined) return fallback
-    // Number('') and Number('0x10') are numbers; only plain decimals are meant.
-    const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN
+    const n = decimal(value)
     return check(n) ? n : (this.fail(name, value, expected) ?? fallback)
   }
 
@@ -112,13 +105,15 @@ class Reader {
   }
 }
 
-function isAddressOrCidr(entry: string): boolean {
-  const [address, bits, ...rest] = entry.split('/')
-  const family = isIP(address ?? '')
-  if (family === 0 || rest.length > 0) return false
-  if (bits === undefined) return true
-  const max = family === 4 ? 32 : 128
-  return /^\d{1,3}$/.test(bits) && Number(bits) <= max
+/**
+ * An address or a CIDR range as the frameworks' trust-proxy settings (proxy-addr, on ipaddr.js)
+ * read it, with its prefix length: a single address is a full-length range.
+ */
+function parseRange(entry: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined {
+  if (ipaddr.isValidCIDR(entry)) return ipaddr.parseCIDR(entry)
+  if (!ipaddr.isValid(entry)) return undefined
+  const address = ipaddr.parse(entry)
+  return [address, address.kind() === 'ipv4' ? 32 : 128]
 }
 
 function redisUrl(r: Reader): string | undefined {
@@ -137,9 +132,10 @@ function trustedProxy(r: Reader): readonly string[] {
   const value = r.raw('TRUSTED_PROXY')
   if (value === undefined) return []
   const entries = value.split(',').map((e) => e.trim())
-  if (!entries.every(isAddressOrCidr)) return r.fail('TRUSTED_PROXY', value, 'comma-separated IP addresses or CIDR ranges') ?? []
+  const ranges = entries.map(parseRange)
+  if (ranges.includes(undefined)) return r.fail('TRUSTED_PROXY', value, 'comma-separated IP addresses or CIDR ranges') ?? []
   // Trusting every address lets any client pick its own bucket with X-Forwarded-For.
-  if (entries.some((e) => /\/0$/.test(e)))
+  if (ranges.some((range) => range?.[1] === 0))
     return r.fail('TRUSTED_PROXY', value, "the gateway's address, not a range covering every address") ?? []
   return Object.freeze(entries)
 }

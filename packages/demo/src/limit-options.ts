@@ -1,6 +1,7 @@
 import type { SluiceObserver } from '@sluice/core'
+import { API_KEY_HEADER } from '@sluice/loadtest/policy'
 import type { Cluster, Redis } from 'ioredis'
-import { API_KEY_HEADER, type DemoConfig } from './config.js'
+import type { DemoConfig } from './config.js'
 
 /**
  * The limiter options every replica uses, whatever its framework: a mixed cluster limits as one

@@ -2,12 +2,10 @@ export { admissionBound, type ClientOutcome, judge, MAX_STEADY_DENIED_SHARE, MIN
 export { lineChart, niceCeiling } from './chart.js'
 export { type Comparison, compareReports } from './compare.js'
 export { type HtmlExtras, renderHtml } from './html.js'
+export { API_KEY_HEADER, DEFAULT_POLICY, KEY_MODES, type KeyMode } from './policy.js'
 export type { ClientIdentity, ClientStats, Load, ReplicaStats, Report } from './report.js'
 export { type LoadTestOptions, type Progress, runLoadTest, steadyRate } from './run.js'
 export {
-  API_KEY_HEADER,
-  KEY_MODES,
-  type KeyMode,
   SCENARIO_NAMES,
   SCENARIOS,
   type Scenario,

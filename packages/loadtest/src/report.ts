@@ -1,6 +1,7 @@
 import { admissionBound, judge, type Verdict } from './bound.js'
+import type { KeyMode } from './policy.js'
 import type { Sample } from './sample.js'
-import { type KeyMode, SCENARIOS, type ScenarioName, type StoreMode } from './scenarios.js'
+import { SCENARIOS, type ScenarioName, type StoreMode } from './scenarios.js'
 import { type Percentiles, percentiles, perSecond, windowOf } from './stats.js'
 import { summarize } from './summary.js'
 
