@@ -22,6 +22,8 @@ export interface ClusterOptions {
   readonly frameworks?: readonly Framework[]
   /** Start a three-master Redis Cluster instead of one redis-server (shared mode). */
   readonly redisCluster?: boolean
+  /** Each replica's time budget for a Redis call. @default Sluice's */
+  readonly timeoutMs?: number
   /** Called with a short line as each part comes up. */
   readonly onProgress?: (message: string) => void
 }
@@ -98,6 +100,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           instanceId: `replica-${i + 1}`,
           trustedProxy: [GATEWAY_ADDRESS],
           replicas: count,
+          timeoutMs: options.timeoutMs,
           host: '127.0.0.1',
           logLevel: CONFIG_DEFAULTS.logLevel,
         })

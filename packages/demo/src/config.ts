@@ -30,6 +30,8 @@ export interface DemoConfig {
   readonly trustedProxy: readonly string[]
   /** How many replicas share Redis: while it is down each one enforces its share. */
   readonly replicas: number
+  /** Each Redis call's time budget, past which the replica answers locally; undefined: Sluice's default. */
+  readonly timeoutMs: number | undefined
   readonly port: number
   readonly host: string
   readonly logLevel: string
@@ -47,6 +49,7 @@ export const CONFIG_ENV = {
   INSTANCE_ID: "this replica's name in X-Instance-Id",
   TRUSTED_PROXY: 'comma-separated addresses or CIDRs of the gateway, trusted for X-Forwarded-For',
   REPLICAS: 'how many replicas share Redis (sizes the local fallback buckets)',
+  RATE_TIMEOUT_MS: "each Redis call's time budget in milliseconds, past which the replica answers locally (default: Sluice's)",
   PORT: 'port to listen on',
   HOST: 'address to listen on',
   LOG_LEVEL: 'pino level: fatal, error, warn, info, debug, trace or silent',
@@ -91,7 +94,7 @@ class Reader {
     return undefined
   }
 
-  number(name: ConfigEnvName, fallback: number, check: (n: number) => boolean, expected: string): number {
+  number<F extends number | undefined>(name: ConfigEnvName, fallback: F, check: (n: number) => boolean, expected: string): number | F {
     const value = this.raw(name)
     if (value === undefined) return fallback
     const n = decimal(value)
@@ -167,6 +170,12 @@ export function loadConfig(env: Env = process.env): DemoConfig {
     instanceId: r.raw('INSTANCE_ID') ?? hostname(),
     trustedProxy: trustedProxy(r),
     replicas: r.number('REPLICAS', d.replicas, (n) => Number.isInteger(n) && n >= 1 && n <= 10_000, 'a whole number from 1 to 10000'),
+    timeoutMs: r.number(
+      'RATE_TIMEOUT_MS',
+      undefined,
+      (n) => Number.isInteger(n) && n >= 1 && n <= 60_000,
+      'a whole number of milliseconds from 1 to 60000',
+    ),
     port: r.number('PORT', d.port, (n) => Number.isInteger(n) && n >= 0 && n <= 65_535, 'a port number from 0 to 65535'),
     host: r.raw('HOST') ?? d.host,
     logLevel: r.oneOf('LOG_LEVEL', d.logLevel, LOG_LEVELS),
@@ -188,6 +197,7 @@ export function configEnv(config: DemoConfig): Record<ConfigEnvName, string | un
     INSTANCE_ID: config.instanceId,
     TRUSTED_PROXY: config.trustedProxy.length > 0 ? config.trustedProxy.join(',') : undefined,
     REPLICAS: String(config.replicas),
+    RATE_TIMEOUT_MS: config.timeoutMs === undefined ? undefined : String(config.timeoutMs),
     PORT: String(config.port),
     HOST: config.host,
     LOG_LEVEL: config.logLevel,

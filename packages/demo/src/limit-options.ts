@@ -15,6 +15,7 @@ export function limitOptions(config: DemoConfig, redis: Redis | Cluster | undefi
     key: config.keyMode === 'api-key' ? ({ header: API_KEY_HEADER } as const) : ('ip' as const),
     prefix: config.prefix,
     replicas: config.replicas,
+    timeoutMs: config.timeoutMs,
     observer,
   }
 }

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto'
 import { runLoadTest } from '@sluice/loadtest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cluster, startCluster } from '../../src/cluster.js'
-import { expectGlobalLimit } from './global-limit.js'
+import { expectGlobalLimit, SHARED_BUDGET_MS } from './global-limit.js'
 import { get } from './http.js'
 
 /**
@@ -13,13 +13,14 @@ import { get } from './http.js'
  */
 
 const POLICY = { capacity: 100, refillPerSecond: 50 }
+const SHARED = { mode: 'shared', timeoutMs: SHARED_BUDGET_MS } as const
 const SECONDS = 3
 
 describe('three replicas behind nginx, sharing one Redis, keyed by IP', () => {
   let cluster: Cluster
 
   beforeAll(async () => {
-    cluster = await startCluster({ ...POLICY, keyMode: 'ip', mode: 'shared' })
+    cluster = await startCluster({ ...POLICY, ...SHARED, keyMode: 'ip' })
   })
   afterAll(async () => {
     await cluster?.stop()
@@ -85,7 +86,7 @@ describe('three replicas behind nginx, sharing one Redis, keyed by IP', () => {
 
 describe('the same cluster keyed by API key', () => {
   it('gives each key its own global bucket', async () => {
-    const cluster = await startCluster({ ...POLICY, keyMode: 'api-key', mode: 'shared' })
+    const cluster = await startCluster({ ...POLICY, ...SHARED, keyMode: 'api-key' })
     try {
       const report = await runLoadTest({
         gatewayUrl: cluster.gatewayUrl,

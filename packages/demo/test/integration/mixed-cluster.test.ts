@@ -2,7 +2,7 @@ import { runLoadTest } from '@sluice/loadtest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cluster, startCluster } from '../../src/cluster.js'
 import { scrapeReplicas } from '../../src/metrics-scrape.js'
-import { expectGlobalLimit } from './global-limit.js'
+import { expectGlobalLimit, SHARED_BUDGET_MS } from './global-limit.js'
 import { get } from './http.js'
 
 /**
@@ -11,12 +11,13 @@ import { get } from './http.js'
  */
 
 const POLICY = { capacity: 100, refillPerSecond: 50 }
+const SHARED = { mode: 'shared', timeoutMs: SHARED_BUDGET_MS } as const
 
 describe('a mixed cluster: Fastify and Express replicas sharing one Redis', () => {
   let cluster: Cluster
 
   beforeAll(async () => {
-    cluster = await startCluster({ ...POLICY, keyMode: 'api-key', mode: 'shared', frameworks: ['fastify', 'express'] })
+    cluster = await startCluster({ ...POLICY, ...SHARED, keyMode: 'api-key', frameworks: ['fastify', 'express'] })
   }, 30_000)
   afterAll(async () => {
     await cluster?.stop()
@@ -58,7 +59,7 @@ describe('the demo on a Redis Cluster', () => {
   let cluster: Cluster
 
   beforeAll(async () => {
-    cluster = await startCluster({ ...POLICY, keyMode: 'ip', mode: 'shared', redisCluster: true })
+    cluster = await startCluster({ ...POLICY, ...SHARED, keyMode: 'ip', redisCluster: true })
   }, 60_000)
   afterAll(async () => {
     await cluster?.stop()

@@ -14,6 +14,7 @@ const base = {
   instanceId: 'replica-9',
   trustedProxy: ['127.0.0.1'],
   replicas: 1,
+  timeoutMs: undefined,
   host: '127.0.0.1',
   logLevel: CONFIG_DEFAULTS.logLevel,
 }

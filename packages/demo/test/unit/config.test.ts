@@ -51,6 +51,7 @@ describe('loadConfig', () => {
       INSTANCE_ID: 'replica-2',
       TRUSTED_PROXY: '172.28.0.10, 10.0.0.0/8',
       REPLICAS: '3',
+      RATE_TIMEOUT_MS: '2000',
       PORT: '0',
       HOST: '0.0.0.0',
       LOG_LEVEL: 'warn',
@@ -62,6 +63,7 @@ describe('loadConfig', () => {
       keyMode: 'api-key',
       trustedProxy: ['172.28.0.10', '10.0.0.0/8'],
       replicas: 3,
+      timeoutMs: 2000,
       port: 0,
       host: '0.0.0.0',
     })
@@ -78,6 +80,7 @@ describe('loadConfig', () => {
       'KEY_MODE="cookie": expected one of ip, api-key',
       'PORT="70000": expected a port number from 0 to 65535',
     ])
+    expect(problems({ RATE_TIMEOUT_MS: '0.5' })).toEqual(['RATE_TIMEOUT_MS="0.5": expected a whole number of milliseconds from 1 to 60000'])
     expect(() => loadConfig({ RATE_CAPACITY: 'ten' })).toThrow(/^invalid replica configuration:\n {2}- RATE_CAPACITY="ten"/)
   })
 
