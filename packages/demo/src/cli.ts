@@ -3,12 +3,11 @@ import { MissingBinaryError, parseOrExit } from '@sluice/harness'
 import {
   compareReports,
   formatComparison,
-  formatProgress,
   formatTable,
+  progressLines,
   type Report,
   runSuite,
   SCENARIO_NAMES,
-  SCENARIOS,
   writeHtmlReport,
 } from '@sluice/loadtest'
 import { DEMO_USAGE, parseDemoArgs } from './cli-args.js'
@@ -61,8 +60,7 @@ async function load(target: Cluster): Promise<Report[]> {
     keyMode: args.keyMode,
     mode: target.mode,
     signal: interrupted.signal,
-    onScenario: (s) => say(`▸ ${s}: ${SCENARIOS[s].title}`),
-    onProgress: (p) => say(formatProgress(p)),
+    ...progressLines(say),
   })
 }
 

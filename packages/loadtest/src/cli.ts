@@ -2,9 +2,8 @@
 import { parseOrExit } from '@sluice/harness'
 import { parseCli, USAGE } from './cli-options.js'
 import { compareReports } from './compare.js'
-import { SCENARIOS } from './scenarios.js'
 import { runSuite } from './suite.js'
-import { formatProgress, formatTable } from './table.js'
+import { formatTable, progressLines } from './table.js'
 import { writeHtmlReport } from './write-report.js'
 
 /** The load test on its own, against a gateway that is already running (docker-compose's loadtest service). */
@@ -27,8 +26,7 @@ try {
     durationSeconds: o.durationSeconds,
     keyMode: o.keyMode,
     signal: controller.signal,
-    onScenario: (s) => say(`▸ ${s}: ${SCENARIOS[s].title}`),
-    onProgress: (p) => say(formatProgress(p)),
+    ...progressLines(say),
   })
   // The verdict stands without the page: a read-only mount must not hide the result.
   const htmlReport = await writeHtmlReport(reports, o.reportDir).catch((error: Error) => {

@@ -13,5 +13,5 @@ export {
   type StoreMode,
 } from './scenarios.js'
 export { runSuite, type SuiteOptions } from './suite.js'
-export { formatComparison, formatProgress, formatTable } from './table.js'
+export { formatComparison, formatProgress, formatTable, progressLines } from './table.js'
 export { writeHtmlReport } from './write-report.js'
