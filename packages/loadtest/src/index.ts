@@ -1,4 +1,4 @@
-export { admissionBound, type ClientOutcome, judge, MAX_STEADY_DENIED_SHARE, MIN_SATURATED_SHARE, type Verdict } from './bound.js'
+export { admissionBound, admissionFloor, type ClientOutcome, judge, MAX_STEADY_DENIED_SHARE, type Verdict } from './bound.js'
 export { lineChart, niceCeiling } from './chart.js'
 export { type Comparison, compareReports } from './compare.js'
 export { type HtmlExtras, renderHtml } from './html.js'

@@ -3,13 +3,14 @@ import { runLoadTest } from '@sluice/loadtest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cluster, startCluster } from '../../src/cluster.js'
 import { expectGlobalLimit, SHARED_BUDGET_MS } from './global-limit.js'
-import { get } from './http.js'
+import { type Answer, get } from './http.js'
 
 /**
  * The whole demo on this machine: real Redis, three replicas as child processes, real nginx in
  * front. Bounds are the token bucket's own (at most capacity + refill × elapsed per client, and
- * at least 95% of it when saturated); the run lengths are short, so a slow two-core machine only
- * stretches latencies, which the bound already allows for.
+ * at least the full bucket and what refilled between its first and last denial when saturated),
+ * both measured around the run's own requests, so a slow two-core machine only stretches
+ * latencies, which they allow for.
  */
 
 const POLICY = { capacity: 100, refillPerSecond: 50 }
