@@ -2,10 +2,10 @@ import type { Report } from '@sluice/loadtest'
 import { expect } from 'vitest'
 
 /**
- * The Redis time budget for clusters whose runs are judged by `expectGlobalLimit`. They test the
- * shared bucket, not the failure mode (redis-outage.test.ts does): with Sluice's 100 ms default a
- * busy machine now and then answers a request locally, so "no local answers" would be a claim
- * about this machine's speed. No store call on a healthy local Redis takes two seconds.
+ * The Redis time budget for clusters whose answers must all come from Redis while it is up: with
+ * Sluice's 100 ms default a busy machine now and then answers a request locally, so "no local
+ * answers" would be a claim about this machine's speed. No store call on a healthy local Redis
+ * takes two seconds.
  */
 export const SHARED_BUDGET_MS = 2_000
 
