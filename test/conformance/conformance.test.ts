@@ -10,7 +10,7 @@ import {
   type RunningApp,
   type Settings,
 } from './drivers.js'
-import { type Answer, get, limitHeaders } from './http.js'
+import { get, limitHeaders } from './http.js'
 
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
 
@@ -80,17 +80,7 @@ describe.each(backends)('on $name', (store) => {
 
     it('admits exactly 50 of 200 concurrent requests, with every header on every response', async () => {
       const url = await start(base({ capacity: 50, refillPerSecond: 0.001 }))
-      const started = performance.now()
       const answers = await Promise.all(Array.from({ length: 200 }, () => get(url)))
-      // The waits are whole seconds counted down on Redis's clock: an answer computed later in a
-      // batch that a busy machine stretches past a second may count that much less.
-      const drift = Math.floor((performance.now() - started) / 1000)
-      const seconds = (a: Answer, name: string): number => Number(a.headers.get(name))
-      const t = (a: Answer): number => Number(/;t=(\d+)$/.exec(a.headers.get('ratelimit') ?? '')?.[1])
-      const counting = (value: number, from: number): void => {
-        expect(value).toBeLessThanOrEqual(from)
-        expect(value).toBeGreaterThanOrEqual(from - drift)
-      }
       const ok = answers.filter((a) => a.status === 200)
       const limited = answers.filter((a) => a.status === 429)
       expect(ok).toHaveLength(50)
@@ -101,27 +91,25 @@ describe.each(backends)('on $name', (store) => {
       for (const a of ok) {
         const remaining = Number(a.headers.get('x-ratelimit-remaining'))
         expect(a.body).toEqual({ remaining })
-        expect(limitHeaders(a)).toMatchObject({
+        expect(limitHeaders(a)).toEqual({
           'x-ratelimit-limit': '50',
+          'x-ratelimit-remaining': String(remaining),
+          // 1000 s per token at this rate, until full.
+          'x-ratelimit-reset': String((50 - remaining) * 1000),
           'retry-after': null,
           'ratelimit-policy': '"default";q=50;w=50000',
+          ratelimit: `"default";r=${remaining};t=${remaining > 0 ? 0 : 1000}`,
         })
-        expect(a.headers.get('ratelimit')).toMatch(new RegExp(`^"default";r=${remaining};t=\\d+$`))
-        // 1000 s per token at this rate, until full; until the next one once empty.
-        counting(seconds(a, 'x-ratelimit-reset'), (50 - remaining) * 1000)
-        if (remaining > 0) expect(t(a)).toBe(0)
-        else counting(t(a), 1000)
       }
       for (const a of limited) {
-        expect(limitHeaders(a)).toMatchObject({
+        expect(limitHeaders(a)).toEqual({
           'x-ratelimit-limit': '50',
           'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': '50000',
+          'retry-after': '1000',
           'ratelimit-policy': '"default";q=50;w=50000',
+          ratelimit: '"default";r=0;t=1000',
         })
-        expect(a.headers.get('ratelimit')).toMatch(/^"default";r=0;t=\d+$/)
-        counting(seconds(a, 'x-ratelimit-reset'), 50_000)
-        counting(seconds(a, 'retry-after'), 1000)
-        expect(t(a)).toBe(seconds(a, 'retry-after'))
       }
     })
 

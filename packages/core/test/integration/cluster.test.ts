@@ -3,7 +3,7 @@ import calculateSlot from 'cluster-key-slot'
 import type { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLimiter } from '../../src/index.js'
-import type { Decision, RequestView } from '../../src/types.js'
+import type { RequestView } from '../../src/types.js'
 
 // The core cases on a real three-master Redis Cluster, started on free loopback ports.
 let cluster: RedisClusterServer
@@ -113,11 +113,11 @@ describe('on Redis Cluster with replicas', () => {
     await withReplicas.kill(master)
 
     // Load until the promoted replica answers again; bounded in time.
-    const decisions: Decision[] = []
+    const decisions: Awaited<ReturnType<typeof route.check>>[] = []
     const recovered = async (): Promise<boolean> => {
       const round = await Promise.all(Array.from({ length: 5 }, () => route.check({}, view('192.0.2.50'))))
       decisions.push(...round)
-      return round.every((d) => d.source === 'store')
+      return round.every((d) => d?.source === 'store')
     }
     await pollUntil(recovered, 50, AbortSignal.timeout(30_000))
     expect(decisions.every((d) => d.result?.allowed === true)).toBe(true)

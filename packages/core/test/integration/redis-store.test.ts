@@ -1,14 +1,20 @@
 import { type RedisServer, startRedis } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RedisStore } from '../../src/index.js'
-import { drain, one, request, waitsUntilAllowed } from './bucket-checks.js'
+import { RedisStore, resolvePolicy } from '../../src/index.js'
+import { drain, waitsUntilAllowed } from './bucket-checks.js'
 
 let server: RedisServer
 let redis: Redis
 let store: RedisStore
 let n = 0
 const uniqueKey = (): string => `test:${process.pid}:${++n}:{client}:default`
+
+function request(key: string, capacity: number, refillPerSecond: number, cost = 1) {
+  return { buckets: [{ key, capacity, intervalNs: resolvePolicy({ capacity, refillPerSecond }).intervalNs, cost, enforce: true }] }
+}
+/** One single-bucket check: its bucket's reply. */
+const one = async (s: RedisStore, r: ReturnType<typeof request>) => (await s.check(r)).buckets[0]!
 
 beforeAll(async () => {
   server = await startRedis()
@@ -35,11 +41,11 @@ describe('RedisStore', () => {
 
   it('refills over real time: admitted again after the wait it announced', async () => {
     const check = request(uniqueKey(), 5, 20) // one token every 50 ms
-    const denied = await drain(store, check)
+    const denied = await drain(() => one(store, check))
     expect(denied.status).toBe('denied')
     expect(denied.retryAfterMs).toBeGreaterThan(0)
     expect(denied.retryAfterMs).toBeLessThanOrEqual(50)
-    expect((await waitsUntilAllowed(store, check, denied)).length).toBeLessThanOrEqual(2)
+    expect((await waitsUntilAllowed(() => one(store, check), denied)).length).toBeLessThanOrEqual(2)
   })
 
   it('supports fractional rates', async () => {
