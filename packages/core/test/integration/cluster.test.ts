@@ -120,8 +120,8 @@ describe('on Redis Cluster with replicas', () => {
       return round.every((d) => d?.source === 'store')
     }
     await pollUntil(recovered, 50, AbortSignal.timeout(30_000))
-    expect(decisions.every((d) => d.result?.allowed === true)).toBe(true)
-    expect(decisions.some((d) => d.source === 'local')).toBe(true)
+    expect(decisions.every((d) => d?.result?.allowed === true)).toBe(true)
+    expect(decisions.some((d) => d?.source === 'local')).toBe(true)
     expect(await withReplicas.ownerOf(slot)).not.toBe(master)
   }, 60_000)
 })
