@@ -1,5 +1,6 @@
-import { parseArgs } from 'node:util'
-import { CONFIG_DEFAULTS, type Framework, KEY_MODES, type KeyMode } from './config.js'
+import { decimal, parseFlags, UsageError } from '@sluice/harness'
+import { KEY_MODES, type KeyMode } from '@sluice/loadtest/policy'
+import { CONFIG_DEFAULTS, type Framework } from './config.js'
 
 /** Which framework the replicas run: one for all, or mixed (Fastify and Express in turn). */
 export type FrameworkChoice = Framework | 'mixed'
@@ -44,43 +45,27 @@ gateway, prints the report, writes an HTML report to reports/, and stops everyth
 
 Set REDIS_URL to use a Redis of your own instead of starting one.`
 
-export class UsageError extends Error {
-  override name = 'UsageError'
-}
-
 function number(value: string | undefined, what: string, fallback: number, valid: (n: number) => boolean): number {
   if (value === undefined) return fallback
-  const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN
+  const n = decimal(value)
   if (!valid(n)) throw new UsageError(`--${what}: ${JSON.stringify(value)} is not valid`)
   return n
 }
 
-function parseFlags(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      strict: true,
-      options: {
-        port: { type: 'string' },
-        keep: { type: 'boolean', default: false },
-        'compare-local': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        duration: { type: 'string' },
-        capacity: { type: 'string' },
-        refill: { type: 'string' },
-        'key-mode': { type: 'string' },
-        framework: { type: 'string' },
-        'redis-cluster': { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }).values
-  } catch (error) {
-    throw new UsageError((error as Error).message)
-  }
-}
-
 export function parseDemoArgs(argv: readonly string[]): DemoArgs {
-  const values = parseFlags(argv)
+  const values = parseFlags(argv, {
+    port: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    'compare-local': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    capacity: { type: 'string' },
+    refill: { type: 'string' },
+    'key-mode': { type: 'string' },
+    framework: { type: 'string' },
+    'redis-cluster': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  })
   const keyMode = values['key-mode'] ?? CONFIG_DEFAULTS.keyMode
   if (!KEY_MODES.includes(keyMode as KeyMode)) throw new UsageError(`--key-mode: expected one of ${KEY_MODES.join(', ')}`)
   const framework = values.framework ?? 'fastify'

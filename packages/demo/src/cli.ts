@@ -1,38 +1,23 @@
 import { once } from 'node:events'
-import { MissingBinaryError } from '@sluice/harness'
+import { MissingBinaryError, parseOrExit } from '@sluice/harness'
 import {
   compareReports,
   formatComparison,
-  formatProgress,
   formatTable,
+  progressLines,
   type Report,
   runSuite,
   SCENARIO_NAMES,
-  SCENARIOS,
   writeHtmlReport,
 } from '@sluice/loadtest'
-import { DEMO_USAGE, type DemoArgs, parseDemoArgs, UsageError } from './cli-args.js'
+import { DEMO_USAGE, parseDemoArgs } from './cli-args.js'
 import { assertBinaries, type Cluster, type ClusterMode, startCluster } from './cluster.js'
 import { curlExamples } from './curl-examples.js'
 import { formatScraped, scrapeReplicas } from './metrics-scrape.js'
 
 /** `pnpm demo`: the cluster, the load test, the report, and a clean stop. */
 
-function argsOrExit(): DemoArgs {
-  try {
-    return parseDemoArgs(process.argv.slice(2))
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error
-    process.stderr.write(`sluice demo: ${error.message}\n\n${DEMO_USAGE}\n`)
-    process.exit(2)
-  }
-}
-
-const args = argsOrExit()
-if (args.help) {
-  process.stdout.write(`${DEMO_USAGE}\n`)
-  process.exit(0)
-}
+const args = parseOrExit('sluice demo', DEMO_USAGE, parseDemoArgs)
 // With --json, stdout carries the JSON object only.
 const say = (line = ''): void => void (args.json ? process.stderr : process.stdout).write(`${line}\n`)
 
@@ -75,8 +60,7 @@ async function load(target: Cluster): Promise<Report[]> {
     keyMode: args.keyMode,
     mode: target.mode,
     signal: interrupted.signal,
-    onScenario: (s) => say(`▸ ${s}: ${SCENARIOS[s].title}`),
-    onProgress: (p) => say(formatProgress(p)),
+    ...progressLines(say),
   })
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { findBinary, startNginx, startRedis, startRedisCluster } from '@sluice/harness'
-import { CONFIG_DEFAULTS, type Framework, type KeyMode } from './config.js'
+import type { KeyMode } from '@sluice/loadtest/policy'
+import { CONFIG_DEFAULTS, type Framework } from './config.js'
 import { type ReplicaProcess, startReplica } from './replica-process.js'
 
 /** Where the buckets live: one Redis for every replica, or each replica's own memory. */
@@ -21,6 +22,8 @@ export interface ClusterOptions {
   readonly frameworks?: readonly Framework[]
   /** Start a three-master Redis Cluster instead of one redis-server (shared mode). */
   readonly redisCluster?: boolean
+  /** Each replica's time budget for a Redis call. @default Sluice's */
+  readonly timeoutMs?: number
   /** Called with a short line as each part comes up. */
   readonly onProgress?: (message: string) => void
 }
@@ -53,7 +56,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const count = options.replicas ?? 3
   assertBinaries(options)
   const progress = options.onProgress ?? (() => {})
-  const started: (() => Promise<void>)[] = []
+  const started: (() => Promise<unknown>)[] = []
   const stopAll = async (): Promise<void> => {
     const errors: unknown[] = []
     for (const stop of started.splice(0).reverse()) await stop().catch((error: unknown) => errors.push(error))
@@ -97,6 +100,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           instanceId: `replica-${i + 1}`,
           trustedProxy: [GATEWAY_ADDRESS],
           replicas: count,
+          timeoutMs: options.timeoutMs,
           host: '127.0.0.1',
           logLevel: CONFIG_DEFAULTS.logLevel,
         })

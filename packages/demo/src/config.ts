@@ -1,5 +1,7 @@
-import { isIP } from 'node:net'
 import { hostname } from 'node:os'
+import { decimal } from '@sluice/harness'
+import { API_KEY_HEADER, DEFAULT_POLICY, KEY_MODES, type KeyMode } from '@sluice/loadtest/policy'
+import ipaddr from 'ipaddr.js'
 
 /**
  * A replica's settings, read from the environment once at start-up. docker-compose, the local
@@ -7,15 +9,9 @@ import { hostname } from 'node:os'
  * only ones there are.
  */
 
-export type KeyMode = 'ip' | 'api-key'
-export const KEY_MODES: readonly KeyMode[] = ['ip', 'api-key']
-
 /** The web framework a replica runs on: both adapters answer alike, so a cluster may mix them. */
 export type Framework = 'fastify' | 'express'
 export const FRAMEWORKS: readonly Framework[] = ['fastify', 'express']
-
-/** The header an API key is read from when KEY_MODE=api-key. */
-export const API_KEY_HEADER = 'x-api-key'
 
 export interface DemoConfig {
   /** Where the buckets live; undefined keeps them in this process (each replica on its own). */
@@ -34,6 +30,8 @@ export interface DemoConfig {
   readonly trustedProxy: readonly string[]
   /** How many replicas share Redis: while it is down each one enforces its share. */
   readonly replicas: number
+  /** Each Redis call's time budget, past which the replica answers locally; undefined: Sluice's default. */
+  readonly timeoutMs: number | undefined
   readonly port: number
   readonly host: string
   readonly logLevel: string
@@ -51,6 +49,7 @@ export const CONFIG_ENV = {
   INSTANCE_ID: "this replica's name in X-Instance-Id",
   TRUSTED_PROXY: 'comma-separated addresses or CIDRs of the gateway, trusted for X-Forwarded-For',
   REPLICAS: 'how many replicas share Redis (sizes the local fallback buckets)',
+  RATE_TIMEOUT_MS: "each Redis call's time budget in milliseconds, past which the replica answers locally (default: Sluice's)",
   PORT: 'port to listen on',
   HOST: 'address to listen on',
   LOG_LEVEL: 'pino level: fatal, error, warn, info, debug, trace or silent',
@@ -59,9 +58,7 @@ export const CONFIG_ENV = {
 export type ConfigEnvName = keyof typeof CONFIG_ENV
 
 export const CONFIG_DEFAULTS = Object.freeze({
-  capacity: 100,
-  refillPerSecond: 50,
-  keyMode: 'ip' as KeyMode,
+  ...DEFAULT_POLICY,
   framework: 'fastify' as Framework,
   prefix: 'sluice:',
   replicas: 1,
@@ -97,11 +94,10 @@ class Reader {
     return undefined
   }
 
-  number(name: ConfigEnvName, fallback: number, check: (n: number) => boolean, expected: string): number {
+  number<F extends number | undefined>(name: ConfigEnvName, fallback: F, check: (n: number) => boolean, expected: string): number | F {
     const value = this.raw(name)
     if (value === undefined) return fallback
-    // Number('') and Number('0x10') are numbers; only plain decimals are meant.
-    const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN
+    const n = decimal(value)
     return check(n) ? n : (this.fail(name, value, expected) ?? fallback)
   }
 
@@ -112,13 +108,15 @@ class Reader {
   }
 }
 
-function isAddressOrCidr(entry: string): boolean {
-  const [address, bits, ...rest] = entry.split('/')
-  const family = isIP(address ?? '')
-  if (family === 0 || rest.length > 0) return false
-  if (bits === undefined) return true
-  const max = family === 4 ? 32 : 128
-  return /^\d{1,3}$/.test(bits) && Number(bits) <= max
+/**
+ * An address or a CIDR range as the frameworks' trust-proxy settings (proxy-addr, on ipaddr.js)
+ * read it, with its prefix length: a single address is a full-length range.
+ */
+function parseRange(entry: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined {
+  if (ipaddr.isValidCIDR(entry)) return ipaddr.parseCIDR(entry)
+  if (!ipaddr.isValid(entry)) return undefined
+  const address = ipaddr.parse(entry)
+  return [address, address.kind() === 'ipv4' ? 32 : 128]
 }
 
 function redisUrl(r: Reader): string | undefined {
@@ -137,9 +135,10 @@ function trustedProxy(r: Reader): readonly string[] {
   const value = r.raw('TRUSTED_PROXY')
   if (value === undefined) return []
   const entries = value.split(',').map((e) => e.trim())
-  if (!entries.every(isAddressOrCidr)) return r.fail('TRUSTED_PROXY', value, 'comma-separated IP addresses or CIDR ranges') ?? []
+  const ranges = entries.map(parseRange)
+  if (ranges.includes(undefined)) return r.fail('TRUSTED_PROXY', value, 'comma-separated IP addresses or CIDR ranges') ?? []
   // Trusting every address lets any client pick its own bucket with X-Forwarded-For.
-  if (entries.some((e) => /\/0$/.test(e)))
+  if (ranges.some((range) => range?.[1] === 0))
     return r.fail('TRUSTED_PROXY', value, "the gateway's address, not a range covering every address") ?? []
   return Object.freeze(entries)
 }
@@ -171,6 +170,12 @@ export function loadConfig(env: Env = process.env): DemoConfig {
     instanceId: r.raw('INSTANCE_ID') ?? hostname(),
     trustedProxy: trustedProxy(r),
     replicas: r.number('REPLICAS', d.replicas, (n) => Number.isInteger(n) && n >= 1 && n <= 10_000, 'a whole number from 1 to 10000'),
+    timeoutMs: r.number(
+      'RATE_TIMEOUT_MS',
+      undefined,
+      (n) => Number.isInteger(n) && n >= 1 && n <= 60_000,
+      'a whole number of milliseconds from 1 to 60000',
+    ),
     port: r.number('PORT', d.port, (n) => Number.isInteger(n) && n >= 0 && n <= 65_535, 'a port number from 0 to 65535'),
     host: r.raw('HOST') ?? d.host,
     logLevel: r.oneOf('LOG_LEVEL', d.logLevel, LOG_LEVELS),
@@ -192,6 +197,7 @@ export function configEnv(config: DemoConfig): Record<ConfigEnvName, string | un
     INSTANCE_ID: config.instanceId,
     TRUSTED_PROXY: config.trustedProxy.length > 0 ? config.trustedProxy.join(',') : undefined,
     REPLICAS: String(config.replicas),
+    RATE_TIMEOUT_MS: config.timeoutMs === undefined ? undefined : String(config.timeoutMs),
     PORT: String(config.port),
     HOST: config.host,
     LOG_LEVEL: config.logLevel,

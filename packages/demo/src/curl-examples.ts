@@ -1,4 +1,4 @@
-import { API_KEY_HEADER, type KeyMode } from './config.js'
+import { API_KEY_HEADER, type KeyMode } from '@sluice/loadtest/policy'
 
 /** What to type while `--keep` holds the cluster up. */
 export function curlExamples(gatewayUrl: string, replicas: readonly { id: string; port: number }[], keyMode: KeyMode): string {

@@ -3,8 +3,10 @@ import type { AddressInfo } from 'node:net'
 import { rateLimit } from '@sluice/express'
 import express, { type Express } from 'express'
 import type { Cluster, Redis } from 'ioredis'
+import { pino } from 'pino'
 import type { DemoConfig } from './config.js'
 import { limitOptions } from './limit-options.js'
+import { logOptions } from './logger.js'
 import { replicaMetrics } from './replica-metrics.js'
 import type { ReplicaFactory, ReplicaLogger } from './types.js'
 
@@ -32,17 +34,8 @@ export function buildExpressApp(config: DemoConfig, redis: Redis | Cluster | und
   return app
 }
 
-/** One JSON line per event on stdout, like the Fastify replica's pino output. */
-function jsonLogger(config: DemoConfig): ReplicaLogger {
-  const line = (level: number, fields: object, msg: string): void => {
-    if (config.logLevel === 'silent') return
-    process.stdout.write(`${JSON.stringify({ level, time: Date.now(), instance: config.instanceId, ...fields, msg })}\n`)
-  }
-  return { info: (f, m) => line(30, f, m), warn: (f, m) => line(40, f, m), error: (f, m) => line(50, f, m) }
-}
-
 export const createExpressReplica: ReplicaFactory = async (config, redis) => {
-  const log = jsonLogger(config)
+  const log = pino(logOptions(config))
   const app = buildExpressApp(config, redis, log)
   const server = app.listen(config.port, config.host)
   return {

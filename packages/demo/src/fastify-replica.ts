@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import type { DemoConfig } from './config.js'
 import { limitOptions } from './limit-options.js'
+import { logOptions } from './logger.js'
 import { replicaMetrics } from './replica-metrics.js'
 import type { ReplicaFactory } from './types.js'
 
@@ -10,7 +11,7 @@ import type { ReplicaFactory } from './types.js'
 export async function buildFastifyApp(config: DemoConfig, redis: Redis | Cluster | undefined): Promise<FastifyInstance> {
   const metrics = replicaMetrics(config.instanceId)
   const app = Fastify({
-    logger: { level: config.logLevel, base: { instance: config.instanceId } },
+    logger: logOptions(config),
     // A load test sends thousands of requests a second; a log line for each would be the load.
     disableRequestLogging: true,
     // Only the gateway may say who the client is; everyone else is the client.

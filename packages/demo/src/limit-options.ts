@@ -1,6 +1,7 @@
 import type { SluiceObserver } from '@sluice/core'
+import { API_KEY_HEADER } from '@sluice/loadtest/policy'
 import type { Cluster, Redis } from 'ioredis'
-import { API_KEY_HEADER, type DemoConfig } from './config.js'
+import type { DemoConfig } from './config.js'
 
 /**
  * The limiter options every replica uses, whatever its framework: a mixed cluster limits as one
@@ -14,6 +15,7 @@ export function limitOptions(config: DemoConfig, redis: Redis | Cluster | undefi
     key: config.keyMode === 'api-key' ? ({ header: API_KEY_HEADER } as const) : ('ip' as const),
     prefix: config.prefix,
     replicas: config.replicas,
+    timeoutMs: config.timeoutMs,
     observer,
   }
 }

@@ -1,16 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { freePort } from '@sluice/harness'
+import { onFreePort, type ProcessExit, probeUntil, spawnUntilReady, stopProcess } from '@sluice/harness'
 import { CONFIG_ENV, configEnv, type DemoConfig } from './config.js'
 
 /** A replica running as a child process of this one. */
 export interface ReplicaProcess {
   readonly id: string
   readonly port: number
-  /** SIGTERM (a graceful close), SIGKILL if it has not exited within a few seconds. */
-  stop(): Promise<void>
+  /** SIGTERM (a graceful close), SIGKILL if it has not exited within a few seconds; resolves with how it ended. */
+  stop(): Promise<ProcessExit>
 }
 
 /**
@@ -35,9 +32,9 @@ function childEnv(config: DemoConfig): NodeJS.ProcessEnv {
   return env
 }
 
-const HEALTH_ATTEMPTS = 300
 const HEALTH_INTERVAL_MS = 50
-const STOP_GRACE_MS = 5_000
+// Three replicas starting at once from TypeScript sources on a busy 2-core machine take a while.
+const READY_TIMEOUT_MS = 20_000
 
 async function healthy(port: number): Promise<boolean> {
   try {
@@ -49,54 +46,19 @@ async function healthy(port: number): Promise<boolean> {
   }
 }
 
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (exited(child)) return
-  const gone = once(child, 'exit')
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS)
-  await gone
-  clearTimeout(timer)
-}
-
-async function launch(config: DemoConfig): Promise<ChildProcess> {
-  const { script, execArgv } = replicaCommand()
-  const child = spawn(process.execPath, [...execArgv, script], { env: childEnv(config), stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString()).slice(-4_000)
-  }
-  child.stdout!.on('data', keep)
-  child.stderr!.on('data', keep)
-  const failed = (why: string): Error => new Error(`${config.instanceId} ${why}:\n${output.trim()}`)
-  try {
-    for (let attempt = 0; ; attempt++) {
-      if (exited(child)) throw failed(`exited (${child.signalCode ?? child.exitCode}) before answering /health`)
-      if (await healthy(config.port)) return child
-      if (attempt >= HEALTH_ATTEMPTS) throw failed(`did not answer /health on port ${config.port} after ${HEALTH_ATTEMPTS} attempts`)
-      await delay(HEALTH_INTERVAL_MS)
-    }
-  } catch (error) {
-    await stopChild(child)
-    throw error
-  }
-}
-
 /**
  * Start a replica on a free port (`config.port` is ignored) and resolve once it answers
  * `/health`. A port taken between the probe and the bind means another try, a few times.
  */
 export async function startReplica(config: Omit<DemoConfig, 'port'>): Promise<ReplicaProcess> {
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort()
-    try {
-      const child = await launch({ ...config, port })
-      return { id: config.instanceId, port, stop: () => stopChild(child) }
-    } catch (error) {
-      if (!/EADDRINUSE/.test(String(error)) || attempt >= 4) throw error
-    }
-  }
+  const { script, execArgv } = replicaCommand()
+  const [port, { child }] = await onFreePort((p) =>
+    spawnUntilReady(process.execPath, [...execArgv, script], {
+      name: config.instanceId,
+      env: childEnv({ ...config, port: p }),
+      timeoutMs: READY_TIMEOUT_MS,
+      ready: probeUntil(() => healthy(p), HEALTH_INTERVAL_MS),
+    }),
+  )
+  return { id: config.instanceId, port, stop: () => stopProcess(child) }
 }

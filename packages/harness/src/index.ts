@@ -1,5 +1,6 @@
 export { findBinary, MissingBinaryError } from './binaries.js'
-export { freePort } from './free-port.js'
+export { decimal, type Flags, parseFlags, parseOrExit, UsageError } from './cli.js'
+export { freePort, isAddressInUse, onFreePort } from './free-port.js'
 export {
   NGINX_TEMPLATE_PATH,
   type NginxOptions,
@@ -10,6 +11,19 @@ export {
   startNginx,
   templatePlaceholders,
 } from './nginx.js'
-export { spawnUntilReady, stopProcess } from './process.js'
+export { pollUntil } from './poll.js'
+export {
+  outputMatches,
+  outputTail,
+  type ProcessExit,
+  probeUntil,
+  type Readiness,
+  type ReadyContext,
+  type ReadyProcess,
+  type SpawnUntilReadyOptions,
+  type StopOptions,
+  spawnUntilReady,
+  stopProcess,
+} from './process.js'
 export { type RedisClusterServer, startRedisCluster } from './redis-cluster.js'
 export { type RedisServer, startRedis } from './redis-server.js'

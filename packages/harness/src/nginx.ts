@@ -1,13 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { access, chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { findBinary } from './binaries.js'
-import { freePort } from './free-port.js'
-import { stopProcess } from './process.js'
+import { onFreePort } from './free-port.js'
+import { probeUntil, spawnUntilReady, stopProcess } from './process.js'
 
 /**
  * The gateway template docker-compose mounts into the nginx image: the local runner renders the
@@ -108,49 +107,21 @@ const exists = (path: string): Promise<boolean> =>
     () => false,
   )
 
-const READY_ATTEMPTS = 200
 const READY_INTERVAL_MS = 25
-
-/**
- * Resolve once nginx accepts connections on `port`. The pid file matters too: nginx writes it
- * only after binding its sockets, so a connect that succeeds while it is missing may have reached
- * some other process that holds the port.
- */
-async function untilAccepting(child: ChildProcess, port: number, pidFile: string, output: () => string): Promise<void> {
-  for (let attempt = 0; attempt < READY_ATTEMPTS; attempt++) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(
-        `nginx exited (${child.signalCode ?? child.exitCode}) before accepting connections on port ${port}: ${output().trim()}`,
-      )
-    }
-    if ((await canConnect(port)) && (await exists(pidFile))) return
-    await delay(READY_INTERVAL_MS)
-  }
-  throw new Error(`nginx did not accept connections on port ${port} after ${READY_ATTEMPTS} attempts: ${output().trim()}`)
-}
 
 async function launch(binary: string, dir: string, port: number, upstreams: readonly NginxUpstream[]): Promise<ChildProcess> {
   const template = await readFile(NGINX_TEMPLATE_PATH, 'utf8')
   await writeFile(join(dir, 'sluice.conf'), renderNginxTemplate(template, nginxTemplateValues(`127.0.0.1:${port}`, upstreams)))
   await writeFile(join(dir, 'nginx.conf'), mainConfig(dir))
-  // `-e stderr`: errors before the config is read (a bad config, a taken port) go to the pipe
-  // below, not to a system log path an unprivileged user cannot open.
-  const child = spawn(binary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const pidFile = join(dir, 'nginx.pid')
+  // `-e stderr`: errors before the config is read (a bad config, a taken port) go to the pipe,
+  // not to a system log path an unprivileged user cannot open.
+  const { child } = await spawnUntilReady(binary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr', '-g', 'daemon off;'], {
+    name: `nginx on port ${port}`,
+    // The pid file matters too: nginx writes it only after binding its sockets, so a connect that
+    // succeeds while it is missing may have reached some other process that holds the port.
+    ready: probeUntil(async () => (await canConnect(port)) && (await exists(pidFile)), READY_INTERVAL_MS),
   })
-  let output = ''
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString()).slice(-4_000)
-  }
-  child.stdout.on('data', keep)
-  child.stderr.on('data', keep)
-  const spawnError = new Promise<never>((_, reject) => child.once('error', reject))
-  try {
-    await Promise.race([untilAccepting(child, port, join(dir, 'nginx.pid'), () => output), spawnError])
-  } catch (error) {
-    await stopProcess(child, 'SIGKILL')
-    throw error
-  }
   return child
 }
 
@@ -163,31 +134,18 @@ export async function startNginx(options: NginxOptions): Promise<NginxServer> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-nginx-'))
   // Workers drop to `nobody` when the master runs as root; they must be able to enter the dir.
   await chmod(dir, 0o755)
-  let child: ChildProcess | undefined
-  let port = options.port ?? 0
   try {
-    // A free port can be taken between the probe and nginx's bind; try a few.
-    for (let attempt = 0; child === undefined; attempt++) {
-      const candidate = options.port ?? (await freePort())
-      try {
-        child = await launch(binary, dir, candidate, options.upstreams)
-        port = candidate
-      } catch (error) {
-        const taken = /Address already in use/.test(String(error))
-        if (!taken || options.port !== undefined || attempt >= 4) throw error
-      }
+    const [port, child] = await onFreePort((p) => launch(binary, dir, p, options.upstreams), options.port)
+    return {
+      port,
+      url: `http://127.0.0.1:${port}`,
+      async stop() {
+        await stopProcess(child)
+        await rm(dir, { recursive: true, force: true })
+      },
     }
   } catch (error) {
     await rm(dir, { recursive: true, force: true })
     throw error
-  }
-  const running = child
-  return {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      await stopProcess(running, 'SIGTERM')
-      await rm(dir, { recursive: true, force: true })
-    },
   }
 }

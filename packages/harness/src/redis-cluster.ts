@@ -1,13 +1,15 @@
 import type { ChildProcess } from 'node:child_process'
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Cluster, type ClusterOptions, Redis } from 'ioredis'
 import { findBinary } from './binaries.js'
-import { spawnUntilReady, stopProcess } from './process.js'
+import { freePort, onFreePort } from './free-port.js'
+import { pollUntil } from './poll.js'
+import { stopProcess } from './process.js'
+import { spawnRedis } from './redis-server.js'
 
 const run = promisify(execFile)
 
@@ -28,46 +30,19 @@ export interface RedisClusterServer {
   stop(): Promise<void>
 }
 
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.once('error', () => resolve(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+/**
+ * Poll an INFO section until `ok` holds; past `deadline` (ms since the epoch), throw `what` with
+ * the last answer, which says what is missing.
+ */
+async function untilInfo(what: string, read: () => Promise<string>, ok: (info: string) => boolean, deadline: number): Promise<void> {
+  let info = ''
+  const probe = async (): Promise<boolean> => {
+    info = await read()
+    return ok(info)
+  }
+  await pollUntil(probe, 50, AbortSignal.timeout(Math.max(0, deadline - Date.now()))).catch((error: unknown) => {
+    throw (error as Error).name === 'TimeoutError' ? new Error(`${what}:\n${info}`) : error
   })
-}
-
-/** A port that is free together with its cluster-bus port (port + 10000). */
-async function freeClusterPort(taken: Set<number>): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 25_000)
-    if (taken.has(port) || taken.has(port + 10_000)) continue
-    if ((await canListen(port)) && (await canListen(port + 10_000))) {
-      taken.add(port)
-      taken.add(port + 10_000)
-      return port
-    }
-  }
-  throw new Error('no free port pair for a cluster node')
-}
-
-async function replicating(node: Redis, deadline: number): Promise<void> {
-  // A replica can only be promoted once it has synced with its master.
-  for (;;) {
-    const info = await node.info('replication')
-    if (/role:slave/.test(info) && /master_link_status:up/.test(info)) return
-    if (Date.now() > deadline) throw new Error(`replica never synced:\n${info}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-async function clusterOk(node: Redis, deadline: number): Promise<void> {
-  // `redis-cli --cluster create` returns before every node has heard of every slot.
-  for (;;) {
-    const info = await node.cluster('INFO')
-    if (/cluster_state:ok/.test(info)) return
-    if (Date.now() > deadline) throw new Error(`cluster not ready:\n${info}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }
 
 /**
@@ -80,42 +55,22 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
   const serverBin = findBinary('redis-server')
   const cliBin = findBinary('redis-cli')
   const dir = await mkdtemp(join(tmpdir(), 'sluice-cluster-'))
-  const taken = new Set<number>()
   const ports: number[] = []
   const children: ChildProcess[] = []
   const byPort = new Map<number, ChildProcess>()
   const clients = new Set<Redis | Cluster>()
   try {
     for (let i = 0; i < masters * (1 + replicas); i++) {
-      const port = await freeClusterPort(taken)
-      children.push(
-        await spawnUntilReady(
-          serverBin,
-          [
-            '--port',
-            String(port),
-            '--bind',
-            '127.0.0.1',
-            '--save',
-            '',
-            '--appendonly',
-            'no',
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            `nodes-${port}.conf`,
-            '--cluster-node-timeout',
-            '2000',
-            '--dir',
-            dir,
-            '--logfile',
-            '',
-          ],
-          /Ready to accept connections/,
-        ),
-      )
+      const [port, child] = await onFreePort(async (p) => {
+        // The cluster bus gets a free port of its own: the default, port + 10000, may be taken or
+        // past 65535.
+        const bus = await freePort()
+        const args = ['--cluster-enabled', 'yes', '--cluster-port', String(bus), '--cluster-config-file', `nodes-${p}.conf`]
+        return spawnRedis(serverBin, p, [...args, '--cluster-node-timeout', '2000', '--dir', dir])
+      })
       ports.push(port)
-      byPort.set(port, children[children.length - 1]!)
+      children.push(child)
+      byPort.set(port, child)
     }
     await run(
       cliBin,
@@ -127,14 +82,24 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
       // Replicas report ok only once they know every master; wait for all of them.
       const node = new Redis({ host: '127.0.0.1', port })
       try {
-        await clusterOk(node, deadline)
-        if (ports.indexOf(port) >= masters) await replicating(node, deadline)
+        // `redis-cli --cluster create` returns before every node has heard of every slot.
+        await untilInfo(
+          'cluster not ready',
+          () => node.cluster('INFO'),
+          (info) => /cluster_state:ok/.test(info),
+          deadline,
+        )
+        // A replica can only be promoted once it has synced with its master.
+        if (ports.indexOf(port) >= masters) {
+          const synced = (info: string): boolean => /role:slave/.test(info) && /master_link_status:up/.test(info)
+          await untilInfo('replica never synced', () => node.info('replication'), synced, deadline)
+        }
       } finally {
         node.disconnect()
       }
     }
   } catch (error) {
-    await Promise.all(children.map((c) => stopProcess(c, 'SIGKILL')))
+    await Promise.all(children.map((c) => stopProcess(c, { signal: 'SIGKILL' })))
     await rm(dir, { recursive: true, force: true })
     throw error
   }
@@ -177,7 +142,7 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
       admins.get(port)?.disconnect()
       admins.delete(port)
       const child = byPort.get(port)
-      if (child !== undefined) await stopProcess(child, 'SIGKILL')
+      if (child !== undefined) await stopProcess(child, { signal: 'SIGKILL' })
     },
     async moveSlot(slot, toPort) {
       const fromPort = await ownerOf(slot)

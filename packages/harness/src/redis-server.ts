@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process'
 import { Redis, type RedisOptions } from 'ioredis'
 import { findBinary } from './binaries.js'
-import { freePort } from './free-port.js'
-import { spawnUntilReady, stopProcess } from './process.js'
+import { onFreePort } from './free-port.js'
+import { outputMatches, spawnUntilReady, stopProcess } from './process.js'
 
 /** A redis-server this process started, on a free loopback port, keeping nothing on disk. */
 export interface RedisServer {
@@ -21,45 +21,35 @@ export interface RedisServer {
   stop(): Promise<void>
 }
 
-const READY = /Ready to accept connections/
-
-async function launch(binary: string, port: number): Promise<ChildProcess> {
-  return spawnUntilReady(
-    binary,
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--daemonize',
-      'no',
-      '--logfile',
-      '',
-      '--protected-mode',
-      'yes',
-    ],
-    READY,
-  )
+/**
+ * A redis-server on 127.0.0.1:`port` that keeps nothing on disk and logs to its stdout, resolved
+ * once it accepts connections; `extraArgs` add to or override the settings.
+ */
+export async function spawnRedis(binary: string, port: number, extraArgs: readonly string[] = []): Promise<ChildProcess> {
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--logfile',
+    '',
+    '--protected-mode',
+    'yes',
+  ]
+  const { child } = await spawnUntilReady(binary, [...args, ...extraArgs], {
+    name: `redis-server on port ${port}`,
+    ready: outputMatches(/Ready to accept connections/),
+  })
+  return child
 }
 
 export async function startRedis(options: { port?: number } = {}): Promise<RedisServer> {
   const binary = findBinary('redis-server')
-  let port = options.port ?? 0
-  let child: ChildProcess | undefined
-  // The free port can be taken between the probe and the bind; try a few.
-  for (let attempt = 0; child === undefined; attempt++) {
-    const candidate = port === 0 ? await freePort() : port
-    try {
-      child = await launch(binary, candidate)
-      port = candidate
-    } catch (error) {
-      if (attempt >= 4 || options.port !== undefined) throw error
-    }
-  }
+  const [port, child] = await onFreePort((p) => spawnRedis(binary, p), options.port)
   const clients = new Set<Redis>()
   let current: ChildProcess = child
   return {
@@ -72,10 +62,10 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
       return client
     },
     async kill() {
-      await stopProcess(current, 'SIGKILL')
+      await stopProcess(current, { signal: 'SIGKILL' })
     },
     async restart() {
-      current = await launch(binary, port)
+      current = await spawnRedis(binary, port)
     },
     pause() {
       current.kill('SIGSTOP')

@@ -3,10 +3,15 @@
  * `capacity + refillPerSecond × t` requests in any window of `t` seconds, however many replicas
  * share it. The window used is from the first request sent to the last response received, which
  * contains every decision the limiter made, so the bound is strict: one request more is a bug.
+ *
+ * A saturated client must also get at least what was there for it: the full bucket, and every
+ * token that refilled between its first and its last denial (a denial means the bucket was empty,
+ * so every token before it was taken). That window is measured from inside, from the first
+ * denial received to the last denied request sent, so a slow machine, whose answers take longer,
+ * only lowers the floor. A client below it lost tokens, or stopped asking in between for longer
+ * than its bucket takes to fill.
  */
 
-/** A saturated client must get at least this share of the bound: far less means lost tokens. */
-export const MIN_SATURATED_SHARE = 0.95
 /** A client under its limit may see at most this share of its requests denied. */
 export const MAX_STEADY_DENIED_SHARE = 0.01
 
@@ -14,18 +19,31 @@ export function admissionBound(capacity: number, refillPerSecond: number, elapse
   return capacity + refillPerSecond * elapsedSeconds
 }
 
+/**
+ * The least a saturated client is admitted when no token is lost: the full bucket, and what
+ * refilled in the `limitedSeconds` between its first denial and its last, less the one token that
+ * may still have been refilling, and less one for each of its `connections`: a request still in
+ * flight when the run stopped may have taken a token without its answer being counted.
+ * Undefined `limitedSeconds` (never denied): the full bucket, less those.
+ */
+export function admissionFloor(capacity: number, refillPerSecond: number, limitedSeconds: number | undefined, connections: number): number {
+  const refilled = limitedSeconds === undefined ? 0 : refillPerSecond * Math.max(0, limitedSeconds) - 1
+  return capacity + refilled - connections
+}
+
 export interface ClientOutcome {
   readonly admitted: number
   readonly requests: number
   readonly limited: number
   readonly bound: number
+  readonly floor: number
 }
 
 export interface Verdict {
   readonly pass: boolean
   /** No client got more than its bound. */
   readonly withinBound: boolean
-  /** Saturating runs: every client got at least MIN_SATURATED_SHARE of its bound. */
+  /** Saturating runs: every client got at least its floor. */
   readonly nearBound: boolean
   /** Steady runs: at most MAX_STEADY_DENIED_SHARE of requests were denied. */
   readonly fewDenied: boolean
@@ -43,7 +61,7 @@ export function judge(clients: readonly ClientOutcome[], saturating: boolean): V
   const withinBound = clients.every((c) => c.admitted <= c.bound)
   const lowestShare = shares.length > 0 ? Math.min(...shares) : 0
   const highestShare = shares.length > 0 ? Math.max(...shares) : 0
-  const nearBound = clients.length > 0 && lowestShare >= MIN_SATURATED_SHARE
+  const nearBound = clients.length > 0 && clients.every((c) => c.admitted >= c.floor)
   const deniedShare = requests > 0 ? limited / requests : 0
   const fewDenied = requests > 0 && deniedShare <= MAX_STEADY_DENIED_SHARE
   return {

@@ -1,5 +1,6 @@
-import { parseArgs } from 'node:util'
-import { KEY_MODES, type KeyMode, SCENARIO_NAMES, type ScenarioName } from './scenarios.js'
+import { decimal, parseFlags, UsageError } from '@sluice/harness'
+import { DEFAULT_POLICY, KEY_MODES, type KeyMode } from './policy.js'
+import { SCENARIO_NAMES, type ScenarioName } from './scenarios.js'
 
 /**
  * The load-test CLI's settings: flags first, then the environment (how docker-compose passes
@@ -16,12 +17,10 @@ export const LOADTEST_ENV = {
   LOADTEST_REPORT_DIR: 'where the HTML report is written',
 } as const
 
-/** The demo replica's defaults, so a bare run against `pnpm demo --keep` needs no flags. */
+/** The demo's gateway and replica policy, so a bare run against `pnpm demo --keep` needs no flags. */
 export const LOADTEST_DEFAULTS = Object.freeze({
   url: 'http://127.0.0.1:8080',
-  capacity: 100,
-  refillPerSecond: 50,
-  keyMode: 'ip' as KeyMode,
+  ...DEFAULT_POLICY,
   scenarios: SCENARIO_NAMES,
   durationSeconds: 4,
   reportDir: 'reports',
@@ -53,43 +52,27 @@ Runs load scenarios against a Sluice gateway and judges each against the token-b
   --json                print one JSON object on stdout (progress goes to stderr)
   --help`
 
-export class UsageError extends Error {
-  override name = 'UsageError'
-}
-
 type Env = Readonly<Record<string, string | undefined>>
 
 function positive(value: string, what: string, whole: boolean): number {
-  const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN
+  const n = decimal(value)
   if (!(n > 0) || (whole && !Number.isInteger(n)))
     throw new UsageError(`${what}: expected a ${whole ? 'whole ' : ''}number above 0, got ${JSON.stringify(value)}`)
   return n
 }
 
-function parseFlags(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      strict: true,
-      options: {
-        url: { type: 'string' },
-        capacity: { type: 'string' },
-        refill: { type: 'string' },
-        'key-mode': { type: 'string' },
-        scenario: { type: 'string' },
-        duration: { type: 'string' },
-        'report-dir': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }).values
-  } catch (error) {
-    throw new UsageError((error as Error).message)
-  }
-}
-
 export function parseCli(argv: readonly string[], env: Env = process.env): CliOptions {
-  const values = parseFlags(argv)
+  const values = parseFlags(argv, {
+    url: { type: 'string' },
+    capacity: { type: 'string' },
+    refill: { type: 'string' },
+    'key-mode': { type: 'string' },
+    scenario: { type: 'string' },
+    duration: { type: 'string' },
+    'report-dir': { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  })
   const pick = (flag: string | undefined, name: keyof typeof LOADTEST_ENV): string | undefined => flag ?? (env[name]?.trim() || undefined)
   const d = LOADTEST_DEFAULTS
 

@@ -1,28 +1,14 @@
 #!/usr/bin/env node
-import { type CliOptions, parseCli, USAGE, UsageError } from './cli-options.js'
+import { parseOrExit } from '@sluice/harness'
+import { parseCli, USAGE } from './cli-options.js'
 import { compareReports } from './compare.js'
-import { SCENARIOS } from './scenarios.js'
 import { runSuite } from './suite.js'
-import { formatProgress, formatTable } from './table.js'
+import { formatTable, progressLines } from './table.js'
 import { writeHtmlReport } from './write-report.js'
 
 /** The load test on its own, against a gateway that is already running (docker-compose's loadtest service). */
 
-function options(): CliOptions {
-  try {
-    return parseCli(process.argv.slice(2))
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error
-    process.stderr.write(`sluice-loadtest: ${error.message}\n\n${USAGE}\n`)
-    process.exit(2)
-  }
-}
-
-const o = options()
-if (o.help) {
-  process.stdout.write(`${USAGE}\n`)
-  process.exit(0)
-}
+const o = parseOrExit('sluice-loadtest', USAGE, (argv) => parseCli(argv))
 // With --json, stdout carries the JSON object only.
 const say = (line: string): void => void (o.json ? process.stderr : process.stdout).write(`${line}\n`)
 
@@ -40,8 +26,7 @@ try {
     durationSeconds: o.durationSeconds,
     keyMode: o.keyMode,
     signal: controller.signal,
-    onScenario: (s) => say(`▸ ${s}: ${SCENARIOS[s].title}`),
-    onProgress: (p) => say(formatProgress(p)),
+    ...progressLines(say),
   })
   // The verdict stands without the page: a read-only mount must not hide the result.
   const htmlReport = await writeHtmlReport(reports, o.reportDir).catch((error: Error) => {

@@ -1,13 +1,11 @@
-export { admissionBound, type ClientOutcome, judge, MAX_STEADY_DENIED_SHARE, MIN_SATURATED_SHARE, type Verdict } from './bound.js'
+export { admissionBound, admissionFloor, type ClientOutcome, judge, MAX_STEADY_DENIED_SHARE, type Verdict } from './bound.js'
 export { lineChart, niceCeiling } from './chart.js'
 export { type Comparison, compareReports } from './compare.js'
 export { type HtmlExtras, renderHtml } from './html.js'
+export { API_KEY_HEADER, DEFAULT_POLICY, KEY_MODES, type KeyMode } from './policy.js'
 export type { ClientIdentity, ClientStats, Load, ReplicaStats, Report } from './report.js'
 export { type LoadTestOptions, type Progress, runLoadTest, steadyRate } from './run.js'
 export {
-  API_KEY_HEADER,
-  KEY_MODES,
-  type KeyMode,
   SCENARIO_NAMES,
   SCENARIOS,
   type Scenario,
@@ -15,5 +13,5 @@ export {
   type StoreMode,
 } from './scenarios.js'
 export { runSuite, type SuiteOptions } from './suite.js'
-export { formatComparison, formatProgress, formatTable } from './table.js'
+export { formatComparison, formatProgress, formatTable, progressLines } from './table.js'
 export { writeHtmlReport } from './write-report.js'

@@ -1,6 +1,7 @@
-import { admissionBound, judge, type Verdict } from './bound.js'
+import { admissionBound, admissionFloor, judge, type Verdict } from './bound.js'
+import type { KeyMode } from './policy.js'
 import type { Sample } from './sample.js'
-import { type KeyMode, SCENARIOS, type ScenarioName, type StoreMode } from './scenarios.js'
+import { SCENARIOS, type ScenarioName, type StoreMode } from './scenarios.js'
 import { type Percentiles, percentiles, perSecond, windowOf } from './stats.js'
 import { summarize } from './summary.js'
 
@@ -34,6 +35,8 @@ export interface ClientStats {
   readonly limited: number
   /** admitted ÷ the run's bound */
   readonly share: number
+  /** The least it is admitted if no token is lost (see `admissionFloor`). */
+  readonly floor: number
 }
 
 export interface Report {
@@ -119,14 +122,24 @@ export function buildReport(input: ReportInput): Report {
   const bound = admissionBound(capacity, refillPerSecond, elapsedSeconds)
   const scenario = SCENARIOS[input.scenario]
 
-  const clients = input.load.clients.map((c) => ({ label: c.label, requests: 0, admitted: 0, limited: 0, share: 0 }))
+  const clients = input.load.clients.map((c) => ({ label: c.label, requests: 0, admitted: 0, limited: 0, share: 0, floor: 0 }))
+  const firstDenialMs = clients.map(() => Infinity)
+  const lastDeniedSentMs = clients.map(() => -Infinity)
   for (const s of samples) {
     const c = clients[s.client]!
     c.requests++
     if (s.status === 200) c.admitted++
     else if (s.status === 429) c.limited++
+    if (s.status === 429) {
+      firstDenialMs[s.client] = Math.min(firstDenialMs[s.client]!, s.receivedMs)
+      lastDeniedSentMs[s.client] = Math.max(lastDeniedSentMs[s.client]!, s.sentMs)
+    }
   }
-  for (const c of clients) c.share = bound > 0 ? c.admitted / bound : 0
+  for (const [i, c] of clients.entries()) {
+    c.share = bound > 0 ? c.admitted / bound : 0
+    const limitedSeconds = c.limited > 0 ? (lastDeniedSentMs[i]! - firstDenialMs[i]!) / 1000 : undefined
+    c.floor = admissionFloor(capacity, refillPerSecond, limitedSeconds, input.load.connectionsPerClient)
+  }
 
   const replicas = replicaStats(samples)
   const timelineSeconds = Math.max(1, Math.round(input.durationSeconds))

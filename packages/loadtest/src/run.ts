@@ -2,11 +2,11 @@ import { DEFAULT_SOURCE, freshClients, loopbackTarget } from './clients.js'
 import { driveAutocannon } from './drivers/autocannon.js'
 import { driveHttp } from './drivers/http.js'
 import { untilBucketFull } from './full-bucket.js'
+import type { KeyMode } from './policy.js'
 import { buildReport, type Load, type Report } from './report.js'
 import { Recorder } from './sample.js'
 import {
   BURST_CONNECTIONS,
-  type KeyMode,
   MANY_CLIENTS,
   MANY_CLIENTS_CONNECTIONS,
   SCENARIO_NAMES,

@@ -17,15 +17,8 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = Object.freeze
 
 export const SCENARIO_NAMES = Object.keys(SCENARIOS) as ScenarioName[]
 
-/** How replicas key their buckets, and so how the load test tells its clients apart. */
-export type KeyMode = 'ip' | 'api-key'
-export const KEY_MODES: readonly KeyMode[] = ['ip', 'api-key']
-
 /** What the gateway's replicas run: one shared Redis, or each its own memory buckets. */
 export type StoreMode = 'shared' | 'local'
-
-/** The header API keys travel in; the demo replica reads the same one. */
-export const API_KEY_HEADER = 'x-api-key'
 
 /** Connections per client while bursting: enough to stay far past any demo limit. */
 export const BURST_CONNECTIONS = 8

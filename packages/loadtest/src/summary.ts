@@ -25,8 +25,9 @@ export function summarize(r: Omit<Report, 'summary'>): string {
         : 'the replicas are not sharing one limit'
     return `FAIL: a client got ${count(worst.admitted)} requests through, ${times(worst.share)} ${limit}: ${why}.`
   }
-  if (!v.nearBound) {
-    return `FAIL: a client got only ${percent(v.lowestShare)} of ${limit}: tokens were lost (degraded answers, or a machine too busy to keep up).`
+  const short = r.clients.find((c) => c.admitted < c.floor)
+  if (!v.nearBound && short !== undefined) {
+    return `FAIL: a client got only ${count(short.admitted)} requests through, fewer than the ${count(Math.ceil(short.floor))} its bucket held for it from its first denial to its last: tokens were lost.`
   }
   if (r.clients.length === 1) {
     return `PASS: one client sent ${count(r.totals.requests)} requests through ${replicas}; ${count(worst.admitted)} got through, ${percent(worst.share)} of ${limit}. The limit is global.`

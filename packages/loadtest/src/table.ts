@@ -2,6 +2,8 @@ import type { Comparison } from './compare.js'
 import { allowed, count, describeLoad, ms, percent, rate, seconds, times } from './format.js'
 import type { Report } from './report.js'
 import type { Progress } from './run.js'
+import { SCENARIOS } from './scenarios.js'
+import type { SuiteOptions } from './suite.js'
 
 /** Columns: the first left-aligned, the rest right-aligned. */
 function grid(rows: readonly (readonly string[])[], indent = '  '): string[] {
@@ -73,4 +75,9 @@ export function formatComparison(comparisons: readonly Comparison[]): string {
 export function formatProgress(p: Progress): string {
   const at = `${Math.min(p.elapsedSeconds, p.durationSeconds).toFixed(0)}/${p.durationSeconds} s`
   return `  ${p.scenario.padEnd(12)} ${at.padStart(6)}   ${count(p.requests).padStart(7)} requests   ${count(p.admitted).padStart(5)} admitted   ${count(p.limited).padStart(7)} limited`
+}
+
+/** A suite's progress as the CLIs print it: a line as each scenario starts, and one a second while it runs. */
+export function progressLines(say: (line: string) => void): Pick<SuiteOptions, 'onScenario' | 'onProgress'> {
+  return { onScenario: (s) => say(`▸ ${s}: ${SCENARIOS[s].title}`), onProgress: (p) => say(formatProgress(p)) }
 }

@@ -1,4 +1,4 @@
-import { type RedisClusterServer, startRedisCluster } from '@sluice/harness'
+import { pollUntil, type RedisClusterServer, startRedisCluster } from '@sluice/harness'
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -112,19 +112,16 @@ describe('on Redis Cluster with replicas', () => {
     const master = await withReplicas.ownerOf(slot)
     await withReplicas.kill(master)
 
-    // Load until the promoted replica answers again; bounded in rounds and time.
-    const decisions = []
-    const deadline = Date.now() + 30_000
-    let recovered = false
-    while (!recovered && Date.now() < deadline) {
+    // Load until the promoted replica answers again; bounded in time.
+    const decisions: Awaited<ReturnType<typeof route.check>>[] = []
+    const recovered = async (): Promise<boolean> => {
       const round = await Promise.all(Array.from({ length: 5 }, () => route.check({}, view('192.0.2.50'))))
       decisions.push(...round)
-      recovered = round.every((d) => d!.source === 'store')
-      if (!recovered) await new Promise((r) => setTimeout(r, 50))
+      return round.every((d) => d?.source === 'store')
     }
-    expect(recovered).toBe(true)
-    expect(decisions.every((d) => d!.result?.allowed === true)).toBe(true)
-    expect(decisions.some((d) => d!.source === 'local')).toBe(true)
+    await pollUntil(recovered, 50, AbortSignal.timeout(30_000))
+    expect(decisions.every((d) => d?.result?.allowed === true)).toBe(true)
+    expect(decisions.some((d) => d?.source === 'local')).toBe(true)
     expect(await withReplicas.ownerOf(slot)).not.toBe(master)
   }, 60_000)
 })

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { resolvePolicy } from '../../src/policies.js'
 import { RedisStore } from '../../src/stores/redis-store.js'
+import { drain, waitsUntilAllowed } from './bucket-checks.js'
 
 let server: RedisServer
 let redis: Redis
@@ -64,28 +65,30 @@ describe('RedisStore deny cache', () => {
     const plain = new RedisStore(redis, { coalesce: false, denyCacheKeys: 0 })
     const key = uniqueKey()
     const check = request(key, 3, 0.01) // 100 s per token
-    for (let i = 0; i < 4; i++) await one(store, check)
+    for (let i = 0; i < 3; i++) await one(store, check)
+    const started = performance.now()
+    await one(store, check) // the denial the cache keeps
     const callsBefore = await scriptCalls()
     const flood = await Promise.all(Array.from({ length: 500 }, () => one(store, check)))
     expect(await scriptCalls()).toBe(callsBefore) // not one call for 500 checks
     const truth = await one(plain, check)
+    // The cache's waits may differ from Redis's only by the time that passed since it kept them.
+    const elapsedMs = performance.now() - started
     expect(truth.status).toBe('denied')
     for (const reply of flood) {
       expect(reply.status).toBe('denied')
       expect(reply.remaining).toBe(truth.remaining)
-      expect(Math.abs(reply.retryAfterMs - truth.retryAfterMs)).toBeLessThanOrEqual(50)
-      expect(Math.abs(reply.resetMs - truth.resetMs)).toBeLessThanOrEqual(50)
+      expect(Math.abs(reply.retryAfterMs - truth.retryAfterMs)).toBeLessThanOrEqual(elapsedMs + 1)
+      expect(Math.abs(reply.resetMs - truth.resetMs)).toBeLessThanOrEqual(elapsedMs + 1)
     }
   })
 
   it('goes back to Redis once the tokens could be there', async () => {
     const store = new RedisStore(redis)
     const check = request(uniqueKey(), 1, 20) // a token every 50 ms
-    expect((await one(store, check)).status).toBe('allowed')
-    const denied = await one(store, check)
+    const denied = await drain(() => one(store, check))
     expect(denied.status).toBe('denied')
-    await new Promise((r) => setTimeout(r, denied.retryAfterMs + 5))
-    expect((await one(store, check)).status).toBe('allowed')
+    expect((await waitsUntilAllowed(() => one(store, check), denied)).length).toBeLessThanOrEqual(2)
   })
 
   it('lets a cheaper request through to Redis', async () => {

@@ -14,25 +14,24 @@ const base = {
   instanceId: 'replica-9',
   trustedProxy: ['127.0.0.1'],
   replicas: 1,
+  timeoutMs: undefined,
   host: '127.0.0.1',
   logLevel: CONFIG_DEFAULTS.logLevel,
 }
 
 describe('a replica as a child process', () => {
-  it('answers /health once started, and shuts down on SIGTERM well before the SIGKILL fallback', async () => {
+  it('answers /health once started, and shuts down by itself on SIGTERM, not through the SIGKILL fallback', async () => {
     const replica = await startReplica(base)
     const health = await get(`http://127.0.0.1:${replica.port}/health`)
     expect(health.status).toBe(200)
     expect(health.headers['x-instance-id']).toBe('replica-9')
-    const started = performance.now()
-    await replica.stop()
-    expect(performance.now() - started).toBeLessThan(3_000)
+    expect(await replica.stop()).toEqual({ code: 0, signal: null })
     await expect(get(`http://127.0.0.1:${replica.port}/health`)).rejects.toThrow(/ECONNREFUSED/)
   })
 
   it("fails with the replica's own words when its settings are wrong", async () => {
     await expect(startReplica({ ...base, capacity: 0 })).rejects.toThrow(
-      /replica-9 exited \(1\) before answering \/health:\ninvalid replica configuration:\n {2}- RATE_CAPACITY="0"/,
+      /replica-9 exited \(1\) before it was ready:\ninvalid replica configuration:\n {2}- RATE_CAPACITY="0"/,
     )
   })
 })

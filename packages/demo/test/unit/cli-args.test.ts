@@ -1,5 +1,6 @@
+import { UsageError } from '@sluice/harness'
 import { describe, expect, it } from 'vitest'
-import { DEMO_DEFAULTS, parseDemoArgs, UsageError } from '../../src/cli-args.js'
+import { DEMO_DEFAULTS, parseDemoArgs } from '../../src/cli-args.js'
 import { CONFIG_DEFAULTS } from '../../src/config.js'
 
 describe('parseDemoArgs', () => {

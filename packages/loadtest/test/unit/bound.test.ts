@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { admissionBound, judge, MAX_STEADY_DENIED_SHARE, MIN_SATURATED_SHARE } from '../../src/bound.js'
+import { admissionBound, admissionFloor, judge, MAX_STEADY_DENIED_SHARE } from '../../src/bound.js'
 
-const client = (admitted: number, bound: number, requests = 1_000, limited = requests - admitted) => ({
+const client = (admitted: number, bound: number, requests = 1_000, limited = requests - admitted, floor = bound - 10) => ({
   admitted,
   bound,
   requests,
   limited,
+  floor,
 })
 
 describe('admissionBound', () => {
@@ -16,18 +17,28 @@ describe('admissionBound', () => {
   })
 })
 
+describe('admissionFloor', () => {
+  it('is the full bucket plus what refilled between the first and last denial, less a token refilling and one per connection', () => {
+    expect(admissionFloor(100, 50, 3.9, 1)).toBe(293)
+    expect(admissionFloor(100, 50, 3.9, 8)).toBe(286)
+    expect(admissionFloor(100, 50, -0.1, 2)).toBe(97)
+    // Never denied: nothing is known beyond the full bucket.
+    expect(admissionFloor(100, 50, undefined, 2)).toBe(98)
+  })
+})
+
 describe('judge, saturating runs', () => {
-  it('passes a client admitted exactly the bound, and one at the lowest share allowed', () => {
+  it('passes a client admitted exactly the bound, and one admitted exactly its floor', () => {
     expect(judge([client(300, 300)], true).pass).toBe(true)
-    expect(judge([client(285, 300)], true)).toMatchObject({ pass: true, lowestShare: MIN_SATURATED_SHARE })
+    expect(judge([client(290, 300)], true)).toMatchObject({ pass: true, nearBound: true })
   })
 
   it('fails one request over the bound: the bound is strict', () => {
     expect(judge([client(301, 300)], true)).toMatchObject({ pass: false, withinBound: false, nearBound: true })
   })
 
-  it('fails a client far under the bound: tokens were lost', () => {
-    expect(judge([client(284, 300)], true)).toMatchObject({ pass: false, withinBound: true, nearBound: false })
+  it('fails a client one under its floor: tokens were lost', () => {
+    expect(judge([client(289, 300)], true)).toMatchObject({ pass: false, withinBound: true, nearBound: false })
   })
 
   it('judges every client: one over-admitted client fails the run', () => {

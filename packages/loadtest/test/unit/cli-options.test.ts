@@ -1,5 +1,6 @@
+import { UsageError } from '@sluice/harness'
 import { describe, expect, it } from 'vitest'
-import { LOADTEST_DEFAULTS, parseCli, UsageError } from '../../src/cli-options.js'
+import { LOADTEST_DEFAULTS, parseCli } from '../../src/cli-options.js'
 import { loopbackTarget } from '../../src/clients.js'
 import { SCENARIO_NAMES } from '../../src/scenarios.js'
 

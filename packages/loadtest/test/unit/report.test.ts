@@ -73,14 +73,39 @@ describe('buildReport', () => {
       { id: 'replica-2', requests: 3, admitted: 2, limited: 1 },
       { id: 'replica-10', requests: 1, admitted: 1, limited: 0 },
     ])
-    expect(r.clients.map((c) => [c.label, c.requests, c.admitted, c.limited, c.share])).toEqual([
-      ['a', 4, 3, 1, 0.75],
-      ['b', 4, 2, 0, 0.5],
+    // The full bucket, less a token that may have been refilling (a: denied once, so nothing
+    // refilled between denials) or none (b: never denied), and less the one request each
+    // client's connection may have had in flight at the end.
+    expect(r.clients.map((c) => [c.label, c.requests, c.admitted, c.limited, c.share, c.floor])).toEqual([
+      ['a', 4, 3, 1, 0.75, 0],
+      ['b', 4, 2, 0, 0.5, 1],
     ])
     expect(r.totals).toEqual({ requests: 8, admitted: 5, limited: 1, other: 1, errors: 1, degraded: 1 })
     expect(r.timeline.seconds).toBe(2)
     expect(r.timeline.replicas.find((x) => x.id === 'replica-1')).toEqual({ id: 'replica-1', admitted: [1, 1], limited: [0, 0] })
+    expect(r.verdict).toMatchObject({ pass: true, withinBound: true, nearBound: true })
+  })
+
+  it('fails a saturated client admitted fewer than its bucket held until its last denial', () => {
+    const r = buildReport({
+      scenario: 'burst',
+      mode: 'shared',
+      keyMode: 'ip',
+      gatewayUrl: 'http://127.0.0.1:1',
+      capacity: 2,
+      refillPerSecond: 1,
+      load: { clients: [{ label: 'a' }], connectionsPerClient: 1, ratePerSecond: undefined },
+      durationSeconds: 3,
+      startedAt: new Date(0),
+      // Denied at 25 ms, and again when sent at 3 s: the full bucket and 2.975 s of refill, less a
+      // token refilling and one its connection may have had in flight at the end; 2 taken.
+      samples: [sample(0, 0, 5, 200), sample(0, 20, 25, 429), sample(0, 1_500, 1_505, 200), sample(0, 3_000, 3_005, 429)],
+    })
+    expect(r.clients[0]!.floor).toBeCloseTo(2.975)
     expect(r.verdict).toMatchObject({ pass: false, withinBound: true, nearBound: false })
+    expect(r.summary).toBe(
+      'FAIL: a client got only 2 requests through, fewer than the 3 its bucket held for it from its first denial to its last: tokens were lost.',
+    )
   })
 
   it('says PASS in plain words when one client got the bound through three replicas', () => {

@@ -1,0 +1,15 @@
+/**
+ * What the demo replicas and the load test that judges them must agree on: how a client is told
+ * apart, and the policy a replica runs unless told otherwise (so a bare load test against
+ * `pnpm demo --keep` needs no flags). The demo imports these from here, on this light subpath,
+ * so a replica does not load the load generator.
+ */
+
+/** How replicas key their buckets, and so how the load test tells its clients apart. */
+export type KeyMode = 'ip' | 'api-key'
+export const KEY_MODES: readonly KeyMode[] = ['ip', 'api-key']
+
+/** The header API keys travel in. */
+export const API_KEY_HEADER = 'x-api-key'
+
+export const DEFAULT_POLICY = Object.freeze({ capacity: 100, refillPerSecond: 50, keyMode: 'ip' as KeyMode })
