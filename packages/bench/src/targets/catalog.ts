@@ -67,7 +67,7 @@ export interface TargetServer {
   counters(): LimiterCounters | undefined
 }
 
-/** Thrown by a target that cannot be built on this checkout (a package not written yet). */
+/** Thrown by a target that cannot be built on this machine: the run goes on without it, and the report says why. */
 export class TargetUnavailableError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options)
