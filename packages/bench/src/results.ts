@@ -15,8 +15,8 @@ export interface RunSample {
   readonly responses: number
   readonly ok: number
   readonly statuses: Readonly<Record<string, number>>
+  /** Connection errors and timeouts. */
   readonly errors: number
-  readonly timeouts: number
   /** What Redis ran during the run (INFO commandstats after CONFIG RESETSTAT). */
   readonly commands: CommandCounts
   /** Checks the limiter answered without Redis during the run (Sluice's failure mode), if it counts them. */
