@@ -90,6 +90,7 @@ function answers(t: TargetSummary): string {
 }
 
 function cpuScenarioSection(s: ScenarioResult): string {
+  const offered = `Offered: ${int(s.offeredRps ?? Number.NaN)} req/s to each target.`
   const rows = measured(s).map((t) => [
     label(s, t),
     fixed(t.appUs, 1),
@@ -106,7 +107,7 @@ function cpuScenarioSection(s: ScenarioResult): string {
   const lines = [
     `### ${s.title}`,
     '',
-    `${s.description} Policy: capacity ${int(s.limits.capacity)}, refill ${int(s.limits.refillPerSecond)}/s.`,
+    `${s.description} Policy: capacity ${int(s.limits.capacity)}, refill ${int(s.limits.refillPerSecond)}/s. ${offered}`,
     '',
     table(
       [
@@ -262,9 +263,9 @@ function section(heading: string, ran: boolean, body: () => string[]): string[] 
 function cpuSection(result: BenchResult): string[] {
   const { cpu } = result.config
   return section('CPU per request at a fixed load', result.cpu.length > 0, () => [
-    `Each target is offered ${int(cpu.rate)} requests a second, evenly spaced, and the CPU time its process and Redis`,
-    'used during the run is divided by the requests it answered: what a request costs an app and its Redis when',
-    'neither is saturated. The medians over rounds; the range of the app figure over rounds shows how well it',
+    `Each target is offered ${int(cpu.rate)} requests a second (a scenario whose servers that would saturate, a share`,
+    'of it), evenly spaced, and the CPU time its process and Redis used during the run is divided by the requests it',
+    'answered: what a request costs an app and its Redis when neither is saturated. The medians over rounds; the range of the app figure over rounds shows how well it',
     'repeats. Latency is measured from when each request was due, so a target falling behind shows in its p99.',
     "The bold rows are what the others are compared with: a bare 200, and Sluice's own answer (its quota headers,",
     'or its 429 with the problem body) sent as constants with no limiter, which is the least Sluice can cost since',
@@ -289,7 +290,7 @@ function throughputSection(result: BenchResult): string[] {
 
 function accountingSection(result: BenchResult): string[] {
   const parts: string[] = []
-  if (result.cpu.length > 0) parts.push(`### At ${int(result.config.cpu.rate)} req/s`, '', accountingTable(result.cpu))
+  if (result.cpu.length > 0) parts.push('### At a fixed load', '', accountingTable(result.cpu))
   if (result.throughput.length > 0)
     parts.push(...(parts.length > 0 ? [''] : []), '### At full throughput', '', accountingTable(result.throughput))
   if (parts.length === 0) return []
@@ -328,9 +329,9 @@ function loadLines(result: BenchResult): string[] {
   const lines: string[] = []
   if (result.cpu.length > 0) {
     lines.push(
-      `- CPU per request: ${int(cpu.rate)} req/s offered to each target, ${cpu.seconds} s per run, ${count(cpu.rounds, 'round')}${warmup(cpu.warmupSeconds)}.` +
+      `- CPU per request: ${int(cpu.rate)} req/s offered to each target (or the share a scenario states), ${cpu.seconds} s per run, ${count(cpu.rounds, 'round')}${warmup(cpu.warmupSeconds)}.` +
         " The load is an open loop in the runner's process (undici, at most" +
-        ` ${cpu.connections} connections): request i is sent at i / ${int(cpu.rate)} s whether or not earlier ones were answered,`,
+        ` ${cpu.connections} connections): request i is sent at i / rate seconds whether or not earlier ones were answered,`,
       "  as wrk2 does. (autocannon's `overallRate` is not paced: each connection sends its share of a second back to",
       '  back when the second starts, so the server runs flat out for part of every second, batches as if saturated',
       "  and idles for the rest.) CPU time: the target's process from `/proc/<pid>/stat` (`utime` + `stime`, all its",

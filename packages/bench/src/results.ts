@@ -95,6 +95,8 @@ export interface ScenarioResult {
   readonly ceiling: TargetName
   /** Sluice's answer in this scenario, sent with no limiter. */
   readonly baseline: TargetName
+  /** Requests per second offered to each target in the CPU part; undefined in the throughput part. */
+  readonly offeredRps: number | undefined
   readonly targets: readonly TargetSummary[]
 }
 

@@ -10,7 +10,7 @@ import { probe } from './probe.js'
 import { processCpuSeconds } from './process-cpu.js'
 import { commandStats, redisCpuSeconds, redisVersion, resetCommandStats, scriptCalls, sumCounts, totalCalls } from './redis-accounting.js'
 import type { BenchResult, RunSample, ScenarioResult, TargetSummary } from './results.js'
-import { type Scenario, scenario } from './scenarios.js'
+import { offeredRate, type Scenario, scenario } from './scenarios.js'
 import { median, ratio, sum } from './stats.js'
 import { TARGETS, type TargetName, TargetUnavailableError } from './targets/catalog.js'
 
@@ -122,8 +122,9 @@ function summarize(
   }
 }
 
-async function runScenario(ctx: Context, method: Method, s: Scenario, redis: RedisServer): Promise<ScenarioResult> {
+async function runScenario(ctx: Context, part: Method, s: Scenario, redis: RedisServer): Promise<ScenarioResult> {
   const { log } = ctx
+  const method: Method = part.kind === 'cpu' ? { kind: 'cpu', plan: { ...part.plan, rate: offeredRate(s, part.plan.rate) } } : part
   const { rounds, warmupSeconds } = method.plan
   log(`\n${s.title}, ${method.kind === 'cpu' ? `${fmt(method.plan.rate)} req/s offered` : 'throughput'}: starting ${s.targets.join(', ')}`)
   // Started together (they idle while others are measured), each in a process of its own.
@@ -186,6 +187,7 @@ async function runScenario(ctx: Context, method: Method, s: Scenario, redis: Red
     expect: s.expect,
     ceiling: s.targets[0]!,
     baseline: s.baseline,
+    offeredRps,
     targets: s.targets.map((name) => summarize(name, samples.get(name)!, unavailable.get(name), ceiling, baseline, offeredRps)),
   }
 }

@@ -4,7 +4,7 @@ import { renderMarkdown } from '../src/markdown.js'
 import { MEMORY_LIBRARIES } from '../src/memory.js'
 import type { ScenarioResult, TargetSummary } from '../src/results.js'
 import { runBenchmark } from '../src/runner.js'
-import { SCENARIO_NAMES } from '../src/scenarios.js'
+import { offeredRate, SCENARIO_NAMES, scenario } from '../src/scenarios.js'
 import { TARGETS } from '../src/targets/catalog.js'
 
 // The smoke benchmark through the code path the CLI takes. It proves the harness works: every
@@ -43,8 +43,10 @@ describe('the smoke benchmark', () => {
     expect(result.throughput).toEqual([])
     expect(result.memory).toEqual([])
     expect(result.cpu.map((s) => s.name)).toEqual([...SCENARIO_NAMES])
-    const offered = SMOKE_CONFIG.cpu.rate * SMOKE_CONFIG.cpu.seconds
     for (const s of result.cpu) {
+      const rate = offeredRate(scenario(s.name, SMOKE_CONFIG.rotatingKeys), SMOKE_CONFIG.cpu.rate)
+      expect(s.offeredRps, `${s.name}: offered rate`).toBe(rate)
+      const offered = rate * SMOKE_CONFIG.cpu.seconds
       for (const t of s.targets) {
         expectSane(s, t)
         const where = `${s.name}/${t.target}`
@@ -54,7 +56,7 @@ describe('the smoke benchmark', () => {
         expect(run!.sent!, `${where}: requests sent`).toBeLessThanOrEqual(offered)
         expect(t.responses, `${where}: responses`).toBe(run!.sent)
         expect(t.keptUp, `${where}: kept up`).toBe(t.responses >= 0.99 * offered)
-        expect(t.offeredRps).toBe(SMOKE_CONFIG.cpu.rate)
+        expect(t.offeredRps).toBe(rate)
         // Microseconds per request: more than nothing, less than 10 ms (a unit slip shows as 100×).
         expect(t.appUs, `${where}: app µs per request`).toBeGreaterThan(0)
         expect(t.appUs, `${where}: app µs per request`).toBeLessThan(10_000)
