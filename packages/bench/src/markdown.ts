@@ -263,10 +263,11 @@ function section(heading: string, ran: boolean, body: () => string[]): string[] 
 function cpuSection(result: BenchResult): string[] {
   const { cpu } = result.config
   return section('CPU per request at a fixed load', result.cpu.length > 0, () => [
-    `Each target is offered ${int(cpu.rate)} requests a second (a scenario whose servers that would saturate, a share`,
-    'of it), evenly spaced, and the CPU time its process and Redis used during the run is divided by the requests it',
-    'answered: what a request costs an app and its Redis when neither is saturated. The medians over rounds; the range of the app figure over rounds shows how well it',
-    'repeats. Latency is measured from when each request was due, so a target falling behind shows in its p99.',
+    `Each target is offered ${int(cpu.rate)} requests a second, evenly spaced (a scenario whose servers that rate would`,
+    'saturate gets the share it states), and the CPU time its process and Redis used during the run is divided by the',
+    'requests it answered: what a request costs an app and its Redis when neither is saturated. The medians over',
+    'rounds; the range of the app figure over rounds shows how well it repeats. Latency is measured from when each',
+    'request was due, so a target falling behind shows in its p99.',
     "The bold rows are what the others are compared with: a bare 200, and Sluice's own answer (its quota headers,",
     'or its 429 with the problem body) sent as constants with no limiter, which is the least Sluice can cost since',
     'it must send them. The last column is one response taken after each run: status, and bytes on the wire.',
@@ -329,9 +330,9 @@ function loadLines(result: BenchResult): string[] {
   const lines: string[] = []
   if (result.cpu.length > 0) {
     lines.push(
-      `- CPU per request: ${int(cpu.rate)} req/s offered to each target (or the share a scenario states), ${cpu.seconds} s per run, ${count(cpu.rounds, 'round')}${warmup(cpu.warmupSeconds)}.` +
-        " The load is an open loop in the runner's process (undici, at most" +
-        ` ${cpu.connections} connections): request i is sent at i / rate seconds whether or not earlier ones were answered,`,
+      `- CPU per request: ${int(cpu.rate)} req/s offered to each target (or the share a scenario states), ${cpu.seconds} s per run,`,
+      `  ${count(cpu.rounds, 'round')}${warmup(cpu.warmupSeconds)}. The load is an open loop in the runner's process (undici, at`,
+      `  most ${cpu.connections} connections): request i is sent at i / rate seconds whether or not earlier ones were answered,`,
       "  as wrk2 does. (autocannon's `overallRate` is not paced: each connection sends its share of a second back to",
       '  back when the second starts, so the server runs flat out for part of every second, batches as if saturated',
       "  and idles for the rest.) CPU time: the target's process from `/proc/<pid>/stat` (`utime` + `stime`, all its",
@@ -341,8 +342,8 @@ function loadLines(result: BenchResult): string[] {
   }
   if (result.throughput.length > 0) {
     lines.push(
-      `- Throughput: autocannon in the runner's process, ${throughput.connections} connections, as fast as each target answers,` +
-        ` ${throughput.seconds} s per run, ${count(throughput.rounds, 'round')}${warmup(throughput.warmupSeconds)}.`,
+      `- Throughput: autocannon in the runner's process, ${throughput.connections} connections, as fast as each target answers,`,
+      `  ${throughput.seconds} s per run, ${count(throughput.rounds, 'round')}${warmup(throughput.warmupSeconds)}.`,
     )
   }
   return lines
