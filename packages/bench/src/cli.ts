@@ -2,12 +2,13 @@
  * The benchmark's command line.
  *
  *   pnpm bench [options]     (builds, then runs packages/bench/dist/cli.js: the compiled code users run)
+ *   pnpm bench:cpu [options] (the same with --only cpu)
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { type BenchConfig, DEFAULT_CONFIG, SMOKE_CONFIG } from './config.js'
+import { BENCH_PARTS, type BenchConfig, type BenchPart, DEFAULT_CONFIG, SMOKE_CONFIG } from './config.js'
 import { renderMarkdown } from './markdown.js'
 import { runBenchmark } from './runner.js'
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios.js'
@@ -15,18 +16,25 @@ import { SCENARIO_NAMES, type ScenarioName } from './scenarios.js'
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const DOCS = resolve(REPO_ROOT, 'docs/benchmarks.md')
 
+const { cpu, throughput } = DEFAULT_CONFIG
+
 const USAGE = `Usage: cli.ts [options]
 
-Sluice against no limiter and its peers, interleaved, on a redis-server of its own.
+Sluice against no limiter and its peers, interleaved, on a redis-server of its own: CPU per
+request at a fixed load, throughput, and Redis memory per idle key.
 
-  --duration <s>       seconds of load per run (default ${DEFAULT_CONFIG.seconds})
-  --rounds <n>         interleaved rounds (default ${DEFAULT_CONFIG.rounds})
-  --connections <n>    autocannon connections (default ${DEFAULT_CONFIG.connections})
-  --warmup <s>         unmeasured seconds per target before round 1 (default ${DEFAULT_CONFIG.warmupSeconds})
+  --only <part>        run only this part (repeatable): ${BENCH_PARTS.join(', ')}
+  --rate <n>           CPU per request: requests per second offered to each target (default ${cpu.rate})
+  --cpu-duration <s>   CPU per request: seconds per run (default ${cpu.seconds})
+  --cpu-rounds <n>     CPU per request: interleaved rounds (default ${cpu.rounds})
+  --duration <s>       throughput: seconds per run (default ${throughput.seconds})
+  --rounds <n>         throughput: interleaved rounds (default ${throughput.rounds})
+  --connections <n>    autocannon's connections; at a fixed rate, the most requests in flight (default ${cpu.connections})
+  --warmup <s>         unmeasured seconds per target before round 1 (default ${cpu.warmupSeconds})
   --keys <n>           distinct keys in the rotating-keys scenario (default ${DEFAULT_CONFIG.rotatingKeys})
-  --memory-keys <n>    keys per library for memory per idle key, 0 to skip (default ${DEFAULT_CONFIG.memoryKeys})
+  --memory-keys <n>    keys per library for memory per idle key (default ${DEFAULT_CONFIG.memoryKeys})
   --scenario <name>    run only this scenario (repeatable): ${SCENARIO_NAMES.join(', ')}
-  --smoke              one 1 s round of each scenario, ${SMOKE_CONFIG.memoryKeys} memory keys: checks the harness only
+  --smoke              one 1 s round of each scenario (CPU at ${SMOKE_CONFIG.cpu.rate} req/s), ${SMOKE_CONFIG.memoryKeys} memory keys: checks the harness only
   --write              write the report to docs/benchmarks.md
   --out <file>         write the report to this file instead
   -h, --help           this text`
@@ -45,6 +53,10 @@ function parse(argv: readonly string[]): { config: BenchConfig; out: string | un
     args: [...argv],
     strict: true,
     options: {
+      only: { type: 'string', multiple: true },
+      rate: { type: 'string' },
+      'cpu-duration': { type: 'string' },
+      'cpu-rounds': { type: 'string' },
       duration: { type: 'string' },
       rounds: { type: 'string' },
       connections: { type: 'string' },
@@ -64,13 +76,31 @@ function parse(argv: readonly string[]): { config: BenchConfig; out: string | un
     if (!SCENARIO_NAMES.includes(name as ScenarioName))
       throw new UsageError(`--scenario must be one of ${SCENARIO_NAMES.join(', ')}, got ${JSON.stringify(name)}`)
   }
+  const parts = values.only ?? base.parts
+  for (const part of parts) {
+    if (!BENCH_PARTS.includes(part as BenchPart))
+      throw new UsageError(`--only must be one of ${BENCH_PARTS.join(', ')}, got ${JSON.stringify(part)}`)
+  }
+  const connections = whole(values.connections, 'connections', base.cpu.connections, 1)
+  const warmupSeconds = whole(values.warmup, 'warmup', base.cpu.warmupSeconds, 0)
   const config: BenchConfig = {
-    seconds: whole(values.duration, 'duration', base.seconds, 1),
-    rounds: whole(values.rounds, 'rounds', base.rounds, 1),
-    connections: whole(values.connections, 'connections', base.connections, 1),
-    warmupSeconds: whole(values.warmup, 'warmup', base.warmupSeconds, 0),
+    // In the order they run and print, whatever the order given.
+    parts: BENCH_PARTS.filter((part) => parts.includes(part)),
+    cpu: {
+      rate: whole(values.rate, 'rate', base.cpu.rate, 1),
+      seconds: whole(values['cpu-duration'], 'cpu-duration', base.cpu.seconds, 1),
+      rounds: whole(values['cpu-rounds'], 'cpu-rounds', base.cpu.rounds, 1),
+      connections,
+      warmupSeconds,
+    },
+    throughput: {
+      seconds: whole(values.duration, 'duration', base.throughput.seconds, 1),
+      rounds: whole(values.rounds, 'rounds', base.throughput.rounds, 1),
+      connections,
+      warmupSeconds,
+    },
     rotatingKeys: whole(values.keys, 'keys', base.rotatingKeys, 1),
-    memoryKeys: whole(values['memory-keys'], 'memory-keys', base.memoryKeys, 0),
+    memoryKeys: whole(values['memory-keys'], 'memory-keys', base.memoryKeys, 1),
     scenarios: [...new Set(scenarios as ScenarioName[])],
     smoke: values.smoke,
   }
@@ -86,8 +116,13 @@ function commandLine(): string {
   const quote = (arg: string): string => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)
   const script = relative(REPO_ROOT, process.argv[1] ?? fileURLToPath(import.meta.url))
   // `pnpm bench` builds and then runs exactly this; say the command a reader would type.
-  if (script === 'packages/bench/dist/cli.js' && process.execArgv.length === 0)
-    return ['pnpm', 'bench', ...process.argv.slice(2)].map(quote).join(' ')
+  if (script === 'packages/bench/dist/cli.js' && process.execArgv.length === 0) {
+    const args = process.argv.slice(2)
+    // `pnpm bench:cpu` is `pnpm bench --only cpu`: name it as typed.
+    if (args[0] === '--only' && args[1] === 'cpu' && !args.slice(2).includes('--only'))
+      return ['pnpm', 'bench:cpu', ...args.slice(2)].map(quote).join(' ')
+    return ['pnpm', 'bench', ...args].map(quote).join(' ')
+  }
   return ['node', ...process.execArgv, script, ...process.argv.slice(2)].map(quote).join(' ')
 }
 

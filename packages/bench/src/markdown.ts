@@ -1,5 +1,6 @@
 import { evaluateGoals, type Goal } from './goals.js'
 import type { BenchResult, ScenarioResult, TargetSummary } from './results.js'
+import { TARGETS } from './targets/catalog.js'
 
 export interface MarkdownOptions {
   /** The exact command that produced the result. */
@@ -9,8 +10,12 @@ export interface MarkdownOptions {
 const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–')
 const fixed = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '–')
 const times = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–')
+const signedUs = (n: number): string => (Number.isFinite(n) ? `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(1)} µs` : '–')
 // autocannon measures latency in whole milliseconds.
 const ms = (n: number): string => (!Number.isFinite(n) ? '–' : n < 1 ? '< 1' : String(Math.round(n)))
+// The paced load measures it in fractions of one: three significant digits.
+const fineMs = (n: number): string => (!Number.isFinite(n) ? '–' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : int(n))
+const count = (n: number, noun: string): string => `${int(n)} ${noun}${n === 1 ? '' : 's'}`
 function percent(part: number, whole: number): string {
   if (whole <= 0) return '–'
   if (part === 0 || part === whole) return `${Math.round((100 * part) / whole)} %`
@@ -25,7 +30,8 @@ function table(head: readonly string[], rows: readonly (readonly string[])[], al
 }
 
 function verdict(goal: Goal): string {
-  return goal.met === undefined ? 'not measured' : goal.met ? '**met**' : '**missed**'
+  const result = goal.met === undefined ? 'not measured' : goal.met ? '**met**' : '**missed**'
+  return goal.behind.length > 0 ? `${result} ⚠` : result
 }
 
 function mix(t: TargetSummary): string {
@@ -35,24 +41,126 @@ function mix(t: TargetSummary): string {
   return entries.length === 0 ? 'none' : entries.map(([command, perResponse]) => `${command} ${perResponse.toFixed(3)}`).join(', ')
 }
 
-function scenarioSection(s: ScenarioResult): string {
-  const ceiling = s.targets.find((t) => t.target === s.ceiling)
-  const rows = s.targets.map((t) =>
-    t.unavailable !== undefined
-      ? [t.label, `not measured: ${t.unavailable}`, '', '', '', '', '', '', '', '']
-      : [
-          t.target === s.ceiling ? `**${t.label}**` : t.label,
-          int(t.medianRps),
-          `${int(t.minRps)} – ${int(t.maxRps)}`,
-          t.target === s.ceiling ? '1.00×' : times(t.ratioToCeiling),
-          t.target === s.ceiling ? '1.00×' : times(t.pairedRatioToCeiling),
-          ms(t.p50Ms),
-          ms(t.p99Ms),
-          percent(t.ok, t.responses),
-          percent(t.denied, t.responses),
-          int(t.failures),
-        ],
-  )
+function measured(s: ScenarioResult): TargetSummary[] {
+  return s.targets.filter((t) => t.unavailable === undefined)
+}
+
+const isSluice = (t: TargetSummary): boolean => t.target === 'sluice' || t.target === 'express-sluice'
+
+/** The label in bold for the targets the others are compared with. */
+function label(s: ScenarioResult, t: TargetSummary): string {
+  return t.target === s.ceiling || t.target === s.baseline ? `**${t.label}**` : t.label
+}
+
+function notMeasuredRows(s: ScenarioResult, width: number): string[][] {
+  return s.targets
+    .filter((t) => t.unavailable !== undefined)
+    .map((t) => [t.label, `not measured: ${t.unavailable}`, ...Array(width - 2).fill('')])
+}
+
+/** Lines under a scenario's table: warnings that change how its figures read. */
+function warnings(s: ScenarioResult): string[] {
+  const lines: string[] = []
+  for (const t of measured(s)) {
+    if (!t.keptUp) {
+      const worst = t.samples.reduce((a, b) => (a.responses / (a.offered ?? 1) < b.responses / (b.offered ?? 1) ? a : b))
+      lines.push(
+        '',
+        `⚠ ${t.label} could not keep up: a run answered ${int(worst.responses)} of the ${int(worst.offered ?? Number.NaN)} requests due,` +
+          ' so its figures are not at the intended load (a server behind its load batches more and idles less).',
+      )
+    }
+    if ((t.degraded ?? 0) > 0) {
+      lines.push(
+        '',
+        `⚠ ${t.label} answered ${int(t.degraded!)} of its ${int(t.responses)} requests without Redis: its failure mode, which` +
+          ' takes over when a Redis call outlasts its time budget (a stall of the machine is enough).',
+      )
+    }
+  }
+  return lines
+}
+
+function answers(t: TargetSummary): string {
+  const parts: string[] = []
+  if (t.ok > 0) parts.push(`2xx ${percent(t.ok, t.responses)}`)
+  if (t.denied > 0) parts.push(`429 ${percent(t.denied, t.responses)}`)
+  if (t.failures > 0) parts.push(`**other ${int(t.failures)}**`)
+  return parts.join(', ') || '–'
+}
+
+function cpuScenarioSection(s: ScenarioResult): string {
+  const offered = `Offered: ${int(s.offeredRps ?? Number.NaN)} req/s to each target.`
+  const rows = measured(s).map((t) => [
+    label(s, t),
+    fixed(t.appUs, 1),
+    `${fixed(t.minAppUs, 1)} – ${fixed(t.maxAppUs, 1)}`,
+    fixed(t.redisUs, 1),
+    fixed(t.totalUs, 1),
+    fixed(t.commandsPerResponse, 3),
+    fineMs(t.p50Ms),
+    fineMs(t.p99Ms),
+    `${int(t.medianRps)}${t.keptUp ? '' : ' ⚠'}`,
+    answers(t),
+    t.response === undefined ? '–' : `${t.response.status}, ${t.response.bytes} B`,
+  ])
+  const lines = [
+    `### ${s.title}`,
+    '',
+    `${s.description} Policy: capacity ${int(s.limits.capacity)}, refill ${int(s.limits.refillPerSecond)}/s. ${offered}`,
+    '',
+    table(
+      [
+        'Target',
+        'App µs/req',
+        'App µs/req, range over rounds',
+        'Redis µs/req',
+        'App + Redis µs/req',
+        'Redis commands/req',
+        'p50 ms',
+        'p99 ms',
+        'Answered req/s',
+        'Answers',
+        'Response',
+      ],
+      [...rows, ...notMeasuredRows(s, 11)],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'r'],
+    ),
+  ]
+  const baseline = measured(s).find((t) => t.target === s.baseline)
+  const peer = measured(s).find((t) => t.target === 'fastify-rate-limit')
+  for (const sluice of measured(s).filter(isSluice)) {
+    if (baseline !== undefined) {
+      lines.push(
+        '',
+        `${sluice.label} over ${baseline.label.replace(/, no limiter$/, '')} with no limiter: app CPU **${signedUs(sluice.appUs - baseline.appUs)}**,` +
+          ` app + Redis **${signedUs(sluice.totalUs - baseline.totalUs)}** per request.`,
+      )
+    }
+    if (peer !== undefined) {
+      lines.push(
+        '',
+        `${sluice.label} ÷ ${peer.label}: Redis CPU **${times(sluice.redisUs / peer.redisUs)}**, app + Redis **${times(sluice.totalUs / peer.totalUs)}**.`,
+      )
+    }
+  }
+  lines.push(...warnings(s))
+  return lines.join('\n')
+}
+
+function throughputScenarioSection(s: ScenarioResult): string {
+  const rows = measured(s).map((t) => [
+    label(s, t),
+    int(t.medianRps),
+    `${int(t.minRps)} – ${int(t.maxRps)}`,
+    t.target === s.ceiling ? '1.00×' : times(t.ratioToCeiling),
+    t.target === s.ceiling ? '1.00×' : times(t.pairedRatioToCeiling),
+    t.target === s.baseline ? '1.00×' : times(t.ratioToBaseline),
+    t.target === s.baseline ? '1.00×' : times(t.pairedRatioToBaseline),
+    ms(t.p50Ms),
+    ms(t.p99Ms),
+    answers(t),
+  ])
   const lines = [
     `### ${s.title}`,
     '',
@@ -65,38 +173,30 @@ function scenarioSection(s: ScenarioResult): string {
         'Range over rounds',
         '× ceiling',
         '× ceiling, per round',
+        "× Sluice's answer, no limiter",
+        '× same, per round',
         'p50 ms',
         'p99 ms',
-        '2xx',
-        '429',
-        'Errors, other statuses',
+        'Answers',
       ],
-      rows,
-      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      [...rows, ...notMeasuredRows(s, 10)],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     ),
   ]
-  const sluice = s.targets.find((t) => t.target === 'sluice' && t.unavailable === undefined)
-  const peer = s.targets.find((t) => t.target === 'fastify-rate-limit' && t.unavailable === undefined)
+  const sluice = measured(s).find((t) => t.target === 'sluice')
+  const peer = measured(s).find((t) => t.target === 'fastify-rate-limit')
   if (sluice !== undefined && peer !== undefined) {
     lines.push('', `Sluice ÷ @fastify/rate-limit (median req/s): **${times(sluice.medianRps / peer.medianRps)}**.`)
   }
-  const degraded = s.targets.filter((t) => (t.degraded ?? 0) > 0)
-  for (const t of degraded) {
-    lines.push(
-      '',
-      `⚠ ${t.label} answered ${int(t.degraded!)} of its ${int(t.responses)} requests without Redis: its failure mode, which` +
-        ' takes over when a Redis call outlasts its time budget (a stall of the machine is enough).',
-    )
-  }
-  if (ceiling === undefined || ceiling.unavailable !== undefined) lines.push('', 'The ceiling did not run; ratios are missing.')
+  lines.push(...warnings(s))
   return lines.join('\n')
 }
 
-function accountingSection(result: BenchResult): string {
+function accountingTable(scenarios: readonly ScenarioResult[]): string {
   const rows: string[][] = []
-  for (const s of result.scenarios) {
-    for (const t of s.targets) {
-      if (t.unavailable !== undefined || t.target === s.ceiling) continue
+  for (const s of scenarios) {
+    for (const t of measured(s)) {
+      if (!TARGETS[t.target].limits) continue
       // Per 2xx means nothing where almost every answer is a 429.
       const perOk = s.expect === 'allowed' ? fixed(t.scriptCallsPerOk, 3) : '–'
       rows.push([s.title, t.label, perOk, fixed(t.scriptCallsPerResponse, 3), fixed(t.commandsPerResponse, 3), mix(t)])
@@ -117,7 +217,6 @@ function accountingSection(result: BenchResult): string {
 }
 
 function memorySection(result: BenchResult): string {
-  if (result.memory.length === 0) return 'Not measured in this run.'
   const keys = result.memory[0]!.keys
   return [
     `${int(keys)} keys per library, each created by one request of a distinct client through the library's own store code, with its expiry.`,
@@ -138,85 +237,80 @@ function memorySection(result: BenchResult): string {
   ].join('\n')
 }
 
-/** docs/benchmarks.md: how the figures were made, then the figures. */
-export function renderMarkdown(result: BenchResult, options: MarkdownOptions): string {
-  const { config, machine } = result
-  const minutes = (result.finishedAt.getTime() - result.startedAt.getTime()) / 60_000
-  const goals = evaluateGoals(result)
-  const packages = Object.entries(machine.packages)
-    .map(([name, version]) => `${name} ${version}`)
-    .join(', ')
-  const out = [
-    '# Benchmarks',
-    '',
-    '<!-- Generated by packages/bench (`src/cli.ts --write`); edits by hand are lost on the next run. -->',
-    '',
-    'Sluice against no limiter and against its peers, in one run, on one machine, with the same route (`GET /`),',
-    'the same Redis and the same load. Figures from another machine, or another day, are not comparable with these:',
-    'compare the ratios, and run it yourself.',
-    '',
-    ...(config.smoke ? ['> **Smoke run**: one short round to prove the harness works. These figures say nothing about speed.', ''] : []),
-    '## How these figures were made',
-    '',
-    `- Command (from the repository root): \`${options.command}\``,
-    `- Date: ${result.startedAt.toISOString().replace(/\.\d+Z$/, 'Z')}, ${minutes.toFixed(1)} minutes`,
-    `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Node ${machine.node}; redis-server ${machine.redis};` +
-      ` 1-minute load average ${machine.loadAtStart.toFixed(2)} when the run began (other work on the machine shares its cores)`,
-    `- Packages: ${packages}`,
-    `- Load: autocannon, ${config.connections} connections, ${config.seconds} s per run, ${config.rounds} rounds` +
-      (config.warmupSeconds > 0 ? `, after ${config.warmupSeconds} s of unmeasured warm-up per target` : ''),
-    "- Each target is a server in a Node process of its own; autocannon runs in the runner's process, so the load",
-    "  generator never shares an event loop with a server. All share the machine's cores with one redis-server",
-    '  (no persistence) started for the run. Targets run interleaved, round-robin (ceiling, Sluice, peers, ceiling, …),',
-    '  so a noisy moment hits all alike, and Redis is emptied (`FLUSHDB`) before every run.',
-    '- Every limiter keys on the `x-api-key` header. Sluice gets a token bucket of capacity C refilled at R/s; the',
-    '  fixed-window peers get the same long-run rate: C requests per ⌈C / R⌉ s. Every library otherwise runs with its defaults.',
-    `- With ${machine.cores} cores for the load generator, the server and Redis, whatever a limiter makes Redis do is CPU the`,
-    '  server and autocannon no longer get: ratios to the ceiling come out lower than where Redis has cores of its own.',
-    '',
-    '## Issue 6 targets',
+const PART_NAMES: Record<Goal['part'], string> = { cpu: 'CPU per request', throughput: 'Throughput', memory: 'Memory' }
+
+function goalsSection(goals: readonly Goal[]): string[] {
+  const behind = [...new Set(goals.flatMap((g) => g.behind))]
+  return [
+    '## Targets',
     '',
     table(
-      ['Target', 'Goal', 'Measured', 'Verdict'],
-      goals.map((g) => [g.goal, g.threshold, g.measured, verdict(g)]),
-      ['l', 'r', 'r', 'l'],
+      ['Measured by', 'Target', 'Goal', 'Measured', 'Verdict'],
+      goals.map((g) => [PART_NAMES[g.part], g.goal, g.threshold, g.measured, verdict(g)]),
+      ['l', 'l', 'r', 'r', 'l'],
     ),
+    ...(behind.length > 0
+      ? ['', `⚠ Not at the intended load: ${behind.join('; ')} could not keep up with the offered rate (see below).`]
+      : []),
+  ]
+}
+
+/** A part's section: its heading, then its text and figures, or a line saying it did not run. */
+function section(heading: string, ran: boolean, body: () => string[]): string[] {
+  return [`## ${heading}`, '', ...(ran ? body() : ['Not measured in this run.'])]
+}
+
+function cpuSection(result: BenchResult): string[] {
+  const { cpu } = result.config
+  return section('CPU per request at a fixed load', result.cpu.length > 0, () => [
+    `Each target is offered ${int(cpu.rate)} requests a second, evenly spaced (a scenario whose servers that rate would`,
+    'saturate gets the share it states), and the CPU time its process and Redis used during the run is divided by the',
+    'requests it answered: what a request costs an app and its Redis when neither is saturated. The medians over',
+    'rounds; the range of the app figure over rounds shows how well it repeats. Latency is measured from when each',
+    'request was due, so a target falling behind shows in its p99.',
+    "The bold rows are what the others are compared with: a bare 200, and Sluice's own answer (its quota headers,",
+    'or its 429 with the problem body) sent as constants with no limiter, which is the least Sluice can cost since',
+    'it must send them. The last column is one response taken after each run: status, and bytes on the wire.',
     '',
-    'Why the throughput targets are missed, and what is left to try:',
+    result.cpu.map(cpuScenarioSection).join('\n\n'),
+  ])
+}
+
+function throughputSection(result: BenchResult): string[] {
+  return section('Throughput and latency', result.throughput.length > 0, () => [
+    "Median requests per second over the rounds; the slowest and the fastest round; each target's median over the",
+    "ceiling's median (a bare 200 on the same framework, same scenario, same rounds: the figure the targets above",
+    "use) and over the median of Sluice's own answer sent with no limiter (the most Sluice could reach, since it",
+    'must send that answer); the median over rounds of the same ratios taken round by round (neighbouring runs',
+    "share the machine's mood, so these move less with noise); and the medians over rounds of each run's p50 and",
+    'p99 latency (autocannon measures whole milliseconds).',
     '',
-    '- The work is in the server process, not in Redis: Sluice makes well under one script call per ten requests',
-    '  (coalescing) and none at all in the flood (its deny cache answers from memory), yet the flood reaches the',
-    '  same fraction of the ceiling as the allowed runs. On this machine a handler that only sets the six',
-    '  rate-limit headers and answers a constant 429 problem body, with no limiter behind it, already measures',
-    '  about 0.77× the ceiling\'s 200 "ok" (measured by hand during development): the headers and bodies that',
-    '  DESIGN.md requires cost part of the gap by themselves, and the 0.95× flood target is out of reach without',
-    '  sending less.',
-    '- Three processes share two cores: every cycle the server spends is one autocannon or Redis does not get,',
-    "  so a limiter's per-request cost shows up amplified against the ceiling.",
-    '- Left to try: one timer per batch instead of one time budget per check, fewer promises per check, and',
-    '  pre-serialized 429 bodies per policy and second.',
-    '',
-    '## Throughput and latency',
-    '',
-    "Median requests per second over the rounds; the slowest and the fastest round; each target's median over its",
-    "ceiling's median (the same framework with no limiter, same scenario, same rounds: the figure the targets above",
-    "use); the median over rounds of its rps over the ceiling's rps in the same round (neighbouring runs share the",
-    "machine's mood, so this one moves less with noise); and the medians over rounds of each run's p50 and p99",
-    'latency (autocannon measures whole milliseconds).',
-    '',
-    result.scenarios.map(scenarioSection).join('\n\n'),
-    '',
+    result.throughput.map(throughputScenarioSection).join('\n\n'),
+  ])
+}
+
+function accountingSection(result: BenchResult): string[] {
+  const parts: string[] = []
+  if (result.cpu.length > 0) parts.push('### At a fixed load', '', accountingTable(result.cpu))
+  if (result.throughput.length > 0)
+    parts.push(...(parts.length > 0 ? [''] : []), '### At full throughput', '', accountingTable(result.throughput))
+  if (parts.length === 0) return []
+  return [
     '## Redis work per request',
     '',
     "Redis's own count: `CONFIG RESETSTAT` before each run, `INFO commandstats` after it, summed over the rounds.",
     'Script calls are `EVALSHA` + `EVAL`, one per round trip that runs a script. Redis also counts the commands a',
     'script runs (`GET`, `SET`, `INCR`, `PTTL`, …), so "Redis commands" is all the work Redis did, not round trips.',
-    "The benchmark's own commands (`FLUSHDB`, `CONFIG`, `INFO`) are left out.",
+    "The benchmark's own commands (`FLUSHDB`, `CONFIG`, `INFO`) are left out. Sluice coalesces the checks that",
+    'arrive in one event-loop turn into one script call, so it makes fewer calls the more requests arrive at once:',
+    'compare the fixed load with full throughput.',
     '',
-    accountingSection(result),
-    '',
-    '## Redis memory per idle key',
-    '',
+    ...parts,
+  ]
+}
+
+function memoryPart(result: BenchResult): string[] {
+  return section('Redis memory per idle key', result.memory.length > 0, () => [
     '`used_memory` from `INFO memory` (without `mem_clients_normal`: client buffers are not key memory) after the',
     'keys were created minus before, read once it stopped moving, divided by the number of keys; the least of three',
     'passes from an empty database, because what else a pass can leave behind only adds (a key table caught',
@@ -226,7 +320,85 @@ export function renderMarkdown(result: BenchResult, options: MarkdownOptions): s
     'a timestamp-sized integer takes a small object of its own.',
     '',
     memorySection(result),
+  ])
+}
+
+/** How each part loaded its targets. */
+function loadLines(result: BenchResult): string[] {
+  const { cpu, throughput } = result.config
+  const warmup = (seconds: number): string => (seconds > 0 ? `, after ${seconds} s of unmeasured load per target` : '')
+  const lines: string[] = []
+  if (result.cpu.length > 0) {
+    lines.push(
+      `- CPU per request: ${int(cpu.rate)} req/s offered to each target (or the share a scenario states), ${cpu.seconds} s per run,`,
+      `  ${count(cpu.rounds, 'round')}${warmup(cpu.warmupSeconds)}. The load is an open loop in the runner's process (undici, at`,
+      `  most ${cpu.connections} connections): request i is sent at i / rate seconds whether or not earlier ones were answered,`,
+      "  as wrk2 does. (autocannon's `overallRate` is not paced: each connection sends its share of a second back to",
+      '  back when the second starts, so the server runs flat out for part of every second, batches as if saturated',
+      "  and idles for the rest.) CPU time: the target's process from `/proc/<pid>/stat` (`utime` + `stime`, all its",
+      '  threads, in 10 ms ticks), redis-server from `INFO cpu` (`used_cpu_sys` + `used_cpu_user`), each read before',
+      '  the run and 100 ms after its last response.',
+    )
+  }
+  if (result.throughput.length > 0) {
+    lines.push(
+      `- Throughput: autocannon in the runner's process, ${throughput.connections} connections, as fast as each target answers,`,
+      `  ${throughput.seconds} s per run, ${count(throughput.rounds, 'round')}${warmup(throughput.warmupSeconds)}.`,
+    )
+  }
+  return lines
+}
+
+/** docs/benchmarks.md: how the figures were made, then the figures. */
+export function renderMarkdown(result: BenchResult, options: MarkdownOptions): string {
+  const { machine } = result
+  const minutes = (result.finishedAt.getTime() - result.startedAt.getTime()) / 60_000
+  const packages = Object.entries(machine.packages)
+    .map(([name, version]) => `${name} ${version}`)
+    .join(', ')
+  const out = [
+    '# Benchmarks',
+    '',
+    '<!-- Generated by packages/bench (`src/cli.ts --write`); edits by hand are lost on the next run. -->',
+    '',
+    'Sluice against no limiter and against its peers, in one run, on one machine, with the same route (`GET /`),',
+    'the same Redis and the same load: what a request costs in CPU, in the app and in Redis, at a fixed load; how',
+    'fast each answers when pushed; and what an idle client costs Redis in memory. Figures from another machine, or',
+    'another day, are not comparable with these: compare the ratios, and run it yourself.',
+    '',
+    ...(result.config.smoke
+      ? ['> **Smoke run**: one short round to prove the harness works. These figures say nothing about speed.', '']
+      : []),
+    '## How these figures were made',
+    '',
+    `- Command (from the repository root): \`${options.command}\``,
+    `- Date: ${result.startedAt.toISOString().replace(/\.\d+Z$/, 'Z')}, ${minutes.toFixed(1)} minutes`,
+    `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; Node ${machine.node}; redis-server ${machine.redis};` +
+      ` 1-minute load average ${machine.loadAtStart.toFixed(2)} when the run began (other work on the machine shares its cores)`,
+    `- Packages: ${packages}`,
+    ...loadLines(result),
+    "- Each target is a server in a Node process of its own; the load generator runs in the runner's process, so it",
+    "  never shares an event loop with a server. All share the machine's cores with one redis-server (no persistence)",
+    '  started for the run. Targets run interleaved, round-robin (ceiling, baseline, Sluice, peers, ceiling, …), so a',
+    '  noisy moment hits all alike, and Redis is emptied (`FLUSHDB`) before every run.',
+    '- Every limiter keys on the `x-api-key` header. Sluice gets a token bucket of capacity C refilled at R/s; the',
+    '  fixed-window peers get the same long-run rate: C requests per ⌈C / R⌉ s. Every library otherwise runs with its defaults.',
+    "- The baselines send Sluice's answer with no limiter: the headers (or the 429 and its body) that @sluice/fastify",
+    '  answers in that scenario, taken from it when the baseline starts and sent as constants.',
+    `- With ${machine.cores} cores for the load generator, the server and Redis, whatever a limiter makes Redis do is CPU the`,
+    '  server and autocannon no longer get: throughput ratios come out lower than where Redis has cores of its own.',
+    '',
+    ...goalsSection(evaluateGoals(result)),
+    '',
+    ...cpuSection(result),
+    '',
+    ...throughputSection(result),
+    '',
+    ...accountingSection(result),
+    '',
+    ...memoryPart(result),
     '',
   ]
-  return out.join('\n')
+  // A part that did not run leaves its blank lines behind: one is enough.
+  return out.join('\n').replace(/\n{3,}/g, '\n\n')
 }

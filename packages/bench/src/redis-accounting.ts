@@ -82,3 +82,9 @@ export async function settledMemory(redis: Redis, tries = 30): Promise<number> {
   }
   return last
 }
+
+/** CPU seconds redis-server has used so far (`used_cpu_sys` + `used_cpu_user` from `INFO cpu`: all its threads). */
+export async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu')
+  return Number(infoField(info, 'used_cpu_sys')) + Number(infoField(info, 'used_cpu_user'))
+}

@@ -20,10 +20,13 @@ type Builder = { build(options: TargetOptions): Promise<TargetServer> }
 // Loaded on demand: a target whose package is missing must not keep the others from starting.
 const BUILDERS: Record<TargetName, () => Promise<Builder>> = {
   ceiling: () => import('./targets/ceiling.js'),
+  headers: () => import('./targets/headers.js'),
+  denied: () => import('./targets/denied.js'),
   sluice: () => import('./targets/sluice.js'),
   'fastify-rate-limit': () => import('./targets/fastify-rate-limit.js'),
   rlflex: () => import('./targets/rlflex.js'),
   express: () => import('./targets/express.js'),
+  'express-headers': () => import('./targets/express-headers.js'),
   'express-sluice': () => import('./targets/express-sluice.js'),
 }
 

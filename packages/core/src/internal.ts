@@ -1,6 +1,8 @@
 // `@sluice/core/internal`: for the workspace's own benchmark, which measures the Redis store
 // directly. Never published: package.json's publishConfig.exports leaves it out and `files`
 // leaves its build out, so no app can come to depend on these names.
+
+export { HeaderNames } from './headers.js'
 export { bucketKey, ipClientId } from './keys.js'
 export { resolvePolicy } from './policies.js'
 export { RedisStore } from './stores/redis-store.js'

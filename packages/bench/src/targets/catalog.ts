@@ -3,7 +3,17 @@
  * only names and plain data: importing it never loads a framework or a limiter.
  */
 
-export const TARGET_NAMES = ['ceiling', 'sluice', 'fastify-rate-limit', 'rlflex', 'express', 'express-sluice'] as const
+export const TARGET_NAMES = [
+  'ceiling',
+  'headers',
+  'denied',
+  'sluice',
+  'fastify-rate-limit',
+  'rlflex',
+  'express',
+  'express-headers',
+  'express-sluice',
+] as const
 export type TargetName = (typeof TARGET_NAMES)[number]
 
 export interface TargetInfo {
@@ -12,12 +22,14 @@ export interface TargetInfo {
   readonly label: string
   /** The target without a limiter on the same framework: what ratios are taken against. */
   readonly ceiling: TargetName
-  /** False for a ceiling: it never answers 429. */
+  /** False for the targets with no limiter (the ceilings and the baselines that send Sluice's answers). */
   readonly limits: boolean
 }
 
 export const TARGETS: Readonly<Record<TargetName, TargetInfo>> = {
   ceiling: { name: 'ceiling', label: 'Fastify, no limiter (ceiling)', ceiling: 'ceiling', limits: false },
+  headers: { name: 'headers', label: "Fastify sending Sluice's quota headers, no limiter", ceiling: 'ceiling', limits: false },
+  denied: { name: 'denied', label: "Fastify sending Sluice's 429 (headers + problem body), no limiter", ceiling: 'ceiling', limits: false },
   sluice: { name: 'sluice', label: 'Fastify + @sluice/fastify', ceiling: 'ceiling', limits: true },
   'fastify-rate-limit': {
     name: 'fastify-rate-limit',
@@ -27,6 +39,12 @@ export const TARGETS: Readonly<Record<TargetName, TargetInfo>> = {
   },
   rlflex: { name: 'rlflex', label: 'Fastify + rate-limiter-flexible (RateLimiterRedis)', ceiling: 'ceiling', limits: true },
   express: { name: 'express', label: 'Express 5, no limiter (ceiling)', ceiling: 'express', limits: false },
+  'express-headers': {
+    name: 'express-headers',
+    label: "Express 5 sending Sluice's quota headers, no limiter",
+    ceiling: 'express',
+    limits: false,
+  },
   'express-sluice': { name: 'express-sluice', label: 'Express 5 + @sluice/express', ceiling: 'express', limits: true },
 }
 
@@ -67,7 +85,7 @@ export interface TargetServer {
   counters(): LimiterCounters | undefined
 }
 
-/** Thrown by a target that cannot be built on this checkout (a package not written yet). */
+/** Thrown by a target that cannot be built on this machine: the run goes on without it, and the report says why. */
 export class TargetUnavailableError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options)

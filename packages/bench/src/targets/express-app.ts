@@ -1,21 +1,26 @@
 import { once } from 'node:events'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import express, { type Express, type RequestHandler } from 'express'
 import type { Redis } from 'ioredis'
 import type { LimiterCounters, TargetServer } from './catalog.js'
-import { type ExpressApp, express } from './express-module.js'
+
+export interface ExpressTargetOptions {
+  /** The one route's handler; by default it answers 200 "ok". */
+  readonly handler?: RequestHandler
+  /** The limiter's client, closed with the server. */
+  readonly redis?: Redis
+  readonly counters?: () => LimiterCounters | undefined
+}
 
 /** An Express 5 server with the benchmark's one route, after whatever `setup` mounts. */
 export async function expressTarget(
-  setup: (app: ExpressApp) => Promise<void> | void,
-  redis?: Redis,
-  counters: () => LimiterCounters | undefined = () => undefined,
+  setup: (app: Express) => Promise<void> | void,
+  { handler = (_request, response) => void response.send('ok'), redis, counters = () => undefined }: ExpressTargetOptions = {},
 ): Promise<TargetServer> {
   const app = express()
   await setup(app)
-  app.get('/', (_request, response) => {
-    response.send('ok')
-  })
+  app.get('/', handler)
   let server: Server | undefined
   return {
     async listen(port) {

@@ -1,19 +1,26 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type RouteHandlerMethod } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { LimiterCounters, TargetServer } from './catalog.js'
 
+export interface FastifyTargetOptions {
+  /** The one route's handler; by default it answers 200 "ok". */
+  readonly handler?: RouteHandlerMethod
+  /** The limiter's client, closed with the server. */
+  readonly redis?: Redis
+  readonly counters?: (app: FastifyInstance) => LimiterCounters | undefined
+}
+
 /**
  * A Fastify server with the benchmark's one route. `setup` registers the limiter (or nothing,
- * for the ceiling) before the route, as the plugins require.
+ * for the baselines) before the route, as the plugins require.
  */
 export async function fastifyTarget(
   setup: (app: FastifyInstance) => Promise<void> | void,
-  redis?: Redis,
-  counters: (app: FastifyInstance) => LimiterCounters | undefined = () => undefined,
+  { handler = async () => 'ok', redis, counters = () => undefined }: FastifyTargetOptions = {},
 ): Promise<TargetServer> {
   const app = Fastify({ logger: false })
   await setup(app)
-  app.get('/', async () => 'ok')
+  app.get('/', handler)
   await app.ready()
   return {
     async listen(port) {

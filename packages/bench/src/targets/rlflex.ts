@@ -15,17 +15,20 @@ export function build(options: TargetOptions): Promise<TargetServer> {
     points: options.limits.capacity,
     duration: windowSeconds(options.limits),
   })
-  return fastifyTarget((app) => {
-    app.addHook('onRequest', async (request, reply) => {
-      const header = request.headers[KEY_HEADER]
-      try {
-        await limiter.consume(typeof header === 'string' ? header : request.ip)
-      } catch (rejection) {
-        // It rejects with a RateLimiterRes when over the limit, and with an Error when Redis fails.
-        if (!(rejection instanceof RateLimiterRes)) throw rejection
-        reply.header('retry-after', String(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000))))
-        return reply.code(429).send({ statusCode: 429, error: 'Too Many Requests' })
-      }
-    })
-  }, redis)
+  return fastifyTarget(
+    (app) => {
+      app.addHook('onRequest', async (request, reply) => {
+        const header = request.headers[KEY_HEADER]
+        try {
+          await limiter.consume(typeof header === 'string' ? header : request.ip)
+        } catch (rejection) {
+          // It rejects with a RateLimiterRes when over the limit, and with an Error when Redis fails.
+          if (!(rejection instanceof RateLimiterRes)) throw rejection
+          reply.header('retry-after', String(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000))))
+          return reply.code(429).send({ statusCode: 429, error: 'Too Many Requests' })
+        }
+      })
+    },
+    { redis },
+  )
 }

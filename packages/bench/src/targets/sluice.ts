@@ -11,10 +11,12 @@ export function build(options: TargetOptions): Promise<TargetServer> {
     async (app) => {
       await app.register(rateLimit, { redis, capacity, refillPerSecond, key: { header: KEY_HEADER } })
     },
-    redis,
-    (app) => {
-      const { storeAnswers, degradedAnswers, storeErrors } = app.sluice.stats()
-      return { storeAnswers, degradedAnswers, storeErrors }
+    {
+      redis,
+      counters: (app) => {
+        const { storeAnswers, degradedAnswers, storeErrors } = app.sluice.stats()
+        return { storeAnswers, degradedAnswers, storeErrors }
+      },
     },
   )
 }
