@@ -1,26 +1,45 @@
 /**
- * Coalesces calls made during one event-loop turn into one flush per group. A flush is
- * scheduled with `setImmediate`, which runs after the poll phase: every request whose bytes
- * arrived in that turn joins the same batch, at the cost of at most one turn of latency.
+ * Coalesces calls into batches, one flush per group (a Redis Cluster slot) at a time.
+ *
+ * A call joins the batch of its event-loop turn (`setImmediate` runs after the poll phase, so
+ * every request whose bytes arrived in that turn is in it). A group sends a batch only when its
+ * previous one has been answered and at least `minIntervalMs` after it was sent; calls that
+ * arrive meanwhile wait and go together. A lone request after a quiet moment therefore waits for
+ * nothing, and under load each group makes at most one script call per interval, however many
+ * requests come: its batches grow with the load, which is what makes a check cheap for Redis and
+ * for the app (each call is a socket write and a script run on both sides). At one batch per
+ * event-loop turn, requests paced evenly make batches of one or two. The price is a wait of at
+ * most one interval, only for requests that arrive less than an interval after a batch left.
  *
  * Each call brings its deadline (monotonic ms); a batch is flushed with the earliest of its
- * calls', so the one timer the flush sets answers for all of them.
+ * calls', so the one timer the flush sets answers for all of them, and a call whose deadline
+ * passed while it waited is refused without being sent.
  */
 export class Batcher<In, Out> {
   readonly #flush: (items: In[], deadlineMs: number) => Promise<readonly Out[]>
   readonly #groupOf: (item: In) => string | number
   readonly #maxBatch: number
+  readonly #expired: () => unknown
+  readonly #clock: () => number
+  readonly #minIntervalMs: number
   #pending = new Map<string | number, Entry<In, Out>[]>()
+  readonly #groups = new Map<string | number, GroupState>()
   #scheduled = false
 
   constructor(
     flush: (items: In[], deadlineMs: number) => Promise<readonly Out[]>,
     groupOf: (item: In) => string | number,
     maxBatch: number,
+    expired: () => unknown,
+    clock: () => number = () => performance.now(),
+    minIntervalMs = 0,
   ) {
+    this.#minIntervalMs = minIntervalMs
     this.#flush = flush
     this.#groupOf = groupOf
     this.#maxBatch = maxBatch
+    this.#expired = expired
+    this.#clock = clock
   }
 
   push(item: In, deadlineMs: number): Promise<Out> {
@@ -40,32 +59,87 @@ export class Batcher<In, Out> {
   }
 
   #drain(): void {
-    const pending = this.#pending
-    this.#pending = new Map()
     this.#scheduled = false
-    for (const queue of pending.values()) {
-      for (let start = 0; start < queue.length; start += this.#maxBatch) {
-        this.#send(queue.slice(start, start + this.#maxBatch))
+    for (const group of [...this.#pending.keys()]) this.#sendGroup(group)
+  }
+
+  /** Send a group's waiting calls if it may send now; otherwise they go when it may. */
+  #sendGroup(group: string | number): void {
+    const queue = this.#pending.get(group)
+    if (queue === undefined) return
+    const state = this.#groups.get(group)
+    // A group with a batch in flight sends when that batch is answered.
+    if (state !== undefined && state.inFlight > 0) return
+    if (state !== undefined && state.timer === undefined) {
+      const waitMs = state.sentAt + this.#minIntervalMs - this.#clock()
+      if (waitMs > 0) {
+        state.timer = setTimeout(() => {
+          state.timer = undefined
+          this.#sendGroup(group)
+        }, waitMs)
+        state.timer.unref()
+        return
       }
+    }
+    if (state?.timer !== undefined) return
+    this.#pending.delete(group)
+    for (let start = 0; start < queue.length; start += this.#maxBatch) {
+      this.#send(group, queue.slice(start, start + this.#maxBatch))
     }
   }
 
-  #send(batch: Entry<In, Out>[]): void {
+  #send(group: string | number, entries: Entry<In, Out>[]): void {
+    const now = this.#clock()
     let deadlineMs = Number.POSITIVE_INFINITY
-    const items: In[] = []
-    for (const entry of batch) {
-      items.push(entry.item)
+    const batch: Entry<In, Out>[] = []
+    for (const entry of entries) {
+      if (entry.deadlineMs <= now) {
+        entry.reject(this.#expired())
+        continue
+      }
+      batch.push(entry)
       if (entry.deadlineMs < deadlineMs) deadlineMs = entry.deadlineMs
     }
-    this.#flush(items, deadlineMs).then(
+    if (batch.length === 0) return
+    let state = this.#groups.get(group)
+    if (state === undefined) {
+      state = { inFlight: 0, sentAt: now, timer: undefined }
+      this.#groups.set(group, state)
+    }
+    state.inFlight++
+    state.sentAt = now
+    const settled = (): void => {
+      if (--state.inFlight > 0) return
+      if (!this.#pending.has(group) && this.#minIntervalMs <= this.#clock() - state.sentAt) {
+        // Nothing waits, and the next call may go at once: forget the group (slots are many).
+        this.#groups.delete(group)
+        return
+      }
+      this.#sendGroup(group)
+    }
+    this.#flush(
+      batch.map((entry) => entry.item),
+      deadlineMs,
+    ).then(
       (outs) => {
+        settled()
         for (let i = 0; i < batch.length; i++) batch[i]!.resolve(outs[i]!)
       },
       (error: unknown) => {
+        settled()
         for (const entry of batch) entry.reject(error)
       },
     )
   }
+}
+
+interface GroupState {
+  /** Batches of the group sent and not yet answered. */
+  inFlight: number
+  /** When its last batch was sent (clock ms). */
+  sentAt: number
+  /** The wait until the group may send again, while calls wait for it. */
+  timer: ReturnType<typeof setTimeout> | undefined
 }
 
 interface Entry<In, Out> {

@@ -18,6 +18,13 @@ export interface RedisStoreOptions {
   /** Most checks in one script call; a long script would hold Redis up. @default 128 */
   readonly maxBatch?: number
   /**
+   * At most one script call per cluster slot (per process) this often: checks that arrive less
+   * than this long after a call left wait for the next one, so under load a call carries many
+   * checks. A request waits at most this long, and only then; 0 sends as soon as the previous
+   * call is answered. @default 1 (ms)
+   */
+  readonly batchIntervalMs?: number
+  /**
    * Answer checks of a bucket Redis reported empty from memory, for at most a second, until its
    * tokens could be back. Set to 0 to turn off. @default 10_000 buckets
    */
@@ -99,6 +106,9 @@ export class RedisStore implements BudgetedStore {
         (checks, deadline) => this.#send(checks, deadline),
         this.#isCluster ? slotOf : () => 0,
         options.maxBatch ?? 128,
+        () => new SluiceError(ErrorCodes.STORE_TIMEOUT, '@sluice: the check waited for Redis past its time budget; it was not sent'),
+        () => performance.now(),
+        options.batchIntervalMs ?? 1,
       )
     }
     const denyCacheKeys = options.denyCacheKeys ?? 10_000

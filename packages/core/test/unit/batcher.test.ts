@@ -11,19 +11,29 @@ interface Flush {
   readonly deadlineMs: number
 }
 
-/** A batcher whose flush answers each item with its id doubled, and records every flush. */
-function recordingBatcher(maxBatch = 128, fail: (items: Item[]) => Error | undefined = () => undefined) {
+const expired = new Error('expired before it was sent')
+
+/**
+ * A batcher whose flush answers each item with its id doubled (once `hold` resolves, when given),
+ * and records every flush; its clock reads `now.ms`.
+ */
+function recordingBatcher(maxBatch = 128, fail: (items: Item[]) => Error | undefined = () => undefined, hold?: () => Promise<void>) {
   const flushes: Flush[] = []
+  const now = { ms: 0 }
   const batcher = new Batcher<Item, number>(
-    (items, deadlineMs) => {
+    async (items, deadlineMs) => {
       flushes.push({ ids: items.map((i) => i.id), deadlineMs })
+      await hold?.()
       const error = fail(items)
-      return error === undefined ? Promise.resolve(items.map((i) => i.id * 2)) : Promise.reject(error)
+      if (error !== undefined) throw error
+      return items.map((i) => i.id * 2)
     },
     (item) => item.group,
     maxBatch,
+    () => expired,
+    () => now.ms,
   )
-  return { batcher, flushes }
+  return { batcher, flushes, now }
 }
 
 const item = (group: string, id: number): Item => ({ group, id })
@@ -105,5 +115,80 @@ describe('Batcher', () => {
     failing = false
     expect(await Promise.all([batcher.push(item('a', 2), 100), batcher.push(item('a', 3), 100)])).toEqual([4, 6])
     expect(flushes.map((f) => f.ids)).toEqual([[1], [2, 3]])
+  })
+
+  it("holds a group's calls while its batch is in flight, and sends them together when it is answered", async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const { batcher, flushes } = recordingBatcher(
+      128,
+      () => undefined,
+      () => gate,
+    )
+    const first = batcher.push(item('a', 1), 100)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(flushes.map((f) => f.ids)).toEqual([[1]])
+    // Two later turns while the first batch is in flight: they wait, and another group does not.
+    const waiting = [batcher.push(item('a', 2), 100)]
+    await new Promise((resolve) => setImmediate(resolve))
+    waiting.push(batcher.push(item('a', 3), 100))
+    const other = batcher.push(item('b', 9), 100)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(flushes.map((f) => f.ids)).toEqual([[1], [9]])
+    release()
+    expect(await Promise.all([first, ...waiting, other])).toEqual([2, 4, 6, 18])
+    expect(flushes.map((f) => f.ids)).toEqual([[1], [9], [2, 3]])
+  })
+
+  it('refuses a call whose deadline passed while it waited, without sending it', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const { batcher, flushes, now } = recordingBatcher(
+      128,
+      () => undefined,
+      () => gate,
+    )
+    const first = batcher.push(item('a', 1), 100)
+    await new Promise((resolve) => setImmediate(resolve))
+    const late = batcher.push(item('a', 2), 50)
+    const inTime = batcher.push(item('a', 3), 500)
+    await new Promise((resolve) => setImmediate(resolve))
+    now.ms = 60
+    release()
+    await expect(late).rejects.toBe(expired)
+    expect(await Promise.all([first, inTime])).toEqual([2, 6])
+    expect(flushes.map((f) => f.ids)).toEqual([[1], [3]])
+  })
+
+  it('sends at most one batch per group per interval, and a call after a quiet interval at once', async () => {
+    const sentAt: number[] = []
+    const batcher = new Batcher<Item, number>(
+      async (items) => {
+        sentAt.push(performance.now())
+        return items.map((i) => i.id)
+      },
+      (i) => i.group,
+      128,
+      () => expired,
+      () => performance.now(),
+      20,
+    )
+    expect(await batcher.push(item('a', 1), Number.POSITIVE_INFINITY)).toBe(1)
+    // Answered at once, but the group sent less than 20 ms ago: these wait, and go as one batch.
+    const waiting = [batcher.push(item('a', 2), Number.POSITIVE_INFINITY), batcher.push(item('a', 3), Number.POSITIVE_INFINITY)]
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(sentAt).toHaveLength(1)
+    expect(await Promise.all(waiting)).toEqual([2, 3])
+    expect(sentAt).toHaveLength(2)
+    // Timers may fire up to a millisecond before their fractional due time.
+    expect(sentAt[1]! - sentAt[0]!).toBeGreaterThanOrEqual(19)
+    // Another group is not held by this one.
+    const started = sentAt.length
+    await batcher.push(item('b', 4), Number.POSITIVE_INFINITY)
+    expect(sentAt).toHaveLength(started + 1)
   })
 })
