@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
-import { bucketKey, ipClientId, RedisStore, resolvePolicy } from '@sluice/core/internal'
+import { RedisStore } from '@sluice/core'
+import { bucketKey, ipClientId, resolvePolicy } from '@sluice/core/internal'
 import type { RedisServer } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'

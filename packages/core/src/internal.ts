@@ -5,4 +5,3 @@
 export { HeaderNames } from './headers.js'
 export { bucketKey, ipClientId } from './keys.js'
 export { resolvePolicy } from './policies.js'
-export { RedisStore } from './stores/redis-store.js'
