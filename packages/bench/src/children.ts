@@ -1,6 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import { spawnUntilReady, stopProcess } from '@sluice/harness'
 import { type ChildMessage, type LimiterCounters, type TargetName, type TargetOptions, TargetUnavailableError } from './targets/catalog.js'
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts')
@@ -23,67 +22,38 @@ export interface TargetProcess {
   stop(): Promise<void>
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = once(child, 'exit')
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
-  try {
-    await exited
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 /**
  * Start a target and resolve once it listens. Rejects with TargetUnavailableError when the
- * target cannot be built on this checkout, and with the child's stderr when it fails otherwise;
- * in every case the child is gone by then.
+ * target cannot be built on this checkout, and with the tail of the child's output when it fails
+ * otherwise; in every case the child is gone by then.
  */
 export async function startTarget(name: TargetName, options: TargetOptions): Promise<TargetProcess> {
-  const child = spawn(process.execPath, [...NODE_ARGS, SERVER, '--target', name, '--options', JSON.stringify(options)], {
+  const {
+    child,
+    output,
+    value: port,
+  } = await spawnUntilReady(process.execPath, [...NODE_ARGS, SERVER, '--target', name, '--options', JSON.stringify(options)], {
+    name: `target ${name}`,
     cwd: PACKAGE_DIR,
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production' },
+    ipc: true,
+    timeoutMs: START_TIMEOUT_MS,
+    ready: ({ child, signal }) =>
+      new Promise<number>((resolve, reject) => {
+        const onMessage = (message: ChildMessage): void => {
+          if (message.type === 'ready') done(() => resolve(message.port))
+          else if (message.type === 'unavailable') done(() => reject(new TargetUnavailableError(message.reason)))
+        }
+        function done(then: () => void): void {
+          child.off('message', onMessage)
+          signal.removeEventListener('abort', abort)
+          then()
+        }
+        const abort = (): void => done(() => {})
+        child.on('message', onMessage)
+        signal.addEventListener('abort', abort, { once: true })
+      }),
   })
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => {
-    // Only the tail matters for an error message; keep memory bounded.
-    stderr = (stderr + chunk.toString()).slice(-4_000)
-  })
-
-  let port: number
-  try {
-    port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(
-        () => fail(new Error(`target ${name} did not start within ${START_TIMEOUT_MS} ms\n${stderr}`)),
-        START_TIMEOUT_MS,
-      )
-      const onMessage = (message: ChildMessage): void => {
-        if (message.type === 'ready') finish(() => resolve(message.port))
-        else if (message.type === 'unavailable') fail(new TargetUnavailableError(message.reason))
-      }
-      const onExit = (code: number | null, signal: string | null): void =>
-        fail(new Error(`target ${name} exited (${signal ?? code}) before it was ready\n${stderr}`))
-      const onError = (error: Error): void => fail(error)
-      function finish(then: () => void): void {
-        clearTimeout(timer)
-        child.off('message', onMessage)
-        child.off('exit', onExit)
-        child.off('error', onError)
-        then()
-      }
-      function fail(error: Error): void {
-        finish(() => reject(error))
-      }
-      child.on('message', onMessage)
-      child.once('exit', onExit)
-      child.once('error', onError)
-    })
-  } catch (error) {
-    await stopChild(child)
-    throw error
-  }
 
   let nextId = 0
   return {
@@ -97,7 +67,7 @@ export async function startTarget(name: TargetName, options: TargetOptions): Pro
         const onMessage = (message: ChildMessage): void => {
           if (message.type === 'counters' && message.id === id) done(undefined, message.counters)
         }
-        const onExit = (): void => done(new Error(`target ${name} exited\n${stderr}`))
+        const onExit = (): void => done(new Error(`target ${name} exited\n${output()}`))
         function done(error: Error | undefined, counters: LimiterCounters | null = null): void {
           clearTimeout(timer)
           child.off('message', onMessage)
@@ -108,9 +78,11 @@ export async function startTarget(name: TargetName, options: TargetOptions): Pro
         child.on('message', onMessage)
         child.once('exit', onExit)
         if (child.connected) child.send({ type: 'counters', id })
-        else done(new Error(`target ${name} is gone\n${stderr}`))
+        else done(new Error(`target ${name} is gone\n${output()}`))
       })
     },
-    stop: () => stopChild(child),
+    stop: async () => {
+      await stopProcess(child, { killAfterMs: STOP_TIMEOUT_MS })
+    },
   }
 }

@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { decimal, parseFlags, parseOrExit, UsageError } from '@sluice/harness'
 import { BENCH_PARTS, type BenchConfig, type BenchPart, DEFAULT_CONFIG, SMOKE_CONFIG } from './config.js'
 import { renderMarkdown } from './markdown.js'
 import { runBenchmark } from './runner.js'
@@ -39,36 +39,30 @@ request at a fixed load, throughput, and Redis memory per idle key.
   --out <file>         write the report to this file instead
   -h, --help           this text`
 
-class UsageError extends Error {}
-
 function whole(value: string | undefined, name: string, fallback: number, min: number): number {
   if (value === undefined) return fallback
-  const n = Number(value)
+  const n = decimal(value)
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`)
   return n
 }
 
 function parse(argv: readonly string[]): { config: BenchConfig; out: string | undefined; help: boolean } {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    options: {
-      only: { type: 'string', multiple: true },
-      rate: { type: 'string' },
-      'cpu-duration': { type: 'string' },
-      'cpu-rounds': { type: 'string' },
-      duration: { type: 'string' },
-      rounds: { type: 'string' },
-      connections: { type: 'string' },
-      warmup: { type: 'string' },
-      keys: { type: 'string' },
-      'memory-keys': { type: 'string' },
-      scenario: { type: 'string', multiple: true },
-      smoke: { type: 'boolean', default: false },
-      write: { type: 'boolean', default: false },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+  const values = parseFlags(argv, {
+    only: { type: 'string', multiple: true },
+    rate: { type: 'string' },
+    'cpu-duration': { type: 'string' },
+    'cpu-rounds': { type: 'string' },
+    duration: { type: 'string' },
+    rounds: { type: 'string' },
+    connections: { type: 'string' },
+    warmup: { type: 'string' },
+    keys: { type: 'string' },
+    'memory-keys': { type: 'string' },
+    scenario: { type: 'string', multiple: true },
+    smoke: { type: 'boolean', default: false },
+    write: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
   })
   const base = values.smoke ? SMOKE_CONFIG : DEFAULT_CONFIG
   const scenarios = values.scenario ?? base.scenarios
@@ -127,17 +121,7 @@ function commandLine(): string {
 }
 
 async function main(): Promise<number> {
-  let parsed: ReturnType<typeof parse>
-  try {
-    parsed = parse(process.argv.slice(2))
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`)
-    return 2
-  }
-  if (parsed.help) {
-    process.stdout.write(`${USAGE}\n`)
-    return 0
-  }
+  const parsed = parseOrExit('pnpm bench', USAGE, parse)
   const controller = new AbortController()
   const stop = (): void => {
     if (controller.signal.aborted) process.exit(130)

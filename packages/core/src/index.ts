@@ -35,6 +35,7 @@ export type {
   RedisClient,
   ResolvedPolicy,
   RouteLimitOptions,
+  SeveralPolicies,
   SkipOption,
   SluiceLogger,
   SluiceObserver,

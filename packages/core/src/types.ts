@@ -125,18 +125,19 @@ export interface NamedPolicyOptions extends PolicyOptions {
   readonly name: string
 }
 
+/** Several policies, checked all or nothing, instead of one given inline. */
+export interface SeveralPolicies {
+  readonly policies: readonly NamedPolicyOptions[]
+  readonly capacity?: never
+  readonly refillPerSecond?: never
+  readonly name?: never
+  readonly shadow?: never
+}
+
 /** Either one policy, inline, or several, checked all or nothing. */
 export type PolicySource =
   | (PolicyOptions & { readonly policies?: never; readonly tiers?: never; readonly tier?: never })
-  | {
-      readonly policies: readonly NamedPolicyOptions[]
-      readonly capacity?: never
-      readonly refillPerSecond?: never
-      readonly name?: never
-      readonly shadow?: never
-      readonly tiers?: never
-      readonly tier?: never
-    }
+  | (SeveralPolicies & { readonly tiers?: never; readonly tier?: never })
 
 /**
  * Plans: each tier its own policies, and a function that names a request's tier. A client's
@@ -282,16 +283,7 @@ export type RouteLimitOptions<Req> = {
   readonly cost?: CostOption<Req>
   /** Replaces the limiter's `skip` on this route. */
   readonly skip?: SkipOption<Req>
-} & (
-  | (Partial<PolicyOptions> & { readonly policies?: never })
-  | {
-      readonly policies: readonly NamedPolicyOptions[]
-      readonly capacity?: never
-      readonly refillPerSecond?: never
-      readonly name?: never
-      readonly shadow?: never
-    }
-)
+} & ((Partial<PolicyOptions> & { readonly policies?: never }) | SeveralPolicies)
 
 /** The resolved, frozen options; nothing downstream re-checks them. */
 export interface ResolvedLimiterOptions<Req> {
