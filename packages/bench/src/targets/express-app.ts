@@ -21,6 +21,8 @@ export async function expressTarget(
   const app = express()
   await setup(app)
   app.get('/', handler)
+  // Connected before the target says it is ready (see fastify-app.ts).
+  await redis?.ping()
   let server: Server | undefined
   return {
     async listen(port) {
