@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyCheckout } from './checkout.js'
 import { firstLines } from './readme.js'
-import { sh, tail } from './shell.js'
+import { type Outcome, sh, tail } from './shell.js'
 
 /**
  * The README's first two lines on a fresh machine: a container of the image the Dockerfile builds
@@ -29,6 +29,14 @@ afterAll(async () => {
   if (checkout !== undefined) await rm(checkout, { recursive: true, force: true })
 }, 60_000)
 
+/** What failed inside the container (vitest's FAIL lines), then the end of its output. */
+function failures(run: Outcome): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: colour codes in the container's output
+  const plain = run.output.replace(/\x1b\[[0-9;]*m/g, '')
+  const failed = [...new Set(plain.split('\n').filter((l) => /^\s*FAIL\s/.test(l)))]
+  return `${failed.join('\n')}\n${tail({ ...run, output: plain }, 40)}`
+}
+
 async function inFreshContainer(line: string, timeoutMs: number) {
   const name = `sluice-fresh-${randomBytes(3).toString('hex')}`
   containers.push(name)
@@ -52,12 +60,12 @@ describe("the README's first two lines, each in a fresh container", () => {
 
   it('line 2 installs what the tests start, saying so, and ends with every test passed, none skipped', async () => {
     const run = await inFreshContainer(lines[1]!, 1_500_000)
-    expect(run.code, tail(run, 80)).toBe(0)
+    expect(run.code, failures(run)).toBe(0)
     expect(run.output).toMatch(/^sluice: installing with apt-get: .*chromium.*faketime/m)
     const summary = /^(\d+) passed, (\d+) failed, (\d+) skipped$/m.exec(run.output)
-    expect(summary, tail(run, 80)).not.toBeNull()
+    expect(summary, failures(run)).not.toBeNull()
     const [, passed, failed, skipped] = summary!.map(Number)
-    expect({ failed, skipped }, tail(run, 80)).toEqual({ failed: 0, skipped: 0 })
+    expect({ failed, skipped }, failures(run)).toEqual({ failed: 0, skipped: 0 })
     expect(passed).toBeGreaterThan(0)
   }, 1_500_000)
 })

@@ -1,10 +1,20 @@
+import { findBinary } from '@sluice/harness'
 import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { renderHtml } from '../../src/html.js'
 import { fakeReport } from '../fixtures/runs.js'
 
-// CI installs Debian's chromium; playwright-core drives it without downloading a browser.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+// Debian's chromium (scripts/system-packages.mjs installs it; Ubuntu's is a snap elsewhere on
+// PATH), or Homebrew's app on macOS; playwright-core drives it without downloading a browser.
+function chromiumPath(): string {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH
+  try {
+    return findBinary('chromium')
+  } catch {
+    return '/Applications/Chromium.app/Contents/MacOS/Chromium'
+  }
+}
+const CHROMIUM = chromiumPath()
 const ARGS = [
   '--headless',
   '--no-sandbox',
