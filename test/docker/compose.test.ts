@@ -1,4 +1,4 @@
-import { chown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { appendFile, chown, cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SCENARIO_NAMES } from '../../packages/loadtest/src/index.js'
@@ -13,11 +13,13 @@ import { config, inStack, leftovers, newStack, redisKeys, type Stack, services }
  * them: the stack comes up healthy, one client through the gateway gets what one token bucket
  * allows from all three replicas, a forged X-Forwarded-For opens no bucket, the load-test service
  * passes and leaves its report on the host, and `down` leaves nothing. The Redis Cluster variant
- * runs twice in a row.
+ * runs twice in a row. The copy has one workspace package more than the repository, which the
+ * replica imports: the image must build and ship it with no edit to the Dockerfile.
  */
 
 const variants = composeVariants()
 const NEW_PACKAGE = 'packages/zz-docker-probe'
+const PROBE = '@sluice/docker-probe'
 // Not uid 1000 (the image's `node` user), nor root: who owns the checkout when CI runs as root.
 const OTHER_OWNER = { uid: 4321, gid: 4321 }
 
@@ -26,10 +28,7 @@ let owner: { uid: number; gid: number }
 
 beforeAll(async () => {
   const checkout = await copyCheckout('sluice-compose-')
-  // A workspace package that the Dockerfile does not name: the image must build with it.
-  await mkdir(join(checkout, NEW_PACKAGE))
-  const manifest = { name: '@sluice/docker-probe', version: '0.0.0', private: true, dependencies: { '@sluice/core': 'workspace:*' } }
-  await writeFile(join(checkout, NEW_PACKAGE, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
+  await addImportedPackage(checkout)
   stack = await newStack(checkout)
   const lock = await inStack(stack, 'pnpm install --lockfile-only --offline')
   expect(lock.code, tail(lock)).toBe(0)
@@ -44,6 +43,31 @@ afterAll(async () => {
   await inStack(stack, `docker image rm --force ${stack.image}`)
   await rm(stack.cwd, { recursive: true, force: true })
 }, 300_000)
+
+async function editJson(path: string, edit: (json: Record<string, unknown>) => void): Promise<void> {
+  const json = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>
+  edit(json)
+  await writeFile(path, `${JSON.stringify(json, null, 2)}\n`)
+}
+
+/** A new workspace package, built like the others, that the demo depends on and the replica imports. */
+async function addImportedPackage(checkout: string): Promise<void> {
+  const dir = join(checkout, NEW_PACKAGE)
+  await mkdir(join(dir, 'src'), { recursive: true })
+  const exports = { '.': { types: './dist/index.d.ts', import: './dist/index.js' } }
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: PROBE, version: '0.0.0', private: true, type: 'module', exports }))
+  await writeFile(join(dir, 'src/index.ts'), "export const probe = 'shipped'\n")
+  await cp(join(checkout, 'packages/harness/tsconfig.build.json'), join(dir, 'tsconfig.build.json'))
+  const demo = join(checkout, 'packages/demo')
+  await editJson(join(demo, 'package.json'), (p) => {
+    ;(p.dependencies as Record<string, string>)[PROBE] = 'workspace:*'
+  })
+  await editJson(join(demo, 'tsconfig.build.json'), (t) => {
+    ;(t.references as { path: string }[]).push({ path: `../${basename(NEW_PACKAGE)}/tsconfig.build.json` })
+  })
+  // A replica that comes up healthy has loaded it.
+  await appendFile(join(demo, 'src/replica.ts'), `\nimport '${PROBE}'\n`)
+}
 
 async function chownTree(dir: string, to: { uid: number; gid: number }): Promise<void> {
   await chown(dir, to.uid, to.gid)
@@ -101,14 +125,14 @@ for (const variant of variants) {
             const { packageManager } = JSON.parse(await readFile(join(stack.cwd, 'package.json'), 'utf8')) as { packageManager: string }
             const probe = await inStack(
               stack,
-              `docker run --rm --entrypoint sh ${stack.image} -c 'readlink -f "$(command -v pnpm)"; pnpm --version; cat ${NEW_PACKAGE}/package.json'`,
+              `docker run --rm --entrypoint sh ${stack.image} -c 'readlink -f "$(command -v pnpm)"; pnpm --version; cat ${NEW_PACKAGE}/dist/index.js'`,
             )
             expect(probe.code, tail(probe)).toBe(0)
             const [pnpmPath, version] = probe.output.split('\n')
             // npm's global install, not a corepack shim.
             expect(pnpmPath).toMatch(/\/node_modules\/pnpm\//)
             expect(`pnpm@${version}`).toBe(packageManager)
-            expect(probe.output).toContain('@sluice/docker-probe')
+            expect(probe.output).toContain("probe = 'shipped'")
           }, 60_000)
         }
 
