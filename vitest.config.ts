@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config'
 // Workspace packages resolve to their sources through their `sluice:source` export condition, so
 // a stale build is never what gets tested. The rest are Vite's default server conditions.
 // Tests run in Node, which Vite treats as server-side rendering: its `ssr` options apply.
-const ssr = { resolve: { conditions: ['sluice:source', 'module', 'node', 'development|production'] } }
+export const ssr = { resolve: { conditions: ['sluice:source', 'module', 'node', 'development|production'] } }
 
 export default defineConfig({
   test: {

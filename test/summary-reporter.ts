@@ -1,8 +1,10 @@
+import { appendFileSync } from 'node:fs'
 import type { Reporter, SerializedError, TestModule } from 'vitest/node'
 
 /**
  * Ends the run with the plain line `N passed, N failed` (and skipped) that CI reads, counting
- * every test case of every project.
+ * every test case of every project. With SLUICE_SUMMARY_FILE set (.ci/run sets it, and sums
+ * every stage into the one line it ends with), the counts are appended to that file instead.
  */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): void {
@@ -19,6 +21,8 @@ export default class SummaryReporter implements Reporter {
       }
       if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed++
     }
-    process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`)
+    const file = process.env.SLUICE_SUMMARY_FILE
+    if (file) appendFileSync(file, `${passed} ${failed} ${skipped}\n`)
+    else process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`)
   }
 }

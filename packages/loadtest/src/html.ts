@@ -1,4 +1,4 @@
-import { escapeXml, lineChart } from './chart.js'
+import { boundChart, type CumulativeSeries, escapeXml, lineChart } from './chart.js'
 import { compareReports } from './compare.js'
 import { allowed, count, describeLoad, ms, percent, rate, seconds, times } from './format.js'
 import type { Report } from './report.js'
@@ -27,12 +27,34 @@ function status(r: Report): 'pass' | 'fail' | 'local' {
 
 const BADGE = { pass: 'PASS', fail: 'FAIL', local: 'NO SHARED REDIS' } as const
 
-function section(r: Report): string {
+function clientName(r: Report): string {
+  const who = r.clients.length === 1 ? `client ${r.timeline.worstOff.label}` : `worst-off of ${r.clients.length} clients`
+  return r.mode === 'local' ? `each replica on its own: ${who}` : who
+}
+
+/**
+ * The claim at a glance: the worst-off client's admitted requests, added up, under the line one
+ * token bucket allows; beside a shared run, the same load on replicas that do not share Redis
+ * (`pnpm demo --compare-local`), far above it.
+ */
+function boundFigure(r: Report, all: readonly Report[]): string {
+  const curve = (x: Report): CumulativeSeries => ({ name: clientName(x), seconds: x.elapsedSeconds, values: x.timeline.worstOff.admitted })
+  const local = r.mode === 'shared' ? all.find((x) => x.mode === 'local' && x.scenario === r.scenario) : undefined
+  return boundChart({
+    title: 'requests admitted so far, against what one bucket allows',
+    capacity: r.capacity,
+    refillPerSecond: r.refillPerSecond,
+    series: local === undefined ? [curve(r)] : [curve(r), curve(local)],
+  })
+}
+
+function section(r: Report, all: readonly Report[]): string {
   const s = status(r)
   const rows = r.replicas.map(
     (x) => `<tr><td>${escapeXml(x.id)}</td><td>${count(x.requests)}</td><td>${count(x.admitted)}</td><td>${count(x.limited)}</td></tr>`,
   )
   const charts = [
+    boundFigure(r, all),
     lineChart({
       title: 'admitted (200) per second, by replica',
       series: r.timeline.replicas.map((x) => ({ name: x.id, values: x.admitted })),
@@ -85,7 +107,7 @@ export function renderHtml(reports: Report | readonly Report[], extras: HtmlExtr
 <h1>Sluice load test</h1>
 <p class="meta">${escapeXml(when)} · gateway ${escapeXml(gateways)} · a client may be admitted at most capacity + refill × elapsed requests, however many replicas answer it</p>
 ${comparison(list)}
-${list.map(section).join('\n')}
+${list.map((r) => section(r, list)).join('\n')}
 ${extras.notes !== undefined && extras.notes.length > 0 ? `<section><h2>Notes</h2>${extras.notes.map((n) => `<p>${escapeXml(n)}</p>`).join('')}</section>` : ''}
 </main></body></html>
 `

@@ -2,7 +2,7 @@ import { admissionBound, admissionFloor, judge, type Verdict } from './bound.js'
 import type { KeyMode } from './policy.js'
 import type { Sample } from './sample.js'
 import { SCENARIOS, type ScenarioName, type StoreMode } from './scenarios.js'
-import { type Percentiles, percentiles, perSecond, windowOf } from './stats.js'
+import { cumulativeAdmitted, type Percentiles, percentiles, perSecond, windowOf } from './stats.js'
 import { summarize } from './summary.js'
 
 /** Who a client is to the replicas: its API key, or the source address it connects from. */
@@ -75,6 +75,11 @@ export interface Report {
   readonly timeline: {
     readonly seconds: number
     readonly replicas: readonly { readonly id: string; readonly admitted: readonly number[]; readonly limited: readonly number[] }[]
+    /**
+     * The client admitted least: its admitted requests added up at CUMULATIVE_POINTS + 1 evenly
+     * spaced times from the window's start to its end (elapsedSeconds), to draw against the bound.
+     */
+    readonly worstOff: { readonly label: string; readonly admitted: readonly number[] }
   }
   readonly verdict: Verdict
   /** The verdict in one sentence a newcomer understands. */
@@ -95,6 +100,8 @@ export interface ReportInput {
 }
 
 const UNKNOWN_REPLICA = '(gateway)'
+/** Points of the worst-off client's curve: smooth at any run length, small in the JSON. */
+export const CUMULATIVE_POINTS = 60
 const byId = (a: { id: string }, b: { id: string }): number => a.id.localeCompare(b.id, 'en', { numeric: true })
 
 function replicaStats(samples: readonly Sample[]): ReplicaStats[] {
@@ -141,6 +148,7 @@ export function buildReport(input: ReportInput): Report {
     c.floor = admissionFloor(capacity, refillPerSecond, limitedSeconds, input.load.connectionsPerClient)
   }
 
+  const worstOff = clients.reduce((worst, c, i) => (c.admitted < clients[worst]!.admitted ? i : worst), 0)
   const replicas = replicaStats(samples)
   const timelineSeconds = Math.max(1, Math.round(input.durationSeconds))
   const answered = samples.filter((s) => s.status !== 0)
@@ -186,6 +194,7 @@ export function buildReport(input: ReportInput): Report {
         const own = answered.filter((s) => (s.instance ?? UNKNOWN_REPLICA) === id)
         return { id, admitted: perSecond(own, window, 200, timelineSeconds), limited: perSecond(own, window, 429, timelineSeconds) }
       }),
+      worstOff: { label: clients[worstOff]?.label ?? '', admitted: cumulativeAdmitted(samples, window, worstOff, CUMULATIVE_POINTS) },
     },
     verdict,
   }

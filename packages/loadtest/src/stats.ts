@@ -47,3 +47,22 @@ export function perSecond(samples: readonly Sample[], window: Window, status: nu
   }
   return counts
 }
+
+/**
+ * One client's admitted responses added up at `points + 1` evenly spaced times, from the window's
+ * start to its end, each response counted from the moment it arrived. Its decision was made
+ * before that, inside the window, so a limit that holds keeps every value at or under
+ * `capacity + refill × t`.
+ */
+export function cumulativeAdmitted(samples: readonly Sample[], window: Window, client: number, points: number): number[] {
+  const span = window.endMs - window.startMs
+  const counts = new Array<number>(points + 1).fill(0)
+  for (const s of samples) {
+    if (s.client !== client || s.status !== 200) continue
+    // The first of the times at or after its arrival.
+    const at = span > 0 ? Math.ceil(((s.receivedMs - window.startMs) / span) * points) : points
+    counts[Math.min(points, Math.max(0, at))]!++
+  }
+  for (let i = 1; i <= points; i++) counts[i]! += counts[i - 1]!
+  return counts
+}

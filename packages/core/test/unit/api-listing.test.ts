@@ -11,7 +11,11 @@ function exportedNames(source: string): string[] {
   const names = new Set<string>()
   for (const [, list] of source.matchAll(/^export (?:type )?\{([^}]*)\}/gm)) {
     for (const item of list!.split(',')) {
-      const name = item.replace(/\btype\b/, '').trim().split(/\s+as\s+/).at(-1)!
+      const name = item
+        .replace(/\btype\b/, '')
+        .trim()
+        .split(/\s+as\s+/)
+        .at(-1)!
       if (name !== '') names.add(name)
     }
   }
