@@ -175,14 +175,7 @@ export function createLimiter<Req>(
             ),
           ]),
         )
-  const route = (
-    label: string,
-    binding: Binding | ReadonlyMap<string, Binding>,
-    key: KeyOption<Req>,
-    cost: CostOption<Req>,
-    skip: SkipOption<Req> | undefined,
-  ) => bindRoute(shared, label, binding, key, cost, skip)
-  const whole = route('*', own, options.key, options.cost, options.skip)
+  const whole = bindRoute(shared, '*', own, options.key, options.cost, options.skip)
 
   const manual = manualChecks(shared, own)
   return {
@@ -192,31 +185,12 @@ export function createLimiter<Req>(
     forRoute(config, method, url) {
       if (config === false) return null
       const label = method === '' ? url : `${method} ${url}`
-      if (config === undefined) return method === '*' ? whole : route(label, own, options.key, options.cost, options.skip)
+      if (config === undefined) {
+        return method === '*' ? whole : bindRoute(shared, label, own, options.key, options.cost, options.skip)
+      }
       assertPlainObject(config, 'config.rateLimit')
       assertKnownOptions(config, ROUTE_OPTION_NAMES, 'config.rateLimit.')
-      const hasOwn = [...POLICY_KEYS, 'policies'].some((k) => (config as Record<string, unknown>)[k] !== undefined)
-      const first = options.policies[0]!
-      const binding = !hasOwn
-        ? own
-        : (() => {
-            const policies = resolvePolicies(
-              config.policies !== undefined
-                ? config
-                : {
-                    capacity: config.capacity ?? first.capacity,
-                    refillPerSecond: config.refillPerSecond ?? first.refillPerSecond,
-                    name: config.name ?? first.name,
-                    shadow: config.shadow,
-                  },
-              'config.rateLimit.',
-            )
-            return bind(
-              share,
-              policies,
-              policies.map((p) => routeBucketId(p.name, method, url)),
-            )
-          })()
+      const binding = routeBinding(share, config, method, url) ?? own
       const key = config.key === undefined ? options.key : resolveKey<Req>(config.key, 'config.rateLimit.key')
       const fits = isBinding(binding) ? binding.policies : [...binding.values()].flatMap((b) => b.policies)
       const cost =
@@ -227,12 +201,43 @@ export function createLimiter<Req>(
         config.skip === undefined
           ? options.skip
           : resolveFunction<SkipOption<Req>>(config.skip, 'config.rateLimit.skip', '(request) => boolean')
-      return route(label, binding, key, cost, skip)
+      return bindRoute(shared, label, binding, key, cost, skip)
     },
     reset: (client) => manual.reset(client),
     peek: (client) => manual.peek(client),
     check: (request, checkOptions) => manual.check(request, checkOptions),
   }
+}
+
+/**
+ * A route override's own policies, in buckets named after the route; undefined for an override
+ * of the key, cost or skip only, which draws from the limiter's buckets. A partial policy takes
+ * the rest from the limiter's first.
+ */
+function routeBinding(
+  shared: Shared<unknown>,
+  config: RouteLimitOptions<never> & Record<string, unknown>,
+  method: string,
+  url: string,
+): Binding | undefined {
+  if (![...POLICY_KEYS, 'policies'].some((k) => config[k] !== undefined)) return undefined
+  const first = shared.options.policies[0]!
+  const policies = resolvePolicies(
+    config.policies !== undefined
+      ? config
+      : {
+          capacity: config.capacity ?? first.capacity,
+          refillPerSecond: config.refillPerSecond ?? first.refillPerSecond,
+          name: config.name ?? first.name,
+          shadow: config.shadow,
+        },
+    'config.rateLimit.',
+  )
+  return bind(
+    shared,
+    policies,
+    policies.map((p) => routeBucketId(p.name, method, url)),
+  )
 }
 
 function isBinding(binding: Binding | ReadonlyMap<string, Binding>): binding is Binding {
