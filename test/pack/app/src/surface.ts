@@ -10,8 +10,8 @@ import type { SluiceFastifyOptions, SluiceRouteConfig } from '@sluice/fastify'
 export const notOnTheMainEntry = [
   // @ts-expect-error createLimiter is on @sluice/core/adapter
   core.createLimiter,
-  // @ts-expect-error the Redis store is internal: pass `redis`
-  core.RedisStore,
+  // @ts-expect-error the circuit breaker is internal
+  core.CircuitBreaker,
 ]
 // @ts-expect-error the workspace-only entry is not published
 export type * from '@sluice/core/internal'
