@@ -31,7 +31,8 @@ const NEVER_EMPTY: LimitSpec = { capacity: 1e9, refillPerSecond: 1e6 }
 // 10 requests, then one a second: a flood at thousands a second is almost all 429.
 const TIGHT: LimitSpec = { capacity: 10, refillPerSecond: 1 }
 
-const PEERS: readonly TargetName[] = ['sluice', 'fastify-rate-limit', 'rlflex']
+// Sluice with its defaults, Sluice tuned for latency (the batching trade-off), and the peers.
+const PEERS: readonly TargetName[] = ['sluice', 'sluice-eager', 'fastify-rate-limit', 'rlflex']
 
 export function scenario(name: ScenarioName, rotatingKeys: number): Scenario {
   switch (name) {

@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto'
 import ipaddr from 'ipaddr.js'
+import { LRUCache } from 'lru-cache'
 
 /**
  * Client identities and bucket keys.
@@ -33,6 +34,28 @@ function digest(value: string): string {
   // 128 bits of SHA-256, base64url: short, fixed length, and no secret is stored.
   return sha256(value).slice(0, 22)
 }
+
+/**
+ * The same ids come back on request after request (an API key, a user id), and a SHA-256 costs
+ * more than the rest of a denied check: recent ones are remembered, each kind apart. Bounded in
+ * count and in the length of what is kept, so a flood of distinct or huge values only evicts.
+ */
+function memoized(tag: string): (value: string) => string {
+  const recent = new LRUCache<string, string>({ max: 10_000 })
+  return (value) => {
+    if (value.length > MEMO_MAX_LENGTH) return `${tag}:${digest(value)}`
+    let id = recent.get(value)
+    if (id === undefined) {
+      id = `${tag}:${digest(value)}`
+      recent.set(value, id)
+    }
+    return id
+  }
+}
+const MEMO_MAX_LENGTH = 256
+
+const apiKeyIds = memoized('key')
+const customIds = memoized('id')
 
 function parseAddress(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   const candidate = IPV4_WITH_PORT.exec(ip)?.[1] ?? BRACKETED_IPV6.exec(ip)?.[1] ?? ip
@@ -69,7 +92,7 @@ export function ipClientId(ip: string | undefined, ipv6Subnet = 64): string | un
 
 /** The client id of an API key: hashed, so the secret never reaches Redis. */
 export function apiKeyClientId(apiKey: string): string {
-  return `key:${digest(apiKey)}`
+  return apiKeyIds(apiKey)
 }
 
 /**
@@ -77,7 +100,7 @@ export function apiKeyClientId(apiKey: string): string {
  * a secret or a user's e-mail), under a tag of its own.
  */
 export function customClientId(id: string): string {
-  return `id:${digest(id)}`
+  return customIds(id)
 }
 
 /** The client id of a key passed to a manual check from a handler: a namespace of its own. */

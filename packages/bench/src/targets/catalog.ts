@@ -8,6 +8,7 @@ export const TARGET_NAMES = [
   'headers',
   'denied',
   'sluice',
+  'sluice-eager',
   'fastify-rate-limit',
   'rlflex',
   'express',
@@ -31,6 +32,12 @@ export const TARGETS: Readonly<Record<TargetName, TargetInfo>> = {
   headers: { name: 'headers', label: "Fastify sending Sluice's quota headers, no limiter", ceiling: 'ceiling', limits: false },
   denied: { name: 'denied', label: "Fastify sending Sluice's 429 (headers + problem body), no limiter", ceiling: 'ceiling', limits: false },
   sluice: { name: 'sluice', label: 'Fastify + @sluice/fastify', ceiling: 'ceiling', limits: true },
+  'sluice-eager': {
+    name: 'sluice-eager',
+    label: 'Fastify + @sluice/fastify, batchIntervalMs: 0',
+    ceiling: 'ceiling',
+    limits: true,
+  },
   'fastify-rate-limit': {
     name: 'fastify-rate-limit',
     label: 'Fastify + @fastify/rate-limit (Redis store)',
