@@ -252,6 +252,9 @@ function goalsSection(goals: readonly Goal[]): string[] {
     ...(behind.length > 0
       ? ['', `⚠ Not at the intended load: ${behind.join('; ')} could not keep up with the offered rate (see below).`]
       : []),
+    '',
+    'The app figures move by several µs from run to run on this machine (see each range over rounds below), which is',
+    'as much as some goals: [profile.md](profile.md) shows where a request’s time goes, measured with a profiler.',
   ]
 }
 
@@ -284,6 +287,12 @@ function throughputSection(result: BenchResult): string[] {
     'must send that answer); the median over rounds of the same ratios taken round by round (neighbouring runs',
     "share the machine's mood, so these move less with noise); and the medians over rounds of each run's p50 and",
     'p99 latency (autocannon measures whole milliseconds).',
+    '',
+    "autocannon runs a closed loop: each connection sends again only once it is answered, so a target's requests",
+    'per second are its connections over its latency. A limiter that batches its Redis calls answers each request a',
+    "little later, and Sluice's default (at most one script call per cluster slot per `batchIntervalMs`, 1 ms) trades",
+    'throughput here for the CPU the fixed-load part measures; the `batchIntervalMs: 0` row sends each batch as soon',
+    'as the last one is answered.',
     '',
     result.throughput.map(throughputScenarioSection).join('\n\n'),
   ])
