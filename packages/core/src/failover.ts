@@ -66,8 +66,15 @@ function isReply(reply: unknown, request: CheckRequest): reply is CheckReply {
   return typeof r?.admitted === 'boolean' && Array.isArray(r.buckets) && r.buckets.length === request.keys.length
 }
 
-function budgeted(store: Store): store is BudgetedStore {
-  return typeof (store as Partial<BudgetedStore>).checkWithin === 'function'
+/**
+ * A store's check within a time budget: the store keeps the budget itself when it can (one timer
+ * per batch, and nothing taken late), otherwise a timer per call does.
+ */
+export function budgetedCheck(store: Store, budgetMs: number): (request: CheckRequest) => Promise<CheckReply> {
+  if (typeof (store as Partial<BudgetedStore>).checkWithin === 'function') {
+    return (request) => (store as BudgetedStore).checkWithin(request, budgetMs)
+  }
+  return (request) => withTimeout(store.check(request), budgetMs)
 }
 
 /**
@@ -89,8 +96,7 @@ export class Failover {
 
   constructor(store: Store, options: FailoverOptions) {
     this.#store = store
-    const budget = options.timeoutMs
-    this.#call = budgeted(store) ? (request) => store.checkWithin(request, budget) : (request) => withTimeout(store.check(request), budget)
+    this.#call = budgetedCheck(store, options.timeoutMs)
     this.#options = options
     this.#clock = options.clock ?? (() => performance.now())
     this.#breaker = new CircuitBreaker(options.circuitBreaker, this.#clock)

@@ -1,5 +1,5 @@
 import { ErrorCodes, SluiceError } from './errors.js'
-import { Failover, type GuardedReply, type PolicyCheck } from './failover.js'
+import { budgetedCheck, Failover, type GuardedReply, type PolicyCheck } from './failover.js'
 import { policyHeader, rateLimitHeaders } from './headers.js'
 import { apiKeyClientId, bucketKey, customClientId, ipClientId, manualClientId, routeBucketId, UNKNOWN_IP_ID } from './keys.js'
 import { notify } from './observer.js'
@@ -12,8 +12,6 @@ import { summarize } from './summarize.js'
 import { withTimeout } from './timeout.js'
 import { keysByIp } from './trust-proxy.js'
 import type {
-  BudgetedStore,
-  CheckRequest,
   ClientRef,
   CostOption,
   Decision,
@@ -452,10 +450,7 @@ function unavailable(error: unknown): SluiceError {
 function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<string, Binding>) {
   const { options } = shared
   const { store } = options
-  const budgeted = (request: CheckRequest) =>
-    typeof (store as Partial<BudgetedStore>).checkWithin === 'function'
-      ? (store as BudgetedStore).checkWithin(request, options.timeoutMs)
-      : withTimeout(store.check(request), options.timeoutMs)
+  const budgeted = budgetedCheck(store, options.timeoutMs)
   const manualPolicies = new Map<string, Binding>()
 
   const bindingFor = (tier: string | undefined): Binding => {
