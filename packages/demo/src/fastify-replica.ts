@@ -1,5 +1,5 @@
 import rateLimit from '@sluice/fastify'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import type { DemoConfig } from './config.js'
 import { limitOptions } from './limit-options.js'
@@ -13,7 +13,7 @@ export async function buildFastifyApp(config: DemoConfig, redis: Redis | Cluster
   const app = Fastify({
     logger: logOptions(config),
     // A load test sends thousands of requests a second; a log line for each would be the load.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Only the gateway may say who the client is; everyone else is the client.
     trustProxy: config.trustedProxy.length > 0 ? [...config.trustedProxy] : false,
   })
