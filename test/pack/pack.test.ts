@@ -100,6 +100,16 @@ describe('the tarballs', () => {
     for (const conditions of Object.values(exportsMap)) expect(Object.keys(conditions)).toEqual(['types', 'default'])
   })
 
+  it.each(PUBLISHED)('%s says where its source, docs and bug tracker are (repository, homepage, bugs)', async (folder) => {
+    const manifest = await published(folder)
+    const repository = manifest.repository as { type: string; url: string; directory: string }
+    expect(repository).toMatchObject({ type: 'git', directory: `packages/${folder}` })
+    expect(repository.url).toMatch(/^git\+https:\/\/.+\.git$/)
+    const base = repository.url.slice('git+'.length, -'.git'.length)
+    expect(manifest.homepage).toBe(`${base}/tree/main/packages/${folder}#readme`)
+    expect(manifest.bugs).toEqual({ url: `${base}/issues` })
+  })
+
   it('install one @sluice/core, without the optional prom-client', () => {
     expect(existsSync(join(app, 'node_modules/@sluice/core'))).toBe(true)
     for (const adapter of ['fastify', 'express'])
