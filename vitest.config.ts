@@ -15,6 +15,7 @@ export default defineConfig({
           name: 'unit',
           sequence: { groupOrder: 0 },
           include: ['packages/*/test/unit/**/*.test.ts'],
+          setupFiles: ['test/setup/unit.ts'],
           environment: 'node',
         },
       },

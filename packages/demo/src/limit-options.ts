@@ -12,7 +12,9 @@ export function limitOptions(config: DemoConfig, redis: Redis | Cluster | undefi
     redis,
     capacity: config.capacity,
     refillPerSecond: config.refillPerSecond,
-    key: config.keyMode === 'api-key' ? ({ header: API_KEY_HEADER } as const) : ('ip' as const),
+    // The demo issues no keys: any key a load generator makes up is one client, on purpose (it shows
+    // per-key buckets). A real app passes the check against the keys it issued.
+    key: config.keyMode === 'api-key' ? ({ header: API_KEY_HEADER, verify: () => true } as const) : ('ip' as const),
     prefix: config.prefix,
     replicas: config.replicas,
     timeoutMs: config.timeoutMs,

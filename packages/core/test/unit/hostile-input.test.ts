@@ -6,6 +6,7 @@ import { rateLimitHeaders } from '../../src/headers.js'
 import { resolvePolicy } from '../../src/policies.js'
 import { MemoryStore } from '../../src/stores/memory-store.js'
 import type { RequestView } from '../../src/types.js'
+import { recordingLogger } from './support/recording-logger.js'
 
 const KEY_SHAPE = /^sluice:\{(ip|key|id):[^{}\s]*\}:default$/
 
@@ -19,7 +20,7 @@ describe('hostile request input', () => {
   it.each(hostile.map((v) => [JSON.stringify(v).slice(0, 40), v]))(
     'API key %s is hashed into a safe, bounded key',
     async (_label, value) => {
-      const limiter = createLimiter({ capacity: 5, refillPerSecond: 1, key: { header: 'x-api-key' } })
+      const limiter = createLimiter({ logger: recordingLogger(), capacity: 5, refillPerSecond: 1, key: { header: 'x-api-key' } })
       const decision = await limiter.forRoute(undefined, 'GET', '/')!.check({}, view({ 'x-api-key': value }))
       expect(decision!.result!.key).toMatch(/^sluice:\{key:[A-Za-z0-9_-]{22}\}:default$/)
       expect(decision!.result!.allowed).toBe(true)
@@ -27,13 +28,13 @@ describe('hostile request input', () => {
   )
 
   it.each([' ', '\t', ',', ' , sk_1'])('counts API key %j as missing: the IP bucket, not a key of its own', async (value) => {
-    const limiter = createLimiter({ capacity: 5, refillPerSecond: 1, key: { header: 'x-api-key' } })
+    const limiter = createLimiter({ logger: recordingLogger(), capacity: 5, refillPerSecond: 1, key: { header: 'x-api-key' } })
     const decision = await limiter.forRoute(undefined, 'GET', '/')!.check({}, view({ 'x-api-key': value }))
     expect(decision!.result!.key).toBe('sluice:{ip:192.0.2.1}:default')
   })
 
   it('never lets two different API keys share a bucket, whatever their bytes', async () => {
-    const limiter = createLimiter({ capacity: 1, refillPerSecond: 0.001, key: { header: 'x-api-key' } })
+    const limiter = createLimiter({ logger: recordingLogger(), capacity: 1, refillPerSecond: 0.001, key: { header: 'x-api-key' } })
     const route = limiter.forRoute(undefined, 'GET', '/')!
     const keys = new Set<string>()
     for (const value of hostile) keys.add((await route.check({}, view({ 'x-api-key': value })))!.result!.key)
@@ -41,8 +42,12 @@ describe('hostile request input', () => {
   })
 
   it('survives any string as an IP or a custom key, producing a key in its own namespace', async () => {
-    const byIp = createLimiter({ capacity: 5, refillPerSecond: 1 }).forRoute(undefined, 'GET', '/')!
-    const byFn = createLimiter<string>({ capacity: 5, refillPerSecond: 1, key: (id) => id }).forRoute(undefined, 'GET', '/')!
+    const byIp = createLimiter({ logger: recordingLogger(), capacity: 5, refillPerSecond: 1 }).forRoute(undefined, 'GET', '/')!
+    const byFn = createLimiter<string>({ logger: recordingLogger(), capacity: 5, refillPerSecond: 1, key: (id) => id }).forRoute(
+      undefined,
+      'GET',
+      '/',
+    )!
     await fc.assert(
       fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 300 }), async (s) => {
         expect((await byIp.check('', view({}, s)))!.result!.key).toMatch(KEY_SHAPE)
@@ -53,7 +58,7 @@ describe('hostile request input', () => {
   })
 
   it('takes the first value when a header arrives twice', async () => {
-    const limiter = createLimiter({ capacity: 5, refillPerSecond: 1, key: { header: 'x-api-key' } })
+    const limiter = createLimiter({ logger: recordingLogger(), capacity: 5, refillPerSecond: 1, key: { header: 'x-api-key' } })
     const route = limiter.forRoute(undefined, 'GET', '/')!
     const twice = (await route.check({}, view({ 'x-api-key': ['a', 'b'] })))!
     const once = (await route.check({}, view({ 'x-api-key': 'a' })))!
@@ -61,13 +66,21 @@ describe('hostile request input', () => {
   })
 
   it('falls back to the IP for a missing key by default', async () => {
-    const route = createLimiter({ capacity: 5, refillPerSecond: 1, key: { header: 'x-api-key' } }).forRoute(undefined, 'GET', '/')!
+    const route = createLimiter({ logger: recordingLogger(), capacity: 5, refillPerSecond: 1, key: { header: 'x-api-key' } }).forRoute(
+      undefined,
+      'GET',
+      '/',
+    )!
     expect((await route.check({}, view({ 'x-api-key': '' })))!.result!.key).toBe('sluice:{ip:192.0.2.1}:default')
   })
 
   it('rejects a cost function that returns nonsense with a coded error, taking nothing', async () => {
     const store = new MemoryStore()
-    const route = createLimiter<number>({ capacity: 5, refillPerSecond: 1, store, cost: (n) => n }).forRoute(undefined, 'GET', '/')!
+    const route = createLimiter<number>({ logger: recordingLogger(), capacity: 5, refillPerSecond: 1, store, cost: (n) => n }).forRoute(
+      undefined,
+      'GET',
+      '/',
+    )!
     for (const bad of [Number.NaN, -1, 0, 1.5, Number.POSITIVE_INFINITY]) {
       await expect(route.check(bad, view({}))).rejects.toMatchObject({ code: 'ERR_SLUICE_INVALID_REQUEST_VALUE' })
     }
@@ -77,7 +90,7 @@ describe('hostile request input', () => {
 
 describe('bounded local state', () => {
   it('holds at most memoryMaxKeys buckets through a flood of a million distinct clients', async () => {
-    const limiter = createLimiter({ capacity: 5, refillPerSecond: 1, memoryMaxKeys: 10_000 })
+    const limiter = createLimiter({ logger: recordingLogger(), capacity: 5, refillPerSecond: 1, memoryMaxKeys: 10_000 })
     const route = limiter.forRoute(undefined, 'GET', '/')!
     const store = limiter.options.store as MemoryStore
     for (let i = 0; i < 1_000_000; i++) {

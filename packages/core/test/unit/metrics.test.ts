@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { createLimiter } from '../../src/adapter.js'
 import { createMetrics } from '../../src/metrics.js'
 import type { RequestView } from '../../src/types.js'
+import { recordingLogger } from './support/recording-logger.js'
 
 const view: RequestView = { ip: '192.0.2.1', header: () => undefined }
 
@@ -17,7 +18,9 @@ describe('Prometheus metrics', () => {
   it('counts requests by route, outcome and source, and policy checks by result', async () => {
     const registry = new Registry()
     const metrics = createMetrics(promClient, { registry })
+    const logger = recordingLogger()
     const limiter = createLimiter({
+      logger,
       observer: metrics,
       policies: [
         { name: 'burst', capacity: 2, refillPerSecond: 0.001 },
@@ -31,6 +34,7 @@ describe('Prometheus metrics', () => {
     expect(await value(registry, 'sluice_policy_checks_total', { policy: 'trial', result: 'denied', shadow: 'true' })).toBe(2)
     expect(await value(registry, 'sluice_policy_checks_total', { policy: 'burst', result: 'allowed' })).toBe(2)
     expect(await registry.metrics()).toContain('sluice_store_call_duration_seconds')
+    expect(logger.lines.map((l) => l.object.code)).toContain('SLUICE_SHADOW_DENIAL')
   })
 
   it('never lets a failing observer fail a request', async () => {

@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import express, { type Express } from 'express'
 import { afterEach, describe, expect, it } from 'vitest'
+import { processWarnings } from '../../../../test/support/process-warnings.js'
 import { rateLimit } from '../../src/index.js'
 
 const servers: Array<ReturnType<Express['listen']>> = []
@@ -14,13 +15,6 @@ async function listen(app: Express): Promise<string> {
   servers.push(server)
   await once(server, 'listening')
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
-
-function warnings(): { codes: string[]; stop(): void } {
-  const codes: string[] = []
-  const listener = (w: Error & { code?: string }): void => void codes.push(w.code ?? '')
-  process.on('warning', listener)
-  return { codes, stop: () => process.off('warning', listener) }
 }
 
 describe('@sluice/express without Redis', () => {
@@ -46,24 +40,21 @@ describe('@sluice/express without Redis', () => {
   })
 
   it("warns once per limiter when 'trust proxy' is true, and not for a gateway address", async () => {
-    const seen = warnings()
-    try {
-      const permissive = express().set('trust proxy', true)
-      const limit = rateLimit({ capacity: 5, refillPerSecond: 1 })
-      const other = rateLimit({ capacity: 5, refillPerSecond: 1, name: 'other' })
-      permissive.get('/', limit, other, (_req, res) => res.send('ok'))
-      const strict = express().set('trust proxy', '127.0.0.1')
-      strict.get('/', rateLimit({ capacity: 5, refillPerSecond: 1 }), (_req, res) => res.send('ok'))
-      const [a, b] = await Promise.all([listen(permissive), listen(strict)])
-      await fetch(a!)
-      await fetch(a!)
-      await fetch(b!)
-      await new Promise((r) => setImmediate(r)) // warnings are emitted on the next tick
-      // Two limiters keyed by IP on the permissive app: each says it once, however many requests.
-      expect(seen.codes.filter((c) => c === 'SLUICE_PERMISSIVE_TRUST_PROXY')).toHaveLength(2)
-    } finally {
-      seen.stop()
-    }
+    // No logger passed: this is the default logger's path, process warnings.
+    const seen = processWarnings()
+    const permissive = express().set('trust proxy', true)
+    const limit = rateLimit({ capacity: 5, refillPerSecond: 1 })
+    const other = rateLimit({ capacity: 5, refillPerSecond: 1, name: 'other' })
+    permissive.get('/', limit, other, (_req, res) => res.send('ok'))
+    const strict = express().set('trust proxy', '127.0.0.1')
+    strict.get('/', rateLimit({ capacity: 5, refillPerSecond: 1 }), (_req, res) => res.send('ok'))
+    const [a, b] = await Promise.all([listen(permissive), listen(strict)])
+    await fetch(a!)
+    await fetch(a!)
+    await fetch(b!)
+    await new Promise((r) => setImmediate(r)) // warnings are emitted on the next tick
+    // Two limiters keyed by IP on the permissive app: each says it once, however many requests.
+    expect(seen.codes.filter((c) => c === 'SLUICE_PERMISSIVE_TRUST_PROXY')).toHaveLength(2)
   })
 
   it('throws coded option errors at creation', () => {

@@ -1,0 +1,3 @@
+import { failOnUnexpectedProcessWarnings } from '../support/process-warnings.js'
+
+failOnUnexpectedProcessWarnings()
