@@ -1,7 +1,16 @@
 import { ErrorCodes, SluiceError } from './errors.js'
 import { budgetedCheck, Failover, type GuardedReply, type PolicyCheck } from './failover.js'
 import { policyHeader, rateLimitHeaders } from './headers.js'
-import { apiKeyClientId, bucketKey, customClientId, ipClientId, manualClientId, routeBucketId, UNKNOWN_IP_ID } from './keys.js'
+import {
+  apiKeyClientId,
+  bucketKey,
+  customClientId,
+  ipClientId,
+  manualBucketId,
+  manualClientId,
+  routeBucketId,
+  UNKNOWN_IP_ID,
+} from './keys.js'
 import { notify } from './observer.js'
 import { checkedCost, ROUTE_OPTION_NAMES, resolveCost, resolveFunction, resolveKey, resolveLimiterOptions } from './options.js'
 import { POLICY_KEYS, resolvePolicies, resolvePolicy } from './policies.js'
@@ -467,7 +476,10 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
 
   const manualBinding = (policy: ManualCheckOptions['policy']): Binding | undefined => {
     if (policy === undefined) return undefined
-    const resolved = resolvePolicy(policy as unknown as Record<string, unknown>, 'policy.')
+    // The same checks as a policy anywhere else: a misspelt `shadwo` must not quietly enforce.
+    assertPlainObject(policy, 'policy')
+    assertKnownOptions(policy, POLICY_KEYS, 'policy.')
+    const resolved = resolvePolicy(policy, 'policy.')
     const known = manualPolicies.get(resolved.name)
     if (known !== undefined) {
       const p = known.policies[0]!
@@ -482,7 +494,11 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
     if (manualPolicies.size >= MAX_MANUAL_POLICIES) {
       throw new SluiceError(ErrorCodes.INVALID_OPTION, `@sluice: at most ${MAX_MANUAL_POLICIES} distinct policies in manual checks`)
     }
-    const binding = Object.freeze({ policies: [resolved], bucketIds: [resolved.name], policyHeader: policyHeader([resolved]) })
+    const binding = Object.freeze({
+      policies: [resolved],
+      bucketIds: [manualBucketId(resolved.name)],
+      policyHeader: policyHeader([resolved]),
+    })
     manualPolicies.set(resolved.name, binding)
     return binding
   }
