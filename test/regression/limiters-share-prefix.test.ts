@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { createLimiter } from '@sluice/core/adapter'
 import { rateLimit } from '@sluice/express'
 import { describe, expect, it } from 'vitest'
@@ -114,6 +116,30 @@ describe('manual checks and tiers', () => {
     await expect(second.check({}, { key: 'v', policy: { name: 'login', capacity: 50, refillPerSecond: 1 } })).resolves.toMatchObject({
       allowed: true,
     })
+  })
+
+  it('gives its claims back when it is collected without being closed (an Express app has no close)', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const prefix = suite.prefix()
+    const dropped = () => void limiter(prefix, { capacity: 100, refillPerSecond: 10 })
+    dropped()
+    const other = () => limiter(prefix, { capacity: 2, refillPerSecond: 0.01 })
+    expect(other).toThrow(expect.objectContaining({ option: 'name' }))
+    // Finalizers run some turns after a collection: try a bounded number of times.
+    let error: unknown
+    for (let i = 0; i < 50; i++) {
+      gc()
+      await new Promise((resolve) => setImmediate(resolve))
+      try {
+        other()
+        error = undefined
+        break
+      } catch (refused) {
+        error = refused
+      }
+    }
+    expect(error).toBeUndefined()
   })
 
   it('names the tier, and a refused limiter holds none of its buckets', () => {
