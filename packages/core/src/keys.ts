@@ -116,6 +116,16 @@ export function routeBucketId(policyName: string, method: string, url: string): 
   return `${policyName}@${digest(method === '' ? url : `${method} ${url}`).slice(0, 11)}`
 }
 
+/**
+ * The bucket id of a policy a handler names in a manual check. No other bucket id holds a `:`
+ * (policy and tier names cannot, route ids are `name@digest`, tiers' `tier/name`), so a manual
+ * policy never shares a bucket with the limiter's own policies, a tier's or a route's, whatever
+ * it is called.
+ */
+export function manualBucketId(policyName: string): string {
+  return `check:${policyName}`
+}
+
 export function bucketKey(prefix: string, clientId: string, bucketId: string): string {
   return `${prefix}{${clientId}}:${bucketId}`
 }

@@ -1,7 +1,17 @@
+import { type BucketClaim, BucketClaims } from './bucket-claims.js'
 import { ErrorCodes, SluiceError } from './errors.js'
 import { budgetedCheck, Failover, type GuardedReply, type PolicyCheck } from './failover.js'
 import { policyHeader, rateLimitHeaders } from './headers.js'
-import { apiKeyClientId, bucketKey, customClientId, ipClientId, manualClientId, routeBucketId, UNKNOWN_IP_ID } from './keys.js'
+import {
+  apiKeyClientId,
+  bucketKey,
+  customClientId,
+  ipClientId,
+  manualBucketId,
+  manualClientId,
+  routeBucketId,
+  UNKNOWN_IP_ID,
+} from './keys.js'
 import { notify } from './observer.js'
 import { checkedCost, ROUTE_OPTION_NAMES, resolveCost, resolveFunction, resolveKey, resolveLimiterOptions } from './options.js'
 import { POLICY_KEYS, resolvePolicies, resolvePolicy } from './policies.js'
@@ -70,6 +80,12 @@ export interface Limiter<Req> {
    * is unavailable and the failure mode is `allow` or `deny` (no bucket was measured).
    */
   check(request: Req, options: ManualCheckOptions): Promise<RateLimitResult>
+  /**
+   * Give back this limiter's claims on its buckets' ids (see bucket-claims.ts), so that another
+   * limiter on the same client and prefix may use them with other numbers: an adapter calls it
+   * when its app closes. A limiter that is never closed gives them back when it is collected.
+   */
+  close(): void
 }
 
 /** What one request is checked against: its policies, their buckets' ids, and their constant header. */
@@ -124,11 +140,24 @@ interface Shared<Req> {
   readonly denyBodyFailed: WarnThrottle
   /** Every bucket id any route of this limiter checks: what a reset deletes. */
   readonly bucketIds: Set<string>
+  /** This limiter's claims on its bucket ids' shapes, among every limiter on the same store. */
+  readonly claims: BucketClaims
   shadowDenials: number
   unknownIp: number
 }
 
-function bind(shared: Shared<unknown>, policies: readonly ResolvedPolicy[], bucketIds: readonly string[]): Binding {
+/**
+ * Policies and their buckets' ids, claimed for this shape (an option error when another limiter
+ * or route on the same store and prefix checks one of those ids with other numbers).
+ * `optionOf(i)` names policy `i`'s option as the user wrote it, for that error.
+ */
+function bind(
+  shared: Shared<unknown>,
+  policies: readonly ResolvedPolicy[],
+  bucketIds: readonly string[],
+  optionOf: (i: number) => string,
+): Binding {
+  shared.claims.claim(policies.map((policy, i): BucketClaim => ({ bucketId: bucketIds[i]!, policy, option: optionOf(i) })))
   for (const id of bucketIds) shared.bucketIds.add(id)
   return Object.freeze({ policies, bucketIds, policyHeader: policyHeader(policies) })
 }
@@ -143,36 +172,26 @@ export function createLimiter<Req>(
   fallbackLogger?: SluiceLogger,
 ): Limiter<Req> {
   const options = resolveLimiterOptions<Req>(input, adapterOptions, fallbackLogger)
-  const shared: Shared<Req> = {
+  const base = {
     options,
     checker: checkerFor(options as ResolvedLimiterOptions<unknown>),
     once: new WarnOnce(options.logger),
     shadow: new WarnThrottle(options.logger, WarningCodes.SHADOW_DENIAL),
     denyBodyFailed: new WarnThrottle(options.logger, WarningCodes.DENY_BODY_FAILED),
-    bucketIds: new Set(),
+    bucketIds: new Set<string>(),
     shadowDenials: 0,
     unknownIp: 0,
   }
+  // Every route holds `shared`: once it is collected, no check can reach its buckets any more.
+  const shared: Shared<Req> = Object.assign(base, { claims: new BucketClaims(options.store, options.prefix, base) })
   const share = shared as Shared<unknown>
-  // A route without policies of its own checks the limiter's buckets, named after their
-  // policies, and with tiers after the tier too, so an upgrade starts from a fresh bucket.
-  const own: Binding | ReadonlyMap<string, Binding> =
-    options.tiers === undefined
-      ? bind(
-          share,
-          options.policies,
-          options.policies.map((p) => p.name),
-        )
-      : new Map(
-          [...options.tiers].map(([tier, policies]) => [
-            tier,
-            bind(
-              share,
-              policies,
-              policies.map((p) => `${tier}/${p.name}`),
-            ),
-          ]),
-        )
+  let own: Binding | ReadonlyMap<string, Binding>
+  try {
+    own = ownBinding(share, input as unknown as Record<string, unknown>)
+  } catch (error) {
+    shared.claims.release()
+    throw error
+  }
   const whole = bindRoute(shared, '*', own, options.key, options.cost, options.skip)
 
   const manual = manualChecks(shared, own)
@@ -204,7 +223,40 @@ export function createLimiter<Req>(
     reset: (client) => manual.reset(client),
     peek: (client) => manual.peek(client),
     check: (request, checkOptions) => manual.check(request, checkOptions),
+    close: () => shared.claims.release(),
   }
+}
+
+/**
+ * The limiter's own policies: in buckets named after them, and with tiers after the tier too,
+ * so an upgrade starts from a fresh bucket. `input` is what the user wrote, to name an option.
+ */
+function ownBinding(shared: Shared<unknown>, input: Record<string, unknown>): Binding | ReadonlyMap<string, Binding> {
+  const { options } = shared
+  if (options.tiers === undefined) {
+    const several = input.policies !== undefined
+    return bind(
+      shared,
+      options.policies,
+      options.policies.map((p) => p.name),
+      (i) => (several ? `policies[${i}].name` : 'name'),
+    )
+  }
+  const tiers = input.tiers as Record<string, unknown>
+  return new Map(
+    [...options.tiers].map(([tier, policies]) => {
+      const several = Array.isArray(tiers[tier])
+      return [
+        tier,
+        bind(
+          shared,
+          policies,
+          policies.map((p) => `${tier}/${p.name}`),
+          (i) => (several ? `tiers.${tier}[${i}].name` : `tiers.${tier}.name`),
+        ),
+      ]
+    }),
+  )
 }
 
 /**
@@ -235,6 +287,7 @@ function routeBinding(
     shared,
     policies,
     policies.map((p) => routeBucketId(p.name, method, url)),
+    (i) => (config.policies !== undefined ? `config.rateLimit.policies[${i}].name` : 'config.rateLimit.name'),
   )
 }
 
@@ -467,7 +520,10 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
 
   const manualBinding = (policy: ManualCheckOptions['policy']): Binding | undefined => {
     if (policy === undefined) return undefined
-    const resolved = resolvePolicy(policy as unknown as Record<string, unknown>, 'policy.')
+    // The same checks as a policy anywhere else: a misspelt `shadwo` must not quietly enforce.
+    assertPlainObject(policy, 'policy')
+    assertKnownOptions(policy, POLICY_KEYS, 'policy.')
+    const resolved = resolvePolicy(policy, 'policy.')
     const known = manualPolicies.get(resolved.name)
     if (known !== undefined) {
       const p = known.policies[0]!
@@ -482,7 +538,14 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
     if (manualPolicies.size >= MAX_MANUAL_POLICIES) {
       throw new SluiceError(ErrorCodes.INVALID_OPTION, `@sluice: at most ${MAX_MANUAL_POLICIES} distinct policies in manual checks`)
     }
-    const binding = Object.freeze({ policies: [resolved], bucketIds: [resolved.name], policyHeader: policyHeader([resolved]) })
+    const bucketId = manualBucketId(resolved.name)
+    // Another limiter on this store and prefix may check this manual policy with other numbers.
+    shared.claims.claim([{ bucketId, policy: resolved, option: 'policy.name' }])
+    const binding = Object.freeze({
+      policies: [resolved],
+      bucketIds: [bucketId],
+      policyHeader: policyHeader([resolved]),
+    })
     manualPolicies.set(resolved.name, binding)
     return binding
   }

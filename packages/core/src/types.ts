@@ -318,7 +318,10 @@ export interface ManualCheckOptions {
   readonly key: string
   /** Tokens to take. @default 1 */
   readonly cost?: number
-  /** The bucket's policy; validated on first use. @default the limiter's own policies (its tier's, with tiers) */
+  /**
+   * The bucket's policy; validated on first use, unknown fields refused. Its buckets are its own,
+   * never the limiter's or a route's of the same name. @default the limiter's own policies (its tier's, with tiers)
+   */
   readonly policy?: NamedPolicyOptions
 }
 

@@ -92,6 +92,8 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
     check: (request, checkOptions) => limiter.check(request, checkOptions),
   }
   fastify.decorate('sluice', api)
+  // A closed app's limiter gives its buckets' ids back, so a new app on the same client may use them with other numbers.
+  fastify.addHook('onClose', async () => limiter.close())
 
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const methods = toArray(route.method).map((m) => (m === 'HEAD' ? 'GET' : m))
