@@ -425,7 +425,9 @@ function resolveClientId<Req>(
 
 /** The client id an operator names; an address that does not parse is an error, not the unknown bucket. */
 function clientIdOf(client: ClientRef, ipv6Subnet: number): string {
-  const given = client as Partial<Record<'ip' | 'apiKey' | 'id', unknown>>
+  // Operators call these from scripts and admin routes, where a null or a missing argument is as
+  // likely as a malformed one, and deserves the same coded error.
+  const given = (typeof client === 'object' && client !== null ? client : {}) as Partial<Record<'ip' | 'apiKey' | 'id', unknown>>
   if (typeof given.ip === 'string') {
     const id = ipClientId(given.ip, ipv6Subnet)
     if (id !== undefined) return id
@@ -438,6 +440,11 @@ function clientIdOf(client: ClientRef, ipv6Subnet: number): string {
     ErrorCodes.INVALID_ARGUMENT,
     "@sluice: expected a client as { ip: '<address>' }, { apiKey: '<key>' } or { id: '<key-function id>' }",
   )
+}
+
+/** An object an operator's or a handler's call can read fields of (not null, not an array). */
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function unavailable(error: unknown): SluiceError {
@@ -467,6 +474,12 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
 
   const manualBinding = (policy: ManualCheckOptions['policy']): Binding | undefined => {
     if (policy === undefined) return undefined
+    if (!isObject(policy)) {
+      throw new SluiceError(
+        ErrorCodes.INVALID_ARGUMENT,
+        "@sluice: check()'s `policy` must be an object, as { name, capacity, refillPerSecond }",
+      )
+    }
     const resolved = resolvePolicy(policy as unknown as Record<string, unknown>, 'policy.')
     const known = manualPolicies.get(resolved.name)
     if (known !== undefined) {
@@ -504,7 +517,7 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
 
     async peek(client: ClientRef & { readonly tier?: string }): Promise<RateLimitResult> {
       const clientId = clientIdOf(client, options.ipv6Subnet)
-      const binding = bindingFor(client.tier)
+      const binding = bindingFor((client as { readonly tier?: string }).tier)
       const keys = binding.bucketIds.map((id) => bucketKey(options.prefix, clientId, id))
       const request = { keys, policies: binding.policies, cost: 1, dryRun: true }
       try {
@@ -515,8 +528,10 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
     },
 
     async check(request: Req, checkOptions: ManualCheckOptions): Promise<RateLimitResult> {
-      assertPlainObject(checkOptions, 'options')
-      assertKnownOptions(checkOptions, ['key', 'cost', 'policy'], '')
+      if (!isObject(checkOptions)) {
+        throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, "@sluice: check() needs options, as check(request, { key: '<key>' })")
+      }
+      assertKnownOptions(checkOptions as unknown as Record<string, unknown>, ['key', 'cost', 'policy'], '')
       if (typeof checkOptions.key !== 'string' || checkOptions.key === '') {
         throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, '@sluice: check() needs a non-empty string `key`')
       }
