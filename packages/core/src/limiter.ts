@@ -7,6 +7,7 @@ import { checkedCost, ROUTE_OPTION_NAMES, resolveCost, resolveFunction, resolveK
 import { POLICY_KEYS, resolvePolicies, resolvePolicy } from './policies.js'
 import { costExceedsCapacity, customDenial, LIMITER_UNAVAILABLE, missingApiKey, problemDenial, quotaExceededDenial } from './problem.js'
 import { badValue, callRequestFunction } from './request-functions.js'
+import { checkedReply } from './store-reply.js'
 import { MemoryStore } from './stores/memory-store.js'
 import { summarize } from './summarize.js'
 import { withTimeout } from './timeout.js'
@@ -509,7 +510,7 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
         throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the ${store.kind} store cannot reset buckets`)
       }
       try {
-        await withTimeout(store.reset(keys), options.timeoutMs)
+        await withTimeout(Promise.resolve(store.reset(keys)), options.timeoutMs)
       } catch (error) {
         throw unavailable(error)
       }
@@ -521,7 +522,7 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
       const keys = binding.bucketIds.map((id) => bucketKey(options.prefix, clientId, id))
       const request = { keys, policies: binding.policies, cost: 1, dryRun: true }
       try {
-        return summarize(await budgeted(request), binding.policies, keys, 1, false)
+        return summarize(checkedReply(await budgeted(request), request, store.kind), binding.policies, keys, 1, false)
       } catch (error) {
         throw unavailable(error)
       }

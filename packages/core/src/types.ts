@@ -76,7 +76,8 @@ export interface Store {
   /**
    * An answer the store can give at once from what it holds in process (such as a bucket it
    * knows to be empty), or undefined. Lets the limiter skip the time budget and the breaker for
-   * answers that never leave the process.
+   * answers that never leave the process. Its answers are checked like `check`'s: one that
+   * throws, or answers something that is not a reply, is a store failure.
    */
   cached?(request: CheckRequest): CheckReply | undefined
   /** Delete these buckets, so they start full again (an operator's reset). */
