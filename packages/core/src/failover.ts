@@ -109,8 +109,10 @@ export class Failover {
   }
 
   #observe(started: number, outcome: 'ok' | 'error' | 'timeout'): void {
-    const hook = this.#options.observer?.storeCall
-    if (hook !== undefined) notify(hook, { store: this.#store.kind, seconds: (this.#clock() - started) / 1000, outcome })
+    const observer = this.#options.observer
+    if (observer?.storeCall !== undefined) {
+      notify(observer, 'storeCall', { store: this.#store.kind, seconds: (this.#clock() - started) / 1000, outcome })
+    }
   }
 
   /** This replica's failure-mode buckets. */

@@ -1,3 +1,4 @@
+import { denialFor } from './deny-body.js'
 import { ErrorCodes, SluiceError } from './errors.js'
 import { budgetedCheck, Failover, type GuardedReply, type PolicyCheck } from './failover.js'
 import { policyHeader, rateLimitHeaders } from './headers.js'
@@ -5,7 +6,7 @@ import { apiKeyClientId, bucketKey, customClientId, ipClientId, manualClientId, 
 import { notify } from './observer.js'
 import { checkedCost, ROUTE_OPTION_NAMES, resolveCost, resolveFunction, resolveKey, resolveLimiterOptions } from './options.js'
 import { POLICY_KEYS, resolvePolicies, resolvePolicy } from './policies.js'
-import { costExceedsCapacity, customDenial, LIMITER_UNAVAILABLE, missingApiKey, problemDenial, quotaExceededDenial } from './problem.js'
+import { LIMITER_UNAVAILABLE, missingApiKey, problemDenial } from './problem.js'
 import { badValue, callRequestFunction } from './request-functions.js'
 import { checkedReply } from './store-reply.js'
 import { MemoryStore } from './stores/memory-store.js'
@@ -16,7 +17,6 @@ import type {
   ClientRef,
   CostOption,
   Decision,
-  Denial,
   KeyOption,
   LimiterOptions,
   LimiterStats,
@@ -256,7 +256,7 @@ function bindRoute<Req>(
   const tiers = isBinding(binding) ? undefined : binding
   warnIfUnverified(shared, key)
   const observe = (decision: Decision): Decision => {
-    notify(options.observer?.decision, { route, decision })
+    notify(options.observer, 'decision', { route, decision })
     return decision
   }
 
@@ -292,10 +292,11 @@ function bindRoute<Req>(
       // Local shares are other policies than the route's, so their header is built afresh.
       const constant = source === 'store' ? using.policyHeader : undefined
       const headers = rateLimitHeaders(result, options.headers, constant)
+      const refusal = result.allowed ? undefined : denialFor(options.denyBody, shared.denyBodyFailed, result, request)
       return observe({
         result,
         headers,
-        deny: result.allowed ? undefined : denial(shared, result, request),
+        deny: refusal instanceof Promise ? await refusal : refusal,
         source,
         outcome: result.status,
       })
@@ -325,27 +326,6 @@ async function measure<Req>(
     }
   }
   return { result, source: answer.source }
-}
-
-/** The 429 or 403 to send: the app's own body when it gives one, the problem object otherwise. */
-function denial<Req>(shared: Shared<Req>, result: RateLimitResult, request: Req): Denial {
-  const status = result.status === 'denied' ? 429 : 403
-  const custom = shared.options.denyBody
-  if (custom !== undefined) {
-    let body: unknown
-    try {
-      body = custom(result, request)
-    } catch (error) {
-      body = error
-    }
-    const own = body instanceof Error ? undefined : customDenial(status, body)
-    if (own !== undefined) return own
-    shared.denyBodyFailed.warn(
-      { reason: body instanceof Error ? body.message : `returned ${body === null ? 'null' : typeof body}` },
-      '@sluice: the denyBody function failed or returned neither an object nor a string; the default body was sent',
-    )
-  }
-  return status === 429 ? quotaExceededDenial(result) : problemDenial(costExceedsCapacity(result))
 }
 
 function tierOf<Req>(options: ResolvedLimiterOptions<Req>, tiers: ReadonlyMap<string, Binding>, request: Req): Binding | Promise<Binding> {

@@ -14,11 +14,11 @@ export function problemDenial(problem: ProblemDetails): Denial {
   return { status: problem.status, contentType: PROBLEM, body: JSON.stringify(problem) }
 }
 
-/** A custom deny body: an object as JSON, a string as text; undefined for anything else. */
-export function customDenial(status: number, body: unknown): Denial | undefined {
+/** A custom deny body: an object as JSON, a string as text; throws, saying why, for anything else. */
+export function customDenial(status: number, body: unknown): Denial {
   if (typeof body === 'string') return { status, contentType: TEXT_TYPE, body }
-  if (body !== null && typeof body === 'object') return { status, contentType: JSON_TYPE, body: JSON.stringify(body) }
-  return undefined
+  if (body === null || typeof body !== 'object') throw new TypeError(`returned ${body === null ? 'null' : typeof body}`)
+  return { status, contentType: JSON_TYPE, body: JSON.stringify(body) }
 }
 
 /** 429: the bucket is short of `cost` tokens; retrying after `Retry-After` will work. */

@@ -206,8 +206,10 @@ export type SkipOption<Req> = (request: Req) => boolean | Promise<boolean>
 export type HeaderFamilies = 'all' | 'ietf' | 'legacy' | 'none'
 
 /**
- * Your own 429 or 403 body: an object is sent as JSON (`application/json`), a string as text;
- * status and quota headers stay as they are. One that throws gets the default body, and a warning.
+ * Your own 429 or 403 body: an object is sent as JSON (`application/json`), a string as text
+ * (or a promise of either, which is awaited); status and quota headers stay as they are. One
+ * that throws, rejects, or answers what cannot be sent (neither an object nor a string, a BigInt
+ * field, a cycle) gets the default body, and a `SLUICE_DENY_BODY_FAILED` warning.
  */
 export type DenyBody<Req> = (result: RateLimitResult, request: Req) => unknown
 
