@@ -42,9 +42,9 @@ describe("a manual check's policy fields", () => {
   })
 
   it('refuses a policy that is not an object', async () => {
+    // A malformed argument of a manual call, like a malformed client (operator-calls-null-client).
     await expect(limiter().check({}, { key: 'u', policy: 'login' as never })).rejects.toMatchObject({
-      code: 'ERR_SLUICE_INVALID_OPTION',
-      option: 'policy',
+      code: 'ERR_SLUICE_INVALID_ARGUMENT',
     })
   })
 

@@ -1,6 +1,7 @@
 import { CircuitBreaker, type MillisClock } from './circuit-breaker.js'
 import { ErrorCodes, SluiceError } from './errors.js'
 import { notify } from './observer.js'
+import { checkedReply } from './store-reply.js'
 import { MemoryStore } from './stores/memory-store.js'
 import { withTimeout } from './timeout.js'
 import type {
@@ -60,10 +61,13 @@ export function localShare(policy: ResolvedPolicy, replicas: number, cost: numbe
   })
 }
 
-/** Whether a custom store's answer is a reply for `request`; anything else counts as a failure. */
-function isReply(reply: unknown, request: CheckRequest): reply is CheckReply {
-  const r = reply as CheckReply | null | undefined
-  return typeof r?.admitted === 'boolean' && Array.isArray(r.buckets) && r.buckets.length === request.keys.length
+/** What a failed store threw, for the warning: a custom store may throw anything, even what `String()` refuses. */
+function reasonOf(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error)
+  } catch {
+    return 'a value that cannot be printed'
+  }
 }
 
 /**
@@ -105,8 +109,10 @@ export class Failover {
   }
 
   #observe(started: number, outcome: 'ok' | 'error' | 'timeout'): void {
-    const hook = this.#options.observer?.storeCall
-    if (hook !== undefined) notify(hook, { store: this.#store.kind, seconds: (this.#clock() - started) / 1000, outcome })
+    const observer = this.#options.observer
+    if (observer?.storeCall !== undefined) {
+      notify(observer, 'storeCall', { store: this.#store.kind, seconds: (this.#clock() - started) / 1000, outcome })
+    }
   }
 
   /** This replica's failure-mode buckets. */
@@ -123,30 +129,52 @@ export class Failover {
     }
   }
 
+  /** A failed store call (or a broken `cached()`), counted and timed; what the warning says of it. */
+  #failed(started: number, error: unknown): string {
+    this.#observe(started, error instanceof SluiceError && error.code === ErrorCodes.STORE_TIMEOUT ? 'timeout' : 'error')
+    this.#breaker.failure()
+    this.#storeErrors++
+    return reasonOf(error)
+  }
+
+  #started(): number {
+    return this.#options.observer?.storeCall === undefined ? 0 : this.#clock()
+  }
+
   async check(request: PolicyCheck): Promise<GuardedReply> {
-    const cached = this.#store.cached?.(request)
-    if (cached !== undefined) {
-      this.#storeAnswers++
-      return { reply: cached, policies: request.policies, source: 'store' }
-    }
     let reason = 'circuit open'
-    if (this.#breaker.allow()) {
-      const started = this.#options.observer?.storeCall === undefined ? 0 : this.#clock()
+    // A store's own answers, cached or not, are checked field by field: one that throws or
+    // answers nonsense has failed, and the failure mode answers.
+    if (this.#store.cached !== undefined) {
+      const started = this.#started()
       try {
-        const reply = await this.#call(request)
-        if (!isReply(reply, request))
-          throw new SluiceError(ErrorCodes.STORE_REPLY, `@sluice: the ${this.#store.kind} store answered something that is not a reply`)
+        const cached = this.#store.cached(request)
+        if (cached !== undefined) {
+          const reply = checkedReply(cached, request, this.#store.kind)
+          this.#storeAnswers++
+          return { reply, policies: request.policies, source: 'store' }
+        }
+      } catch (error) {
+        return this.#degraded(request, this.#failed(started, error))
+      }
+    }
+    if (this.#breaker.allow()) {
+      const started = this.#started()
+      try {
+        const reply = checkedReply(await this.#call(request), request, this.#store.kind)
         this.#observe(started, 'ok')
         this.#breaker.success()
         this.#storeAnswers++
         return { reply, policies: request.policies, source: 'store' }
       } catch (error) {
-        this.#observe(started, error instanceof SluiceError && error.code === ErrorCodes.STORE_TIMEOUT ? 'timeout' : 'error')
-        this.#breaker.failure()
-        this.#storeErrors++
-        reason = error instanceof Error ? error.message : String(error)
+        reason = this.#failed(started, error)
       }
     }
+    return this.#degraded(request, reason)
+  }
+
+  /** The failure mode's answer, said out loud (rate-limited) and counted. */
+  #degraded(request: PolicyCheck, reason: string): GuardedReply {
     this.#degradedAnswers++
     const mode = this.#options.mode
     this.#warn.warn(

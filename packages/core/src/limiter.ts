@@ -1,4 +1,5 @@
 import { type BucketClaim, BucketClaims } from './bucket-claims.js'
+import { denialFor } from './deny-body.js'
 import { ErrorCodes, SluiceError } from './errors.js'
 import { budgetedCheck, Failover, type GuardedReply, type PolicyCheck } from './failover.js'
 import { policyHeader, rateLimitHeaders } from './headers.js'
@@ -15,8 +16,9 @@ import {
 import { notify } from './observer.js'
 import { checkedCost, ROUTE_OPTION_NAMES, resolveCost, resolveFunction, resolveKey, resolveLimiterOptions } from './options.js'
 import { POLICY_KEYS, resolvePolicies, resolvePolicy } from './policies.js'
-import { costExceedsCapacity, customDenial, LIMITER_UNAVAILABLE, missingApiKey, problemDenial, quotaExceededDenial } from './problem.js'
+import { LIMITER_UNAVAILABLE, missingApiKey, problemDenial } from './problem.js'
 import { badValue, callRequestFunction } from './request-functions.js'
+import { checkedReply } from './store-reply.js'
 import { MemoryStore } from './stores/memory-store.js'
 import { summarize } from './summarize.js'
 import { withTimeout } from './timeout.js'
@@ -25,7 +27,6 @@ import type {
   ClientRef,
   CostOption,
   Decision,
-  Denial,
   KeyOption,
   LimiterOptions,
   LimiterStats,
@@ -308,7 +309,7 @@ function bindRoute<Req>(
   const tiers = isBinding(binding) ? undefined : binding
   warnIfUnverified(shared, key)
   const observe = (decision: Decision): Decision => {
-    notify(options.observer?.decision, { route, decision })
+    notify(options.observer, 'decision', { route, decision })
     return decision
   }
 
@@ -344,10 +345,11 @@ function bindRoute<Req>(
       // Local shares are other policies than the route's, so their header is built afresh.
       const constant = source === 'store' ? using.policyHeader : undefined
       const headers = rateLimitHeaders(result, options.headers, constant)
+      const refusal = result.allowed ? undefined : denialFor(options.denyBody, shared.denyBodyFailed, result, request)
       return observe({
         result,
         headers,
-        deny: result.allowed ? undefined : denial(shared, result, request),
+        deny: refusal instanceof Promise ? await refusal : refusal,
         source,
         outcome: result.status,
       })
@@ -377,27 +379,6 @@ async function measure<Req>(
     }
   }
   return { result, source: answer.source }
-}
-
-/** The 429 or 403 to send: the app's own body when it gives one, the problem object otherwise. */
-function denial<Req>(shared: Shared<Req>, result: RateLimitResult, request: Req): Denial {
-  const status = result.status === 'denied' ? 429 : 403
-  const custom = shared.options.denyBody
-  if (custom !== undefined) {
-    let body: unknown
-    try {
-      body = custom(result, request)
-    } catch (error) {
-      body = error
-    }
-    const own = body instanceof Error ? undefined : customDenial(status, body)
-    if (own !== undefined) return own
-    shared.denyBodyFailed.warn(
-      { reason: body instanceof Error ? body.message : `returned ${body === null ? 'null' : typeof body}` },
-      '@sluice: the denyBody function failed or returned neither an object nor a string; the default body was sent',
-    )
-  }
-  return status === 429 ? quotaExceededDenial(result) : problemDenial(costExceedsCapacity(result))
 }
 
 function tierOf<Req>(options: ResolvedLimiterOptions<Req>, tiers: ReadonlyMap<string, Binding>, request: Req): Binding | Promise<Binding> {
@@ -478,7 +459,9 @@ function resolveClientId<Req>(
 
 /** The client id an operator names; an address that does not parse is an error, not the unknown bucket. */
 function clientIdOf(client: ClientRef, ipv6Subnet: number): string {
-  const given = client as Partial<Record<'ip' | 'apiKey' | 'id', unknown>>
+  // Operators call these from scripts and admin routes, where a null or a missing argument is as
+  // likely as a malformed one, and deserves the same coded error.
+  const given = (typeof client === 'object' && client !== null ? client : {}) as Partial<Record<'ip' | 'apiKey' | 'id', unknown>>
   if (typeof given.ip === 'string') {
     const id = ipClientId(given.ip, ipv6Subnet)
     if (id !== undefined) return id
@@ -491,6 +474,11 @@ function clientIdOf(client: ClientRef, ipv6Subnet: number): string {
     ErrorCodes.INVALID_ARGUMENT,
     "@sluice: expected a client as { ip: '<address>' }, { apiKey: '<key>' } or { id: '<key-function id>' }",
   )
+}
+
+/** An object an operator's or a handler's call can read fields of (not null, not an array). */
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function unavailable(error: unknown): SluiceError {
@@ -520,8 +508,13 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
 
   const manualBinding = (policy: ManualCheckOptions['policy']): Binding | undefined => {
     if (policy === undefined) return undefined
+    if (!isObject(policy)) {
+      throw new SluiceError(
+        ErrorCodes.INVALID_ARGUMENT,
+        "@sluice: check()'s `policy` must be an object, as { name, capacity, refillPerSecond }",
+      )
+    }
     // The same checks as a policy anywhere else: a misspelt `shadwo` must not quietly enforce.
-    assertPlainObject(policy, 'policy')
     assertKnownOptions(policy, POLICY_KEYS, 'policy.')
     const resolved = resolvePolicy(policy, 'policy.')
     const known = manualPolicies.get(resolved.name)
@@ -559,7 +552,7 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
         throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the ${store.kind} store cannot reset buckets`)
       }
       try {
-        await withTimeout(store.reset(keys), options.timeoutMs)
+        await withTimeout(Promise.resolve(store.reset(keys)), options.timeoutMs)
       } catch (error) {
         throw unavailable(error)
       }
@@ -567,19 +560,21 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
 
     async peek(client: ClientRef & { readonly tier?: string }): Promise<RateLimitResult> {
       const clientId = clientIdOf(client, options.ipv6Subnet)
-      const binding = bindingFor(client.tier)
+      const binding = bindingFor((client as { readonly tier?: string }).tier)
       const keys = binding.bucketIds.map((id) => bucketKey(options.prefix, clientId, id))
       const request = { keys, policies: binding.policies, cost: 1, dryRun: true }
       try {
-        return summarize(await budgeted(request), binding.policies, keys, 1, false)
+        return summarize(checkedReply(await budgeted(request), request, store.kind), binding.policies, keys, 1, false)
       } catch (error) {
         throw unavailable(error)
       }
     },
 
     async check(request: Req, checkOptions: ManualCheckOptions): Promise<RateLimitResult> {
-      assertPlainObject(checkOptions, 'options')
-      assertKnownOptions(checkOptions, ['key', 'cost', 'policy'], '')
+      if (!isObject(checkOptions)) {
+        throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, "@sluice: check() needs options, as check(request, { key: '<key>' })")
+      }
+      assertKnownOptions(checkOptions as unknown as Record<string, unknown>, ['key', 'cost', 'policy'], '')
       if (typeof checkOptions.key !== 'string' || checkOptions.key === '') {
         throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, '@sluice: check() needs a non-empty string `key`')
       }

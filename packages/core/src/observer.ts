@@ -1,8 +1,21 @@
-/** Call an observer hook, never letting it break a request. */
-export function notify<E>(hook: ((event: E) => void) | undefined, event: E): void {
-  if (hook === undefined) return
+import { ignoreRejection } from './thenable.js'
+import type { DecisionEvent, SluiceObserver, StoreCallEvent } from './types.js'
+
+interface ObserverEvents {
+  readonly decision: DecisionEvent
+  readonly storeCall: StoreCallEvent
+}
+
+/**
+ * Call an observer hook, never letting it break a request: a hook that throws, or returns a
+ * promise that rejects, is ignored. It is called as a method, so an observer written as a class
+ * keeps its `this`.
+ */
+export function notify<H extends keyof ObserverEvents>(observer: SluiceObserver | undefined, hook: H, event: ObserverEvents[H]): void {
+  if (observer === undefined) return
   try {
-    hook(event)
+    const fn = observer[hook] as ((this: SluiceObserver, event: ObserverEvents[H]) => unknown) | undefined
+    if (fn !== undefined) ignoreRejection(fn.call(observer, event))
   } catch {
     // An observer is a bystander: its failure must not become the request's.
   }

@@ -14,11 +14,22 @@ export function problemDenial(problem: ProblemDetails): Denial {
   return { status: problem.status, contentType: PROBLEM, body: JSON.stringify(problem) }
 }
 
-/** A custom deny body: an object as JSON, a string as text; undefined for anything else. */
-export function customDenial(status: number, body: unknown): Denial | undefined {
+/**
+ * A custom deny body, serialized here so that nothing can fail once the adapter sends it: an
+ * object as JSON, a string as text. Throws, saying why, for anything else, and for an object
+ * JSON cannot hold (a BigInt, a cycle, a `toJSON` that throws or answers nothing).
+ */
+export function customDenial(status: number, body: unknown): Denial {
   if (typeof body === 'string') return { status, contentType: TEXT_TYPE, body }
-  if (body !== null && typeof body === 'object') return { status, contentType: JSON_TYPE, body: JSON.stringify(body) }
-  return undefined
+  if (body === null || typeof body !== 'object') throw new TypeError(`returned ${body === null ? 'null' : typeof body}`)
+  let json: unknown
+  try {
+    json = JSON.stringify(body)
+  } catch (error) {
+    throw new TypeError(`returned a body that cannot be serialized as JSON (${error instanceof Error ? error.message : 'it threw'})`)
+  }
+  if (typeof json !== 'string') throw new TypeError('returned a body that serializes to nothing')
+  return { status, contentType: JSON_TYPE, body: json }
 }
 
 /** 429: the bucket is short of `cost` tokens; retrying after `Retry-After` will work. */

@@ -1,16 +1,11 @@
 import { ErrorCodes, SluiceRequestError } from './errors.js'
+import { isThenable } from './thenable.js'
 
 /**
  * The one rule for the functions an app passes that run per request (`key`, `key.verify`,
  * `cost`, …): one that throws, or returns something it must not, is a coded 500 for that
  * request (`SluiceRequestError`), never a free pass and never another request's problem.
  */
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
-  )
-}
 
 function threw(option: string, error: unknown): SluiceRequestError {
   return new SluiceRequestError(ErrorCodes.REQUEST_FUNCTION_FAILED, option, `@sluice: the \`${option}\` function threw`, { cause: error })
@@ -32,12 +27,15 @@ export function badValue(option: string, expected: string, value: unknown): Slui
  */
 export function callRequestFunction<R>(option: string, call: () => unknown, check: (value: unknown) => R): R | Promise<R> {
   let value: unknown
+  let thenable: boolean
   try {
     value = call()
+    // Inside the try: a `then` getter that throws is the function's failure too.
+    thenable = isThenable(value)
   } catch (error) {
     throw threw(option, error)
   }
-  if (!isThenable(value)) return check(value)
+  if (!thenable) return check(value)
   return Promise.resolve(value).then(check, (error: unknown) => {
     throw threw(option, error)
   })

@@ -1,3 +1,4 @@
+import { ignoreRejection } from './thenable.js'
 import type { KeyOption } from './types.js'
 
 /** A compiled trust-proxy setting, as both frameworks use it: is `address`, `hop` hops away, a trusted proxy? */
@@ -22,7 +23,13 @@ const FAR = 1_000
 export function trustsEveryone(trust: TrustProxyFn | undefined): boolean {
   if (trust === undefined) return false
   try {
-    return STRANGERS.every((address) => trust(address, 0) === true && trust(address, FAR) === true)
+    // The app's own function: a promise from it means nothing here, and must not reject unheard.
+    const says = (address: string, hop: number): boolean => {
+      const answer: unknown = trust(address, hop)
+      ignoreRejection(answer)
+      return answer === true
+    }
+    return STRANGERS.every((address) => says(address, 0) && says(address, FAR))
   } catch {
     return false
   }

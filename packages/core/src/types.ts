@@ -76,7 +76,8 @@ export interface Store {
   /**
    * An answer the store can give at once from what it holds in process (such as a bucket it
    * knows to be empty), or undefined. Lets the limiter skip the time budget and the breaker for
-   * answers that never leave the process.
+   * answers that never leave the process. Its answers are checked like `check`'s: one that
+   * throws, or answers something that is not a reply, is a store failure.
    */
   cached?(request: CheckRequest): CheckReply | undefined
   /** Delete these buckets, so they start full again (an operator's reset). */
@@ -205,8 +206,10 @@ export type SkipOption<Req> = (request: Req) => boolean | Promise<boolean>
 export type HeaderFamilies = 'all' | 'ietf' | 'legacy' | 'none'
 
 /**
- * Your own 429 or 403 body: an object is sent as JSON (`application/json`), a string as text;
- * status and quota headers stay as they are. One that throws gets the default body, and a warning.
+ * Your own 429 or 403 body: an object is sent as JSON (`application/json`), a string as text
+ * (or a promise of either, which is awaited); status and quota headers stay as they are. One
+ * that throws, rejects, or answers what cannot be sent (neither an object nor a string, a BigInt
+ * field, a cycle) gets the default body, and a `SLUICE_DENY_BODY_FAILED` warning.
  */
 export type DenyBody<Req> = (result: RateLimitResult, request: Req) => unknown
 

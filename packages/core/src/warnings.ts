@@ -1,3 +1,4 @@
+import { ignoreRejection } from './thenable.js'
 import type { SluiceLogger } from './types.js'
 
 /**
@@ -18,16 +19,19 @@ export const WarningCodes = {
   SHADOW_DENIAL: 'SLUICE_SHADOW_DENIAL',
   /** An Express route override whose id does not match the route it guards. */
   ROUTE_MISMATCH: 'SLUICE_ROUTE_MISMATCH',
-  /** A custom deny body threw: the default body was sent instead. */
+  /** A custom deny body threw, rejected, or could not be sent (not an object or a string, not serializable): the default body was sent instead. */
   DENY_BODY_FAILED: 'SLUICE_DENY_BODY_FAILED',
 } as const
 
 export type WarningCode = (typeof WarningCodes)[keyof typeof WarningCodes]
 
-/** Log a coded warning; a logger that throws is ignored, so logging never fails a request. */
+/**
+ * Log a coded warning; a logger that throws, or whose `warn` returns a promise that rejects, is
+ * ignored, so logging never fails a request (nor leaves an unhandled rejection behind).
+ */
 export function warn(logger: SluiceLogger, code: WarningCode, details: object, message: string): void {
   try {
-    logger.warn({ code, ...details }, message)
+    ignoreRejection(logger.warn({ code, ...details }, message))
   } catch {
     // A logger is a bystander, like an observer: its failure must not become the request's.
   }
