@@ -1,6 +1,7 @@
 import { processWarningLogger } from './logger.js'
 import { resolvePolicies, resolveTiers } from './policies.js'
 import { badValue } from './request-functions.js'
+import { isRedisClient, MAX_MEMORY_KEYS, MAX_TIMEOUT_MS, STORE_DEFAULTS } from './store-options.js'
 import { MemoryStore } from './stores/memory-store.js'
 import { RedisStore } from './stores/redis-store.js'
 import type {
@@ -26,8 +27,8 @@ export const DEFAULTS = Object.freeze({
   cost: 1,
   prefix: 'sluice:',
   ipv6Subnet: 64,
-  memoryMaxKeys: 100_000,
-  timeoutMs: 100,
+  memoryMaxKeys: STORE_DEFAULTS.memory.maxKeys,
+  timeoutMs: STORE_DEFAULTS.timeoutMs,
   failureMode: 'local' as const,
   headers: 'all' as const,
   replicas: 1,
@@ -35,8 +36,6 @@ export const DEFAULTS = Object.freeze({
 })
 
 const OBSERVER_HOOKS = ['decision', 'storeCall'] as const
-// In-memory stores allocate as they fill, so this bounds growth, not start-up.
-const MAX_MEMORY_KEYS = 100_000_000
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/
 const MAX_COST = 2 ** 31
 
@@ -125,10 +124,7 @@ export function checkedCost(value: unknown): number {
   return value
 }
 
-function isRedisClient(value: unknown): boolean {
-  return value !== null && typeof value === 'object' && typeof (value as { defineCommand?: unknown }).defineCommand === 'function'
-}
-
+/** The store, built last: nothing touches the user's client until every other option is valid. */
 function resolveStore(raw: Record<string, unknown>, memoryMaxKeys: number): Store {
   if (raw.store !== undefined) {
     if (raw.store === null || typeof (raw.store as Store).check !== 'function') {
@@ -204,7 +200,6 @@ export function resolveLimiterOptions<Req>(
   }
   const memoryMaxKeys = optionalWhole(input.memoryMaxKeys, 'memoryMaxKeys', DEFAULTS.memoryMaxKeys, 1, MAX_MEMORY_KEYS)
   return Object.freeze({
-    store: resolveStore(input, memoryMaxKeys),
     policies,
     tiers,
     tier: input.tier as ResolvedLimiterOptions<Req>['tier'],
@@ -217,11 +212,13 @@ export function resolveLimiterOptions<Req>(
     prefix,
     ipv6Subnet: optionalWhole(input.ipv6Subnet, 'ipv6Subnet', DEFAULTS.ipv6Subnet, 1, 128),
     memoryMaxKeys,
-    timeoutMs: optionalWhole(input.timeoutMs, 'timeoutMs', DEFAULTS.timeoutMs, 1, 60_000),
+    timeoutMs: optionalWhole(input.timeoutMs, 'timeoutMs', DEFAULTS.timeoutMs, 1, MAX_TIMEOUT_MS),
     failureMode: failureMode as FailureMode,
     replicas: optionalWhole(input.replicas, 'replicas', DEFAULTS.replicas, 1, 10_000),
     circuitBreaker: resolveCircuitBreaker(input.circuitBreaker),
     logger: (logger as SluiceLogger | undefined) ?? fallbackLogger,
     observer: observer as SluiceObserver | undefined,
+    // Last, once every option above has been checked.
+    store: resolveStore(input, memoryMaxKeys),
   })
 }

@@ -93,6 +93,44 @@ export interface BudgetedStore extends Store {
   checkWithin(request: CheckRequest, budgetMs: number): Promise<CheckReply>
 }
 
+/** A monotonic clock in whole nanoseconds. */
+export type NanoClock = () => number
+
+/** `new MemoryStore(options)`. Defaults live in store-options.ts. */
+export interface MemoryStoreOptions {
+  /**
+   * Most buckets kept (1–10⁸); the least recently used is dropped first, so a flood of distinct
+   * keys cannot grow memory without bound. A dropped bucket starts full if its client returns.
+   * @default 100_000
+   */
+  readonly maxKeys?: number
+  /** Injected clock for tests. @default process.hrtime, relative to the store's creation */
+  readonly clock?: NanoClock
+}
+
+/** `new RedisStore(client, options)`. Defaults live in store-options.ts. */
+export interface RedisStoreOptions {
+  /**
+   * Coalesce the checks of one event-loop turn into one script call (per cluster slot).
+   * @default true
+   */
+  readonly coalesce?: boolean
+  /** Most checks in one script call (1–10,000); a long script would hold Redis up. @default 128 */
+  readonly maxBatch?: number
+  /**
+   * At most one script call per cluster slot (per process) this often (0–1,000 ms): checks that
+   * arrive less than this long after a call left wait for the next one, so under load a call
+   * carries many checks. A request waits at most this long, and only then; 0 sends as soon as
+   * the previous call is answered. @default 1 (ms)
+   */
+  readonly batchIntervalMs?: number
+  /**
+   * Answer checks of a bucket Redis reported empty from memory, for at most a second, until its
+   * tokens could be back (0–10⁶ buckets). Set to 0 to turn off. @default 10_000 buckets
+   */
+  readonly denyCacheKeys?: number
+}
+
 /**
  * An ioredis `Redis` or `Cluster`: the store never creates or closes it. Described by the
  * members Sluice uses rather than imported from ioredis, an optional peer: an app that keeps

@@ -1,20 +1,9 @@
 import { LRUCache } from 'lru-cache'
 import { applyCheck } from '../bucket.js'
-import type { CheckReply, CheckRequest, Store } from '../types.js'
+import { resolveMemoryStoreOptions } from '../store-options.js'
+import type { CheckReply, CheckRequest, MemoryStoreOptions, NanoClock, Store } from '../types.js'
 
-/** A monotonic clock in whole nanoseconds. */
-export type NanoClock = () => number
-
-export interface MemoryStoreOptions {
-  /**
-   * Most buckets kept; the least recently used is dropped first, so a flood of distinct keys
-   * cannot grow memory without bound. A dropped bucket starts full if its client returns.
-   * @default 100_000
-   */
-  readonly maxKeys?: number
-  /** Injected clock for tests. @default process.hrtime, relative to the store's creation */
-  readonly clock?: NanoClock
-}
+export type { MemoryStoreOptions, NanoClock } from '../types.js'
 
 function hrtimeClock(): NanoClock {
   const origin = process.hrtime.bigint()
@@ -33,10 +22,11 @@ export class MemoryStore implements Store {
   readonly #full: LRUCache<string, number>
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.#clock = options.clock ?? hrtimeClock()
+    const resolved = resolveMemoryStoreOptions(options)
+    this.#clock = resolved.clock ?? hrtimeClock()
     // Bounded by a size rather than `max`, which would allocate every slot up front: a large
     // bound costs nothing until buckets fill it.
-    this.#full = new LRUCache({ maxSize: options.maxKeys ?? 100_000, sizeCalculation: () => 1 })
+    this.#full = new LRUCache({ maxSize: resolved.maxKeys, sizeCalculation: () => 1 })
   }
 
   /** Buckets currently held (idle full ones are dropped lazily). */

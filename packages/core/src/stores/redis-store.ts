@@ -3,33 +3,14 @@ import type { Cluster, Redis } from 'ioredis'
 import { ErrorCodes, SluiceError } from '../errors.js'
 import { TOKEN_BUCKET_COMMAND, TOKEN_BUCKET_LUA } from '../scripts/token-bucket.js'
 import { decodeBatch, encodeBatch } from '../scripts/wire.js'
+import { resolveRedisStoreOptions } from '../store-options.js'
 import { withTimeout } from '../timeout.js'
-import type { BudgetedStore, CheckReply, CheckRequest, CheckStep, RedisClient } from '../types.js'
+import type { BudgetedStore, CheckReply, CheckRequest, CheckStep, RedisClient, RedisStoreOptions } from '../types.js'
 import { Batcher } from './batcher.js'
 import { DenyCache } from './deny-cache.js'
 import { RedisClock } from './redis-clock.js'
 
-export interface RedisStoreOptions {
-  /**
-   * Coalesce the checks of one event-loop turn into one script call (per cluster slot).
-   * @default true
-   */
-  readonly coalesce?: boolean
-  /** Most checks in one script call; a long script would hold Redis up. @default 128 */
-  readonly maxBatch?: number
-  /**
-   * At most one script call per cluster slot (per process) this often: checks that arrive less
-   * than this long after a call left wait for the next one, so under load a call carries many
-   * checks. A request waits at most this long, and only then; 0 sends as soon as the previous
-   * call is answered. @default 1 (ms)
-   */
-  readonly batchIntervalMs?: number
-  /**
-   * Answer checks of a bucket Redis reported empty from memory, for at most a second, until its
-   * tokens could be back. Set to 0 to turn off. @default 10_000 buckets
-   */
-  readonly denyCacheKeys?: number
-}
+export type { RedisStoreOptions } from '../types.js'
 
 type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>
 
@@ -92,6 +73,9 @@ export class RedisStore implements BudgetedStore {
   readonly #connection: Connection
 
   constructor(client: RedisClient, options: RedisStoreOptions = {}) {
+    // Every option is checked before anything touches the client: a store that throws here has
+    // defined no command on it and left no listener behind.
+    const resolved = resolveRedisStoreOptions(client, options)
     this.client = client
     this.#isCluster = (client as { isCluster?: boolean }).isCluster === true
     this.#connection = connectionOf(client)
@@ -100,19 +84,18 @@ export class RedisStore implements BudgetedStore {
     }
     const command = (client as unknown as Record<string, ScriptCommand>)[TOKEN_BUCKET_COMMAND]!
     this.#script = command.bind(client)
-    if (options.coalesce ?? true) {
+    if (resolved.coalesce) {
       const slotOf = (r: CheckRequest): number => calculateSlot(r.keys[0]!)
       this.#batcher = new Batcher<CheckRequest, CheckStep>(
         (checks, deadline) => this.#send(checks, deadline),
         this.#isCluster ? slotOf : () => 0,
-        options.maxBatch ?? 128,
+        resolved.maxBatch,
         () => new SluiceError(ErrorCodes.STORE_TIMEOUT, '@sluice: the check waited for Redis past its time budget; it was not sent'),
         () => performance.now(),
-        options.batchIntervalMs ?? 1,
+        resolved.batchIntervalMs,
       )
     }
-    const denyCacheKeys = options.denyCacheKeys ?? 10_000
-    if (denyCacheKeys > 0) this.#denied = new DenyCache(denyCacheKeys)
+    if (resolved.denyCacheKeys > 0) this.#denied = new DenyCache(resolved.denyCacheKeys)
   }
 
   cached(request: CheckRequest): CheckReply | undefined {
