@@ -515,8 +515,8 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
       )
     }
     // The same checks as a policy anywhere else: a misspelt `shadwo` must not quietly enforce.
-    assertKnownOptions(policy, POLICY_KEYS, 'policy.')
-    const resolved = resolvePolicy(policy, 'policy.')
+    assertKnownOptions(policy as unknown as Record<string, unknown>, POLICY_KEYS, 'policy.')
+    const resolved = resolvePolicy(policy as unknown as Record<string, unknown>, 'policy.')
     const known = manualPolicies.get(resolved.name)
     if (known !== undefined) {
       const p = known.policies[0]!
