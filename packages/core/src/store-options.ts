@@ -1,4 +1,4 @@
-import type { MemoryStoreOptions, NanoClock, RedisStoreOptions } from './types.js'
+import type { NanoClock, RedisStoreOptions } from './types.js'
 import { assertKnownOptions, assertPlainObject, invalid, optionalWhole } from './validate.js'
 
 /**
