@@ -1,3 +1,4 @@
+import { failureText } from './errors.js'
 import { costExceedsCapacity, customDenial, problemDenial, quotaExceededDenial } from './problem.js'
 import { isThenable } from './thenable.js'
 import type { Denial, DenyBody, RateLimitResult } from './types.js'
@@ -6,14 +7,6 @@ import type { WarnThrottle } from './warnings.js'
 /** The default 429 or 403: the problem object. */
 export function defaultDenial(result: RateLimitResult): Denial {
   return result.status === 'denied' ? quotaExceededDenial(result) : problemDenial(costExceedsCapacity(result))
-}
-
-function describeFailure(error: unknown): string {
-  try {
-    return error instanceof Error ? String(error.message) : String(error)
-  } catch {
-    return 'a value that cannot be printed'
-  }
 }
 
 /**
@@ -41,7 +34,7 @@ export function denialFor<Req>(
     try {
       return customDenial(status, body)
     } catch (error) {
-      return fallBack(describeFailure(error))
+      return fallBack(failureText(error))
     }
   }
   let body: unknown
@@ -50,8 +43,8 @@ export function denialFor<Req>(
     body = denyBody(result, request)
     thenable = isThenable(body)
   } catch (error) {
-    return fallBack(`threw: ${describeFailure(error)}`)
+    return fallBack(`threw: ${failureText(error)}`)
   }
   if (!thenable) return send(body)
-  return Promise.resolve(body).then(send, (error: unknown) => fallBack(`rejected: ${describeFailure(error)}`))
+  return Promise.resolve(body).then(send, (error: unknown) => fallBack(`rejected: ${failureText(error)}`))
 }

@@ -65,6 +65,15 @@ export class SluiceRequestError extends SluiceError {
   }
 }
 
+/** What a thrown value says, for a warning: user code may throw anything, even what `String()` refuses. */
+export function failureText(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error)
+  } catch {
+    return 'a value that cannot be printed'
+  }
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value)

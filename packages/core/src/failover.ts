@@ -1,5 +1,5 @@
 import { CircuitBreaker, type MillisClock } from './circuit-breaker.js'
-import { ErrorCodes, SluiceError } from './errors.js'
+import { ErrorCodes, failureText, SluiceError } from './errors.js'
 import { notify } from './observer.js'
 import { checkedReply } from './store-reply.js'
 import { MemoryStore } from './stores/memory-store.js'
@@ -59,15 +59,6 @@ export function localShare(policy: ResolvedPolicy, replicas: number, cost: numbe
     windowSeconds: Math.ceil(capacity / refillPerSecond),
     shadow: policy.shadow,
   })
-}
-
-/** What a failed store threw, for the warning: a custom store may throw anything, even what `String()` refuses. */
-function reasonOf(error: unknown): string {
-  try {
-    return error instanceof Error ? String(error.message) : String(error)
-  } catch {
-    return 'a value that cannot be printed'
-  }
 }
 
 /**
@@ -134,7 +125,7 @@ export class Failover {
     this.#observe(started, error instanceof SluiceError && error.code === ErrorCodes.STORE_TIMEOUT ? 'timeout' : 'error')
     this.#breaker.failure()
     this.#storeErrors++
-    return reasonOf(error)
+    return failureText(error)
   }
 
   #started(): number {

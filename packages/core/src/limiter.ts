@@ -40,7 +40,7 @@ import type {
   SluiceLogger,
   SluiceStats,
 } from './types.js'
-import { assertKnownOptions, assertPlainObject } from './validate.js'
+import { assertKnownOptions, assertPlainObject, isPlainObject } from './validate.js'
 import { type WarningCode, WarningCodes, WarnOnce, WarnThrottle } from './warnings.js'
 
 /** The policies bound to a route: checks a request against their buckets, all or nothing. */
@@ -476,11 +476,6 @@ function clientIdOf(client: ClientRef, ipv6Subnet: number): string {
   )
 }
 
-/** An object an operator's or a handler's call can read fields of (not null, not an array). */
-function isObject(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 function unavailable(error: unknown): SluiceError {
   return error instanceof SluiceError && error.code === ErrorCodes.STORE_UNAVAILABLE
     ? error
@@ -508,15 +503,15 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
 
   const manualBinding = (policy: ManualCheckOptions['policy']): Binding | undefined => {
     if (policy === undefined) return undefined
-    if (!isObject(policy)) {
+    if (!isPlainObject(policy)) {
       throw new SluiceError(
         ErrorCodes.INVALID_ARGUMENT,
         "@sluice: check()'s `policy` must be an object, as { name, capacity, refillPerSecond }",
       )
     }
     // The same checks as a policy anywhere else: a misspelt `shadwo` must not quietly enforce.
-    assertKnownOptions(policy as unknown as Record<string, unknown>, POLICY_KEYS, 'policy.')
-    const resolved = resolvePolicy(policy as unknown as Record<string, unknown>, 'policy.')
+    assertKnownOptions(policy, POLICY_KEYS, 'policy.')
+    const resolved = resolvePolicy(policy, 'policy.')
     const known = manualPolicies.get(resolved.name)
     if (known !== undefined) {
       const p = known.policies[0]!
@@ -560,7 +555,7 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
 
     async peek(client: ClientRef & { readonly tier?: string }): Promise<RateLimitResult> {
       const clientId = clientIdOf(client, options.ipv6Subnet)
-      const binding = bindingFor((client as { readonly tier?: string }).tier)
+      const binding = bindingFor(client.tier)
       const keys = binding.bucketIds.map((id) => bucketKey(options.prefix, clientId, id))
       const request = { keys, policies: binding.policies, cost: 1, dryRun: true }
       try {
@@ -571,10 +566,10 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
     },
 
     async check(request: Req, checkOptions: ManualCheckOptions): Promise<RateLimitResult> {
-      if (!isObject(checkOptions)) {
+      if (!isPlainObject(checkOptions)) {
         throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, "@sluice: check() needs options, as check(request, { key: '<key>' })")
       }
-      assertKnownOptions(checkOptions as unknown as Record<string, unknown>, ['key', 'cost', 'policy'], '')
+      assertKnownOptions(checkOptions, ['key', 'cost', 'policy'], '')
       if (typeof checkOptions.key !== 'string' || checkOptions.key === '') {
         throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, '@sluice: check() needs a non-empty string `key`')
       }

@@ -8,7 +8,7 @@ import { assertKnownOptions, assertPlainObject, invalid, optionalWhole } from '.
  */
 
 export const STORE_DEFAULTS = Object.freeze({
-  /** The time budget of one store call: the limiter's `timeoutMs`, and a direct `RedisStore.check()`'s. */
+  /** The time budget of one store call: the limiter's `timeoutMs`. */
   timeoutMs: 100,
   redis: Object.freeze({ coalesce: true, maxBatch: 128, batchIntervalMs: 1, denyCacheKeys: 10_000 }),
   memory: Object.freeze({ maxKeys: 100_000 }),

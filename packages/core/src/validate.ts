@@ -5,8 +5,13 @@ export function invalid(option: string, value: unknown, expected: string): Sluic
   return new SluiceOptionError(ErrorCodes.INVALID_OPTION, option, value, expected)
 }
 
+/** An object whose fields can be read as options or arguments: not null, not an array. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
 export function assertPlainObject(value: unknown, option: string): asserts value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (!isPlainObject(value)) {
     throw invalid(option, value, 'expected an object')
   }
 }
