@@ -7,9 +7,18 @@ import {
   type SluiceStats,
   WarningCodes,
 } from '@sluice/core'
-import { createLimiter, permissiveTrustProxyMessage, type RouteLimiter, requestView, trustsEveryone } from '@sluice/core/adapter'
+import {
+  createLimiter,
+  permissiveTrustProxyMessage,
+  type RequestView,
+  type RouteLimiter,
+  requestView,
+  trustsEveryone,
+  warn,
+} from '@sluice/core/adapter'
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express'
-import { RouteTable } from './route-table.js'
+import { OverrideFinder } from './override-finder.js'
+import { RouteId } from './route-id.js'
 
 /** Options of `@sluice/express`: exactly the core's options, with `Request` as the request type. */
 export type SluiceExpressOptions = LimiterOptions<Request>
@@ -60,13 +69,28 @@ export type { ClientRef, FailureMode, ManualCheckOptions, PolicyResult, RateLimi
  */
 export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
   const limiter = createLimiter<Request>(options)
-  const table = new RouteTable()
   const trustChecked = new WeakSet<Application>()
   // What this limiter did with each request, so that none is checked twice: the app-wide
   // middleware ran (and either checked it or left it to a route), a route's own middleware ran.
   const appWide = new WeakSet<Request>()
   const appWideChecked = new WeakSet<Request>()
   const routeRan = new WeakSet<Request>()
+
+  // Each route's warnings are said once per route, not once per limiter: a second misnamed
+  // route is a mistake of its own.
+  const warnRoute = (override: Override, kind: string, details: object, message: string): void => {
+    if (override.warned.has(kind)) return
+    override.warned.add(kind)
+    warn(limiter.options.logger, WarningCodes.ROUTE_MISMATCH, { route: override.id.id, ...details }, message)
+  }
+  const finder = new OverrideFinder<Override>(({ tag, actual }) =>
+    warnRoute(
+      tag,
+      'mismatch',
+      { actual },
+      `@sluice: limit.route('${tag.id.id}') is on a route that a request for '${tag.id.id}' does not reach (seen: ${actual}), so the app-wide limit checks its requests instead of the override; name the route by its method and full path (with any mount path), and declare it before routes that would answer for it`,
+    ),
+  )
 
   const check = async (route: RouteLimiter<Request>, req: Request, res: Response, next: NextFunction): Promise<void> => {
     if (route.keysByIp && !trustChecked.has(req.app)) {
@@ -89,23 +113,37 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
   }
 
   const whole = limiter.forRoute(undefined, '*', '*')!
+
+  // A request left to an override that never ran (a handler before it answered, or the walk was
+  // wrong): it is charged now, to the override when its route was reached, else app-wide.
+  const chargeLate = (owner: Override, dispatched: object, req: Request, view: RequestView): void => {
+    const reached = req.route === dispatched
+    const late = reached ? owner.route : whole
+    if (late === null) return // its route is exempt
+    warnRoute(
+      owner,
+      'unreached',
+      { actual: `${req.method} ${req.originalUrl}` },
+      `@sluice: a request for '${owner.id.id}' was answered without reaching that route's limit.route() middleware, so it was charged only after its answer; put limit.route('${owner.id.id}', …) first on the route`,
+    )
+    late.check(req, view).catch(() => {
+      // The answer is sent: a late charge that fails has no one left to tell but the observer.
+    })
+  }
+
   // Express 5 forwards a rejected promise to `next`, so errors reach the app's error handler.
   const middleware: RequestHandler = async (req, res, next) => {
     if (appWide.has(req)) return next()
     appWide.add(req)
-    const claimed = table.claim(req)
-    if (claimed === undefined) {
+    const owner = finder.owner(req)
+    if (owner.kind === 'app') {
       appWideChecked.add(req)
       return check(whole, req, res, next)
     }
-    // The route's own middleware checks it; say so if the route never gets there.
-    res.once('finish', () => {
-      if (routeRan.has(req)) return
-      limiter.warnOnce(
-        WarningCodes.ROUTE_MISMATCH,
-        { route: claimed },
-        `@sluice: a request for '${claimed}' was answered without reaching that route's limit.route() middleware, so no limit applied to it; put limit.route('${claimed}', …) first on the route that answers it`,
-      )
+    // Read now: once the response ends, the socket (and so the client's address) may be gone.
+    const view = requestView(req)
+    res.once('close', () => {
+      if (!routeRan.has(req)) chargeLate(owner.tag, owner.route, req, view)
     })
     next()
   }
@@ -116,26 +154,37 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
     peek: (client: ClientRef & { readonly tier?: string }) => limiter.peek(client),
     check: (req: Request, checkOptions: ManualCheckOptions) => limiter.check(req, checkOptions),
     route(id: string, override: SluiceExpressRouteOptions | false): RequestHandler {
-      table.add(id)
+      const routeId = new RouteId(id)
       const route = limiter.forRoute(override, '', id)
-      return async (req, res, next) => {
+      const tag: Override = { id: routeId, route, warned: new Set() }
+      const handler: RequestHandler = async (req, res, next) => {
         if (routeRan.has(req)) return next()
         routeRan.add(req)
         if (appWideChecked.has(req)) {
-          // The app-wide middleware did not recognise this route by its id, and checked it.
+          // The app-wide middleware did not find this route first, and checked the request itself.
           const actual = `${req.method} ${req.baseUrl}${req.route?.path ?? req.path}`
-          limiter.warnOnce(
-            WarningCodes.ROUTE_MISMATCH,
-            { route: id, actual },
-            `@sluice: limit.route('${id}') guards a route reached as '${actual}', which the app-wide limit had already checked, so the override was not applied; name the route by its method and full path`,
+          warnRoute(
+            tag,
+            'mismatch',
+            { actual },
+            `@sluice: limit.route('${id}') guards a route reached as '${actual}', which the app-wide limit had already checked, so the override was not applied; name the route by its method and full path, and declare it before routes that would answer for it`,
           )
           return next()
         }
         if (route === null) return next()
         return check(route, req, res, next)
       }
+      finder.tag(handler, tag)
+      return handler
     },
   })
+}
+
+/** One `limit.route(id, override)`: its id, its limiter (null when exempt), what was said about it. */
+interface Override {
+  readonly id: RouteId
+  readonly route: RouteLimiter<Request> | null
+  readonly warned: Set<string>
 }
 
 export default rateLimit
