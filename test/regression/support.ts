@@ -1,3 +1,6 @@
+import { once } from 'node:events'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import type { SluiceLogger } from '@sluice/core'
 import { type RedisServer, startRedis } from '@sluice/harness'
 import type { Redis } from 'ioredis'
@@ -64,4 +67,19 @@ export function processWarnings(): { readonly codes: string[]; stop(): void } {
   const listener = (w: Error & { code?: string }): void => void codes.push(w.code ?? '')
   process.on('warning', listener)
   return { codes, stop: () => process.off('warning', listener) }
+}
+
+/** An Express app (anything with `listen`) on a free loopback port, until `close()`. */
+export async function serve(app: { listen(port: number, host: string): Server }): Promise<{ url: string; close(): Promise<void> }> {
+  const server = app.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async close() {
+      const closed = once(server, 'close')
+      server.closeAllConnections()
+      server.close()
+      await closed
+    },
+  }
 }

@@ -81,7 +81,7 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
   const warnRoute = (override: Override, kind: string, details: object, message: string): void => {
     if (override.warned.has(kind)) return
     override.warned.add(kind)
-    warn(limiter.options.logger, WarningCodes.ROUTE_MISMATCH, { route: override.id.id, ...details }, message)
+    warn(limiter.options.logger, WarningCodes.ROUTE_MISMATCH, { route: override.id.id, reason: kind, ...details }, message)
   }
   const finder = new OverrideFinder<Override>(({ tag, actual }) =>
     warnRoute(
