@@ -211,6 +211,26 @@ describe.each(backends)('on $name', (store) => {
       }
     })
 
+    it('limits a route declared before an overlapping route with an override (or exempt) by the app-wide policy', async () => {
+      // Express dispatches in declaration order, Fastify by specificity: here both give
+      // `/users/me` and `/items/new` to the routes without an override, and so to the app-wide limit.
+      const url = await start(base({ capacity: 3 }), [
+        { path: '/users/me' },
+        { path: '/users/:id', rateLimit: { capacity: 10, refillPerSecond: 0.001, name: 'user' } },
+        { path: '/items/new' },
+        { path: '/items/:id', rateLimit: false },
+      ])
+      const me = [await get(`${url}/users/me`), await get(`${url}/items/new`), await get(`${url}/users/me`), await get(`${url}/items/new`)]
+      expect(me.map((a) => [a.status, a.headers.get('x-ratelimit-limit')])).toEqual([
+        [200, '3'],
+        [200, '3'],
+        [200, '3'],
+        [429, '3'],
+      ])
+      expect((await get(`${url}/users/7`)).headers.get('x-ratelimit-limit')).toBe('10')
+      expect(limitHeaders(await get(`${url}/items/7`))['x-ratelimit-limit']).toBeNull()
+    })
+
     it('keys by a hashed API key and never stores the key itself', async () => {
       const prefix = uniquePrefix()
       const url = await start(base({ capacity: 1, prefix, key: { header: 'x-api-key' } }))
