@@ -25,7 +25,9 @@ function finiteBudget(ms: number): number {
  * `SCRIPT FLUSH` never surfaces. Concurrent checks share one script call; on a cluster, one per
  * slot, which the client-id hash tag makes the same for all of one client's keys. Each call
  * carries its deadline in Redis time (see redis-clock.ts), so a call that arrives after its
- * checks were answered without it takes nothing.
+ * checks were answered without it takes nothing; no call is sent before the client is ready and
+ * that deadline can be computed, and none without one: a direct `check()` or `reset()` has the
+ * store's own `timeoutMs`.
  */
 export class RedisStore implements BudgetedStore {
   readonly kind = 'redis'
@@ -106,9 +108,10 @@ export class RedisStore implements BudgetedStore {
 
   #assertConnected(): void {
     // ioredis queues commands while it reconnects (through every 'connecting' attempt) and sends
-    // them once it is back: refuse at once whenever a client that has been ready is not. (Before
-    // that, its first connection is how every client starts.) The deadline a call carries covers what
-    // slips past this: commands already written, or resent after a reconnect.
+    // them once it is back: refuse at once whenever a client that has been ready is not. Before
+    // its first ready, a call waits for it within its budget instead (redis-connection.ts): that
+    // is how every client starts. The deadline a call carries covers what slips past this:
+    // commands already written, or resent after a reconnect.
     const status = this.client.status
     // A socket the server has closed can still read 'ready' until ioredis handles the close
     // event; ioredis then queues rather than writes, so check the socket too (plain clients).
