@@ -29,6 +29,10 @@ describe('RedisStore options', () => {
     ['batchIntervalMs', { batchIntervalMs: -1 }],
     ['batchIntervalMs', { batchIntervalMs: Number.NaN }],
     ['coalesce', { coalesce: 'yes' }],
+    ['timeoutMs', { timeoutMs: 0 }],
+    ['timeoutMs', { timeoutMs: 60_001 }],
+    ['timeoutMs', { timeoutMs: 2.5 }],
+    ['timeoutMs', { timeoutMs: Number.POSITIVE_INFINITY }],
     ['options', null],
   ])('refuses %s (%o) with a coded error, and leaves the client untouched', async (option, options) => {
     const client = suite.server().client({ lazyConnect: true })

@@ -74,7 +74,8 @@ const MAKERS: Record<MemoryLibrary, KeyMaker> = {
     // As the limiter builds it for `key: 'ip'`, default prefix and policy name.
     key: (i) => bucketKey('sluice:', ipClientId(clientIp(i))!, 'default'),
     bind(redis) {
-      const store = new RedisStore(redis)
+      // Every key must land for the memory to be measured: a flood may wait past the default budget.
+      const store = new RedisStore(redis, { timeoutMs: 60_000 })
       return (i) => store.check({ keys: [MAKERS.sluice.key(i)], policies: [sluicePolicy], cost: 1 })
     },
   },

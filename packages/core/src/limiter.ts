@@ -24,6 +24,7 @@ import { summarize } from './summarize.js'
 import { withTimeout } from './timeout.js'
 import { keysByIp } from './trust-proxy.js'
 import type {
+  BudgetedStore,
   ClientRef,
   CostOption,
   Decision,
@@ -547,7 +548,10 @@ function manualChecks<Req>(shared: Shared<Req>, own: Binding | ReadonlyMap<strin
         throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the ${store.kind} store cannot reset buckets`)
       }
       try {
-        await withTimeout(Promise.resolve(store.reset(keys)), options.timeoutMs)
+        const within = (store as Partial<BudgetedStore>).resetWithin
+        // A store that keeps budgets itself gets this limiter's, not its own default.
+        const reset = within !== undefined ? within.call(store, keys, options.timeoutMs) : store.reset(keys)
+        await withTimeout(Promise.resolve(reset), options.timeoutMs)
       } catch (error) {
         throw unavailable(error)
       }

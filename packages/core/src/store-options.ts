@@ -8,7 +8,7 @@ import { assertKnownOptions, assertPlainObject, invalid, optionalWhole } from '.
  */
 
 export const STORE_DEFAULTS = Object.freeze({
-  /** The time budget of one store call: the limiter's `timeoutMs`. */
+  /** The time budget of one store call: the limiter's `timeoutMs`, and a RedisStore's own for direct calls. */
   timeoutMs: 100,
   redis: Object.freeze({ coalesce: true, maxBatch: 128, batchIntervalMs: 1, denyCacheKeys: 10_000 }),
   memory: Object.freeze({ maxKeys: 100_000 }),
@@ -24,7 +24,7 @@ const MAX_BATCH_INTERVAL_MS = 1_000
 // The deny cache's LRU allocates its slots up front.
 const MAX_DENY_CACHE_KEYS = 1_000_000
 
-export const REDIS_STORE_OPTION_NAMES = ['coalesce', 'maxBatch', 'batchIntervalMs', 'denyCacheKeys'] as const
+export const REDIS_STORE_OPTION_NAMES = ['coalesce', 'maxBatch', 'batchIntervalMs', 'denyCacheKeys', 'timeoutMs'] as const
 export const MEMORY_STORE_OPTION_NAMES = ['maxKeys', 'clock'] as const
 
 export type ResolvedRedisStoreOptions = Readonly<Required<RedisStoreOptions>>
@@ -50,6 +50,7 @@ export function resolveRedisStoreOptions(client: unknown, input: unknown = {}): 
     maxBatch: optionalWhole(input.maxBatch, 'maxBatch', d.maxBatch, 1, MAX_BATCH),
     batchIntervalMs: optionalWhole(input.batchIntervalMs, 'batchIntervalMs', d.batchIntervalMs, 0, MAX_BATCH_INTERVAL_MS),
     denyCacheKeys: optionalWhole(input.denyCacheKeys, 'denyCacheKeys', d.denyCacheKeys, 0, MAX_DENY_CACHE_KEYS),
+    timeoutMs: optionalWhole(input.timeoutMs, 'timeoutMs', STORE_DEFAULTS.timeoutMs, 1, MAX_TIMEOUT_MS),
   })
 }
 

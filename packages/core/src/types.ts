@@ -91,6 +91,8 @@ export interface Store {
  */
 export interface BudgetedStore extends Store {
   checkWithin(request: CheckRequest, budgetMs: number): Promise<CheckReply>
+  /** `reset` within the caller's budget (the limiter's `timeoutMs`) rather than the store's own. */
+  resetWithin?(keys: readonly string[], budgetMs: number): Promise<void>
 }
 
 /** A monotonic clock in whole nanoseconds. */
@@ -129,6 +131,13 @@ export interface RedisStoreOptions {
    * tokens could be back (0–10⁶ buckets). Set to 0 to turn off. @default 10_000 buckets
    */
   readonly denyCacheKeys?: number
+  /**
+   * Time budget (1–60,000 ms) of a direct `check()` or `reset()` on the store; past it the call
+   * rejects with `ERR_SLUICE_STORE_TIMEOUT` or `ERR_SLUICE_STORE_UNAVAILABLE`, and a script that
+   * reaches Redis later takes nothing. A limiter's checks use the limiter's `timeoutMs` instead.
+   * @default 100 (ms)
+   */
+  readonly timeoutMs?: number
 }
 
 /**

@@ -12,8 +12,10 @@
  * most one interval, only for requests that arrive less than an interval after a batch left.
  *
  * Each call brings its deadline (monotonic ms); a batch is flushed with the earliest of its
- * calls', so the one timer the flush sets answers for all of them, and a call whose deadline
- * passed while it waited is refused without being sent.
+ * calls', so the one timer the flush sets answers for all of them. Calls that wait (behind a
+ * batch in flight, or for the interval) have one timer per group, at the earliest deadline among
+ * them: each waiting call is refused, unsent, by its own deadline, however long the batch ahead
+ * of it takes (a frozen Redis, a caller with a longer budget).
  */
 export class Batcher<In, Out> {
   readonly #flush: (items: In[], deadlineMs: number) => Promise<readonly Out[]>
@@ -22,7 +24,7 @@ export class Batcher<In, Out> {
   readonly #expired: () => unknown
   readonly #clock: () => number
   readonly #minIntervalMs: number
-  #pending = new Map<string | number, Entry<In, Out>[]>()
+  readonly #pending = new Map<string | number, Waiting<In, Out>>()
   readonly #groups = new Map<string | number, GroupState>()
   #scheduled = false
 
@@ -45,17 +47,69 @@ export class Batcher<In, Out> {
   push(item: In, deadlineMs: number): Promise<Out> {
     return new Promise<Out>((resolve, reject) => {
       const group = this.#groupOf(item)
-      let queue = this.#pending.get(group)
-      if (queue === undefined) {
-        queue = []
-        this.#pending.set(group, queue)
+      let waiting = this.#pending.get(group)
+      if (waiting === undefined) {
+        waiting = { entries: [], timer: undefined, timerAtMs: Number.POSITIVE_INFINITY }
+        this.#pending.set(group, waiting)
       }
-      queue.push({ item, deadlineMs, resolve, reject })
+      waiting.entries.push({ item, deadlineMs, resolve, reject })
+      if (deadlineMs < waiting.timerAtMs) this.#armExpiry(group, waiting, deadlineMs)
       if (!this.#scheduled) {
         this.#scheduled = true
         setImmediate(() => this.#drain())
       }
     })
+  }
+
+  /** The group's one expiry timer, moved to `atMs`: the earliest deadline among its waiting calls. */
+  #armExpiry(group: string | number, waiting: Waiting<In, Out>, atMs: number): void {
+    if (waiting.timer !== undefined) clearTimeout(waiting.timer)
+    waiting.timerAtMs = atMs
+    if (atMs === Number.POSITIVE_INFINITY) {
+      waiting.timer = undefined
+      return
+    }
+    // Whole ms at least, rounded up: a timer may fire a fraction early by the monotonic clock,
+    // and then finds nothing expired and waits again.
+    waiting.timer = setTimeout(() => this.#expire(group, waiting), Math.max(1, Math.ceil(atMs - this.#clock())))
+    waiting.timer.unref()
+  }
+
+  /** Refuse, unsent, every waiting call of the group whose deadline has passed. */
+  #expire(group: string | number, waiting: Waiting<In, Out>): void {
+    waiting.timer = undefined
+    if (this.#pending.get(group) !== waiting) return
+    const now = this.#clock()
+    const expired: Entry<In, Out>[] = []
+    let next = Number.POSITIVE_INFINITY
+    waiting.entries = waiting.entries.filter((entry) => {
+      if (entry.deadlineMs <= now) {
+        expired.push(entry)
+        return false
+      }
+      if (entry.deadlineMs < next) next = entry.deadlineMs
+      return true
+    })
+    if (waiting.entries.length === 0) {
+      this.#forgetWaiting(group, waiting)
+      this.#forgetIfIdle(group)
+    } else {
+      this.#armExpiry(group, waiting, next)
+    }
+    for (const entry of expired) entry.reject(this.#expired())
+  }
+
+  #forgetWaiting(group: string | number, waiting: Waiting<In, Out>): void {
+    if (waiting.timer !== undefined) clearTimeout(waiting.timer)
+    waiting.timer = undefined
+    this.#pending.delete(group)
+  }
+
+  /** A group with nothing in flight or waiting, whose interval has passed, is forgotten (slots are many). */
+  #forgetIfIdle(group: string | number): void {
+    const state = this.#groups.get(group)
+    if (state === undefined || state.inFlight > 0 || state.timer !== undefined || this.#pending.has(group)) return
+    if (this.#minIntervalMs <= this.#clock() - state.sentAt) this.#groups.delete(group)
   }
 
   #drain(): void {
@@ -65,9 +119,9 @@ export class Batcher<In, Out> {
 
   /** Send a group's waiting calls if it may send now; otherwise they go when it may. */
   #sendGroup(group: string | number): void {
-    const queue = this.#pending.get(group)
-    if (queue === undefined) return
+    const waiting = this.#pending.get(group)
     const state = this.#groups.get(group)
+    if (waiting === undefined) return
     // A group with a batch in flight sends when that batch is answered.
     if (state !== undefined && state.inFlight > 0) return
     if (state !== undefined && state.timer === undefined) {
@@ -82,7 +136,8 @@ export class Batcher<In, Out> {
       }
     }
     if (state?.timer !== undefined) return
-    this.#pending.delete(group)
+    this.#forgetWaiting(group, waiting)
+    const queue = waiting.entries
     for (let start = 0; start < queue.length; start += this.#maxBatch) {
       this.#send(group, queue.slice(start, start + this.#maxBatch))
     }
@@ -140,6 +195,14 @@ interface GroupState {
   sentAt: number
   /** The wait until the group may send again, while calls wait for it. */
   timer: ReturnType<typeof setTimeout> | undefined
+}
+
+/** A group's calls waiting to be sent, and the one timer that refuses them at their deadlines. */
+interface Waiting<In, Out> {
+  entries: Entry<In, Out>[]
+  timer: ReturnType<typeof setTimeout> | undefined
+  /** When `timer` fires: the earliest deadline among `entries` (infinite: no timer). */
+  timerAtMs: number
 }
 
 interface Entry<In, Out> {

@@ -45,6 +45,11 @@ export class RedisClock {
     }
   }
 
+  /** Whether anything is known of `node`'s clock: a call to it can carry a deadline. */
+  knows(node: string): boolean {
+    return this.#estimates.has(node)
+  }
+
   /**
    * The Redis time (µs since the epoch) on `node` that is surely no earlier than the local
    * instant `localMs`, or 0 (no deadline) while nothing is known of that node's clock.

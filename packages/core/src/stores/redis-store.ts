@@ -1,58 +1,22 @@
 import calculateSlot from 'cluster-key-slot'
-import type { Cluster, Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { ErrorCodes, SluiceError } from '../errors.js'
 import { TOKEN_BUCKET_COMMAND, TOKEN_BUCKET_LUA } from '../scripts/token-bucket.js'
 import { decodeBatch, encodeBatch } from '../scripts/wire.js'
-import { resolveRedisStoreOptions } from '../store-options.js'
+import { MAX_TIMEOUT_MS, resolveRedisStoreOptions } from '../store-options.js'
 import { withTimeout } from '../timeout.js'
 import type { BudgetedStore, CheckReply, CheckRequest, CheckStep, RedisClient, RedisStoreOptions } from '../types.js'
 import { Batcher } from './batcher.js'
 import { DenyCache } from './deny-cache.js'
-import { RedisClock } from './redis-clock.js'
+import { connectionOf, type RedisConnection, SINGLE_NODE } from './redis-connection.js'
 
 export type { RedisStoreOptions } from '../types.js'
 
 type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>
 
-/** The node of a plain client; a cluster's nodes are named `host:port`, as ioredis names them. */
-const SINGLE_NODE = 'redis'
-
-/** What every store on one client shares: one listener, one view of the nodes' clocks. */
-interface Connection {
-  readonly clock: RedisClock
-  wasReady: boolean
-}
-
-const connections = new WeakMap<RedisClient, Connection>()
-
-function connectionOf(client: RedisClient): Connection {
-  let connection = connections.get(client)
-  if (connection === undefined) {
-    const state: Connection = { clock: new RedisClock(), wasReady: client.status === 'ready' }
-    connection = state
-    connections.set(client, state)
-    if (state.wasReady) readClocks(client, state.clock)
-    client.on('ready', () => {
-      state.wasReady = true
-      readClocks(client, state.clock)
-    })
-  }
-  return connection
-}
-
-/** One TIME per node whenever the client (re)connects, so even the first batch has a deadline. */
-function readClocks(client: RedisClient, clock: RedisClock): void {
-  const nodes =
-    (client as { isCluster?: boolean }).isCluster === true
-      ? (client as Cluster).nodes('master').map((node) => ({ node, name: `${node.options.host}:${node.options.port}` }))
-      : [{ node: client as Redis, name: SINGLE_NODE }]
-  for (const { node, name } of nodes) {
-    const sentAt = performance.now()
-    node.time().then(
-      ([seconds, micros]) => clock.learn(name, Number(seconds) * 1_000_000 + Number(micros), sentAt, performance.now()),
-      () => {}, // a reply will teach the same; until then batches carry no deadline
-    )
-  }
+/** A caller's budget as one the script can honour: at most the longest, and never endless. */
+function finiteBudget(ms: number): number {
+  return Number.isNaN(ms) ? 0 : Math.min(Math.max(ms, 0), MAX_TIMEOUT_MS)
 }
 
 /**
@@ -61,7 +25,9 @@ function readClocks(client: RedisClient, clock: RedisClock): void {
  * `SCRIPT FLUSH` never surfaces. Concurrent checks share one script call; on a cluster, one per
  * slot, which the client-id hash tag makes the same for all of one client's keys. Each call
  * carries its deadline in Redis time (see redis-clock.ts), so a call that arrives after its
- * checks were answered without it takes nothing.
+ * checks were answered without it takes nothing; no call is sent before the client is ready and
+ * that deadline can be computed, and none without one: a direct `check()` or `reset()` has the
+ * store's own `timeoutMs`.
  */
 export class RedisStore implements BudgetedStore {
   readonly kind = 'redis'
@@ -70,13 +36,15 @@ export class RedisStore implements BudgetedStore {
   readonly #batcher: Batcher<CheckRequest, CheckStep> | undefined
   readonly #denied: DenyCache | undefined
   readonly #isCluster: boolean
-  readonly #connection: Connection
+  readonly #connection: RedisConnection
+  readonly #timeoutMs: number
 
   constructor(client: RedisClient, options: RedisStoreOptions = {}) {
     // Every option is checked before anything touches the client: a store that throws here has
     // defined no command on it and left no listener behind.
     const resolved = resolveRedisStoreOptions(client, options)
     this.client = client
+    this.#timeoutMs = resolved.timeoutMs
     this.#isCluster = (client as { isCluster?: boolean }).isCluster === true
     this.#connection = connectionOf(client)
     if (typeof (client as unknown as Record<string, unknown>)[TOKEN_BUCKET_COMMAND] !== 'function') {
@@ -104,22 +72,33 @@ export class RedisStore implements BudgetedStore {
 
   check(request: CheckRequest): Promise<CheckReply> {
     const cached = this.cached(request)
-    return cached !== undefined ? Promise.resolve(cached) : this.checkWithin(request, Number.POSITIVE_INFINITY)
+    return cached !== undefined ? Promise.resolve(cached) : this.checkWithin(request, this.#timeoutMs)
   }
 
   async checkWithin(request: CheckRequest, budgetMs: number): Promise<CheckReply> {
     const startedAt = performance.now()
-    const deadline = startedAt + budgetMs
+    // Every call has a finite deadline, the script's too: an endless budget would let a call
+    // that Redis receives late (after a freeze, a reconnect) take tokens whenever it lands.
+    const deadline = startedAt + finiteBudget(budgetMs)
     const step = this.#batcher !== undefined ? await this.#batcher.push(request, deadline) : (await this.#send([request], deadline))[0]!
     this.#denied?.record(request, step, startedAt)
     return step.reply
   }
 
   /** Delete a client's buckets; all of them share its hash tag, so one command on one node does. */
-  async reset(keys: readonly string[]): Promise<void> {
+  reset(keys: readonly string[]): Promise<void> {
+    return this.resetWithin(keys, this.#timeoutMs)
+  }
+
+  /** `reset` within a time budget; like a check, never written into the client's offline queue. */
+  async resetWithin(keys: readonly string[], budgetMs: number): Promise<void> {
+    const deadline = performance.now() + finiteBudget(budgetMs)
     this.#assertConnected()
     this.#denied?.forget(keys)
-    if (keys.length > 0) await (this.client as Redis).del(...keys)
+    if (keys.length === 0) return
+    await this.#whenUsable(keys[0]!, deadline)
+    this.#assertConnected()
+    await withTimeout((this.client as Redis).del(...keys), deadline - performance.now())
   }
 
   #nodeOf(key: string): string {
@@ -129,9 +108,10 @@ export class RedisStore implements BudgetedStore {
 
   #assertConnected(): void {
     // ioredis queues commands while it reconnects (through every 'connecting' attempt) and sends
-    // them once it is back: refuse at once whenever a client that has been ready is not. (Before
-    // that, its first connection is how every client starts.) The deadline a call carries covers what
-    // slips past this: commands already written, or resent after a reconnect.
+    // them once it is back: refuse at once whenever a client that has been ready is not. Before
+    // its first ready, a call waits for it within its budget instead (redis-connection.ts): that
+    // is how every client starts. The deadline a call carries covers what slips past this:
+    // commands already written, or resent after a reconnect.
     const status = this.client.status
     // A socket the server has closed can still read 'ready' until ioredis handles the close
     // event; ioredis then queues rather than writes, so check the socket too (plain clients).
@@ -141,14 +121,25 @@ export class RedisStore implements BudgetedStore {
     }
   }
 
+  /** The node of `key` once the client is ready and that node's clock known, within the deadline. */
+  #whenUsable(key: string, deadlineMs: number): string | Promise<string> {
+    const nodeOf = (): string => this.#nodeOf(key)
+    return this.#connection.usableNow(nodeOf) ?? this.#connection.usable(nodeOf, deadlineMs)
+  }
+
   async #send(checks: CheckRequest[], deadlineMs: number): Promise<readonly CheckStep[]> {
     this.#assertConnected()
-    const node = this.#nodeOf(checks[0]!.keys[0]!)
-    const { keys, args } = encodeBatch(checks, this.#connection.clock.deadlineUs(node, deadlineMs))
+    const node = await this.#whenUsable(checks[0]!.keys[0]!, deadlineMs)
+    // The wait may have outlasted a connection that was ready.
+    this.#assertConnected()
+    const deadlineUs = this.#connection.clock.deadlineUs(node, deadlineMs)
+    if (deadlineUs === 0)
+      throw new SluiceError(ErrorCodes.STORE_TIMEOUT, '@sluice: the check had no deadline Redis could honour; it was not sent')
+    const { keys, args } = encodeBatch(checks, deadlineUs)
     const sentAt = performance.now()
     const call = this.#script(keys.length, ...keys, ...args).then((raw) => {
       const batch = decodeBatch(raw, checks)
-      this.#connection.clock.learn(node, batch.redisTimeUs, sentAt, performance.now())
+      this.#connection.learn(node, batch.redisTimeUs, sentAt, performance.now())
       if (!batch.ran) {
         throw new SluiceError(ErrorCodes.STORE_TIMEOUT, '@sluice: the check reached Redis after its time budget; it took nothing')
       }

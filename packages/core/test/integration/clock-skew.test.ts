@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisStore } from '../../src/stores/redis-store.js'
 import type { BucketReply } from '../../src/types.js'
 
+// A generous budget for direct checks: these tests are about what the buckets answer, and on a
+// busy machine the store's default (100 ms) could refuse one.
+const BUDGET = { timeoutMs: 10_000 } as const
+
 const run = promisify(execFile)
 const fixture = fileURLToPath(new URL('./fixtures/skewed-check.ts', import.meta.url))
 const DAY_MS = 86_400_000
@@ -18,7 +22,7 @@ let store: RedisStore
 beforeAll(async () => {
   server = await startRedis()
   redis = server.client()
-  store = new RedisStore(redis)
+  store = new RedisStore(redis, BUDGET)
 })
 afterAll(async () => {
   await server.stop()

@@ -5,6 +5,10 @@ import { resolvePolicy } from '../../src/policies.js'
 import { RedisStore } from '../../src/stores/redis-store.js'
 import { drain, waitsUntilAllowed } from './bucket-checks.js'
 
+// A generous budget for direct checks: these tests are about what the buckets answer, and on a
+// busy machine the store's default (100 ms) could refuse one.
+const BUDGET = { timeoutMs: 10_000 } as const
+
 let server: RedisServer
 let redis: Redis
 let n = 0
@@ -37,14 +41,14 @@ beforeEach(async () => {
 
 describe('RedisStore coalescing', () => {
   it('sends the checks of one event-loop turn as one script call per 128', async () => {
-    const store = new RedisStore(redis)
+    const store = new RedisStore(redis, BUDGET)
     const replies = await Promise.all(Array.from({ length: 200 }, () => one(store, request(uniqueKey(), 5, 1))))
     expect(replies.every((r) => r.status === 'allowed' && r.remaining === 4)).toBe(true)
     expect(await scriptCalls()).toBe(2)
   })
 
   it('keeps checks of one key in one batch in order, so admission stays exact', async () => {
-    const store = new RedisStore(redis)
+    const store = new RedisStore(redis, BUDGET)
     const key = uniqueKey()
     const replies = await Promise.all(Array.from({ length: 100 }, () => one(store, request(key, 30, 0.001))))
     expect(replies.slice(0, 30).every((r) => r.status === 'allowed')).toBe(true)
@@ -53,7 +57,7 @@ describe('RedisStore coalescing', () => {
   })
 
   it('can be turned off: one call per check', async () => {
-    const store = new RedisStore(redis, { coalesce: false, denyCacheKeys: 0 })
+    const store = new RedisStore(redis, { ...BUDGET, coalesce: false, denyCacheKeys: 0 })
     await Promise.all(Array.from({ length: 20 }, () => one(store, request(uniqueKey(), 5, 1))))
     expect(await scriptCalls()).toBe(20)
   })
@@ -61,8 +65,8 @@ describe('RedisStore coalescing', () => {
 
 describe('RedisStore deny cache', () => {
   it('answers a flood against an empty bucket from memory, with the headers Redis would give', async () => {
-    const store = new RedisStore(redis)
-    const plain = new RedisStore(redis, { coalesce: false, denyCacheKeys: 0 })
+    const store = new RedisStore(redis, BUDGET)
+    const plain = new RedisStore(redis, { ...BUDGET, coalesce: false, denyCacheKeys: 0 })
     const key = uniqueKey()
     const check = request(key, 3, 0.01) // 100 s per token
     for (let i = 0; i < 3; i++) await one(store, check)
@@ -84,7 +88,7 @@ describe('RedisStore deny cache', () => {
   })
 
   it('goes back to Redis once the tokens could be there', async () => {
-    const store = new RedisStore(redis)
+    const store = new RedisStore(redis, BUDGET)
     const check = request(uniqueKey(), 1, 20) // a token every 50 ms
     const denied = await drain(() => one(store, check))
     expect(denied.status).toBe('denied')
@@ -92,7 +96,7 @@ describe('RedisStore deny cache', () => {
   })
 
   it('lets a cheaper request through to Redis', async () => {
-    const store = new RedisStore(redis)
+    const store = new RedisStore(redis, BUDGET)
     const key = uniqueKey()
     await one(store, request(key, 5, 0.001, 3)) // 2 left
     expect((await one(store, request(key, 5, 0.001, 3))).status).toBe('denied')

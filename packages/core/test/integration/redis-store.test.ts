@@ -5,6 +5,10 @@ import { resolvePolicy } from '../../src/policies.js'
 import { RedisStore } from '../../src/stores/redis-store.js'
 import { drain, waitsUntilAllowed } from './bucket-checks.js'
 
+// A generous budget for direct checks: these tests are about what the buckets answer, and on a
+// busy machine the store's default (100 ms) could refuse one.
+const BUDGET = { timeoutMs: 10_000 } as const
+
 let server: RedisServer
 let redis: Redis
 let store: RedisStore
@@ -20,7 +24,7 @@ const one = async (s: RedisStore, r: ReturnType<typeof request>) => (await s.che
 beforeAll(async () => {
   server = await startRedis()
   redis = server.client()
-  store = new RedisStore(redis)
+  store = new RedisStore(redis, BUDGET)
 })
 afterAll(async () => {
   await server.stop()

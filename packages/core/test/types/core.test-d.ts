@@ -1,7 +1,16 @@
 import type { Redis } from 'ioredis'
 import { describe, expectTypeOf, it } from 'vitest'
 import { createLimiter } from '../../src/adapter.js'
-import type { Decision, LimiterOptions, RateLimitResult, RouteLimitOptions, SluiceStats, Store } from '../../src/types.js'
+import type {
+  BudgetedStore,
+  Decision,
+  LimiterOptions,
+  RateLimitResult,
+  RedisStoreOptions,
+  RouteLimitOptions,
+  SluiceStats,
+  Store,
+} from '../../src/types.js'
 
 type Req = { headers: Record<string, string> }
 
@@ -33,6 +42,12 @@ describe('@sluice/core types', () => {
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; redis: Redis }>().toExtend<LimiterOptions<Req>>()
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; store: Store }>().toExtend<LimiterOptions<Req>>()
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; failureMode: 'open' }>().not.toExtend<LimiterOptions<Req>>()
+  })
+
+  it('gives a RedisStore a time budget of its own, and a budgeted store an optional budgeted reset', () => {
+    expectTypeOf<RedisStoreOptions['timeoutMs']>().toEqualTypeOf<number | undefined>()
+    expectTypeOf<{ timeoutMs: '100' }>().not.toExtend<RedisStoreOptions>()
+    expectTypeOf<BudgetedStore['resetWithin']>().toEqualTypeOf<((keys: readonly string[], budgetMs: number) => Promise<void>) | undefined>()
   })
 
   it('types route overrides', () => {

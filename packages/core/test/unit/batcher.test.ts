@@ -164,6 +164,40 @@ describe('Batcher', () => {
     expect(flushes.map((f) => f.ids)).toEqual([[1], [3]])
   })
 
+  it('refuses a waiting call, unsent, by its own deadline while the batch ahead of it is still out', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const flushed: number[][] = []
+    const batcher = new Batcher<Item, number>(
+      async (items) => {
+        flushed.push(items.map((i) => i.id))
+        await gate
+        return items.map((i) => i.id)
+      },
+      (i) => i.group,
+      128,
+      () => expired,
+      () => performance.now(),
+    )
+    // The batch ahead has no deadline at all; the calls behind it have their own.
+    const ahead = batcher.push(item('a', 1), Number.POSITIVE_INFINITY)
+    await new Promise((resolve) => setImmediate(resolve))
+    const startedAt = performance.now()
+    const short = batcher.push(item('a', 2), startedAt + 20)
+    const shorter = batcher.push(item('a', 3), startedAt + 10)
+    const patient = batcher.push(item('a', 4), Number.POSITIVE_INFINITY)
+    await expect(shorter).rejects.toBe(expired)
+    await expect(short).rejects.toBe(expired)
+    // Refused at its deadline, not when the batch ahead is answered (it still is not).
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(19)
+    expect(flushed).toEqual([[1]])
+    release()
+    expect(await Promise.all([ahead, patient])).toEqual([1, 4])
+    expect(flushed).toEqual([[1], [4]])
+  })
+
   it('sends at most one batch per group per interval, and a call after a quiet interval at once', async () => {
     const sentAt: number[] = []
     const batcher = new Batcher<Item, number>(

@@ -1,0 +1,162 @@
+import type { Cluster, Redis } from 'ioredis'
+import { ErrorCodes, SluiceError } from '../errors.js'
+import type { RedisClient } from '../types.js'
+import { RedisClock } from './redis-clock.js'
+
+/** The node of a plain client; a cluster's nodes are named `host:port`, as ioredis names them. */
+export const SINGLE_NODE = 'redis'
+
+/**
+ * What every store on one client shares: one set of listeners, one view of the nodes' clocks,
+ * and the rule that nothing is written into ioredis's offline queue.
+ *
+ * ioredis queues commands while its client is not ready (before its first connection, and on
+ * every reconnect) and sends them once it is, long after the requests they were for were
+ * answered by the failure mode. A script sent without a deadline would then take tokens. So a
+ * call goes only to a ready client and a node whose clock this process has read (its deadline
+ * needs one); until then it waits, within its own budget, for both.
+ */
+export class RedisConnection {
+  readonly clock = new RedisClock()
+  /** Whether the client has been ready once: from then on, a client that is not is refused at once. */
+  wasReady: boolean
+  readonly #client: RedisClient
+  readonly #isCluster: boolean
+  /** Calls waiting for the client to be ready or a clock to be read, each told when either may have changed. */
+  readonly #waiters = new Set<() => void>()
+  /** Nodes whose TIME is being read, so a burst of calls asks once. */
+  readonly #reading = new Set<string>()
+
+  constructor(client: RedisClient) {
+    this.#client = client
+    this.#isCluster = (client as { isCluster?: boolean }).isCluster === true
+    this.wasReady = client.status === 'ready'
+    if (this.wasReady) this.#readClocks()
+    client.on('ready', () => {
+      this.wasReady = true
+      this.#readClocks()
+      this.#wake()
+    })
+    // A client closed for good wakes its waiters, which then give up at once.
+    ;(client as unknown as { on(event: 'end', listener: () => void): unknown }).on('end', () => this.#wake())
+  }
+
+  /** A reply from `node` read Redis time `redisUs`; see RedisClock.learn. */
+  learn(node: string, redisUs: number, sentMs: number, receivedMs: number): void {
+    this.clock.learn(node, redisUs, sentMs, receivedMs)
+    this.#wake()
+  }
+
+  /**
+   * The node a call may go to now (`nodeOf` names it once the client is ready and knows its
+   * slots), or undefined: the client is not ready, or that node's clock is unknown.
+   */
+  usableNow(nodeOf: () => string): string | undefined {
+    if (this.#client.status !== 'ready') return undefined
+    const node = nodeOf()
+    return this.clock.knows(node) ? node : undefined
+  }
+
+  /**
+   * The node a call may go to, once there is one, or a rejection at `deadlineMs` (monotonic):
+   * the client did not become ready, or no clock was read, within the call's budget.
+   */
+  usable(nodeOf: () => string, deadlineMs: number): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const done = (): void => {
+        this.#waiters.delete(poll)
+        if (timer !== undefined) clearTimeout(timer)
+      }
+      const poll = (): void => {
+        const status = this.#client.status
+        if (status === 'end') {
+          done()
+          reject(new SluiceError(ErrorCodes.STORE_UNAVAILABLE, '@sluice: the Redis client is closed; nothing was sent'))
+          return
+        }
+        // A lazyConnect client waits for a first command to connect, and a check must not be
+        // that command: it would sit in the offline queue. Connect it ourselves.
+        if (status === 'wait') this.#connect()
+        if (status !== 'ready') return
+        const node = nodeOf()
+        if (this.clock.knows(node)) {
+          done()
+          resolve(node)
+          return
+        }
+        // Ready, but this node's clock was never read (a cluster node new to this process, or a
+        // TIME that failed): read it now.
+        this.#readClock(node)
+      }
+      this.#waiters.add(poll)
+      poll()
+      if (!this.#waiters.has(poll)) return
+      timer = setTimeout(
+        () => {
+          done()
+          reject(
+            new SluiceError(
+              ErrorCodes.STORE_UNAVAILABLE,
+              `@sluice: the Redis client was not ready (${this.#client.status}) within the check's time budget; nothing was sent`,
+            ),
+          )
+        },
+        Math.max(0, deadlineMs - performance.now()),
+      )
+      timer.unref()
+    })
+  }
+
+  #wake(): void {
+    for (const poll of [...this.#waiters]) poll()
+  }
+
+  #connect(): void {
+    const client = this.#client as unknown as { connect(): Promise<void> }
+    // Its failure shows as the status the waiters read; ioredis retries by itself.
+    client.connect().catch(() => {})
+  }
+
+  /** One TIME per node whenever the client (re)connects, so even the first batch has a deadline. */
+  #readClocks(): void {
+    if (!this.#isCluster) {
+      this.#readClock(SINGLE_NODE)
+      return
+    }
+    for (const node of (this.#client as unknown as Cluster).nodes('master')) this.#readClock(`${node.options.host}:${node.options.port}`)
+  }
+
+  #readClock(name: string): void {
+    if (this.#reading.has(name)) return
+    const node = this.#isCluster
+      ? (this.#client as unknown as Cluster).nodes('master').find((n) => `${n.options.host}:${n.options.port}` === name)
+      : (this.#client as unknown as Redis)
+    // A node the cluster client does not know (yet): its waiters give up at their deadlines.
+    if (node === undefined) return
+    this.#reading.add(name)
+    const sentAt = performance.now()
+    node.time().then(
+      ([seconds, micros]) => {
+        this.#reading.delete(name)
+        this.learn(name, Number(seconds) * 1_000_000 + Number(micros), sentAt, performance.now())
+      },
+      () => {
+        // Until another reading, or a reply, teaches the same, calls to that node wait.
+        this.#reading.delete(name)
+      },
+    )
+  }
+}
+
+const connections = new WeakMap<RedisClient, RedisConnection>()
+
+/** The one connection state of `client`, made on first use. */
+export function connectionOf(client: RedisClient): RedisConnection {
+  let connection = connections.get(client)
+  if (connection === undefined) {
+    connection = new RedisConnection(client)
+    connections.set(client, connection)
+  }
+  return connection
+}
