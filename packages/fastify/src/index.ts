@@ -103,7 +103,7 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
       limiter.warnOnce(WarningCodes.PERMISSIVE_TRUST_PROXY, { setting: 'trustProxy' }, permissiveTrustProxyMessage("Fastify's trustProxy"))
     }
     async function sluiceRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-      const decision = await limit!.check(request, requestView(request))
+      const decision = await limit!.check(request, requestView(request, trust, "Fastify's trustProxy"))
       if (decision === undefined) return
       request.rateLimit = decision.result
       reply.headers(decision.headers)
