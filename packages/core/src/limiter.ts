@@ -425,15 +425,34 @@ const checkedVerdict = checkedBoolean('key.verify')
 
 /** The client id of the request's address, or the one shared unknown bucket, said out loud. */
 function ipId<Req>(shared: Shared<Req>, view: RequestView): string {
+  const note = view.address
+  if (note?.kind === 'untrusted-forwarded-for') warnUntrustedForwardedFor(shared, note)
   const id = ipClientId(view.ip, shared.options.ipv6Subnet)
   if (id !== undefined) return id
   shared.unknownIp++
+  if (note?.kind === 'trusted-proxy') {
+    shared.once.warn(
+      WarningCodes.UNKNOWN_IP,
+      { ip: note.proxy.slice(0, 64), reason: 'trusted-proxy', setting: note.setting },
+      `@sluice: a request came from ${note.proxy.slice(0, 64)}, which ${note.setting} trusts as a proxy, with no X-Forwarded-For naming a client, so it was checked against the one bucket that every such request shares (a proxy's own address is no client's); have the gateway send X-Forwarded-For (RFC 7239 Forwarded is not read), or key by API key`,
+    )
+    return UNKNOWN_IP_ID
+  }
   shared.once.warn(
     WarningCodes.UNKNOWN_IP,
     { ip: view.ip === undefined ? null : String(view.ip).slice(0, 64) },
     "@sluice: a request had no usable client address, so it was checked against the one bucket that every such request shares; behind a proxy on a unix socket, or one that sends no X-Forwarded-For, set the framework's trust-proxy setting to the gateway's address and have the gateway send X-Forwarded-For, or key by API key",
   )
   return UNKNOWN_IP_ID
+}
+
+function warnUntrustedForwardedFor<Req>(shared: Shared<Req>, note: { readonly peer: string; readonly setting: string }): void {
+  const peer = note.peer.slice(0, 64)
+  shared.once.warn(
+    WarningCodes.UNTRUSTED_FORWARDED_FOR,
+    { peer, setting: note.setting },
+    `@sluice: a request from ${peer} carried X-Forwarded-For, but ${note.setting} does not trust ${peer}, so the request was keyed by ${peer}'s own address: if ${peer} is your proxy, every client shares its bucket; set ${note.setting} to the proxy's address. A public app with no proxy in front, whose clients send X-Forwarded-For themselves, sees this warning too and may ignore it`,
+  )
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ignoreRejection } from './thenable.js'
-import type { KeyOption } from './types.js'
+import type { AddressNote, KeyOption } from './types.js'
 
 /** A compiled trust-proxy setting, as both frameworks use it: is `address`, `hop` hops away, a trusted proxy? */
 export type TrustProxyFn = (address: string, hop: number) => boolean
@@ -21,18 +21,62 @@ const FAR = 1_000
  * not flagged (it trusts no one past the hops it names).
  */
 export function trustsEveryone(trust: TrustProxyFn | undefined): boolean {
-  if (trust === undefined) return false
+  return trust !== undefined && STRANGERS.every((address) => trusts(trust, address, 0) && trusts(trust, address, FAR))
+}
+
+/**
+ * The app's own function asked once: a throw is "not trusted" (the framework has already used
+ * it on this request, so a throw here says nothing new), and a promise means nothing here and
+ * must not reject unheard.
+ */
+function trusts(trust: TrustProxyFn, address: string, hop: number): boolean {
   try {
-    // The app's own function: a promise from it means nothing here, and must not reject unheard.
-    const says = (address: string, hop: number): boolean => {
-      const answer: unknown = trust(address, hop)
-      ignoreRejection(answer)
-      return answer === true
-    }
-    return STRANGERS.every((address) => says(address, 0) && says(address, FAR))
+    const answer: unknown = trust(address, hop)
+    ignoreRejection(answer)
+    return answer === true
   } catch {
     return false
   }
+}
+
+// Whether a setting trusts any address at hop 0 (a hop count, `true`): it then cannot tell a
+// proxy from a client by its address. Asked once per compiled setting.
+const blindAtHopZero = new WeakMap<TrustProxyFn, 'everyone' | 'hops' | false>()
+
+function blindness(trust: TrustProxyFn): 'everyone' | 'hops' | false {
+  let known = blindAtHopZero.get(trust)
+  if (known === undefined) {
+    known = !STRANGERS.every((address) => trusts(trust, address, 0)) ? false : trustsEveryone(trust) ? 'everyone' : 'hops'
+    blindAtHopZero.set(trust, known)
+  }
+  return known
+}
+
+/**
+ * What is wrong with a request's address, if anything (see `AddressNote`):
+ * - X-Forwarded-For from a peer the setting does not trust: the framework rightly ignored the
+ *   header, and if that peer is the app's own proxy, every client shares its address;
+ * - a resolved address the setting trusts at hop 0: a trusted gateway that sent no
+ *   X-Forwarded-For (RFC 7239 `Forwarded` is not read, by either framework) resolves to itself,
+ *   and is no client. A hop count trusts every address at hop 0, so there the gateway named no
+ *   client when the request carries no X-Forwarded-For at all; a setting that trusts everyone is
+ *   not judged (it has a warning of its own).
+ * `trust` undefined is the frameworks' default: trust no one.
+ */
+export function addressNote(
+  ip: string | undefined,
+  peer: string | undefined,
+  forwardedFor: string | string[] | undefined,
+  trust: TrustProxyFn | undefined,
+  setting: string,
+): AddressNote | undefined {
+  if (forwardedFor !== undefined && peer !== undefined && (trust === undefined || !trusts(trust, peer, 0))) {
+    return { kind: 'untrusted-forwarded-for', peer, setting }
+  }
+  if (trust === undefined || ip === undefined || ip === '' || !trusts(trust, ip, 0)) return undefined
+  const blind = blindness(trust)
+  if (blind === 'everyone' || (blind === 'hops' && forwardedFor !== undefined)) return undefined
+  return { kind: 'trusted-proxy', proxy: ip, setting }
 }
 
 /** The warning's text, naming the setting and the fix. */

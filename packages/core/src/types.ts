@@ -420,11 +420,27 @@ export interface RateLimitResult {
 
 /** What the limiter needs to know about a request, whatever the framework. */
 export interface RequestView {
-  /** The client address as the framework resolved it under its trust-proxy setting. */
+  /**
+   * The client address as the framework resolved it under its trust-proxy setting; undefined
+   * when there is none, or when it is an address that setting trusts as a proxy (a gateway that
+   * named no client is no client).
+   */
   readonly ip: string | undefined
   /** A request header's value (lower-case name); undefined when absent. */
   header(name: string): string | string[] | undefined
+  /** Why `ip` cannot be trusted to tell clients apart, for the warnings; absent when nothing is wrong. */
+  readonly address?: AddressNote
 }
+
+/**
+ * What is wrong with a request's address, as the adapter found it: the resolved address is a
+ * trusted proxy's own (`ip` is then undefined), or X-Forwarded-For came from a peer the
+ * trust-proxy setting refuses (so every client behind that peer shares its address).
+ * `setting` names the framework's setting as the user writes it.
+ */
+export type AddressNote =
+  | { readonly kind: 'trusted-proxy'; readonly proxy: string; readonly setting: string }
+  | { readonly kind: 'untrusted-forwarded-for'; readonly peer: string; readonly setting: string }
 
 /** A refusal, ready to send: the status, the content type and the serialized body. */
 export interface Denial {

@@ -11,6 +11,10 @@ export const WarningCodes = {
   PERMISSIVE_TRUST_PROXY: 'SLUICE_PERMISSIVE_TRUST_PROXY',
   /** A request had no usable client address: it was checked against the one shared `unknown` bucket. */
   UNKNOWN_IP: 'SLUICE_UNKNOWN_IP',
+  /** X-Forwarded-For came from a peer the trust-proxy setting refuses: behind a proxy, every client shares the proxy's bucket. */
+  UNTRUSTED_FORWARDED_FOR: 'SLUICE_UNTRUSTED_FORWARDED_FOR',
+  /** Fastify routes that the limiter's hook does not reach, in a scope it was registered for. */
+  UNCOVERED_ROUTES: 'SLUICE_UNCOVERED_ROUTES',
   /** API keys are read from a header but never verified: a client can open buckets with made-up keys. */
   UNVERIFIED_API_KEY: 'SLUICE_UNVERIFIED_API_KEY',
   /** The shared store failed or was slow: requests are answered by the failure mode. */

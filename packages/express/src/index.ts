@@ -104,7 +104,7 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
         )
       }
     }
-    const decision = await route.check(req, requestView(req))
+    const decision = await route.check(req, requestView(req, req.app.get('trust proxy fn'), "Express's 'trust proxy'"))
     if (decision === undefined) return next()
     req.rateLimit = decision.result
     res.set(decision.headers)

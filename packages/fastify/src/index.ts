@@ -10,10 +10,18 @@ import {
   type SluiceStats,
   WarningCodes,
 } from '@sluice/core'
-import { createLimiter, permissiveTrustProxyMessage, processWarningLogger, requestView, trustsEveryone } from '@sluice/core/adapter'
-import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import {
+  createLimiter,
+  permissiveTrustProxyMessage,
+  processWarningLogger,
+  type RouteLimiter,
+  requestView,
+  trustsEveryone,
+} from '@sluice/core/adapter'
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { fastifyTrustProxy } from './trust-proxy.js'
+import { uncoveredScopes } from './uncovered-scopes.js'
 
 /** Request lifecycle hooks the check can run in. */
 export const HOOKS = ['onRequest', 'preParsing', 'preValidation', 'preHandler'] as const
@@ -69,22 +77,30 @@ function isSilent(log: FastifyBaseLogger): boolean {
   return log.level === undefined || log.level === 'silent'
 }
 
+/** The label a route's buckets and messages go by: its methods (HEAD answered as GET) and URL. */
+function routeLabel(method: unknown, url: unknown): { methods: string; url: string } {
+  if (typeof url !== 'string') return { methods: '*', url: '*' }
+  const methods = toArray(method as string | string[] | undefined).map((m) => (m === 'HEAD' ? 'GET' : m))
+  return { methods: methods.length === 0 ? '*' : [...new Set(methods)].sort().join(','), url }
+}
+
 const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options) => {
   const hook = options.hook ?? 'onRequest'
   if (!HOOKS.includes(hook)) {
     throw new SluiceOptionError(ErrorCodes.INVALID_OPTION, 'hook', hook, `expected one of ${HOOKS.join(', ')}`)
   }
-  if (fastify.hasDecorator('sluice')) {
+  // Only this very scope: a limiter in a nested scope replaces the outer one for its routes.
+  if (Object.hasOwn(fastify, 'sluice')) {
     throw new SluiceError(
       ErrorCodes.ALREADY_REGISTERED,
-      '@sluice: @sluice/fastify is already registered in this scope; register one per scope (a second limiter goes in a scope of its own, e.g. app.register(async (child) => { await child.register(rateLimit, …) }))',
+      '@sluice: @sluice/fastify is already registered in this scope; register one per scope (a second limiter goes in a scope of its own, e.g. app.register(async (child) => { await child.register(rateLimit, …) }), and replaces this one for the routes declared there)',
     )
   }
   const limiter = createLimiter<FastifyRequest>(options, ['hook'], isSilent(fastify.log) ? processWarningLogger : fastify.log)
   const trust = fastifyTrustProxy(fastify)
   const everyoneTrusted = trustsEveryone(trust)
 
-  fastify.decorateRequest('rateLimit', undefined)
+  if (!fastify.hasRequestDecorator('rateLimit')) fastify.decorateRequest('rateLimit', undefined)
   const api: SluiceFastifyLimiter = {
     stats: () => limiter.stats(),
     reset: (client) => limiter.reset(client),
@@ -95,27 +111,75 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
   // A closed app's limiter gives its buckets' ids back, so a new app on the same client may use them with other numbers.
   fastify.addHook('onClose', async () => limiter.close())
 
-  fastify.addHook('onRoute', (route: RouteOptions) => {
-    const methods = toArray(route.method).map((m) => (m === 'HEAD' ? 'GET' : m))
-    const limit = limiter.forRoute(route.config?.rateLimit, [...new Set(methods)].sort().join(','), route.url)
-    if (limit === null) return
-    if (everyoneTrusted && limit.keysByIp) {
+  // Each route's limit, bound once: keyed by the route's config object (Fastify's own, one per
+  // route, and what `request.routeOptions.config` returns), `null` for an exempt route.
+  const bindings = new WeakMap<object, RouteLimiter<FastifyRequest> | null>()
+  const bindRoute = (config: { readonly rateLimit?: unknown; readonly method?: unknown; readonly url?: unknown }) => {
+    const label = routeLabel(config.method, config.url)
+    const limit = limiter.forRoute(config.rateLimit as SluiceRouteConfig | undefined, label.methods, label.url)
+    if (limit !== null && everyoneTrusted && limit.keysByIp) {
       limiter.warnOnce(WarningCodes.PERMISSIVE_TRUST_PROXY, { setting: 'trustProxy' }, permissiveTrustProxyMessage("Fastify's trustProxy"))
     }
-    async function sluiceRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-      const decision = await limit!.check(request, requestView(request))
-      if (decision === undefined) return
-      request.rateLimit = decision.result
-      reply.headers(decision.headers)
-      if (decision.deny !== undefined) {
-        await reply.code(decision.deny.status).type(decision.deny.contentType).send(decision.deny.body)
-      }
+    return limit
+  }
+
+  // Routes declared after this point are bound now, so an invalid `config.rateLimit` throws at
+  // start-up; the symbol rides along into the config Fastify builds for the route.
+  const bound = Symbol('@sluice/fastify binding')
+  fastify.addHook('onRoute', function (this: FastifyInstance, route: RouteOptions) {
+    if (this.sluice !== api) return
+    const config = route.config ?? {}
+    const limit = bindRoute({ rateLimit: config.rateLimit, method: route.method, url: route.url })
+    route.config = { ...config, [bound]: limit } as typeof route.config
+  })
+
+  const limitOf = (request: FastifyRequest): RouteLimiter<FastifyRequest> | null => {
+    const config = request.routeOptions.config as
+      | {
+          readonly [bound]?: RouteLimiter<FastifyRequest> | null
+          readonly rateLimit?: unknown
+          readonly method?: unknown
+          readonly url?: unknown
+        }
+      | undefined
+    if (config === undefined) return bindRoute({})
+    if (config[bound] !== undefined) return config[bound]
+    // A route declared before the limiter was registered, or the not-found handler.
+    let limit = bindings.get(config)
+    if (limit === undefined) {
+      limit = bindRoute(config)
+      bindings.set(config, limit)
     }
-    const existing = toArray(route[hook] as unknown as typeof sluiceRateLimit | (typeof sluiceRateLimit)[] | undefined)
-    ;(route as unknown as Record<string, unknown>)[hook] = [sluiceRateLimit, ...existing]
+    return limit
+  }
+
+  // One hook for the whole scope, whatever the order of registration: Fastify gives it to every
+  // route of this scope and its children, the not-found handler included. A route whose scope
+  // holds a nested limiter is that limiter's (`request.server` is the route's own scope).
+  async function sluiceRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (request.server.sluice !== api) return
+    const limit = limitOf(request)
+    if (limit === null) return
+    const decision = await limit.check(request, requestView(request, trust, "Fastify's trustProxy"))
+    if (decision === undefined) return
+    request.rateLimit = decision.result
+    reply.headers(decision.headers)
+    if (decision.deny !== undefined) {
+      await reply.code(decision.deny.status).type(decision.deny.contentType).send(decision.deny.body)
+    }
+  }
+  fastify.addHook(hook, sluiceRateLimit)
+  fastify.addHook('onReady', async () => {
+    const missed = uncoveredScopes(fastify, hook, sluiceRateLimit, api)
+    if (missed.length === 0) return
+    limiter.warnOnce(
+      WarningCodes.UNCOVERED_ROUTES,
+      { scopes: missed },
+      `@sluice: the routes of ${missed.map((p) => `'${p || '/'}'`).join(', ')} do not run this limiter's ${hook} hook, so no limit applies to them; register @sluice/fastify before the routes it limits, and await it`,
+    )
   })
 }
 
-/** The Sluice rate limiter as a Fastify 5 plugin. Register it before the routes it limits. */
+/** The rate limiter as a Fastify 5 plugin. `await app.register(rateLimit, …)` before the routes. */
 export const rateLimit = fp(sluice, { fastify: '5.x', name: '@sluice/fastify' })
 export default rateLimit

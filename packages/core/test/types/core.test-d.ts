@@ -66,4 +66,13 @@ describe('@sluice/core types', () => {
     expectTypeOf<RateLimitResult['status']>().toEqualTypeOf<'allowed' | 'denied' | 'cost-exceeds-capacity'>()
     expectTypeOf(limiter.stats()).toEqualTypeOf<SluiceStats>()
   })
+
+  it('types the request view and what it found wrong with the address', () => {
+    type View = import('../../src/adapter.js').RequestView
+    type Note = import('../../src/adapter.js').AddressNote
+    expectTypeOf<View['address']>().toEqualTypeOf<Note | undefined>()
+    expectTypeOf<Note['kind']>().toEqualTypeOf<'trusted-proxy' | 'untrusted-forwarded-for'>()
+    expectTypeOf<{ ip: '10.0.0.2'; headers: {} }>().toExtend<import('../../src/adapter.js').ViewableRequest>()
+    expectTypeOf<{ headers: {} }>().not.toExtend<import('../../src/adapter.js').ViewableRequest>()
+  })
 })

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
+import { processWarnings } from '../../../../test/support/process-warnings.js'
 import { loadConfig } from '../../src/config.js'
 import { buildFastifyApp } from '../../src/fastify-replica.js'
 
@@ -54,6 +55,8 @@ describe('the Fastify replica', () => {
   })
 
   it('believes X-Forwarded-For from the gateway only', async () => {
+    // The forged header from a peer that is not the gateway is said out loud, once.
+    const warnings = processWarnings()
     const app = await replica({ RATE_CAPACITY: '1' })
     expect((await viaGateway(app, '198.51.100.1')).statusCode).toBe(200)
     expect((await viaGateway(app, '198.51.100.2')).statusCode).toBe(200)
@@ -61,6 +64,8 @@ describe('the Fastify replica', () => {
     const direct = (forged: string) => app.inject({ url: '/', remoteAddress: '192.0.2.9', headers: { 'x-forwarded-for': forged } })
     expect((await direct('203.0.113.1')).statusCode).toBe(200)
     expect((await direct('203.0.113.2')).statusCode).toBe(429)
+    await new Promise((resolve) => setImmediate(resolve)) // process warnings arrive on a later tick
+    expect(warnings.codes).toEqual(['SLUICE_UNTRUSTED_FORWARDED_FOR'])
   })
 
   it('keys by the x-api-key header in api-key mode', async () => {
