@@ -42,7 +42,11 @@ function boundFigure(r: Report, all: readonly Report[]): string {
   const curve = (x: Report): CumulativeSeries => ({ name: clientName(x), seconds: x.elapsedSeconds, values: x.timeline.worstOff.admitted })
   const local = r.mode === 'shared' ? all.find((x) => x.mode === 'local' && x.scenario === r.scenario) : undefined
   return boundChart({
-    title: 'requests admitted so far, against what one bucket allows',
+    // The line is the shared bucket's: a client's degraded admissions may lift its curve above it.
+    title:
+      r.totals.degradedAdmitted === 0
+        ? 'requests admitted so far, against what one bucket allows'
+        : 'requests admitted so far, against what one bucket allows (degraded admissions come on top of the line)',
     capacity: r.capacity,
     refillPerSecond: r.refillPerSecond,
     series: local === undefined ? [curve(r)] : [curve(r), curve(local)],

@@ -139,6 +139,7 @@ describe('a run with degraded admissions', () => {
     const html = renderHtml(r)
     expect(html).toContain('5 degraded admissions')
     expect(html).toContain('each adds one to its client')
+    expect(html).toContain('degraded admissions come on top of the line')
   })
 
   it('says nothing of degraded admissions when there were none', () => {
