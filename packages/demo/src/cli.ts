@@ -13,6 +13,7 @@ import {
 import { DEMO_USAGE, parseDemoArgs } from './cli-args.js'
 import { assertBinaries, type Cluster, type ClusterMode, startCluster } from './cluster.js'
 import { curlExamples } from './curl-examples.js'
+import { degradedClause } from './degraded-clause.js'
 import { formatScraped, scrapeReplicas } from './metrics-scrape.js'
 
 /** `pnpm demo`: the cluster, the load test, the report, and a clean stop. */
@@ -72,6 +73,8 @@ function verdict(reports: readonly Report[]): { pass: boolean; line: string } {
   let line = pass
     ? `PASS: every client got what one token bucket allows (${args.capacity} at once, then ${args.refillPerSecond}/s), never more, although all ${replicas} replicas answered it. The limit is global.`
     : `FAIL: ${failed.length > 0 ? `${failed.join(', ')} did not hold` : 'the load test did not finish'}; see the tables above.`
+  const degraded = degradedClause(shared)
+  if (degraded !== undefined) line += `\n${degraded}`
   const factors = compareReports(reports).map((c) => c.factor)
   if (factors.length > 0) {
     line += `\nWithout the shared Redis the same cluster let a client through up to ${Math.max(...factors).toFixed(1)}× as often: each replica enforced the limit on its own.`

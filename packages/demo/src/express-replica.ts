@@ -1,7 +1,8 @@
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { rateLimit } from '@sluice/express'
-import express, { type Express } from 'express'
+import { DEGRADED_HEADER } from '@sluice/loadtest/policy'
+import express, { type Express, type Request, type Response } from 'express'
 import type { Cluster, Redis } from 'ioredis'
 import { pino } from 'pino'
 import type { DemoConfig } from './config.js'
@@ -10,6 +11,19 @@ import { logOptions } from './logger.js'
 import { replicaMetrics } from './replica-metrics.js'
 import type { ReplicaFactory, ReplicaLogger } from './types.js'
 
+/**
+ * Mark an answer from the local fallback bucket (`DEGRADED_HEADER`), which the load test counts
+ * into the client's bound. The limiter sends its 429 itself, after setting `req.rateLimit`: only
+ * the moment the head goes out sees both the decision and every response.
+ */
+function stampDegraded(req: Request, res: Response): void {
+  const writeHead = res.writeHead
+  res.writeHead = function (this: Response, ...args: unknown[]) {
+    if (req.rateLimit?.degraded === true && !this.headersSent) this.setHeader(DEGRADED_HEADER, 'true')
+    return (writeHead as (...a: unknown[]) => Response).apply(this, args)
+  } as Response['writeHead']
+}
+
 /** The demo backend on Express 5, using @sluice/express exactly as an application would. */
 export function buildExpressApp(config: DemoConfig, redis: Redis | Cluster | undefined, logger: ReplicaLogger): Express {
   const metrics = replicaMetrics(config.instanceId)
@@ -17,8 +31,9 @@ export function buildExpressApp(config: DemoConfig, redis: Redis | Cluster | und
   // Only the gateway may say who the client is; everyone else is the client.
   app.set('trust proxy', config.trustedProxy.length > 0 ? [...config.trustedProxy] : false)
   app.disable('x-powered-by')
-  app.use((_req, res, next) => {
+  app.use((req, res, next) => {
     res.set('x-instance-id', config.instanceId)
+    stampDegraded(req, res)
     next()
   })
   const limit = rateLimit({ ...limitOptions(config, redis, metrics.observer), logger })

@@ -1,4 +1,5 @@
 import rateLimit from '@sluice/fastify'
+import { DEGRADED_HEADER } from '@sluice/loadtest/policy'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import type { DemoConfig } from './config.js'
@@ -20,8 +21,10 @@ export async function buildFastifyApp(config: DemoConfig, redis: Redis | Cluster
 
   // onSend rather than onRequest: it also stamps 404s and framework errors, which never reach
   // a route hook.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-instance-id', config.instanceId)
+    // The load test counts local-bucket admissions into a client's bound: say which they are.
+    if (request.rateLimit?.degraded === true) reply.header(DEGRADED_HEADER, 'true')
     return payload
   })
 

@@ -4,6 +4,11 @@
  * share it. The window used is from the first request sent to the last response received, which
  * contains every decision the limiter made, so the bound is strict: one request more is a bug.
  *
+ * Except for degraded admissions: a replica whose Redis check failed (too slow, unreachable)
+ * answers from its local fallback bucket, and a request it admits so took nothing from the shared
+ * bucket. Each such admission adds at most one to what the client can get, so a client's bound is
+ * the shared bucket's plus its own degraded admissions, counted from the responses.
+ *
  * A saturated client must also get at least what was there for it: the full bucket, and every
  * token that refilled between its first and its last denial (a denial means the bucket was empty,
  * so every token before it was taken). That window is measured from inside, from the first
@@ -15,8 +20,13 @@
 /** A client under its limit may see at most this share of its requests denied. */
 export const MAX_STEADY_DENIED_SHARE = 0.01
 
-export function admissionBound(capacity: number, refillPerSecond: number, elapsedSeconds: number): number {
-  return capacity + refillPerSecond * elapsedSeconds
+/**
+ * The most one client may be admitted in `elapsedSeconds`: the shared bucket's
+ * `capacity + refillPerSecond × elapsedSeconds`, plus its `degradedAdmissions` (answered 200 from
+ * a replica's local fallback bucket, each of which took nothing from the shared one).
+ */
+export function admissionBound(capacity: number, refillPerSecond: number, elapsedSeconds: number, degradedAdmissions = 0): number {
+  return capacity + refillPerSecond * elapsedSeconds + degradedAdmissions
 }
 
 /**
@@ -25,9 +35,19 @@ export function admissionBound(capacity: number, refillPerSecond: number, elapse
  * may still have been refilling, and less one for each of its `connections`: a request still in
  * flight when the run stopped may have taken a token without its answer being counted.
  * Undefined `limitedSeconds` (never denied): the full bucket, less those.
+ *
+ * `degradedSeconds` is how long the client was answered from local fallback buckets: nobody took
+ * its shared tokens then, so what refilled in that time may have been lost to a full bucket
+ * without any fault of the limiter; the floor does not count it.
  */
-export function admissionFloor(capacity: number, refillPerSecond: number, limitedSeconds: number | undefined, connections: number): number {
-  const refilled = limitedSeconds === undefined ? 0 : refillPerSecond * Math.max(0, limitedSeconds) - 1
+export function admissionFloor(
+  capacity: number,
+  refillPerSecond: number,
+  limitedSeconds: number | undefined,
+  connections: number,
+  degradedSeconds = 0,
+): number {
+  const refilled = limitedSeconds === undefined ? 0 : refillPerSecond * Math.max(0, limitedSeconds - Math.max(0, degradedSeconds)) - 1
   return capacity + refilled - connections
 }
 
@@ -35,6 +55,7 @@ export interface ClientOutcome {
   readonly admitted: number
   readonly requests: number
   readonly limited: number
+  /** Its admission bound, its degraded admissions included (see `admissionBound`). */
   readonly bound: number
   readonly floor: number
 }

@@ -1,6 +1,7 @@
+import { degradedNote, runBound } from './bound-text.js'
 import { boundChart, type CumulativeSeries, escapeXml, lineChart } from './chart.js'
 import { compareReports } from './compare.js'
-import { allowed, count, describeLoad, ms, percent, rate, seconds, times } from './format.js'
+import { count, describeLoad, ms, percent, rate, seconds, times } from './format.js'
 import type { Report } from './report.js'
 
 const STYLE = `
@@ -41,7 +42,11 @@ function boundFigure(r: Report, all: readonly Report[]): string {
   const curve = (x: Report): CumulativeSeries => ({ name: clientName(x), seconds: x.elapsedSeconds, values: x.timeline.worstOff.admitted })
   const local = r.mode === 'shared' ? all.find((x) => x.mode === 'local' && x.scenario === r.scenario) : undefined
   return boundChart({
-    title: 'requests admitted so far, against what one bucket allows',
+    // The line is the shared bucket's: a client's degraded admissions may lift its curve above it.
+    title:
+      r.totals.degradedAdmitted === 0
+        ? 'requests admitted so far, against what one bucket allows'
+        : 'requests admitted so far, against what one bucket allows (degraded admissions come on top of the line)',
     capacity: r.capacity,
     refillPerSecond: r.refillPerSecond,
     series: local === undefined ? [curve(r)] : [curve(r), curve(local)],
@@ -65,13 +70,14 @@ function section(r: Report, all: readonly Report[]): string {
     }),
   ]
   const mode = r.mode === 'shared' ? 'one shared Redis' : 'no Redis: each replica on its own'
+  const degraded = degradedNote(r)
   return `<section class="${s}" id="${escapeXml(`${r.scenario}-${r.mode}`)}">
 <h2>${escapeXml(r.scenario)}: ${escapeXml(r.title)} <span class="badge">${BADGE[s]}</span></h2>
 <p class="summary">${escapeXml(r.summary)}</p>
 <p class="meta">${escapeXml(mode)} · keyed by ${r.keyMode === 'ip' ? 'client IP' : 'API key'} · capacity ${count(r.capacity)}, refill ${rate(r.refillPerSecond)} ·
-${describeLoad(r.load)} · ${seconds(r.elapsedSeconds)} · at most ${allowed(r.bound)} admitted per client ·
+${describeLoad(r.load)} · ${seconds(r.elapsedSeconds)} · at most ${escapeXml(runBound(r))} admitted per client ·
 latency p50 ${ms(r.latencyMs.p50)}, p90 ${ms(r.latencyMs.p90)}, p99 ${ms(r.latencyMs.p99)}</p>
-${r.totals.degraded > 0 ? `<p class="meta">${count(r.totals.degraded)} answers came from a replica's local fallback bucket: Redis was too slow or unreachable.</p>` : ''}
+${degraded === undefined ? '' : `<p class="meta">${escapeXml(degraded)}</p>`}
 <table><thead><tr><th>replica</th><th>requests</th><th>200 admitted</th><th>429 limited</th></tr></thead>
 <tbody>${rows.join('')}</tbody>
 <tfoot><tr><th>total</th><th>${count(r.totals.requests)}</th><th>${count(r.totals.admitted)}</th><th>${count(r.totals.limited)}</th></tr></tfoot></table>

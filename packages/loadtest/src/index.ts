@@ -1,10 +1,12 @@
 export { admissionBound, admissionFloor, type ClientOutcome, judge, MAX_STEADY_DENIED_SHARE, type Verdict } from './bound.js'
+export { boundFormula, degradedNote, runBound } from './bound-text.js'
 export { lineChart, niceCeiling } from './chart.js'
 export { type Comparison, compareReports } from './compare.js'
 export { type HtmlExtras, renderHtml } from './html.js'
-export { API_KEY_HEADER, DEFAULT_POLICY, KEY_MODES, type KeyMode } from './policy.js'
+export { API_KEY_HEADER, DEFAULT_POLICY, DEGRADED_HEADER, KEY_MODES, type KeyMode } from './policy.js'
 export type { ClientIdentity, ClientStats, Load, ReplicaStats, Report } from './report.js'
 export { type LoadTestOptions, type Progress, runLoadTest, steadyRate } from './run.js'
+export { answeredLocally, type Sample } from './sample.js'
 export {
   SCENARIO_NAMES,
   SCENARIOS,

@@ -12,4 +12,10 @@ export const KEY_MODES: readonly KeyMode[] = ['ip', 'api-key']
 /** The header API keys travel in. */
 export const API_KEY_HEADER = 'x-api-key'
 
+/**
+ * The header a demo replica adds, with the value `true`, to an answer from its local fallback
+ * bucket (Redis too slow or unreachable): the load test counts those admissions into the bound.
+ */
+export const DEGRADED_HEADER = 'x-sluice-degraded'
+
 export const DEFAULT_POLICY = Object.freeze({ capacity: 100, refillPerSecond: 50, keyMode: 'ip' as KeyMode })

@@ -1,6 +1,6 @@
 import { admissionBound, admissionFloor, judge, type Verdict } from './bound.js'
 import type { KeyMode } from './policy.js'
-import type { Sample } from './sample.js'
+import { answeredLocally, type Sample } from './sample.js'
 import { SCENARIOS, type ScenarioName, type StoreMode } from './scenarios.js'
 import { cumulativeAdmitted, type Percentiles, percentiles, perSecond, windowOf } from './stats.js'
 import { summarize } from './summary.js'
@@ -33,7 +33,11 @@ export interface ClientStats {
   readonly requests: number
   readonly admitted: number
   readonly limited: number
-  /** admitted ÷ the run's bound */
+  /** Admitted from a replica's local fallback bucket (Redis too slow or unreachable): each took nothing from Redis. */
+  readonly degradedAdmitted: number
+  /** The most it may be admitted: the run's shared `bound` plus its `degradedAdmitted`. */
+  readonly bound: number
+  /** admitted ÷ its bound */
   readonly share: number
   /** The least it is admitted if no token is lost (see `admissionFloor`). */
   readonly floor: number
@@ -54,7 +58,10 @@ export interface Report {
   readonly durationSeconds: number
   /** From the first request sent to the last response received. */
   readonly elapsedSeconds: number
-  /** The most one client may be admitted in that window: capacity + refillPerSecond × elapsed. */
+  /**
+   * The most the shared bucket admits one client in that window: capacity + refillPerSecond ×
+   * elapsed. Each client's own bound adds its degraded admissions (`ClientStats.bound`).
+   */
   readonly bound: number
   readonly totals: {
     readonly requests: number
@@ -64,8 +71,10 @@ export interface Report {
     readonly other: number
     /** No response at all. */
     readonly errors: number
-    /** Answered from a replica's local fallback bucket (its X-RateLimit-Limit was not the capacity). */
+    /** Answered from a replica's local fallback bucket (see `answeredLocally`). */
     readonly degraded: number
+    /** Of those, admitted: the degraded admissions every client's bound includes. */
+    readonly degradedAdmitted: number
   }
   readonly replicas: readonly ReplicaStats[]
   readonly clients: readonly ClientStats[]
@@ -129,23 +138,42 @@ export function buildReport(input: ReportInput): Report {
   const bound = admissionBound(capacity, refillPerSecond, elapsedSeconds)
   const scenario = SCENARIOS[input.scenario]
 
-  const clients = input.load.clients.map((c) => ({ label: c.label, requests: 0, admitted: 0, limited: 0, share: 0, floor: 0 }))
+  const clients = input.load.clients.map((c) => ({
+    label: c.label,
+    requests: 0,
+    admitted: 0,
+    limited: 0,
+    degradedAdmitted: 0,
+    bound,
+    share: 0,
+    floor: 0,
+  }))
+  // A local denial says nothing about the shared bucket: the floor's window is the shared denials'.
   const firstDenialMs = clients.map(() => Infinity)
   const lastDeniedSentMs = clients.map(() => -Infinity)
+  const firstDegradedSentMs = clients.map(() => Infinity)
+  const lastDegradedMs = clients.map(() => -Infinity)
   for (const s of samples) {
     const c = clients[s.client]!
+    const local = answeredLocally(s, capacity)
     c.requests++
     if (s.status === 200) c.admitted++
     else if (s.status === 429) c.limited++
-    if (s.status === 429) {
+    if (s.status === 200 && local) c.degradedAdmitted++
+    if (local) {
+      firstDegradedSentMs[s.client] = Math.min(firstDegradedSentMs[s.client]!, s.sentMs)
+      lastDegradedMs[s.client] = Math.max(lastDegradedMs[s.client]!, s.receivedMs)
+    } else if (s.status === 429) {
       firstDenialMs[s.client] = Math.min(firstDenialMs[s.client]!, s.receivedMs)
       lastDeniedSentMs[s.client] = Math.max(lastDeniedSentMs[s.client]!, s.sentMs)
     }
   }
   for (const [i, c] of clients.entries()) {
-    c.share = bound > 0 ? c.admitted / bound : 0
-    const limitedSeconds = c.limited > 0 ? (lastDeniedSentMs[i]! - firstDenialMs[i]!) / 1000 : undefined
-    c.floor = admissionFloor(capacity, refillPerSecond, limitedSeconds, input.load.connectionsPerClient)
+    c.bound = admissionBound(capacity, refillPerSecond, elapsedSeconds, c.degradedAdmitted)
+    c.share = c.bound > 0 ? c.admitted / c.bound : 0
+    const limitedSeconds = firstDenialMs[i]! < Infinity ? (lastDeniedSentMs[i]! - firstDenialMs[i]!) / 1000 : undefined
+    const degradedSeconds = firstDegradedSentMs[i]! < Infinity ? (lastDegradedMs[i]! - firstDegradedSentMs[i]!) / 1000 : 0
+    c.floor = admissionFloor(capacity, refillPerSecond, limitedSeconds, input.load.connectionsPerClient, degradedSeconds)
   }
 
   const worstOff = clients.reduce((worst, c, i) => (c.admitted < clients[worst]!.admitted ? i : worst), 0)
@@ -154,10 +182,7 @@ export function buildReport(input: ReportInput): Report {
   const answered = samples.filter((s) => s.status !== 0)
   const admitted = answered.filter((s) => s.status === 200).length
   const limited = answered.filter((s) => s.status === 429).length
-  const verdict = judge(
-    clients.map((c) => ({ ...c, bound })),
-    scenario.saturating,
-  )
+  const verdict = judge(clients, scenario.saturating)
 
   const report: Omit<Report, 'summary'> = {
     scenario: input.scenario,
@@ -183,7 +208,8 @@ export function buildReport(input: ReportInput): Report {
       limited,
       other: answered.length - admitted - limited,
       errors: samples.length - answered.length,
-      degraded: answered.filter((s) => s.limit !== undefined && Number.isFinite(s.limit) && s.limit !== capacity).length,
+      degraded: answered.filter((s) => answeredLocally(s, capacity)).length,
+      degradedAdmitted: clients.reduce((n, c) => n + c.degradedAdmitted, 0),
     },
     replicas,
     clients,

@@ -1,3 +1,5 @@
+import { DEGRADED_HEADER } from './policy.js'
+
 /** One response (or transport error) as the load test saw it. Times are ms since the recorder's origin. */
 export interface Sample {
   /** Index into the run's clients. */
@@ -13,12 +15,15 @@ export interface Sample {
    * too slow or gone) advertises its share of the capacity, not the capacity itself.
    */
   readonly limit: number | undefined
+  /** The replica said it answered from its local fallback bucket (`DEGRADED_HEADER`). */
+  readonly degraded?: boolean
 }
 
 /** The response headers a sample keeps. */
 export interface SampleHeaders {
   readonly instance: string | undefined
   readonly limit: number | undefined
+  readonly degraded: boolean
 }
 
 /** Collects samples up to a hard cap, so no run can grow without bound. */
@@ -44,6 +49,7 @@ export class Recorder {
       status,
       instance: headers?.instance,
       limit: headers?.limit,
+      degraded: headers?.degraded ?? false,
     })
     if (status === 200) this.admitted++
     else if (status === 429) this.limited++
@@ -53,5 +59,22 @@ export class Recorder {
 /** The headers a sample keeps, from a header lookup. */
 export function sampleHeaders(get: (name: string) => string | undefined): SampleHeaders {
   const limit = get('x-ratelimit-limit')
-  return { instance: get('x-instance-id'), limit: limit === undefined ? undefined : Number(limit) }
+  return {
+    instance: get('x-instance-id'),
+    limit: limit === undefined ? undefined : Number(limit),
+    degraded: get(DEGRADED_HEADER) === 'true',
+  }
+}
+
+/**
+ * Whether a response came from a replica's local fallback bucket rather than the shared one. The
+ * demo's replicas say so (`DEGRADED_HEADER`); a gateway whose replicas do not is judged by
+ * X-RateLimit-Limit, which then advertises the replica's share instead of `capacity`. That sign
+ * misses a one-replica cluster (whose share is the capacity): its degraded answers count as
+ * shared ones, which only makes the bound stricter.
+ */
+export function answeredLocally(sample: Sample, capacity: number): boolean {
+  if (sample.status === 0) return false
+  if (sample.degraded === true) return true
+  return sample.limit !== undefined && Number.isFinite(sample.limit) && sample.limit !== capacity
 }

