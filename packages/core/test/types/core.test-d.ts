@@ -72,7 +72,7 @@ describe('@sluice/core types', () => {
     type Note = import('../../src/adapter.js').AddressNote
     expectTypeOf<View['address']>().toEqualTypeOf<Note | undefined>()
     expectTypeOf<Note['kind']>().toEqualTypeOf<'trusted-proxy' | 'untrusted-forwarded-for'>()
-    expectTypeOf<{ ip: '10.0.0.2'; headers: {} }>().toExtend<import('../../src/adapter.js').ViewableRequest>()
-    expectTypeOf<{ headers: {} }>().not.toExtend<import('../../src/adapter.js').ViewableRequest>()
+    expectTypeOf<{ ip: '10.0.0.2'; headers: Record<string, never> }>().toExtend<import('../../src/adapter.js').ViewableRequest>()
+    expectTypeOf<{ headers: Record<string, never> }>().not.toExtend<import('../../src/adapter.js').ViewableRequest>()
   })
 })
