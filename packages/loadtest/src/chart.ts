@@ -187,6 +187,8 @@ export interface XyPoint {
 
 export interface XySeries {
   readonly name: string
+  /** Which colour and dash to draw with (an index): by default the series' position, so charts that show the same things in the same styles can say so. */
+  readonly style?: number
   /** In order of x; a point whose y is not finite (not measured) leaves a gap. */
   readonly points: readonly XyPoint[]
 }
@@ -210,7 +212,12 @@ export interface XyChartOptions {
  * something the run varied (an offered load). y may go below zero, and the axis follows it.
  */
 export function xyChart(options: XyChartOptions): string {
-  const legend = options.series.map((s, n) => ({ name: s.name, color: PALETTE[n % PALETTE.length]!, dash: DASHES[n % DASHES.length]! }))
+  const styles = options.series.map((s, n) => s.style ?? n)
+  const legend = options.series.map((s, i) => ({
+    name: s.name,
+    color: PALETTE[styles[i]! % PALETTE.length]!,
+    dash: DASHES[styles[i]! % DASHES.length]!,
+  }))
   const ys = options.series.flatMap((s) => s.points.map((p) => p.y)).filter(Number.isFinite)
   const top = niceCeiling(Math.max(0, ...ys))
   const low = Math.min(0, ...ys)
@@ -218,7 +225,8 @@ export function xyChart(options: XyChartOptions): string {
   const frame = new Frame(options.width ?? 640, options.height ?? 300, top, legend, bottom)
   const x = (value: number): number => frame.m.left + (value / options.xMax) * frame.plotW
   const ticks = options.ticks.map((t) => frame.tick(x(t.x), t.label))
-  const series = options.series.map((s, n) => {
+  const series = options.series.map((s, i) => {
+    const n = styles[i]!
     const color = PALETTE[n % PALETTE.length]!
     // A run of finite points is one polyline; a point not measured breaks the line.
     const runs: XyPoint[][] = [[]]

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { xmlProblems } from '../../../../test/support/xml.js'
-import { lineChart, xyChart } from '../../src/chart.js'
+import { lineChart, PALETTE, xyChart } from '../../src/chart.js'
 
 const ticks = [
   { x: 10, label: '10 %' },
@@ -103,6 +103,27 @@ describe('xyChart', () => {
     expect(xmlProblems(svg)).toEqual([])
     const labels = [...svg.matchAll(/text-anchor="end">(-?[\d.]+)<\/text>/g)].map((m) => Number(m[1]))
     expect(labels).toEqual([0, 5, 10])
+  })
+
+  it('draws a series in the style it names, wherever it is in the list', () => {
+    const points = [
+      { x: 10, y: 1 },
+      { x: 100, y: 2 },
+    ]
+    const first = xyChart({ title: 't', xLabel: 'x', xMax: 100, ticks, series: [{ name: 'a', points, style: 3 }] })
+    const second = xyChart({
+      title: 't',
+      xLabel: 'x',
+      xMax: 100,
+      ticks,
+      series: [
+        { name: 'b', points },
+        { name: 'a', points, style: 3 },
+      ],
+    })
+    const stroke = (svg: string): string | undefined => /data-series="a"><polyline fill="none" stroke="([^"]+)"/.exec(svg)?.[1]
+    expect(stroke(first)).toBe(PALETTE[3])
+    expect(stroke(second)).toBe(PALETTE[3])
   })
 })
 
