@@ -34,7 +34,8 @@ function chart(
     style: SWEEP_TARGETS.indexOf(name),
     points: onAxis(sweep).map((level) => {
       const t = level.targets.find((x) => x.target === name)!
-      return { x: xOf(level), y: y(t) }
+      // A run that fell behind its load measured a queue, not the load: off the line (the table flags it).
+      return { x: xOf(level), y: t.keptUp ? y(t) : Number.NaN }
     }),
   }))
   const svg = xyChart({
