@@ -86,3 +86,31 @@ export async function startTarget(name: TargetName, options: TargetOptions): Pro
     },
   }
 }
+
+/** Targets started together, by name; those this checkout cannot build are listed with the reason instead. */
+export interface StartedTargets {
+  readonly running: ReadonlyMap<TargetName, TargetProcess>
+  readonly unavailable: ReadonlyMap<TargetName, string>
+}
+
+/**
+ * Start every target at once (each idles while the others are measured). When one fails for
+ * another reason than being unavailable, the others are stopped and the failure is thrown.
+ */
+export async function startTargets(names: readonly TargetName[], options: TargetOptions): Promise<StartedTargets> {
+  const started = await Promise.allSettled(names.map((name) => startTarget(name, options)))
+  const running = new Map<TargetName, TargetProcess>()
+  const unavailable = new Map<TargetName, string>()
+  let failure: unknown
+  started.forEach((outcome, i) => {
+    const name = names[i]!
+    if (outcome.status === 'fulfilled') running.set(name, outcome.value)
+    else if (outcome.reason instanceof TargetUnavailableError) unavailable.set(name, outcome.reason.message)
+    else failure ??= outcome.reason
+  })
+  if (failure !== undefined) {
+    await Promise.all([...running.values()].map((target) => target.stop()))
+    throw failure
+  }
+  return { running, unavailable }
+}

@@ -3,25 +3,28 @@
  *
  *   pnpm bench [options]     (builds, then runs packages/bench/dist/cli.js: the compiled code users run)
  *   pnpm bench:cpu [options] (the same with --only cpu)
+ *   pnpm bench:sweep [options] (the same with --only sweep)
  */
 import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname, relative, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { decimal, parseFlags, parseOrExit, UsageError } from '@sluice/harness'
 import { BENCH_PARTS, type BenchConfig, type BenchPart, DEFAULT_CONFIG, SMOKE_CONFIG } from './config.js'
 import { renderMarkdown } from './markdown.js'
 import { runBenchmark } from './runner.js'
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios.js'
+import { sweepCharts } from './sweep-charts.js'
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const DOCS = resolve(REPO_ROOT, 'docs/benchmarks.md')
 
-const { cpu, throughput } = DEFAULT_CONFIG
+const { cpu, throughput, sweep } = DEFAULT_CONFIG
 
 const USAGE = `Usage: cli.ts [options]
 
 Sluice against no limiter and its peers, interleaved, on a redis-server of its own: CPU per
-request at a fixed load, throughput, and Redis memory per idle key.
+request at a fixed load, throughput, latency and CPU against offered load (the sweep), and Redis
+memory per idle key.
 
   --only <part>        run only this part (repeatable): ${BENCH_PARTS.join(', ')}
   --rate <n>           CPU per request: requests per second offered to each target (default ${cpu.rate})
@@ -29,14 +32,16 @@ request at a fixed load, throughput, and Redis memory per idle key.
   --cpu-rounds <n>     CPU per request: interleaved rounds (default ${cpu.rounds})
   --duration <s>       throughput: seconds per run (default ${throughput.seconds})
   --rounds <n>         throughput: interleaved rounds (default ${throughput.rounds})
+  --sweep-duration <s> sweep: seconds per run, and per closed-loop run measuring saturation (default ${sweep.seconds})
+  --sweep-rounds <n>   sweep: interleaved rounds, each every load and target (default ${sweep.rounds})
   --connections <n>    autocannon's connections; at a fixed rate, the most requests in flight (default ${cpu.connections})
   --warmup <s>         unmeasured seconds per target before round 1 (default ${cpu.warmupSeconds})
   --keys <n>           distinct keys in the rotating-keys scenario (default ${DEFAULT_CONFIG.rotatingKeys})
   --memory-keys <n>    keys per library for memory per idle key (default ${DEFAULT_CONFIG.memoryKeys})
   --scenario <name>    run only this scenario (repeatable): ${SCENARIO_NAMES.join(', ')}
-  --smoke              one 1 s round of each scenario (CPU at ${SMOKE_CONFIG.cpu.rate} req/s), ${SMOKE_CONFIG.memoryKeys} memory keys: checks the harness only
-  --write              write the report to docs/benchmarks.md
-  --out <file>         write the report to this file instead
+  --smoke              one 1 s round of each scenario (CPU at ${SMOKE_CONFIG.cpu.rate} req/s) and of the sweep, ${SMOKE_CONFIG.memoryKeys} memory keys: checks the harness only
+  --write              write the report to docs/benchmarks.md, and the sweep's charts (SVG) beside it
+  --out <file>         write the report to this file instead (the charts go beside it)
   -h, --help           this text`
 
 function whole(value: string | undefined, name: string, fallback: number, min: number): number {
@@ -54,6 +59,8 @@ function parse(argv: readonly string[]): { config: BenchConfig; out: string | un
     'cpu-rounds': { type: 'string' },
     duration: { type: 'string' },
     rounds: { type: 'string' },
+    'sweep-duration': { type: 'string' },
+    'sweep-rounds': { type: 'string' },
     connections: { type: 'string' },
     warmup: { type: 'string' },
     keys: { type: 'string' },
@@ -93,6 +100,13 @@ function parse(argv: readonly string[]): { config: BenchConfig; out: string | un
       connections,
       warmupSeconds,
     },
+    sweep: {
+      ...base.sweep,
+      seconds: whole(values['sweep-duration'], 'sweep-duration', base.sweep.seconds, 1),
+      rounds: whole(values['sweep-rounds'], 'sweep-rounds', base.sweep.rounds, 1),
+      connections,
+      warmupSeconds,
+    },
     rotatingKeys: whole(values.keys, 'keys', base.rotatingKeys, 1),
     memoryKeys: whole(values['memory-keys'], 'memory-keys', base.memoryKeys, 1),
     scenarios: [...new Set(scenarios as ScenarioName[])],
@@ -112,9 +126,9 @@ function commandLine(): string {
   // `pnpm bench` builds and then runs exactly this; say the command a reader would type.
   if (script === 'packages/bench/dist/cli.js' && process.execArgv.length === 0) {
     const args = process.argv.slice(2)
-    // `pnpm bench:cpu` is `pnpm bench --only cpu`: name it as typed.
-    if (args[0] === '--only' && args[1] === 'cpu' && !args.slice(2).includes('--only'))
-      return ['pnpm', 'bench:cpu', ...args.slice(2)].map(quote).join(' ')
+    // `pnpm bench:cpu` is `pnpm bench --only cpu` (and so for the sweep): name it as typed.
+    if (args[0] === '--only' && (args[1] === 'cpu' || args[1] === 'sweep') && !args.slice(2).includes('--only'))
+      return ['pnpm', `bench:${args[1]}`, ...args.slice(2)].map(quote).join(' ')
     return ['pnpm', 'bench', ...args].map(quote).join(' ')
   }
   return ['node', ...process.execArgv, script, ...process.argv.slice(2)].map(quote).join(' ')
@@ -145,6 +159,12 @@ async function main(): Promise<number> {
     await mkdir(dirname(parsed.out), { recursive: true })
     await writeFile(parsed.out, markdown)
     process.stderr.write(`\nwrote ${relative(process.cwd(), parsed.out) || parsed.out}\n`)
+    // Beside the report, which links them by file name.
+    for (const chart of result.sweep === undefined ? [] : sweepCharts(result.sweep)) {
+      const file = join(dirname(parsed.out), chart.file)
+      await writeFile(file, chart.svg)
+      process.stderr.write(`wrote ${relative(process.cwd(), file) || file}\n`)
+    }
   }
   return 0
 }

@@ -1,11 +1,14 @@
-import type { BenchResult, ScenarioResult, TargetSummary } from './results.js'
+import { perResponseUs } from './measure.js'
+import { scriptCalls } from './redis-accounting.js'
+import type { BenchResult, RunSample, ScenarioResult, SweepLevel, SweepResult, TargetSummary } from './results.js'
 import type { ScenarioName } from './scenarios.js'
+import { perRoundMedian, ratio } from './stats.js'
 import type { TargetName } from './targets/catalog.js'
 
 /** One of Sluice's performance targets, checked against this run's figures. */
 export interface Goal {
   /** The part whose figures it is checked against. */
-  readonly part: 'cpu' | 'throughput' | 'memory'
+  readonly part: 'cpu' | 'throughput' | 'sweep' | 'memory'
   readonly goal: string
   readonly threshold: string
   readonly measured: string
@@ -113,11 +116,91 @@ function throughputGoals(result: BenchResult): Goal[] {
   return goals
 }
 
+/** The sweep's goals are stated as medians over at least this many interleaved rounds. */
+export const SWEEP_MIN_ROUNDS = 5
+
+const redisUs = (r: RunSample): number => perResponseUs(r.redisCpuSeconds, r)
+const totalUs = (r: RunSample): number => perResponseUs(r.appCpuSeconds + r.redisCpuSeconds, r)
+
+/**
+ * Latency and CPU against offered load: Sluice (its defaults) against @fastify/rate-limit and the
+ * headers-only baseline at the same load, each a median over rounds of the ratio in one round.
+ */
+function sweepGoals(sweep: SweepResult | undefined): Goal[] {
+  /** A paced load by its share of saturation, or the closed loop, or autocannon's fixed rate. */
+  type Load = number | 'saturated' | 'autocannon'
+  const levelAt = (load: Load): SweepLevel | undefined =>
+    sweep?.levels.find((level) => {
+      if (typeof load === 'number') return level.kind === 'paced' && level.share === load
+      // The goals are stated for these loads: another rate or count of connections measures something else.
+      if (load === 'autocannon') return level.kind === load && level.offeredRps === 2_000 && level.connections === 10
+      return level.kind === load && level.connections === 50
+    })
+  const summary = (load: Load, target: TargetName): TargetSummary | undefined => {
+    const t = levelAt(load)?.targets.find((x) => x.target === target)
+    return t === undefined || t.unavailable !== undefined ? undefined : t
+  }
+  /** The median over rounds of f(Sluice's run, @fastify/rate-limit's, the baseline's) at one load. */
+  const perRound = (load: Load, f: (sluice: RunSample, peer: RunSample, baseline: RunSample) => number): number | undefined => {
+    const targets = [summary(load, 'sluice'), summary(load, 'fastify-rate-limit'), summary(load, sweep?.baseline ?? 'headers')]
+    if (targets.some((t) => t === undefined)) return undefined
+    return perRoundMedian(
+      targets.map((t) => t!.samples),
+      ([s, p, b]) => f(s!, p!, b!),
+    )
+  }
+  const goal = (goal: string, bound: Spec['bound'], limit: number, load: Load, f: Parameters<typeof perRound>[1]): Goal =>
+    check({
+      part: 'sweep',
+      goal,
+      bound,
+      limit,
+      unit: '×',
+      value: perRound(load, f),
+      from: [summary(load, 'sluice'), summary(load, 'fastify-rate-limit')],
+    })
+  // A round where the peer adds nothing over the baseline (noise) has no ratio: it is left out.
+  const addedRatio = (s: RunSample, p: RunSample, b: RunSample): number =>
+    p.meanMs > b.meanMs ? (s.meanMs - b.meanMs) / (p.meanMs - b.meanMs) : Number.NaN
+  return [
+    goal("25 % load: the mean latency Sluice adds over headers only ÷ @fastify/rate-limit's", '≤', 1, 0.25, addedRatio),
+    goal("25 % load: Sluice's p99 latency ÷ @fastify/rate-limit's", '≤', 1.2, 0.25, (s, p) => s.p99Ms / p.p99Ms),
+    goal(
+      "autocannon, 2,000 req/s, 10 connections: the mean latency Sluice adds over headers only ÷ @fastify/rate-limit's",
+      '≤',
+      1,
+      'autocannon',
+      addedRatio,
+    ),
+    goal(
+      "autocannon, 2,000 req/s, 10 connections: Sluice's p99 latency ÷ @fastify/rate-limit's",
+      '≤',
+      1.2,
+      'autocannon',
+      (s, p) => s.p99Ms / p.p99Ms,
+    ),
+    goal('Saturated: Sluice req/s ÷ headers only', '≥', 0.9, 'saturated', (s, _p, b) => s.rps / b.rps),
+    goal('Saturated: Sluice req/s ÷ @fastify/rate-limit', '≥', 1.3, 'saturated', (s, p) => s.rps / p.rps),
+    goal(
+      // The script's fixed cost per call: at a light load a call carries few checks (the table shows how many).
+      "10 % load: Sluice's Redis CPU per script call ÷ @fastify/rate-limit's per request",
+      '≤',
+      1,
+      0.1,
+      (s, p) => ratio(s.redisCpuSeconds, scriptCalls(s.commands)) / ratio(p.redisCpuSeconds, p.responses),
+    ),
+    goal("50 % load: Sluice's Redis CPU per request ÷ @fastify/rate-limit's", '≤', 0.8, 0.5, (s, p) => redisUs(s) / redisUs(p)),
+    goal("50 % load: Sluice's app + Redis CPU per request ÷ @fastify/rate-limit's", '≤', 0.8, 0.5, (s, p) => totalUs(s) / totalUs(p)),
+    goal("Saturated: Sluice's Redis CPU per request ÷ @fastify/rate-limit's", '≤', 0.25, 'saturated', (s, p) => redisUs(s) / redisUs(p)),
+  ]
+}
+
 export function evaluateGoals(result: BenchResult): Goal[] {
   const memory = result.memory.find((m) => m.library === 'sluice')
   return [
     ...cpuGoals(result.cpu),
     ...throughputGoals(result),
+    ...sweepGoals(result.sweep),
     check({
       part: 'memory',
       goal: 'Redis memory per idle key vs the floor',

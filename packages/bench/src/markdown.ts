@@ -1,32 +1,12 @@
-import { evaluateGoals, type Goal } from './goals.js'
+import { evaluateGoals, type Goal, SWEEP_MIN_ROUNDS } from './goals.js'
+import { count, fineMs, fixed, int, ms, percent, signedUs, table, times, warnings } from './markdown-format.js'
+import { sweepSection } from './markdown-sweep.js'
 import type { BenchResult, ScenarioResult, TargetSummary } from './results.js'
 import { TARGETS } from './targets/catalog.js'
 
 export interface MarkdownOptions {
   /** The exact command that produced the result. */
   readonly command: string
-}
-
-const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–')
-const fixed = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '–')
-const times = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–')
-const signedUs = (n: number): string => (Number.isFinite(n) ? `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(1)} µs` : '–')
-// autocannon measures latency in whole milliseconds.
-const ms = (n: number): string => (!Number.isFinite(n) ? '–' : n < 1 ? '< 1' : String(Math.round(n)))
-// The paced load measures it in fractions of one: three significant digits.
-const fineMs = (n: number): string => (!Number.isFinite(n) ? '–' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : int(n))
-const count = (n: number, noun: string): string => `${int(n)} ${noun}${n === 1 ? '' : 's'}`
-function percent(part: number, whole: number): string {
-  if (whole <= 0) return '–'
-  if (part === 0 || part === whole) return `${Math.round((100 * part) / whole)} %`
-  const share = (100 * part) / whole
-  // A flood's dozen admitted requests out of a hundred thousand must not print as 0.0 % or 100.0 %.
-  return share < 0.1 ? '< 0.1 %' : share > 99.9 ? '> 99.9 %' : `${share.toFixed(1)} %`
-}
-
-function table(head: readonly string[], rows: readonly (readonly string[])[], align: readonly ('l' | 'r')[]): string {
-  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`
-  return [line(head), line(align.map((a) => (a === 'r' ? '---:' : '---'))), ...rows.map(line)].join('\n')
 }
 
 function verdict(goal: Goal): string {
@@ -56,29 +36,6 @@ function notMeasuredRows(s: ScenarioResult, width: number): string[][] {
   return s.targets
     .filter((t) => t.unavailable !== undefined)
     .map((t) => [t.label, `not measured: ${t.unavailable}`, ...Array(width - 2).fill('')])
-}
-
-/** Lines under a scenario's table: warnings that change how its figures read. */
-function warnings(s: ScenarioResult): string[] {
-  const lines: string[] = []
-  for (const t of measured(s)) {
-    if (!t.keptUp) {
-      const worst = t.samples.reduce((a, b) => (a.responses / (a.offered ?? 1) < b.responses / (b.offered ?? 1) ? a : b))
-      lines.push(
-        '',
-        `⚠ ${t.label} could not keep up: a run answered ${int(worst.responses)} of the ${int(worst.offered ?? Number.NaN)} requests due,` +
-          ' so its figures are not at the intended load (a server behind its load batches more and idles less).',
-      )
-    }
-    if ((t.degraded ?? 0) > 0) {
-      lines.push(
-        '',
-        `⚠ ${t.label} answered ${int(t.degraded!)} of its ${int(t.responses)} requests without Redis: its failure mode, which` +
-          ' takes over when a Redis call outlasts its time budget (a stall of the machine is enough).',
-      )
-    }
-  }
-  return lines
 }
 
 function answers(t: TargetSummary): string {
@@ -144,7 +101,7 @@ function cpuScenarioSection(s: ScenarioResult): string {
       )
     }
   }
-  lines.push(...warnings(s))
+  lines.push(...warnings(measured(s)))
   return lines.join('\n')
 }
 
@@ -188,7 +145,7 @@ function throughputScenarioSection(s: ScenarioResult): string {
   if (sluice !== undefined && peer !== undefined) {
     lines.push('', `Sluice ÷ @fastify/rate-limit (median req/s): **${times(sluice.medianRps / peer.medianRps)}**.`)
   }
-  lines.push(...warnings(s))
+  lines.push(...warnings(measured(s)))
   return lines.join('\n')
 }
 
@@ -237,10 +194,16 @@ function memorySection(result: BenchResult): string {
   ].join('\n')
 }
 
-const PART_NAMES: Record<Goal['part'], string> = { cpu: 'CPU per request', throughput: 'Throughput', memory: 'Memory' }
+const PART_NAMES: Record<Goal['part'], string> = {
+  cpu: 'CPU per request',
+  throughput: 'Throughput',
+  sweep: 'Latency sweep',
+  memory: 'Memory',
+}
 
-function goalsSection(goals: readonly Goal[]): string[] {
+function goalsSection(goals: readonly Goal[], result: BenchResult): string[] {
   const behind = [...new Set(goals.flatMap((g) => g.behind))]
+  const { rounds } = result.config.sweep
   return [
     '## Targets',
     '',
@@ -251,6 +214,9 @@ function goalsSection(goals: readonly Goal[]): string[] {
     ),
     ...(behind.length > 0
       ? ['', `⚠ Not at the intended load: ${behind.join('; ')} could not keep up with the offered rate (see below).`]
+      : []),
+    ...(result.sweep !== undefined && rounds < SWEEP_MIN_ROUNDS
+      ? ['', `⚠ The sweep ran ${count(rounds, 'round')}: its goals are judged on medians over at least ${SWEEP_MIN_ROUNDS}.`]
       : []),
     '',
     'The app figures move by several µs from run to run on this machine (see each range over rounds below), which is',
@@ -372,7 +338,8 @@ export function renderMarkdown(result: BenchResult, options: MarkdownOptions): s
     '',
     'Sluice against no limiter and against its peers, in one run, on one machine, with the same route (`GET /`),',
     'the same Redis and the same load: what a request costs in CPU, in the app and in Redis, at a fixed load; how',
-    'fast each answers when pushed; and what an idle client costs Redis in memory. Figures from another machine, or',
+    'fast each answers when pushed; how latency and cost grow from a quiet server to a saturated one; and what an',
+    'idle client costs Redis in memory. Figures from another machine, or',
     'another day, are not comparable with these: compare the ratios, and run it yourself.',
     '',
     ...(result.config.smoke
@@ -397,11 +364,13 @@ export function renderMarkdown(result: BenchResult, options: MarkdownOptions): s
     `- With ${machine.cores} cores for the load generator, the server and Redis, whatever a limiter makes Redis do is CPU the`,
     '  server and autocannon no longer get: throughput ratios come out lower than where Redis has cores of its own.',
     '',
-    ...goalsSection(evaluateGoals(result)),
+    ...goalsSection(evaluateGoals(result), result),
     '',
     ...cpuSection(result),
     '',
     ...throughputSection(result),
+    '',
+    ...sweepSection(result),
     '',
     ...accountingSection(result),
     '',

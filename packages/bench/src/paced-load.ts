@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { Pool } from 'undici'
 import { type KeyPlan, keyFor, type LoadResult } from './load.js'
+import { quantile } from './stats.js'
 import { KEY_HEADER } from './targets/catalog.js'
 
 /**
@@ -36,12 +37,6 @@ export interface PacedLoadResult extends LoadResult {
 // Node's timers fire at best every millisecond: each tick sends every request due by then.
 const TICK_MS = 1
 const DRAIN_LIMIT_MS = 10_000
-
-/** The value at quantile q of sorted values (nearest rank). */
-function quantile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
-}
 
 export async function runPacedLoad(options: PacedLoadOptions): Promise<PacedLoadResult> {
   options.signal?.throwIfAborted()
@@ -143,6 +138,7 @@ export async function runPacedLoad(options: PacedLoadOptions): Promise<PacedLoad
     responses,
     seconds,
     rps: responses / seconds,
+    meanMs: responses > 0 ? measured.reduce((a, b) => a + b, 0) / responses : Number.NaN,
     p50Ms: quantile(measured, 0.5),
     p99Ms: quantile(measured, 0.99),
     statuses,

@@ -12,6 +12,7 @@ export interface RunSample {
   readonly round: number
   /** Responses per second. */
   readonly rps: number
+  readonly meanMs: number
   readonly p50Ms: number
   readonly p99Ms: number
   readonly responses: number
@@ -43,7 +44,8 @@ export interface TargetSummary {
   readonly medianRps: number
   readonly minRps: number
   readonly maxRps: number
-  /** Medians over rounds of each run's p50 and p99. */
+  /** Medians over rounds of each run's mean, p50 and p99 latency. */
+  readonly meanMs: number
   readonly p50Ms: number
   readonly p99Ms: number
   /** Median rps over the ceiling's (a bare 200) median rps in the same scenario. */
@@ -100,6 +102,45 @@ export interface ScenarioResult {
   readonly targets: readonly TargetSummary[]
 }
 
+/** A target at one load of the sweep: its summary, and what it adds over the baseline. */
+export interface SweepTarget extends TargetSummary {
+  /** The median over rounds of this target's mean latency minus the baseline's in the same round and load. */
+  readonly addedMeanMs: number
+  /** The same for p99. */
+  readonly addedP99Ms: number
+}
+
+export type SweepLoadKind = 'paced' | 'saturated' | 'autocannon'
+
+/** One offered load of the sweep, every target at it. */
+export interface SweepLevel {
+  /**
+   * paced: a share of the saturation rate, evenly spaced; saturated: the closed loop; autocannon:
+   * autocannon's `overallRate` on a few connections, as a user who benchmarks with it sees.
+   */
+  readonly kind: SweepLoadKind
+  /** The share of the saturation rate offered (paced only). */
+  readonly share: number | undefined
+  /** Requests per second offered to each target; undefined for the closed loop. */
+  readonly offeredRps: number | undefined
+  /** The most requests in flight at once (the closed loop's and autocannon's connections). */
+  readonly connections: number
+  readonly targets: readonly SweepTarget[]
+}
+
+export interface SweepResult {
+  /** A bare 200, and the headers-only baseline whose saturation sets the offered loads. */
+  readonly ceiling: TargetName
+  readonly baseline: TargetName
+  readonly limits: LimitSpec
+  readonly keys: KeyPlan
+  /** The baseline's closed-loop req/s, measured before the sweep: the median of `saturationSamples`. */
+  readonly saturationRps: number
+  readonly saturationSamples: readonly number[]
+  /** The paced loads in ascending order, the saturated closed loop, then autocannon at its fixed rate. */
+  readonly levels: readonly SweepLevel[]
+}
+
 export interface BenchResult {
   readonly config: BenchConfig
   readonly machine: Machine
@@ -109,5 +150,7 @@ export interface BenchResult {
   readonly cpu: readonly ScenarioResult[]
   /** Each scenario as fast as each target answers. Empty when the part did not run. */
   readonly throughput: readonly ScenarioResult[]
+  /** Latency and CPU against offered load. Undefined when the part did not run. */
+  readonly sweep: SweepResult | undefined
   readonly memory: readonly MemoryResult[]
 }

@@ -14,3 +14,23 @@ export function ratio(a: number | undefined, b: number | undefined): number {
 export function sum(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0)
 }
+
+/**
+ * The median over rounds of f(each series' run in that round): runs next to each other share the
+ * machine's mood, so a figure taken round by round moves less with noise than one of medians.
+ * Rounds where a series has no run, and rounds where f is not finite (a ratio over zero), are left out.
+ */
+export function perRoundMedian<T extends { readonly round: number }>(series: readonly (readonly T[])[], f: (runs: T[]) => number): number {
+  const values: number[] = []
+  for (const first of series[0] ?? []) {
+    const runs = series.map((runs) => runs.find((r) => r.round === first.round))
+    if (runs.every((r) => r !== undefined)) values.push(f(runs as T[]))
+  }
+  return median(values.filter(Number.isFinite))
+}
+
+/** The value at quantile q of sorted values (nearest rank). */
+export function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+}

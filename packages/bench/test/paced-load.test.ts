@@ -57,6 +57,9 @@ it('spreads the requests over the run instead of sending a second’s worth at o
   expect(Math.max(...perTenth)).toBeLessThan(0.4 * result.sent)
   expect(result.p50Ms).toBeGreaterThan(0)
   expect(result.p99Ms).toBeGreaterThanOrEqual(result.p50Ms)
+  // The mean of the same latencies: above nothing, below the worst (at most the run's length).
+  expect(result.meanMs).toBeGreaterThan(0)
+  expect(result.meanMs).toBeLessThanOrEqual(result.seconds * 1000)
 })
 
 it('stops at the end of its schedule when the target cannot keep up, and says so', { timeout: 20_000 }, async () => {
@@ -75,4 +78,8 @@ it('stops at the end of its schedule when the target cannot keep up, and says so
   expect(result.responses).toBe(result.sent)
   // Latency counts from when each request was due, so the backlog shows.
   expect(result.p99Ms).toBeGreaterThan(500)
+  // The mean counts the backlog too: request i of a 20 ms server on one connection is due at
+  // i ms and answered at about 20 × (i + 1) ms, so the mean is hundreds of ms, not the 20 of a request.
+  expect(result.meanMs).toBeGreaterThan(200)
+  expect(result.meanMs).toBeLessThanOrEqual(result.seconds * 1000)
 })

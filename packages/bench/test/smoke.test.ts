@@ -1,10 +1,14 @@
+import { escapeXml } from '@sluice/loadtest/chart'
 import { describe, expect, it } from 'vitest'
+import { xmlProblems } from '../../../test/support/xml.js'
 import { SMOKE_CONFIG } from '../src/config.js'
 import { renderMarkdown } from '../src/markdown.js'
 import { MEMORY_LIBRARIES } from '../src/memory.js'
 import type { ScenarioResult, TargetSummary } from '../src/results.js'
 import { runBenchmark } from '../src/runner.js'
 import { offeredRate, SCENARIO_NAMES, scenario } from '../src/scenarios.js'
+import { SWEEP_TARGETS } from '../src/sweep.js'
+import { LATENCY_CHART, REDIS_CPU_CHART, sweepCharts } from '../src/sweep-charts.js'
 import { TARGETS } from '../src/targets/catalog.js'
 
 // The smoke benchmark through the code path the CLI takes. It proves the harness works: every
@@ -13,7 +17,7 @@ import { TARGETS } from '../src/targets/catalog.js'
 // a 2-core machine.
 
 /** What every part's every target must show, whatever the load. */
-function expectSane(s: ScenarioResult, t: TargetSummary): void {
+function expectSane(s: { readonly name: string; readonly expect: ScenarioResult['expect'] }, t: TargetSummary): void {
   const where = `${s.name}/${t.target}`
   expect(t.unavailable, `${where} did not start`).toBeUndefined()
   expect(t.samples, where).toHaveLength(1)
@@ -121,5 +125,117 @@ describe('the smoke benchmark', () => {
     // The report is about the product, not the tracker that asked for it.
     expect(markdown).not.toMatch(/\bissue\b/i)
     for (const target of Object.values(TARGETS)) expect(markdown).toContain(target.label)
+  })
+
+  it('sweeps offered load: shares of the measured saturation, saturated, autocannon at a fixed rate; tables and charts', {
+    timeout: 180_000,
+  }, async () => {
+    const result = await runBenchmark({ ...SMOKE_CONFIG, parts: ['sweep'] })
+    expect(result.cpu).toEqual([])
+    expect(result.throughput).toEqual([])
+    const sweep = result.sweep!
+    const { shares, seconds, connections, autocannonRate, autocannonConnections } = SMOKE_CONFIG.sweep
+    expect(sweep.saturationSamples).toHaveLength(SMOKE_CONFIG.sweep.saturationRuns)
+    expect(sweep.saturationRps, 'saturation of the baseline').toBeGreaterThan(0)
+    // The paced loads in order, each its share of the saturation measured first, then the closed
+    // loop, then autocannon's capped rate.
+    expect(sweep.levels.map((level) => level.kind)).toEqual([...shares.map(() => 'paced'), 'saturated', 'autocannon'])
+    expect(sweep.levels.map((level) => level.share)).toEqual([...shares, undefined, undefined])
+    expect(sweep.levels.map((level) => level.connections)).toEqual([...shares.map(() => connections), connections, autocannonConnections])
+    for (const level of sweep.levels) {
+      const rate =
+        level.kind === 'paced'
+          ? Math.max(1, Math.round(level.share! * sweep.saturationRps))
+          : level.kind === 'autocannon'
+            ? autocannonRate
+            : undefined
+      expect(level.offeredRps, `${level.kind} ${level.share}: offered rate`).toBe(rate)
+      expect(level.targets.map((t) => t.target)).toEqual([...SWEEP_TARGETS])
+      const baseline = level.targets.find((t) => t.target === sweep.baseline)!
+      for (const t of level.targets) {
+        const where = `sweep ${level.share ?? level.kind}`
+        expectSane({ name: where, expect: 'allowed' }, t)
+        const [run] = t.samples
+        if (level.kind === 'paced') {
+          expect(run!.offered, `${where}/${t.target}: requests due`).toBe(Math.max(1, Math.round(rate! * seconds)))
+          expect(run!.sent!, `${where}/${t.target}: requests sent`).toBeLessThanOrEqual(run!.offered!)
+        } else {
+          expect(run!.offered, `${where}/${t.target}: autocannon, not paced`).toBeUndefined()
+        }
+        // Little's law: a closed loop's mean latency is its connections over its throughput.
+        if (level.kind === 'saturated') expect(t.meanMs, `${where}/${t.target}: mean`).toBeCloseTo((connections * 1000) / run!.rps, 6)
+        // Capped by autocannon's overallRate: never (much) above it.
+        if (level.kind === 'autocannon') expect(run!.rps, `${where}/${t.target}: req/s`).toBeLessThan(1.1 * autocannonRate)
+        expect(t.meanMs, `${where}/${t.target}: mean`).toBeGreaterThan(0)
+        expect(t.p99Ms, `${where}/${t.target}: p99`).toBeGreaterThanOrEqual(t.p50Ms)
+        // One round: what a target adds is its run minus the baseline's, exactly.
+        expect(t.addedMeanMs, `${where}/${t.target}: mean added`).toBeCloseTo(t.meanMs - baseline.meanMs, 9)
+        expect(t.addedP99Ms, `${where}/${t.target}: p99 added`).toBeCloseTo(t.p99Ms - baseline.p99Ms, 9)
+        expect(t.appUs, `${where}/${t.target}: app µs per request`).toBeGreaterThan(0)
+        expect(t.appUs, `${where}/${t.target}: app µs per request`).toBeLessThan(10_000)
+        if (TARGETS[t.target].limits) expect(t.redisUs, `${where}/${t.target}: Redis µs per request`).toBeGreaterThan(0)
+      }
+      const peer = level.targets.find((t) => t.target === 'fastify-rate-limit')!
+      expect(peer.commandsPerResponse, `${level.share}: @fastify/rate-limit commands per request`).toBeCloseTo(3, 1)
+    }
+
+    const markdown = renderMarkdown(result, { command: 'smoke' })
+    expect(markdown).toContain('## Latency and CPU against offered load')
+    expect(markdown).not.toMatch(/\bissue\b/i)
+    // A table per load, headed by its share and rate, every target a row.
+    for (const level of sweep.levels) {
+      const heading =
+        level.kind === 'saturated'
+          ? `### Saturated: closed loop, ${connections} connections`
+          : level.kind === 'autocannon'
+            ? `### autocannon at ${autocannonRate.toLocaleString('en-US')} req/s, ${autocannonConnections} connections`
+            : `### ${Math.round(level.share! * 100)} % of saturation: ${level.offeredRps!.toLocaleString('en-US')} req/s offered`
+      expect(markdown).toContain(heading)
+      const table = markdown.slice(markdown.indexOf(heading)).split('\n\n')[1]!
+      const rows = table.split('\n')
+      expect(rows[0]).toMatch(/^\| Target \| Mean ms \| p50 ms \| p99 ms \| Mean added ms \|.*Redis µs\/req.*Redis commands\/req/)
+      expect(rows).toHaveLength(2 + SWEEP_TARGETS.length)
+      const cells = rows[0]!.split('|').length
+      for (const row of rows) expect(row.split('|'), row).toHaveLength(cells)
+      for (const name of SWEEP_TARGETS) expect(table).toContain(TARGETS[name].label)
+    }
+    // Judged from this run's figures. A ratio of added latencies has none in a round where the
+    // peer added nothing (noise on a busy machine): that goal may say so instead.
+    const judged = (goal: string, unmeasurable = false): RegExp =>
+      new RegExp(
+        `\\| Latency sweep \\| ${goal}[^|]*\\|[^|]+\\| ([\\d.]+× \\| \\*\\*(met|missed)\\*\\*${unmeasurable ? '|not measured' : ''})`,
+      )
+    expect(markdown).toMatch(judged('25 % load: the mean latency Sluice adds', true))
+    expect(markdown).toMatch(judged('autocannon, 2,000 req/s, 10 connections: the mean latency Sluice adds', true))
+    for (const goal of [
+      "25 % load: Sluice's p99",
+      "autocannon, 2,000 req/s, 10 connections: Sluice's p99",
+      'Saturated: Sluice req/s ÷ headers only',
+      "10 % load: Sluice's Redis CPU per script call",
+      "50 % load: Sluice's Redis CPU",
+    ]) {
+      expect(markdown).toMatch(judged(goal))
+    }
+
+    const charts = sweepCharts(sweep)
+    expect(charts.map((c) => c.file)).toEqual([LATENCY_CHART, REDIS_CPU_CHART])
+    for (const chart of charts) {
+      expect(markdown, `the report links ${chart.file}`).toContain(`](${chart.file})`)
+      expect(xmlProblems(chart.svg), chart.file).toEqual([])
+      expect(chart.svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/)
+      expect(chart.svg).not.toContain('NaN')
+      // One line per target drawn, a dot per load.
+      const series = [...chart.svg.matchAll(/<g class="series" data-series="([^"]+)">(.*?)<\/g>/g)]
+      const drawn =
+        chart.file === LATENCY_CHART ? SWEEP_TARGETS.filter((n) => n !== sweep.baseline) : SWEEP_TARGETS.filter((n) => TARGETS[n].limits)
+      expect(series.map((m) => m[1])).toEqual(drawn.map((n) => escapeXml(TARGETS[n].label)))
+      // The paced loads and the saturated closed loop, less those the target fell behind at;
+      // autocannon's rate is not on the offered-load axis.
+      for (const m of series) {
+        const name = drawn.find((n) => escapeXml(TARGETS[n].label) === m[1])!
+        const kept = sweep.levels.filter((level) => level.kind !== 'autocannon' && level.targets.find((t) => t.target === name)!.keptUp)
+        expect(m[2]!.match(/<circle /g) ?? [], m[1]).toHaveLength(kept.length)
+      }
+    }
   })
 })

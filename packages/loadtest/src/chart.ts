@@ -54,6 +54,8 @@ class Frame {
     /** The value at the top of the plot. */
     readonly top: number,
     private readonly legend: readonly LegendEntry[],
+    /** The value at the bottom: 0, or below it for a line that can go negative. */
+    readonly bottom = 0,
   ) {
     let x = this.m.left
     let y = 20
@@ -73,7 +75,7 @@ class Frame {
   }
 
   y(value: number): number {
-    return this.m.top + this.plotH - (value / this.top) * this.plotH
+    return this.m.top + this.plotH - ((value - this.bottom) / (this.top - this.bottom)) * this.plotH
   }
 
   /** A tick label under the plot at `x`. */
@@ -83,11 +85,13 @@ class Frame {
 
   svg(className: string, title: string, xLabel: string, body: string): string {
     const t = escapeXml(title)
-    const grid = [0, 0.5, 1].map((f) => {
-      const y = round(this.y(this.top * f))
+    // Below zero, the grid marks zero itself: where "no difference" is.
+    const levels = this.bottom === 0 ? [0, this.top / 2, this.top] : [this.bottom, 0, this.top]
+    const grid = levels.map((value) => {
+      const y = round(this.y(value))
       return (
         `<line x1="${this.m.left}" x2="${this.m.left + this.plotW}" y1="${y}" y2="${y}" stroke="#ddd"/>` +
-        `<text x="${this.m.left - 6}" y="${round(this.y(this.top * f) + 4)}" text-anchor="end">${round(this.top * f)}</text>`
+        `<text x="${this.m.left - 6}" y="${round(this.y(value) + 4)}" text-anchor="end">${round(value)}</text>`
       )
     })
     const keys = this.legend.map((e, i) => {
@@ -174,4 +178,70 @@ export function boundChart(options: BoundChartOptions): string {
   })
   // The line last, so a curve that follows it never hides it.
   return frame.svg('bound', options.title, 'seconds into the run', ticks.join('') + series.join('') + bound)
+}
+
+export interface XyPoint {
+  readonly x: number
+  readonly y: number
+}
+
+export interface XySeries {
+  readonly name: string
+  /** Which colour and dash to draw with (an index): by default the series' position, so charts that show the same things in the same styles can say so. */
+  readonly style?: number
+  /** In order of x; a point whose y is not finite (not measured) leaves a gap. */
+  readonly points: readonly XyPoint[]
+}
+
+export interface XyChartOptions {
+  readonly title: string
+  /** Under the axis, at its right end: what x is. */
+  readonly xLabel: string
+  /** The x axis runs from 0 to `xMax`. */
+  readonly xMax: number
+  /** Where to label the x axis, and with what. */
+  readonly ticks: readonly { readonly x: number; readonly label: string }[]
+  readonly series: readonly XySeries[]
+  readonly className?: string
+  readonly width?: number
+  readonly height?: number
+}
+
+/**
+ * One line per series over a numeric x axis, with dots at the measured points: a figure against
+ * something the run varied (an offered load). y may go below zero, and the axis follows it.
+ */
+export function xyChart(options: XyChartOptions): string {
+  const styles = options.series.map((s, n) => s.style ?? n)
+  const legend = options.series.map((s, i) => ({
+    name: s.name,
+    color: PALETTE[styles[i]! % PALETTE.length]!,
+    dash: DASHES[styles[i]! % DASHES.length]!,
+  }))
+  const ys = options.series.flatMap((s) => s.points.map((p) => p.y)).filter(Number.isFinite)
+  const top = niceCeiling(Math.max(0, ...ys))
+  const low = Math.min(0, ...ys)
+  const bottom = low < 0 ? -niceCeiling(-low) : 0
+  const frame = new Frame(options.width ?? 640, options.height ?? 300, top, legend, bottom)
+  const x = (value: number): number => frame.m.left + (value / options.xMax) * frame.plotW
+  const ticks = options.ticks.map((t) => frame.tick(x(t.x), t.label))
+  const series = options.series.map((s, i) => {
+    const n = styles[i]!
+    const color = PALETTE[n % PALETTE.length]!
+    // A run of finite points is one polyline; a point not measured breaks the line.
+    const runs: XyPoint[][] = [[]]
+    for (const p of s.points) {
+      if (Number.isFinite(p.y)) runs.at(-1)!.push(p)
+      else if (runs.at(-1)!.length > 0) runs.push([])
+    }
+    const lines = runs
+      .filter((run) => run.length > 1)
+      .map((run) => {
+        const coords = run.map((p) => `${round(x(p.x))},${round(frame.y(p.y))}`)
+        return `<polyline fill="none" stroke="${color}" stroke-width="2"${dashOf(n)} points="${coords.join(' ')}"/>`
+      })
+    const dots = runs.flat().map((p) => `<circle cx="${round(x(p.x))}" cy="${round(frame.y(p.y))}" r="3" fill="${color}"/>`)
+    return `<g class="series" data-series="${escapeXml(s.name)}">${lines.join('')}${dots.join('')}</g>`
+  })
+  return frame.svg(options.className ?? 'xy', options.title, options.xLabel, ticks.join('') + series.join(''))
 }
