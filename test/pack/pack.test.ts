@@ -26,6 +26,7 @@ const PUBLIC_EXPORTS = {
     'processWarningLogger',
     'requestView',
     'trustsEveryone',
+    'warn',
   ],
   '@sluice/core/metrics': ['createMetrics'],
   '@sluice/fastify': ['HOOKS', 'default', 'rateLimit'],
