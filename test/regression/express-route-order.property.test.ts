@@ -2,7 +2,8 @@ import { rateLimit } from '@sluice/express'
 import express, { type RequestHandler, type Router } from 'express'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { recordingLogger, regressionSuite, serve } from './support.js'
+import { recordingLogger } from '../support/recording-logger.js'
+import { regressionSuite, serve } from './support.js'
 
 /**
  * Random Express apps: routes with and without `limit.route()` overrides (own buckets, exempt,
@@ -122,7 +123,7 @@ describe('express', () => {
         } finally {
           await served.close()
         }
-        expect(logger.entries.filter((e) => (e.details as { reason?: string }).reason === 'unreached')).toEqual([])
+        expect(logger.lines.filter((e) => e.object.reason === 'unreached')).toEqual([])
       }),
       { numRuns: 40 },
     )

@@ -1,7 +1,6 @@
 import { once } from 'node:events'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { SluiceLogger } from '@sluice/core'
 import { type RedisServer, startRedis } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll } from 'vitest'
@@ -42,31 +41,6 @@ export function regressionSuite(): {
       return app
     },
   }
-}
-
-/** A logger that keeps what it is told, for asserting coded warnings. */
-export function recordingLogger(): SluiceLogger & {
-  readonly codes: string[]
-  readonly entries: Array<{ details: object; message: string }>
-} {
-  const entries: Array<{ details: object; message: string }> = []
-  return {
-    entries,
-    get codes() {
-      return entries.map((e) => String((e.details as { code?: unknown }).code))
-    },
-    warn(details, message) {
-      entries.push({ details, message })
-    },
-  }
-}
-
-/** Process warnings seen while the returned handle is open. */
-export function processWarnings(): { readonly codes: string[]; stop(): void } {
-  const codes: string[] = []
-  const listener = (w: Error & { code?: string }): void => void codes.push(w.code ?? '')
-  process.on('warning', listener)
-  return { codes, stop: () => process.off('warning', listener) }
 }
 
 /** An Express app (anything with `listen`) on a free loopback port, until `close()`. */
