@@ -1,6 +1,7 @@
 import { startRedis, startRedisCluster } from '@sluice/harness'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { get, limitHeaders } from '../support/http.js'
 import {
   type ConformanceOptions,
   drivers,
@@ -10,7 +11,6 @@ import {
   type RunningApp,
   type Settings,
 } from './drivers.js'
-import { get, limitHeaders } from './http.js'
 
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
+import { get } from '../support/http.js'
 import { regressionSuite } from './support.js'
 
 // A key function's id of a "safe" shape was stored raw in Redis keys, in `request.rateLimit.key`

@@ -2,9 +2,9 @@ import type { DecisionEvent } from '@sluice/core'
 import { rateLimit } from '@sluice/express'
 import express, { type RequestHandler } from 'express'
 import { afterEach, describe, expect, it } from 'vitest'
-import { get } from '../conformance/http.js'
+import { get, serve } from '../support/http.js'
 import { recordingLogger } from '../support/recording-logger.js'
-import { regressionSuite, serve } from './support.js'
+import { regressionSuite } from './support.js'
 
 // Express: with `app.use(limit)`, a request whose path an override's id matched was left to that
 // override, even when Express answered it from another route declared first: `/users/me` before

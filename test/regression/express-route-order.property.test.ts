@@ -2,8 +2,9 @@ import { rateLimit } from '@sluice/express'
 import express, { type RequestHandler, type Router } from 'express'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { serve } from '../support/http.js'
 import { recordingLogger } from '../support/recording-logger.js'
-import { regressionSuite, serve } from './support.js'
+import { regressionSuite } from './support.js'
 
 /**
  * Random Express apps: routes with and without `limit.route()` overrides (own buckets, exempt,

@@ -3,7 +3,7 @@ import fastifyRateLimit from '@sluice/fastify'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import { uncoveredScopes } from '../../packages/fastify/src/uncovered-scopes.js'
-import { get } from '../conformance/http.js'
+import { get } from '../support/http.js'
 import { recordingLogger } from '../support/recording-logger.js'
 import { regressionSuite } from './support.js'
 

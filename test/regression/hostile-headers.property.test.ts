@@ -2,7 +2,7 @@ import { isIP } from 'node:net'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { drivers } from '../conformance/drivers.js'
-import { rawGet } from '../conformance/http.js'
+import { rawGet } from '../support/http.js'
 import { regressionSuite } from './support.js'
 
 /**

@@ -4,7 +4,7 @@ import { createLimiter } from '@sluice/core/adapter'
 import { rateLimit } from '@sluice/express'
 import { describe, expect, it } from 'vitest'
 import { type ConformanceOptions, drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
+import { get } from '../support/http.js'
 import { regressionSuite } from './support.js'
 
 // Two limiters on one Redis client with the same prefix and policy name but other numbers

@@ -1,7 +1,7 @@
 import { createLimiter } from '@sluice/core/adapter'
 import { describe, expect, it } from 'vitest'
 import { drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
+import { get } from '../support/http.js'
 import { regressionSuite } from './support.js'
 
 // A handler's `check(request, { key, policy })` named its policy's bucket after the policy only,

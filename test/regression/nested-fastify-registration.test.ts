@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import fastifyRateLimit from '@sluice/fastify'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { get } from '../conformance/http.js'
+import { get } from '../support/http.js'
 import { regressionSuite } from './support.js'
 
 // A second @sluice/fastify in a nested scope threw ERR_SLUICE_ALREADY_REGISTERED, although that

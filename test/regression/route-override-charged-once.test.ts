@@ -4,7 +4,7 @@ import { rateLimit } from '@sluice/express'
 import express from 'express'
 import { describe, expect, it } from 'vitest'
 import { drivers } from '../conformance/drivers.js'
-import { get, limitHeaders } from '../conformance/http.js'
+import { get, limitHeaders } from '../support/http.js'
 import { recordingLogger } from '../support/recording-logger.js'
 import { regressionSuite } from './support.js'
 

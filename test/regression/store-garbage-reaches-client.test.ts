@@ -1,7 +1,7 @@
 import type { BucketReply, CheckReply, Store } from '@sluice/core'
 import { describe, expect, it } from 'vitest'
 import { drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
+import { get } from '../support/http.js'
 import { recordingLogger } from '../support/recording-logger.js'
 import { regressionSuite } from './support.js'
 

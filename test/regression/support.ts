@@ -1,6 +1,3 @@
-import { once } from 'node:events'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { type RedisServer, startRedis } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll } from 'vitest'
@@ -39,21 +36,6 @@ export function regressionSuite(): {
       const app = await driver.start(full, [{ path: '/' }, ...routes], settings)
       running.push(app)
       return app
-    },
-  }
-}
-
-/** An Express app (anything with `listen`) on a free loopback port, until `close()`. */
-export async function serve(app: { listen(port: number, host: string): Server }): Promise<{ url: string; close(): Promise<void> }> {
-  const server = app.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async close() {
-      const closed = once(server, 'close')
-      server.closeAllConnections()
-      server.close()
-      await closed
     },
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
+import { get } from '../support/http.js'
 import { regressionSuite } from './support.js'
 
 // With Redis down and a logger whose `warn` throws, every request was a 500, although the

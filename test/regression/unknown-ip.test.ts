@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { drivers } from '../conformance/drivers.js'
-import { rawGet } from '../conformance/http.js'
+import { rawGet } from '../support/http.js'
 import { recordingLogger } from '../support/recording-logger.js'
 import { regressionSuite } from './support.js'
 
