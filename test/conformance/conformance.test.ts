@@ -1,7 +1,6 @@
 import { startRedis, startRedisCluster } from '@sluice/harness'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { get, limitHeaders } from '../support/http.js'
 import {
   type ConformanceOptions,
   drivers,
@@ -10,7 +9,8 @@ import {
   type RouteSpec,
   type RunningApp,
   type Settings,
-} from './drivers.js'
+} from '../support/drivers.js'
+import { get, limitHeaders } from '../support/http.js'
 
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
 

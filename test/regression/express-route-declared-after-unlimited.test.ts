@@ -4,7 +4,7 @@ import express, { type RequestHandler } from 'express'
 import { afterEach, describe, expect, it } from 'vitest'
 import { get, serve } from '../support/http.js'
 import { recordingLogger } from '../support/recording-logger.js'
-import { regressionSuite } from './support.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // Express: with `app.use(limit)`, a request whose path an override's id matched was left to that
 // override, even when Express answered it from another route declared first: `/users/me` before

@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { serve } from '../support/http.js'
 import { recordingLogger } from '../support/recording-logger.js'
-import { regressionSuite } from './support.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 /**
  * Random Express apps: routes with and without `limit.route()` overrides (own buckets, exempt,

@@ -3,7 +3,7 @@ import express, { type RequestHandler } from 'express'
 import { afterEach, expect, it } from 'vitest'
 import { get, serve } from '../support/http.js'
 import { recordingLogger } from '../support/recording-logger.js'
-import { regressionSuite } from './support.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // Express: `limit.route('GET /search', …)` on a router mounted at `/api` (so the route is
 // `GET /api/search`) was dropped with one SLUICE_ROUTE_MISMATCH per limiter, only once a request

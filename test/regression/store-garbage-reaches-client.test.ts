@@ -1,9 +1,9 @@
 import type { BucketReply, CheckReply, Store } from '@sluice/core'
 import { describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
+import { drivers } from '../support/drivers.js'
 import { get } from '../support/http.js'
 import { recordingLogger } from '../support/recording-logger.js'
-import { regressionSuite } from './support.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // A custom store whose `cached()` threw gave 500s; bucket replies of `null` gave 500s; a reply of
 // `{}` gave a 200 with `X-RateLimit-Remaining: undefined`. Every field of every reply, cached or

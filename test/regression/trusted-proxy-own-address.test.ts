@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { drivers, type Settings } from '../conformance/drivers.js'
+import { drivers, type Settings } from '../support/drivers.js'
 import { get } from '../support/http.js'
 import { recordingLogger } from '../support/recording-logger.js'
-import { regressionSuite } from './support.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // With the gateway trusted (here 127.0.0.1, where the tests connect from), a request from the
 // gateway that names no client in X-Forwarded-For (nothing, or only an RFC 7239 `Forwarded`)

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
+import { drivers } from '../support/drivers.js'
 import { rawGet } from '../support/http.js'
 import { recordingLogger } from '../support/recording-logger.js'
-import { regressionSuite } from './support.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // Behind a proxy on a unix socket the framework has no client address, and every client landed
 // in one `ip:unknown` bucket, silently. The shared bucket stays (the backend stays protected),

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
+import { drivers } from '../support/drivers.js'
 import { get } from '../support/http.js'
 import { recordingLogger } from '../support/recording-logger.js'
-import { regressionSuite } from './support.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // A deny body that JSON cannot hold (a BigInt field, a cycle) turned the 429 into a 500 on both
 // adapters. The decision stands now: the 429 (or 403) with its quota headers, the default

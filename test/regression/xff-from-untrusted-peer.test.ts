@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { drivers, type Settings } from '../conformance/drivers.js'
+import { drivers, type Settings } from '../support/drivers.js'
 import { get } from '../support/http.js'
 import { recordingLogger } from '../support/recording-logger.js'
-import { regressionSuite } from './support.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // An app behind a proxy without Express's `trust proxy` (or with a Fastify `trustProxy` that
 // does not match the proxy) gets X-Forwarded-For from a peer it does not trust: the frameworks

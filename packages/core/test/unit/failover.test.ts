@@ -5,7 +5,7 @@ import { Failover, type FailoverOptions, localShare, type PolicyCheck } from '..
 import { resolvePolicy } from '../../src/policies.js'
 import { MemoryStore } from '../../src/stores/memory-store.js'
 import type { BudgetedStore, CheckReply, CheckRequest, Store, StoreCallEvent } from '../../src/types.js'
-import { manualClock } from './support/manual-clock.js'
+import { manualClock } from '../support/manual-clock.js'
 
 // Slow enough that no token comes back while a test runs, so the local buckets' own clock
 // (process time) never matters.

@@ -3,7 +3,7 @@ import { runLoadTest } from '@sluice/loadtest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Answer, get } from '../../../../test/support/http.js'
 import { type Cluster, startCluster } from '../../src/cluster.js'
-import { BURST_IN_FLIGHT, expectGlobalLimit, SHARED_BUDGET_MS } from './global-limit.js'
+import { BURST_IN_FLIGHT, expectGlobalLimit, SHARED_BUDGET_MS } from '../support/global-limit.js'
 
 /**
  * The whole demo on this machine: real Redis, three replicas as child processes, real nginx in

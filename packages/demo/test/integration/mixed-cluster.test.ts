@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { get } from '../../../../test/support/http.js'
 import { type Cluster, startCluster } from '../../src/cluster.js'
 import { scrapeReplicas } from '../../src/metrics-scrape.js'
-import { expectGlobalLimit, expectLocalAnswersAgree, SHARED_BUDGET_MS } from './global-limit.js'
+import { expectGlobalLimit, expectLocalAnswersAgree, SHARED_BUDGET_MS } from '../support/global-limit.js'
 
 /**
  * Fastify and Express replicas behind one gateway, on one Redis, and then on a three-master

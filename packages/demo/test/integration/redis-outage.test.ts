@@ -3,7 +3,7 @@ import { DEGRADED_HEADER } from '@sluice/loadtest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Answer, get } from '../../../../test/support/http.js'
 import { type Cluster, startCluster } from '../../src/cluster.js'
-import { SHARED_BUDGET_MS } from './global-limit.js'
+import { SHARED_BUDGET_MS } from '../support/global-limit.js'
 
 /**
  * Redis dies under load behind the real gateway (Fastify and Express replicas): clients see no

@@ -1,7 +1,7 @@
 import { type RedisServer, startRedis } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll } from 'vitest'
-import type { ConformanceOptions, Driver, RouteSpec, RunningApp, Settings } from '../conformance/drivers.js'
+import type { ConformanceOptions, Driver, RouteSpec, RunningApp, Settings } from './drivers.js'
 
 /** A real Redis for the file, a fresh key prefix per app, and every app closed after its test. */
 export function regressionSuite(): {
