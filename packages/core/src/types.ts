@@ -362,6 +362,37 @@ export interface ResolvedLimiterOptions<Req> {
 /** A client, as an operator names it: by address, API key, or key-function id. */
 export type ClientRef = { readonly ip: string } | { readonly apiKey: string } | { readonly id: string }
 
+/**
+ * What an app can do with its limiter besides limiting routes: `fastify.sluice`, and the Express
+ * middleware's own methods. A frozen object of its own, apart from the limiter an adapter holds.
+ */
+export interface LimiterControls<Req> {
+  /** Counters for metrics: answers by source, store errors, the circuit's state, shadow denials, unknown IPs. */
+  stats(): SluiceStats
+  /**
+   * Every bucket of `client` under this limiter's prefix starts full again: in the store, in this
+   * replica's failure-mode buckets and deny cache (other replicas' deny caches agree within about
+   * a second). Rejects with `ERR_SLUICE_STORE_UNAVAILABLE` while the store is.
+   */
+  reset(client: ClientRef): Promise<void>
+  /** Where `client` stands in the limiter's own policies (its `tier`'s, with tiers), taking nothing. */
+  peek(client: ClientRef & { readonly tier?: string }): Promise<RateLimitResult>
+  /**
+   * A check from a handler, by a key only it knows (login attempts per username): the same
+   * buckets semantics, store, failure mode and coalescing as the middleware; `tier()` applies,
+   * `skip` does not; nothing is sent. Rejects with `ERR_SLUICE_STORE_UNAVAILABLE` when the store
+   * is unavailable and the failure mode is `allow` or `deny` (no bucket was measured).
+   */
+  check(request: Req, options: ManualCheckOptions): Promise<RateLimitResult>
+}
+
+/** What one request is checked against: its policies, their buckets' ids, and their constant header. */
+export interface Binding {
+  readonly policies: readonly ResolvedPolicy[]
+  readonly bucketIds: readonly string[]
+  readonly policyHeader: string
+}
+
 /** A one-off limit from a handler (`check(request, options)`): login attempts per username, say. */
 export interface ManualCheckOptions {
   /** What to limit by: hashed, in a namespace of its own (never a key function's bucket of the same string). */

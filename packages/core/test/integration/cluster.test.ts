@@ -41,7 +41,7 @@ describe('on Redis Cluster', () => {
     expect(decisions.filter((d) => d!.result?.allowed)).toHaveLength(120)
     const owners = new Set(await Promise.all(decisions.slice(0, 60).map((d) => cluster.ownerOf(calculateSlot(d!.result!.key)))))
     expect(owners.size).toBe(3)
-    expect(limiter.stats().storeErrors).toBe(0)
+    expect(limiter.controls.stats().storeErrors).toBe(0)
   })
 
   it('checks several policies of one client in one slot, all or nothing', async () => {
@@ -85,7 +85,7 @@ describe('on Redis Cluster', () => {
     expect(decisions.every((d) => d!.result?.allowed)).toBe(true)
     // Every answer from Redis took exactly one token from the migrated bucket, wherever it lived.
     const after = (await route.check({}, view('192.0.2.99')))!
-    const stats = limiter.stats()
+    const stats = limiter.controls.stats()
     expect(after.source).toBe('store')
     expect(after.result!.remaining).toBe(10_000 - stats.storeAnswers)
   }, 60_000)
@@ -118,7 +118,7 @@ describe('on Redis Cluster with replicas', () => {
       50,
       AbortSignal.timeout(20_000),
     )
-    const degradedBefore = limiter.stats().degradedAnswers
+    const degradedBefore = limiter.controls.stats().degradedAnswers
     const slot = calculateSlot(first!.result!.key)
     const master = await withReplicas.ownerOf(slot)
     await withReplicas.kill(master)
@@ -137,7 +137,7 @@ describe('on Redis Cluster with replicas', () => {
     expect(decisions.every((d) => d?.result?.allowed === true)).toBe(true)
     expect(decisions.every((d) => d?.source === 'store' || d?.source === 'local')).toBe(true)
     // Every local answer is one the limiter counted as degraded.
-    expect(decisions.filter((d) => d?.source === 'local').length).toBe(limiter.stats().degradedAnswers - degradedBefore)
+    expect(decisions.filter((d) => d?.source === 'local').length).toBe(limiter.controls.stats().degradedAnswers - degradedBefore)
     if (unpromoted) expect(decisions[0]?.source).toBe('local')
     expect(await withReplicas.ownerOf(slot)).not.toBe(master)
   }, 60_000)

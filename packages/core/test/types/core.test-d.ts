@@ -64,7 +64,9 @@ describe('@sluice/core types', () => {
     expectTypeOf(route!.check).returns.resolves.toEqualTypeOf<Decision | undefined>()
     expectTypeOf<Decision['result']>().toEqualTypeOf<RateLimitResult | undefined>()
     expectTypeOf<RateLimitResult['status']>().toEqualTypeOf<'allowed' | 'denied' | 'cost-exceeds-capacity'>()
-    expectTypeOf(limiter.stats()).toEqualTypeOf<SluiceStats>()
+    expectTypeOf(limiter.controls.stats()).toEqualTypeOf<SluiceStats>()
+    expectTypeOf(limiter.controls).toEqualTypeOf<import('../../src/adapter.js').LimiterControls<Req>>()
+    expectTypeOf(limiter.controls.check).parameters.toEqualTypeOf<[Req, import('../../src/types.js').ManualCheckOptions]>()
   })
 
   it('types the request view and what it found wrong with the address', () => {
