@@ -195,7 +195,8 @@ function bindRoute<Req>(
       const client = core.identity.of(key, request, view)
       const clientId = isThenable(client) ? await client : client
       if (clientId === undefined) {
-        const problem = problemDenial(missingApiKey((key as { header: string }).header))
+        const header = (key as { header: string }).header
+        const problem = problemDenial(missingApiKey(header, core.identity.sentApiKey(key, view)))
         return core.observe(route, { result: undefined, headers: {}, deny: problem, source: 'store', outcome: 'missing-key' })
       }
       const chosen = bindings.for(request)

@@ -429,7 +429,15 @@ export interface RateLimitResult {
   readonly policy: ResolvedPolicy
   /** The binding policy's capacity (the `X-RateLimit-Limit` value). */
   readonly limit: number
+  /** Whole tokens left in the binding policy's bucket after this request (the `X-RateLimit-Remaining` value). */
   readonly remaining: number
+  /** `limit − remaining`: what @fastify/rate-limit and express-rate-limit call `used` (tokens, not requests). */
+  readonly used: number
+  /**
+   * When the binding policy's bucket is full again, for display (express-rate-limit's `resetTime`):
+   * `resetMs` from now on this server's clock. Decisions never read it; they use the store's clock.
+   */
+  readonly resetTime: Date
   /** Milliseconds until the request could be admitted: the longest wait among the violated policies. */
   readonly retryAfterMs: number
   readonly resetMs: number
@@ -487,6 +495,8 @@ export interface ProblemDetails {
   readonly status: number
   readonly detail: string
   readonly 'violated-policies'?: readonly string[]
+  /** 429 and 403: the tokens the request asked for (the quota headers count tokens, not requests). */
+  readonly cost?: number
 }
 
 /** Where an answer came from. */

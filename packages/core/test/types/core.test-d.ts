@@ -5,6 +5,7 @@ import type {
   BudgetedStore,
   Decision,
   LimiterOptions,
+  ProblemDetails,
   RateLimitResult,
   RedisStoreOptions,
   RouteLimitOptions,
@@ -67,6 +68,9 @@ describe('@sluice/core types', () => {
     expectTypeOf(limiter.controls.stats()).toEqualTypeOf<SluiceStats>()
     expectTypeOf(limiter.controls).toEqualTypeOf<import('../../src/adapter.js').LimiterControls<Req>>()
     expectTypeOf(limiter.controls.check).parameters.toEqualTypeOf<[Req, import('../../src/types.js').ManualCheckOptions]>()
+    expectTypeOf<RateLimitResult['used']>().toEqualTypeOf<number>()
+    expectTypeOf<RateLimitResult['resetTime']>().toEqualTypeOf<Date>()
+    expectTypeOf<ProblemDetails['cost']>().toEqualTypeOf<number | undefined>()
   })
 
   it('types the request view and what it found wrong with the address', () => {
