@@ -291,6 +291,13 @@ export interface CommonLimiterOptions<Req> {
   readonly cost?: CostOption<Req>
   /** Requests for which this returns true are not limited at all (health checks, allow-lists). */
   readonly skip?: SkipOption<Req>
+  /**
+   * `false`: opt-in limiting. Only routes that ask for a limit (Fastify `config.rateLimit`, Express
+   * `limit.route(id, override)`, `{}` for the limiter's own policies) and manual checks are
+   * limited; every other request, unmatched ones (404s) included, passes unchecked.
+   * @default true
+   */
+  readonly global?: boolean
   /** Which quota headers to send. @default 'all' */
   readonly headers?: HeaderFamilies
   /** The body of a 429 or 403 answer. @default an RFC 9457 problem (`application/problem+json`) */
@@ -346,6 +353,8 @@ export interface ResolvedLimiterOptions<Req> {
   readonly key: KeyOption<Req>
   readonly cost: CostOption<Req>
   readonly skip: SkipOption<Req> | undefined
+  /** Whether a request with no route override of its own is limited. */
+  readonly global: boolean
   readonly headers: HeaderFamilies
   readonly denyBody: DenyBody<Req> | undefined
   readonly prefix: string

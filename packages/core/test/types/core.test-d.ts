@@ -20,6 +20,7 @@ describe('@sluice/core types', () => {
     expectTypeOf<{ capacity: 10; refillPerSecond: 1 }>().toExtend<LimiterOptions<Req>>()
     expectTypeOf<{ policies: [{ name: 'a'; capacity: 1; refillPerSecond: 1 }] }>().toExtend<LimiterOptions<Req>>()
     expectTypeOf<{ capacity: 10; refillPerSecond: 1; policies: [] }>().not.toExtend<LimiterOptions<Req>>()
+    expectTypeOf<LimiterOptions<Req>['global']>().toEqualTypeOf<boolean | undefined>()
     // Several policies each need a name.
     expectTypeOf<{ policies: [{ capacity: 1; refillPerSecond: 1 }] }>().not.toExtend<LimiterOptions<Req>>()
   })
