@@ -5,3 +5,4 @@
 export { HeaderNames } from './headers.js'
 export { bucketKey, ipClientId } from './keys.js'
 export { resolvePolicy } from './policies.js'
+export { encodeBatchV2, TOKEN_BUCKET_V2_COMMAND, TOKEN_BUCKET_V2_LUA } from './scripts/token-bucket-v2.js'

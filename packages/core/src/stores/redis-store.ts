@@ -2,7 +2,7 @@ import calculateSlot from 'cluster-key-slot'
 import type { Redis } from 'ioredis'
 import { ErrorCodes, SluiceError } from '../errors.js'
 import { TOKEN_BUCKET_COMMAND, TOKEN_BUCKET_LUA } from '../scripts/token-bucket.js'
-import { decodeBatch, encodeBatch } from '../scripts/wire.js'
+import { assertEncodable, decodeBatch, encodeBatch } from '../scripts/wire.js'
 import { MAX_TIMEOUT_MS, resolveRedisStoreOptions } from '../store-options.js'
 import { withTimeout } from '../timeout.js'
 import type { BudgetedStore, CheckReply, CheckRequest, CheckStep, RedisClient, RedisStoreOptions } from '../types.js'
@@ -76,6 +76,8 @@ export class RedisStore implements BudgetedStore {
   }
 
   async checkWithin(request: CheckRequest, budgetMs: number): Promise<CheckReply> {
+    // Refused alone, before it joins a batch whose other checks it would fail.
+    assertEncodable(request)
     const startedAt = performance.now()
     // Every call has a finite deadline, the script's too: an endless budget would let a call
     // that Redis receives late (after a freeze, a reconnect) take tokens whenever it lands.
