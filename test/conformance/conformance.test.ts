@@ -9,8 +9,8 @@ import {
   type RouteSpec,
   type RunningApp,
   type Settings,
-} from './drivers.js'
-import { get, limitHeaders } from './http.js'
+} from '../support/drivers.js'
+import { get, limitHeaders } from '../support/http.js'
 
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
 

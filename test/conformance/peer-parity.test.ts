@@ -1,8 +1,15 @@
 import { startRedis, startRedisCluster } from '@sluice/harness'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type ConformanceOptions, drivers, type PortableRequest, type RouteSpec, type RunningApp, type Settings } from './drivers.js'
-import { get, limitHeaders } from './http.js'
+import {
+  type ConformanceOptions,
+  drivers,
+  type PortableRequest,
+  type RouteSpec,
+  type RunningApp,
+  type Settings,
+} from '../support/drivers.js'
+import { get, limitHeaders } from '../support/http.js'
 
 /**
  * The controls users of @fastify/rate-limit and express-rate-limit look for: skip, a custom deny

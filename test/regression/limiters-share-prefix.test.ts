@@ -3,9 +3,9 @@ import { runInNewContext } from 'node:vm'
 import { createLimiter } from '@sluice/core/adapter'
 import { rateLimit } from '@sluice/express'
 import { describe, expect, it } from 'vitest'
-import { type ConformanceOptions, drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
-import { regressionSuite } from './support.js'
+import { type ConformanceOptions, drivers } from '../support/drivers.js'
+import { get } from '../support/http.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // Two limiters on one Redis client with the same prefix and policy name but other numbers
 // (`app.use(apiLimiter)` plus a `loginLimiter` on `/login`, the express-rate-limit habit) read

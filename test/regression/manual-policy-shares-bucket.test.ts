@@ -1,8 +1,8 @@
 import { createLimiter } from '@sluice/core/adapter'
 import { describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
-import { regressionSuite } from './support.js'
+import { drivers } from '../support/drivers.js'
+import { get } from '../support/http.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // A handler's `check(request, { key, policy })` named its policy's bucket after the policy only,
 // so a policy called like one of the limiter's own (`'default'`) shared that bucket with other

@@ -2,6 +2,7 @@ import { pollUntil, type RedisClusterServer, startRedisCluster } from '@sluice/h
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { recordingLogger } from '../../../../test/support/recording-logger.js'
 import { createLimiter } from '../../src/adapter.js'
 import type { RequestView } from '../../src/types.js'
 
@@ -104,7 +105,14 @@ describe('on Redis Cluster with replicas', () => {
   it('survives the failover of a master under load: no request fails beyond the failure policy', async () => {
     const client = withReplicas.client({ retryDelayOnFailover: 100 })
     client.on('error', () => {})
-    const limiter = createLimiter({ redis: client, capacity: 10_000, refillPerSecond: 0.01, prefix: 'fo:', timeoutMs: 200 })
+    const limiter = createLimiter({
+      redis: client,
+      capacity: 10_000,
+      refillPerSecond: 0.01,
+      prefix: 'fo:',
+      timeoutMs: 200,
+      logger: recordingLogger(),
+    })
     const route = limiter.forRoute(undefined, 'GET', '/')!
     // On a busy machine the cluster's first slot map can take longer than the 200 ms budget: the
     // failure mode then answers, rightly. Check until Redis answers, and count degraded answers

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { recordingLogger } from '../../../../test/support/recording-logger.js'
 import { createLimiter } from '../../src/adapter.js'
-import { recordingLogger } from './support/recording-logger.js'
 
 const limiter = () => createLimiter<object>({ capacity: 3, refillPerSecond: 0.001, logger: recordingLogger() })
 
