@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { describe, expectTypeOf, it } from 'vitest'
 import { createLimiter } from '../../src/adapter.js'
 import type {
@@ -6,6 +6,7 @@ import type {
   Decision,
   LimiterOptions,
   RateLimitResult,
+  RedisClient,
   RedisStoreOptions,
   RouteLimitOptions,
   SluiceStats,
@@ -41,6 +42,9 @@ describe('@sluice/core types', () => {
 
   it('accepts an ioredis client or a store', () => {
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; redis: Redis }>().toExtend<LimiterOptions<Req>>()
+    // What the store calls is what both ioredis clients have.
+    expectTypeOf<Redis>().toExtend<RedisClient>()
+    expectTypeOf<Cluster>().toExtend<RedisClient>()
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; store: Store }>().toExtend<LimiterOptions<Req>>()
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; failureMode: 'open' }>().not.toExtend<LimiterOptions<Req>>()
   })
