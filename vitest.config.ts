@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
-          include: ['packages/*/test/unit/**/*.test.ts'],
+          include: ['packages/*/test/unit/**/*.test.ts', 'test/docs/**/*.test.ts'],
           setupFiles: ['test/setup/unit.ts'],
           environment: 'node',
         },

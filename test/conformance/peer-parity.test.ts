@@ -65,6 +65,39 @@ describe.each(backends)('on $name', (store) => {
       return app
     }
 
+    describe('requests no route matches, and opt-in limiting (`global: false`)', () => {
+      it('limits a 404 like any request: URL guessing spends the same bucket', async () => {
+        const app = await start({ capacity: 2 })
+        const first = await get(`${app.url}/guess-1`)
+        expect(first.status).toBe(404)
+        expect(first.headers.get('x-ratelimit-remaining')).toBe('1')
+        expect((await get(`${app.url}/guess-2`)).status).toBe(404)
+        const refused = await get(`${app.url}/guess-3`)
+        expect(refused.status).toBe(429)
+        expect(refused.headers.get('retry-after')).not.toBeNull()
+        expect((await get(app.url)).status).toBe(429)
+      })
+
+      it('with global: false, limits only the routes that ask: no check, no headers elsewhere, 404s included', async () => {
+        const app = await start({ capacity: 1, global: false }, [
+          { path: '/own', rateLimit: {} },
+          { path: '/search', rateLimit: { name: 'search', capacity: 2, refillPerSecond: 0.001 } },
+        ])
+        for (let i = 0; i < 3; i++) {
+          const free = await get(app.url)
+          expect(free.status).toBe(200)
+          expect(free.body).toEqual({ remaining: null })
+          expect(Object.values(limitHeaders(free)).every((v) => v === null)).toBe(true)
+          expect((await get(`${app.url}/nowhere`)).status).toBe(404)
+        }
+        expect((await get(`${app.url}/own`)).status).toBe(200)
+        expect((await get(`${app.url}/own`)).status).toBe(429)
+        expect((await get(`${app.url}/search`)).headers.get('x-ratelimit-remaining')).toBe('1')
+        expect((await get(`${app.url}/search`)).status).toBe(200)
+        expect((await get(`${app.url}/search`)).status).toBe(429)
+      })
+    })
+
     describe('skip', () => {
       it('exempts the requests it picks: no check, no quota headers, no rateLimit on the request', async () => {
         const app = await start({ capacity: 1, skip: (req) => req.headers['x-internal'] === 'yes' })

@@ -41,6 +41,11 @@ export class ClientIdentity<Req> {
     return isThenable(verdict) ? Promise.resolve(verdict).then(settle) : settle(verdict)
   }
 
+  /** Whether a request the route rejects for its API key sent one (that `verify` refused) or none. */
+  sentApiKey(key: KeyOption<Req>, view: RequestView): boolean {
+    return typeof key === 'object' && firstValue(view.header(key.header)) !== undefined
+  }
+
   /** Said once per limiter: a key read from a header that nothing verifies. */
   warnIfUnverified(key: KeyOption<Req>): void {
     if (typeof key !== 'object' || key.verify !== undefined) return

@@ -41,7 +41,7 @@ export interface Limiter<Req> {
   readonly controls: LimiterControls<Req>
   /**
    * Bind the limiter to a route. `config` is the route's own setting: undefined for the
-   * limiter's policies, `false` to exempt the route (returns null), or an override. `method` and
+   * limiter's policies (null with `global: false`), `false` to exempt the route (null), or an override. `method` and
    * `url` identify the route (its own buckets are named after them, and metrics label it); pass
    * `'*', '*'` for a limiter that is not bound to one route, or `''` and an id of your own.
    */
@@ -84,6 +84,8 @@ export function createLimiter<Req>(
       if (config === false) return null
       const label = method === '' ? url : `${method} ${url}`
       if (config === undefined) {
+        // Opt-in limiting: a route that asks for nothing gets nothing, the app-wide binding included.
+        if (!options.global) return null
         return method === '*' ? whole : bindRoute(core, label, own, options.key, options.cost, options.skip)
       }
       assertPlainObject(config, 'config.rateLimit')
@@ -195,7 +197,8 @@ function bindRoute<Req>(
       const client = core.identity.of(key, request, view)
       const clientId = isThenable(client) ? await client : client
       if (clientId === undefined) {
-        const problem = problemDenial(missingApiKey((key as { header: string }).header))
+        const header = (key as { header: string }).header
+        const problem = problemDenial(missingApiKey(header, core.identity.sentApiKey(key, view)))
         return core.observe(route, { result: undefined, headers: {}, deny: problem, source: 'store', outcome: 'missing-key' })
       }
       const chosen = bindings.for(request)

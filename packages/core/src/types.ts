@@ -342,6 +342,13 @@ export interface CommonLimiterOptions<Req> {
   readonly cost?: CostOption<Req>
   /** Requests for which this returns true are not limited at all (health checks, allow-lists). */
   readonly skip?: SkipOption<Req>
+  /**
+   * `false`: opt-in limiting. Only routes that ask for a limit (Fastify `config.rateLimit`, Express
+   * `limit.route(id, override)`, `{}` for the limiter's own policies) and manual checks are
+   * limited; every other request, unmatched ones (404s) included, passes unchecked.
+   * @default true
+   */
+  readonly global?: boolean
   /** Which quota headers to send. @default 'all' */
   readonly headers?: HeaderFamilies
   /** The body of a 429 or 403 answer. @default an RFC 9457 problem (`application/problem+json`) */
@@ -397,6 +404,8 @@ export interface ResolvedLimiterOptions<Req> {
   readonly key: KeyOption<Req>
   readonly cost: CostOption<Req>
   readonly skip: SkipOption<Req> | undefined
+  /** Whether a request with no route override of its own is limited. */
+  readonly global: boolean
   readonly headers: HeaderFamilies
   readonly denyBody: DenyBody<Req> | undefined
   readonly prefix: string
@@ -485,7 +494,15 @@ export interface RateLimitResult {
   readonly policy: ResolvedPolicy
   /** The binding policy's capacity (the `X-RateLimit-Limit` value). */
   readonly limit: number
+  /** Whole tokens left in the binding policy's bucket after this request (the `X-RateLimit-Remaining` value). */
   readonly remaining: number
+  /** `limit − remaining`: what @fastify/rate-limit and express-rate-limit call `used` (tokens, not requests). */
+  readonly used: number
+  /**
+   * When the binding policy's bucket is full again, for display (express-rate-limit's `resetTime`):
+   * `resetMs` from now on this server's clock. Decisions never read it; they use the store's clock.
+   */
+  readonly resetTime: Date
   /** Milliseconds until the request could be admitted: the longest wait among the violated policies. */
   readonly retryAfterMs: number
   readonly resetMs: number
@@ -543,6 +560,8 @@ export interface ProblemDetails {
   readonly status: number
   readonly detail: string
   readonly 'violated-policies'?: readonly string[]
+  /** 429 and 403: the tokens the request asked for (the quota headers count tokens, not requests). */
+  readonly cost?: number
 }
 
 /** Where an answer came from. */

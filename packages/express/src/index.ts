@@ -98,7 +98,8 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
     res.status(decision.deny.status).type(decision.deny.contentType).send(decision.deny.body)
   }
 
-  const whole = limiter.forRoute(undefined, '*', '*')!
+  // Null with `global: false`: only the routes that ask for a limit have one.
+  const whole = limiter.forRoute(undefined, '*', '*')
 
   // A request left to an override that never ran (a handler before it answered, or the walk was
   // wrong): it is charged now, to the override when its route was reached, else app-wide.
@@ -123,6 +124,7 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
     appWide.add(req)
     const owner = finder.owner(req)
     if (owner.kind === 'app') {
+      if (whole === null) return next()
       appWideChecked.add(req)
       return check(whole, req, res, next)
     }

@@ -8,40 +8,84 @@ export interface EncodedBatch {
   readonly args: number[]
 }
 
+/** The most buckets one check may cover: its count travels in five bits of its head. */
+export const MAX_BUCKETS_PER_CHECK = 31
+/** The largest cost, exclusive: the cost travels in the 47 bits of the head above count and dry flag. */
+export const COST_LIMIT = 2 ** 47
+
+/**
+ * Refuse, with a coded error, a check the wire format cannot carry: more than 31 buckets, a
+ * cost outside 1 to 2^47 − 1, or keys and policies that do not pair up. The limiter never makes
+ * one (16 policies, a cost up to 2^31); a direct store call can.
+ */
+export function assertEncodable(check: CheckRequest): void {
+  const n = check.keys.length
+  if (n < 1 || n > MAX_BUCKETS_PER_CHECK || check.policies.length !== n) {
+    throw new SluiceError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `@sluice: a check covers 1 to ${MAX_BUCKETS_PER_CHECK} buckets, one policy per key; got ${n} keys and ${check.policies.length} policies`,
+    )
+  }
+  const { cost } = check
+  if (!Number.isInteger(cost) || cost < 1 || cost >= COST_LIMIT) {
+    throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, `@sluice: a check's cost must be a whole number from 1 to 2^47 − 1; got ${cost}`)
+  }
+}
+
+/** A check's head: cost, dry-run flag and bucket count in one number (exact: < 2^53). */
+function headOf(check: CheckRequest): number {
+  return check.cost * 64 + (check.dryRun === true ? 32 : 0) + check.keys.length
+}
+
 /**
  * Encode a batch: each distinct key and each distinct bucket shape is sent once, and each check
  * refers to them by index, so fifty checks of one hot key cost Redis one read and one write.
+ * A check is its head (cost, dry flag, bucket count in one number) and one number per bucket
+ * (its key and shape in one); layout in token-bucket.ts. Throws ERR_SLUICE_INVALID_ARGUMENT for
+ * a check `assertEncodable` refuses.
  */
 export function encodeBatch(checks: readonly CheckRequest[], deadlineUs: number): EncodedBatch {
   const keys: string[] = []
   const keyIndex = new Map<string, number>()
   const shapes: BucketPolicy[] = []
   const shapeIndex = new Map<BucketPolicy, number>()
-  const body: number[] = []
+  // Per bucket reference: its key's and its shape's index (from 0), combined once K is known.
+  const refs: number[] = []
   for (const check of checks) {
-    // A dry run travels as a negative cost: the script answers as for that cost and takes nothing.
-    body.push(check.keys.length, check.dryRun === true ? -check.cost : check.cost)
+    assertEncodable(check)
     for (let i = 0; i < check.keys.length; i++) {
       const key = check.keys[i]!
       let k = keyIndex.get(key)
       if (k === undefined) {
-        k = keys.push(key)
+        k = keys.push(key) - 1
         keyIndex.set(key, k)
       }
       // Shapes are the limiter's frozen policy objects: identity finds the common case, and an
-      // equal shape under another object only costs three more numbers.
+      // equal shape under another object only costs two more numbers.
       const policy = check.policies[i]!
       let p = shapeIndex.get(policy)
       if (p === undefined) {
-        p = shapes.push(policy)
+        p = shapes.push(policy) - 1
         shapeIndex.set(policy, p)
       }
-      body.push(k, p)
+      refs.push(k, p)
     }
   }
+  const K = keys.length
+  if (checks.length === 1 && K === 1) {
+    // One check of one bucket: its own four-argument layout.
+    const check = checks[0]!
+    const shape = shapes[0]!
+    return { keys, args: [deadlineUs, shape.intervalNs, shape.shadow ? -shape.capacity : shape.capacity, headOf(check)] }
+  }
   const args: number[] = [deadlineUs, shapes.length]
-  for (const shape of shapes) args.push(shape.intervalNs, shape.capacity, shape.shadow ? 0 : 1)
-  for (const value of body) args.push(value)
+  for (const shape of shapes) args.push(shape.intervalNs, shape.shadow ? -shape.capacity : shape.capacity)
+  let r = 0
+  for (const check of checks) {
+    const n = check.keys.length
+    args.push(headOf(check))
+    for (let i = 0; i < n; i++, r += 2) args.push(refs[r + 1]! * K + refs[r]! + 1)
+  }
   return { keys, args }
 }
 
@@ -55,32 +99,27 @@ export interface DecodedBatch {
   readonly steps: ReadonlyArray<{ readonly reply: CheckReply; readonly debtsNs: readonly number[] }>
 }
 
-const STATUS: readonly CheckStatus[] = ['denied', 'allowed', 'cost-exceeds-capacity']
-
 function malformed(what: string): SluiceError {
   return new SluiceError(ErrorCodes.STORE_REPLY, `@sluice: the token-bucket script returned an unexpected reply (${what})`)
 }
 
 /** Read the script's flat integer reply back into one step per check. */
 export function decodeBatch(raw: unknown, checks: readonly CheckRequest[]): DecodedBatch {
-  if (!Array.isArray(raw)) throw malformed('not an array')
-  let at = 0
-  const read = (): number => {
-    const value = raw[at++]
-    if (typeof value !== 'number') throw malformed(`item ${at - 1} is ${typeof value}`)
-    return value
-  }
-  const redisTimeUs = read() * 1_000_000 + read()
-  const ran = read() === 1
-  if (!ran) return { redisTimeUs, ran, steps: [] }
+  if (!Array.isArray(raw) || raw.length === 0) throw malformed('not a non-empty array')
+  const redisTimeUs = raw[0] as unknown
+  if (typeof redisTimeUs !== 'number') throw malformed(`item 0 is ${typeof redisTimeUs}`)
+  if (raw.length === 1) return { redisTimeUs, ran: false, steps: [] }
+  let at = 1
   const steps = checks.map(({ policies, cost, dryRun }) => {
     const statuses: CheckStatus[] = []
     const debtsNs: number[] = []
     for (let i = 0; i < policies.length; i++) {
-      const status = STATUS[read()]
-      if (status === undefined) throw malformed('unknown status')
-      statuses.push(status)
-      debtsNs.push(read())
+      const value = raw[at++] as unknown
+      if (typeof value !== 'number') throw malformed(`item ${at - 1} is ${typeof value}`)
+      const fits = value >= 0
+      if (fits && cost > policies[i]!.capacity) throw malformed('a cost above the capacity read as affordable')
+      statuses.push(fits ? 'allowed' : cost > policies[i]!.capacity ? 'cost-exceeds-capacity' : 'denied')
+      debtsNs.push(fits ? value : -1 - value)
     }
     const admitted = admits(statuses, policies)
     const pays = admitted && dryRun !== true
@@ -88,5 +127,5 @@ export function decodeBatch(raw: unknown, checks: readonly CheckRequest[]): Deco
     return { reply: { admitted, buckets }, debtsNs }
   })
   if (at !== raw.length) throw malformed(`${raw.length - at} values left over`)
-  return { redisTimeUs, ran, steps }
+  return { redisTimeUs, ran: true, steps }
 }

@@ -2,7 +2,7 @@ import calculateSlot from 'cluster-key-slot'
 import { deadlineAt, deadlineIn } from '../deadline.js'
 import { ErrorCodes, refused, SluiceError } from '../errors.js'
 import { TOKEN_BUCKET_COMMAND, TOKEN_BUCKET_LUA } from '../scripts/token-bucket.js'
-import { decodeBatch, encodeBatch } from '../scripts/wire.js'
+import { assertEncodable, decodeBatch, encodeBatch } from '../scripts/wire.js'
 import { resolveRedisStoreOptions } from '../store-options.js'
 import { withTimeout } from '../timeout.js'
 import type { CheckReply, CheckRequest, CheckStep, Deadline, RedisClient, RedisStoreOptions, Store } from '../types.js'
@@ -80,6 +80,8 @@ export class RedisStore implements Store {
 
   /** A check by `deadline` (after the deny cache, which the caller asks first). */
   async checkWithin(request: CheckRequest, deadline: Deadline): Promise<CheckReply> {
+    // Refused alone, before it joins a batch whose other checks it would fail.
+    assertEncodable(request)
     const startedAt = performance.now()
     const step = this.#batcher !== undefined ? await this.#batcher.push(request, deadline) : (await this.#send([request], deadline))[0]!
     this.#denied?.record(request, step, startedAt)

@@ -66,7 +66,7 @@ describe('on Redis Cluster', () => {
     const limiter = createLimiter({ redis, capacity: 10_000, refillPerSecond: 0.01, prefix: `c${++n}:`, timeoutMs: 1000 })
     const route = limiter.forRoute(undefined, 'GET', '/')!
     const first = (await route.check({}, view('192.0.2.99')))!
-    const slot = calculateSlot(first.result!.key)
+    const slot = calculateSlot(first!.result!.key)
     const from = await cluster.ownerOf(slot)
     const to = cluster.ports.find((p) => p !== from)!
     let stop = false
@@ -106,9 +106,20 @@ describe('on Redis Cluster with replicas', () => {
     client.on('error', () => {})
     const limiter = createLimiter({ redis: client, capacity: 10_000, refillPerSecond: 0.01, prefix: 'fo:', timeoutMs: 200 })
     const route = limiter.forRoute(undefined, 'GET', '/')!
-    const first = (await route.check({}, view('192.0.2.50')))!
-    expect(first.source).toBe('store')
-    const slot = calculateSlot(first.result!.key)
+    // On a busy machine the cluster's first slot map can take longer than the 200 ms budget: the
+    // failure mode then answers, rightly. Check until Redis answers, and count degraded answers
+    // from there.
+    let first: Awaited<ReturnType<typeof route.check>>
+    await pollUntil(
+      async () => {
+        first = await route.check({}, view('192.0.2.50'))
+        return first?.source === 'store'
+      },
+      50,
+      AbortSignal.timeout(20_000),
+    )
+    const degradedBefore = limiter.controls.stats().degradedAnswers
+    const slot = calculateSlot(first!.result!.key)
     const master = await withReplicas.ownerOf(slot)
     await withReplicas.kill(master)
     // Whether the dead master still owned the slot when the load began: then the first checks
@@ -125,8 +136,8 @@ describe('on Redis Cluster with replicas', () => {
     await pollUntil(recovered, 50, AbortSignal.timeout(30_000))
     expect(decisions.every((d) => d?.result?.allowed === true)).toBe(true)
     expect(decisions.every((d) => d?.source === 'store' || d?.source === 'local')).toBe(true)
-    // Every local answer is one the limiter counted as degraded (the first check came from Redis).
-    expect(decisions.filter((d) => d?.source === 'local').length).toBe(limiter.controls.stats().degradedAnswers)
+    // Every local answer is one the limiter counted as degraded.
+    expect(decisions.filter((d) => d?.source === 'local').length).toBe(limiter.controls.stats().degradedAnswers - degradedBefore)
     if (unpromoted) expect(decisions[0]?.source).toBe('local')
     expect(await withReplicas.ownerOf(slot)).not.toBe(master)
   }, 60_000)

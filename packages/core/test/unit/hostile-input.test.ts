@@ -120,6 +120,8 @@ describe('structured fields', () => {
             status: 'allowed',
             allowed: true,
             remaining,
+            used: capacity - remaining,
+            resetTime: new Date(0),
             retryAfterMs: 0,
             resetMs: 0,
             nextTokenMs,

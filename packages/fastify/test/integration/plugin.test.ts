@@ -75,8 +75,9 @@ describe('@sluice/fastify on Redis', () => {
         type: 'https://iana.org/assignments/http-problem-types#quota-exceeded',
         title: 'Too Many Requests',
         status: 429,
-        detail: 'Rate limit "default" exceeded: retry in 1000 s.',
+        detail: 'Rate limit "default" exceeded: this request costs 1 token; retry in 1000 s.',
         'violated-policies': ['default'],
+        cost: 1,
       })
     }
   })

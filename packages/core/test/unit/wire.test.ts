@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest'
+import { ErrorCodes } from '../../src/errors.js'
+import { assertEncodable, COST_LIMIT, decodeBatch, encodeBatch, MAX_BUCKETS_PER_CHECK } from '../../src/scripts/wire.js'
+import type { BucketPolicy, CheckRequest } from '../../src/types.js'
+
+// The packed layout of token-bucket.ts, number by number: what the script reads.
+
+const perSecond: BucketPolicy = Object.freeze({ capacity: 10, intervalNs: 100_000_000, shadow: false })
+const perMinute: BucketPolicy = Object.freeze({ capacity: 60, intervalNs: 1_000_000_000, shadow: true })
+const DEADLINE = 1_764_000_000_123_456
+
+function check(keys: string[], policies: BucketPolicy[], cost = 1, dryRun?: boolean): CheckRequest {
+  return dryRun === undefined ? { keys, policies, cost } : { keys, policies, cost, dryRun }
+}
+
+function code(f: () => unknown): string | undefined {
+  try {
+    f()
+  } catch (error) {
+    return (error as { code?: string }).code
+  }
+  return undefined
+}
+
+describe('encodeBatch', () => {
+  it('sends one check of one bucket as four arguments: deadline, interval, capacity, head', () => {
+    expect(encodeBatch([check(['a'], [perSecond], 3)], DEADLINE)).toEqual({
+      keys: ['a'],
+      args: [DEADLINE, 100_000_000, 10, 3 * 64 + 1],
+    })
+    // A shadow policy's capacity is negated; a dry run sets 32 in the head.
+    expect(encodeBatch([check(['a'], [perMinute], 2, true)], 0).args).toEqual([0, 1_000_000_000, -60, 2 * 64 + 32 + 1])
+  })
+
+  it('sends a batch as shapes, then each check as its head and one reference per bucket', () => {
+    const { keys, args } = encodeBatch(
+      [check(['a'], [perSecond]), check(['b', 'a'], [perMinute, perSecond], 5), check(['b'], [perMinute], 1, true)],
+      DEADLINE,
+    )
+    expect(keys).toEqual(['a', 'b'])
+    const K = 2
+    expect(args).toEqual([
+      DEADLINE,
+      2,
+      100_000_000,
+      10,
+      1_000_000_000,
+      -60,
+      // check 1: cost 1, one bucket: key 1 (a), shape 1
+      64 + 1,
+      0 * K + 1,
+      // check 2: cost 5, two buckets: key 2 (b) shape 2, key 1 (a) shape 1
+      5 * 64 + 2,
+      1 * K + 2,
+      0 * K + 1,
+      // check 3: dry run, key 2 (b), shape 2
+      64 + 32 + 1,
+      1 * K + 2,
+    ])
+  })
+
+  it('sends each distinct key and shape once; an equal shape under another object is a shape of its own', () => {
+    const copy = { ...perSecond }
+    const { keys, args } = encodeBatch([check(['a'], [perSecond]), check(['a'], [perSecond]), check(['a'], [copy])], 0)
+    expect(keys).toEqual(['a'])
+    expect(args).toEqual([0, 2, 100_000_000, 10, 100_000_000, 10, 65, 1, 65, 1, 65, 2])
+  })
+
+  it('uses the batch layout for several checks of one key, and for one check of several buckets', () => {
+    expect(encodeBatch([check(['a'], [perSecond]), check(['a'], [perSecond])], 0).args).toEqual([0, 1, 100_000_000, 10, 65, 1, 65, 1])
+    expect(encodeBatch([check(['a', 'b'], [perSecond, perSecond])], 0).args).toEqual([0, 1, 100_000_000, 10, 66, 1, 2])
+  })
+
+  it('carries the largest cost and bucket count exactly', () => {
+    const keys = Array.from({ length: MAX_BUCKETS_PER_CHECK }, (_, i) => `k${i}`)
+    const { args } = encodeBatch(
+      [
+        check(
+          keys,
+          keys.map(() => perSecond),
+          COST_LIMIT - 1,
+        ),
+      ],
+      0,
+    )
+    const head = args[4]!
+    expect(Number.isSafeInteger(head)).toBe(true)
+    expect(head % 32).toBe(MAX_BUCKETS_PER_CHECK)
+    expect(Math.floor(head / 64)).toBe(COST_LIMIT - 1)
+    expect(Math.floor(head / 32) % 2).toBe(0)
+  })
+
+  it('refuses, with ERR_SLUICE_INVALID_ARGUMENT, a check the format cannot carry', () => {
+    const many = Array.from({ length: MAX_BUCKETS_PER_CHECK + 1 }, (_, i) => `k${i}`)
+    const refused: CheckRequest[] = [
+      check(
+        many,
+        many.map(() => perSecond),
+      ),
+      check([], []),
+      check(['a', 'b'], [perSecond]),
+      check(['a'], [perSecond], COST_LIMIT),
+      check(['a'], [perSecond], 0),
+      check(['a'], [perSecond], 1.5),
+      check(['a'], [perSecond], Number.NaN),
+    ]
+    for (const r of refused) {
+      expect(code(() => assertEncodable(r))).toBe(ErrorCodes.INVALID_ARGUMENT)
+      expect(code(() => encodeBatch([check(['ok'], [perSecond]), r], 0))).toBe(ErrorCodes.INVALID_ARGUMENT)
+    }
+  })
+})
+
+describe('decodeBatch', () => {
+  const TIME = 1_764_000_000_654_321
+
+  it('reads a reply of Redis time alone as a batch that did not run', () => {
+    expect(decodeBatch([TIME], [check(['a'], [perSecond])])).toEqual({ redisTimeUs: TIME, ran: false, steps: [] })
+  })
+
+  it('reads a debt as affordable, −1 − debt as not, and a cost above the capacity as never', () => {
+    const checks = [check(['a'], [perSecond]), check(['a'], [perSecond]), check(['b'], [perSecond], 11)]
+    const { redisTimeUs, ran, steps } = decodeBatch([TIME, 250_000_000, -1 - 950_000_000, -1 - 0], checks)
+    expect({ redisTimeUs, ran }).toEqual({ redisTimeUs: TIME, ran: true })
+    expect(steps.map((s) => s.debtsNs)).toEqual([[250_000_000], [950_000_000], [0]])
+    expect(steps.map((s) => s.reply.buckets[0]!.status)).toEqual(['allowed', 'denied', 'cost-exceeds-capacity'])
+    expect(steps.map((s) => s.reply.admitted)).toEqual([true, false, false])
+    // 250 ms of debt at 100 ms a token: 7 whole tokens left of 10.
+    expect(steps[0]!.reply.buckets[0]).toMatchObject({ taken: true, remaining: 7 })
+    expect(steps[1]!.reply.buckets[0]).toMatchObject({ taken: false, remaining: 0 })
+  })
+
+  it('admits a check whose only short bucket is a shadow one, and says it did not pay there', () => {
+    const { steps } = decodeBatch([TIME, 100_000_000, -1 - 60_000_000_000], [check(['a', 'b'], [perSecond, perMinute])])
+    expect(steps[0]!.reply.admitted).toBe(true)
+    expect(steps[0]!.reply.buckets.map((b) => [b.status, b.taken])).toEqual([
+      ['allowed', true],
+      ['denied', false],
+    ])
+  })
+
+  it('refuses a malformed reply with ERR_SLUICE_STORE_REPLY', () => {
+    const one = [check(['a'], [perSecond])]
+    for (const raw of [null, [], ['1'], [TIME, 1, 2], [TIME, 'x']]) {
+      expect(
+        code(() => decodeBatch(raw, one)),
+        JSON.stringify(raw),
+      ).toBe(ErrorCodes.STORE_REPLY)
+    }
+    // Two checks, one value: short.
+    expect(code(() => decodeBatch([TIME, 1], [...one, ...one]))).toBe(ErrorCodes.STORE_REPLY)
+    // A cost above the capacity can never read as affordable.
+    expect(code(() => decodeBatch([TIME, 0], [check(['a'], [perSecond], 11)]))).toBe(ErrorCodes.STORE_REPLY)
+  })
+})
