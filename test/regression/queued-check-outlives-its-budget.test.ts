@@ -1,5 +1,6 @@
 import { ErrorCodes, RedisStore, type ResolvedPolicy } from '@sluice/core'
 import { createLimiter } from '@sluice/core/adapter'
+import { deadlineIn } from '@sluice/core/internal'
 import { type RedisServer, startRedis } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -56,7 +57,7 @@ async function answeredWhileFrozen(store: RedisStore, prefix: string, inFlight: 
   const route = shortLimiter(store, prefix)
   // Warm, with a generous budget (a busy machine): the store knows the node's clock, so nothing
   // below waits for a first reading.
-  await store.checkWithin({ keys: [`${prefix}{warm}:default`], policies: [policy], cost: 1 }, 10_000)
+  await store.checkWithin({ keys: [`${prefix}{warm}:default`], policies: [policy], cost: 1 }, deadlineIn(10_000))
   await admin.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL')
   const aheadStartedAt = performance.now()
   const ahead = inFlight()
@@ -102,7 +103,7 @@ describe('a check queued behind a call in flight', () => {
   it('a direct reset() has the same finite budget', async () => {
     const store = new RedisStore(server.client())
     // Warm with a generous budget: the store knows the node's clock, and a busy machine is no failure.
-    await store.resetWithin([`q${process.pid}x${++n}:{warm}:default`], 10_000)
+    await store.resetWithin([`q${process.pid}x${++n}:{warm}:default`], deadlineIn(10_000))
     await admin.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL')
     const startedAt = performance.now()
     await expect(store.reset([`q${process.pid}x${n}:{frozen}:default`])).rejects.toMatchObject({ code: ErrorCodes.STORE_TIMEOUT })

@@ -1,5 +1,6 @@
 import { ErrorCodes, MemoryStore, RedisStore } from '@sluice/core'
 import { createLimiter } from '@sluice/core/adapter'
+import { deadlineIn } from '@sluice/core/internal'
 import type { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { regressionSuite } from '../support/regression-suite.js'
@@ -59,7 +60,7 @@ describe('RedisStore options', () => {
     const prefix = suite.prefix()
     const policy = { capacity: 2, intervalNs: 1e9, shadow: false }
     const replies = await Promise.all(
-      [1, 2, 3].map(() => store.checkWithin({ keys: [`${prefix}{a}`], policies: [policy], cost: 1 }, 5_000)),
+      [1, 2, 3].map(() => store.checkWithin({ keys: [`${prefix}{a}`], policies: [policy], cost: 1 }, deadlineIn(5_000))),
     )
     expect(replies.map((r) => r.admitted)).toEqual([true, true, false])
   })

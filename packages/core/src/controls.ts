@@ -1,7 +1,7 @@
 import type { Bindings } from './bindings.js'
 import { clientIdOf } from './client-identity.js'
+import { deadlineIn } from './deadline.js'
 import { ErrorCodes, SluiceError } from './errors.js'
-import { budgetedCheck } from './failover.js'
 import { manualBucketId, manualClientId } from './keys.js'
 import type { LimiterCore } from './limiter-core.js'
 import { checkedCost } from './options.js'
@@ -9,8 +9,7 @@ import { POLICY_KEYS, resolvePolicy } from './policies.js'
 import { checkedReply } from './store-reply.js'
 import { summarize } from './summarize.js'
 import { isThenable } from './thenable.js'
-import { withTimeout } from './timeout.js'
-import type { Binding, BudgetedStore, ClientRef, LimiterControls, ManualCheckOptions, RateLimitResult } from './types.js'
+import type { Binding, ClientRef, LimiterControls, ManualCheckOptions, RateLimitResult } from './types.js'
 import { assertKnownOptions, isPlainObject } from './validate.js'
 
 /** Bound on the distinct policies handlers may name in manual checks. */
@@ -29,8 +28,7 @@ function unavailable(error: unknown): SluiceError {
  */
 export function createControls<Req>(core: LimiterCore<Req>, own: Bindings<Req>): LimiterControls<Req> {
   const { options } = core
-  const { store } = options
-  const budgeted = budgetedCheck(store, options.timeoutMs)
+  const { door } = options
   const manualPolicies = new Map<string, Binding>()
 
   const manualBinding = (policy: ManualCheckOptions['policy']): Binding | undefined => {
@@ -69,14 +67,8 @@ export function createControls<Req>(core: LimiterCore<Req>, own: Bindings<Req>):
 
     async reset(client: ClientRef): Promise<void> {
       const keys = core.forget(clientIdOf(client, options.ipv6Subnet))
-      if (store.reset === undefined) {
-        throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the ${store.kind} store cannot reset buckets`)
-      }
       try {
-        const within = (store as Partial<BudgetedStore>).resetWithin
-        // A store that keeps budgets itself gets this limiter's, not its own default.
-        const reset = within !== undefined ? within.call(store, keys, options.timeoutMs) : store.reset(keys)
-        await withTimeout(Promise.resolve(reset), options.timeoutMs)
+        await door.reset(keys, deadlineIn(options.timeoutMs))
       } catch (error) {
         throw unavailable(error)
       }
@@ -88,7 +80,8 @@ export function createControls<Req>(core: LimiterCore<Req>, own: Bindings<Req>):
       const keys = core.keys(clientId, binding)
       const request = { keys, policies: binding.policies, cost: 1, dryRun: true }
       try {
-        return summarize(checkedReply(await budgeted(request), request, store.kind), binding.policies, keys, 1, false)
+        const [reply] = await door.run([{ op: 'peek', request }], deadlineIn(options.timeoutMs))
+        return summarize(checkedReply(reply, request, door.kind), binding.policies, keys, 1, false)
       } catch (error) {
         throw unavailable(error)
       }

@@ -65,6 +65,24 @@ export class SluiceRequestError extends SluiceError {
   }
 }
 
+/** Where a store call was when its deadline passed. */
+export type Refusal = 'queued' | 'sent' | 'late'
+
+const REFUSALS: Readonly<Record<Refusal, string>> = {
+  queued: 'was still waiting to be sent when its deadline passed; it was not sent',
+  sent: 'was sent and not answered by its deadline',
+  late: 'reached Redis after its deadline; it took nothing',
+}
+
+/**
+ * The one error for a store call its deadline refused (ERR_SLUICE_STORE_TIMEOUT): still queued
+ * (in the batcher, or waiting for a ready client and a known clock), sent and not answered in
+ * time, or answered by a script that arrived late and so ran nothing.
+ */
+export function refused(stage: Refusal): SluiceError {
+  return new SluiceError(ErrorCodes.STORE_TIMEOUT, `@sluice: the store call ${REFUSALS[stage]} (${stage})`)
+}
+
 /** What a thrown value says, for a warning: user code may throw anything, even what `String()` refuses. */
 export function failureText(error: unknown): string {
   try {

@@ -3,25 +3,23 @@ import { ErrorCodes, failureText, SluiceError } from './errors.js'
 import { notify } from './observer.js'
 import { checkedReply } from './store-reply.js'
 import { MemoryStore } from './stores/memory-store.js'
-import { withTimeout } from './timeout.js'
 import type {
   AnswerSource,
-  BudgetedStore,
   CheckReply,
   CheckRequest,
   CircuitBreakerOptions,
+  Deadline,
   FailureMode,
   LimiterStats,
   ResolvedPolicy,
   SluiceLogger,
   SluiceObserver,
-  Store,
+  StoreDoor,
 } from './types.js'
 import { WarningCodes, WarnThrottle } from './warnings.js'
 
 export interface FailoverOptions {
   readonly observer: SluiceObserver | undefined
-  readonly timeoutMs: number
   readonly mode: FailureMode
   readonly replicas: number
   readonly circuitBreaker: Required<CircuitBreakerOptions>
@@ -62,24 +60,14 @@ export function localShare(policy: ResolvedPolicy, replicas: number, cost: numbe
 }
 
 /**
- * A store's check within a time budget: the store keeps the budget itself when it can (one timer
- * per batch, and nothing taken late), otherwise a timer per call does.
- */
-export function budgetedCheck(store: Store, budgetMs: number): (request: CheckRequest) => Promise<CheckReply> {
-  if (typeof (store as Partial<BudgetedStore>).checkWithin === 'function') {
-    return (request) => (store as BudgetedStore).checkWithin(request, budgetMs)
-  }
-  return (request) => withTimeout(store.check(request), budgetMs)
-}
-
-/**
- * Guards a remote store: a time budget on every call (kept by the store itself when it can, so
- * a batch of checks needs one timer), a circuit breaker, and the failure mode while either
- * trips. Recovery is automatic: the breaker's probe finds the store again.
+ * The one guard on the one path into a store (its door): a store that can fail is called by its
+ * request's deadline (the door keeps it: a timer, or the Redis store's own), behind a circuit
+ * breaker, and the failure mode answers while either trips; recovery is automatic, as the
+ * breaker's probe finds the store again. A store that cannot fail (in process) is called
+ * straight through.
  */
 export class Failover {
-  readonly #store: Store
-  readonly #call: (request: CheckRequest) => Promise<CheckReply>
+  readonly #door: StoreDoor
   readonly #options: FailoverOptions
   readonly #breaker: CircuitBreaker
   readonly #warn: WarnThrottle
@@ -89,9 +77,8 @@ export class Failover {
   #degradedAnswers = 0
   #storeErrors = 0
 
-  constructor(store: Store, options: FailoverOptions) {
-    this.#store = store
-    this.#call = budgetedCheck(store, options.timeoutMs)
+  constructor(door: StoreDoor, options: FailoverOptions) {
+    this.#door = door
     this.#options = options
     this.#clock = options.clock ?? (() => performance.now())
     this.#breaker = new CircuitBreaker(options.circuitBreaker, this.#clock)
@@ -102,7 +89,7 @@ export class Failover {
   #observe(started: number, outcome: 'ok' | 'error' | 'timeout'): void {
     const observer = this.#options.observer
     if (observer?.storeCall !== undefined) {
-      notify(observer, 'storeCall', { store: this.#store.kind, seconds: (this.#clock() - started) / 1000, outcome })
+      notify(observer, 'storeCall', { store: this.#door.kind, seconds: (this.#clock() - started) / 1000, outcome })
     }
   }
 
@@ -132,16 +119,24 @@ export class Failover {
     return this.#options.observer?.storeCall === undefined ? 0 : this.#clock()
   }
 
-  async check(request: PolicyCheck): Promise<GuardedReply> {
+  /** A check through the door by `deadline`, or the failure mode's answer. */
+  async check(request: PolicyCheck, deadline: Deadline): Promise<GuardedReply> {
+    const door = this.#door
+    const ops = [{ op: 'check', request }] as const
+    if (!door.caps.canFail) {
+      const [reply] = await door.run(ops, deadline)
+      this.#storeAnswers++
+      return { reply: reply!, policies: request.policies, source: 'store' }
+    }
     let reason = 'circuit open'
     // A store's own answers, cached or not, are checked field by field: one that throws or
     // answers nonsense has failed, and the failure mode answers.
-    if (this.#store.cached !== undefined) {
+    if (door.cached !== undefined) {
       const started = this.#started()
       try {
-        const cached = this.#store.cached(request)
+        const cached = door.cached(request)
         if (cached !== undefined) {
-          const reply = checkedReply(cached, request, this.#store.kind)
+          const reply = checkedReply(cached, request, door.kind)
           this.#storeAnswers++
           return { reply, policies: request.policies, source: 'store' }
         }
@@ -152,7 +147,8 @@ export class Failover {
     if (this.#breaker.allow()) {
       const started = this.#started()
       try {
-        const reply = checkedReply(await this.#call(request), request, this.#store.kind)
+        const [answer] = await door.run(ops, deadline)
+        const reply = checkedReply(answer, request, door.kind)
         this.#observe(started, 'ok')
         this.#breaker.success()
         this.#storeAnswers++
@@ -169,8 +165,8 @@ export class Failover {
     this.#degradedAnswers++
     const mode = this.#options.mode
     this.#warn.warn(
-      { store: this.#store.kind, failureMode: mode, circuit: this.#breaker.state, reason, degradedAnswers: this.#degradedAnswers },
-      `@sluice: the ${this.#store.kind} store is unavailable; answering in '${mode}' failure mode`,
+      { store: this.#door.kind, failureMode: mode, circuit: this.#breaker.state, reason, degradedAnswers: this.#degradedAnswers },
+      `@sluice: the ${this.#door.kind} store is unavailable; answering in '${mode}' failure mode`,
     )
     if (mode !== 'local') return { reply: undefined, policies: request.policies, source: mode }
     const shares = request.policies.map((policy) => localShare(policy, this.#options.replicas, request.cost))

@@ -2,6 +2,7 @@
 // directly. Never published: package.json's publishConfig.exports leaves it out and `files`
 // leaves its build out, so no app can come to depend on these names.
 
+export { deadlineIn } from './deadline.js'
 export { HeaderNames } from './headers.js'
 export { bucketKey, ipClientId } from './keys.js'
 export { resolvePolicy } from './policies.js'

@@ -1,58 +1,16 @@
 import { type BucketClaim, BucketClaims } from './bucket-claims.js'
 import { ClientIdentity } from './client-identity.js'
+import { deadlineIn } from './deadline.js'
 import { denialFor } from './deny-body.js'
-import { Failover, type GuardedReply, type PolicyCheck } from './failover.js'
+import { Failover, type GuardedReply } from './failover.js'
 import { policyHeader, rateLimitHeaders } from './headers.js'
 import { bucketKey } from './keys.js'
 import { notify } from './observer.js'
 import { LIMITER_UNAVAILABLE } from './problem.js'
-import { MemoryStore } from './stores/memory-store.js'
 import { summarize } from './summarize.js'
 import { isThenable } from './thenable.js'
-import type {
-  Binding,
-  Decision,
-  Denial,
-  LimiterStats,
-  RateLimitResult,
-  ResolvedLimiterOptions,
-  ResolvedPolicy,
-  SluiceStats,
-} from './types.js'
+import type { Binding, Decision, Denial, RateLimitResult, ResolvedOptions, ResolvedPolicy, SluiceStats } from './types.js'
 import { WarningCodes, WarnOnce, WarnThrottle } from './warnings.js'
-
-interface Checker {
-  check(request: PolicyCheck): Promise<GuardedReply>
-  stats(): LimiterStats
-  /** The local failure-mode buckets, whose client an operator may reset. */
-  readonly local: MemoryStore | undefined
-}
-
-/** An in-process store cannot fail, so it needs no guard; any other store gets one. */
-function checkerFor(options: ResolvedLimiterOptions<unknown>): Checker {
-  const { store } = options
-  if (store instanceof MemoryStore) {
-    let answers = 0
-    return {
-      check(request) {
-        answers++
-        return Promise.resolve({ reply: store.checkSync(request), policies: request.policies, source: 'store' })
-      },
-      stats: () => ({ storeAnswers: answers, degradedAnswers: 0, storeErrors: 0, circuit: 'closed' }),
-      local: undefined,
-    }
-  }
-  const failover = new Failover(store, {
-    observer: options.observer,
-    timeoutMs: options.timeoutMs,
-    mode: options.failureMode,
-    replicas: options.replicas,
-    circuitBreaker: options.circuitBreaker,
-    logger: options.logger,
-    localMaxKeys: options.memoryMaxKeys,
-  })
-  return { check: (request) => failover.check(request), stats: () => failover.stats, local: failover.local }
-}
 
 /** One measurement of a client's buckets: undefined when the `allow` or `deny` failure mode measured nothing. */
 export interface Measured {
@@ -67,10 +25,11 @@ export interface Measured {
  * core is collected, no check can reach its buckets any more, and its claims go.
  */
 export class LimiterCore<Req> {
-  readonly options: ResolvedLimiterOptions<Req>
+  readonly options: ResolvedOptions<Req>
   readonly once: WarnOnce
   readonly identity: ClientIdentity<Req>
-  readonly #checker: Checker
+  /** The one guard on the one path into the store. */
+  readonly failover: Failover
   readonly #shadow: WarnThrottle
   readonly #denyBodyFailed: WarnThrottle
   /** Every bucket id any route of this limiter checks: what a reset deletes. */
@@ -79,14 +38,21 @@ export class LimiterCore<Req> {
   readonly #claims: BucketClaims
   #shadowDenials = 0
 
-  constructor(options: ResolvedLimiterOptions<Req>) {
+  constructor(options: ResolvedOptions<Req>) {
     this.options = options
-    this.#checker = checkerFor(options as ResolvedLimiterOptions<unknown>)
+    this.failover = new Failover(options.door, {
+      observer: options.observer,
+      mode: options.failureMode,
+      replicas: options.replicas,
+      circuitBreaker: options.circuitBreaker,
+      logger: options.logger,
+      localMaxKeys: options.memoryMaxKeys,
+    })
     this.once = new WarnOnce(options.logger)
     this.identity = new ClientIdentity<Req>(this.once, options.ipv6Subnet)
     this.#shadow = new WarnThrottle(options.logger, WarningCodes.SHADOW_DENIAL)
     this.#denyBodyFailed = new WarnThrottle(options.logger, WarningCodes.DENY_BODY_FAILED)
-    this.#claims = new BucketClaims(options.store, options.prefix, this)
+    this.#claims = new BucketClaims(options.door.store, options.prefix, this)
   }
 
   /**
@@ -114,14 +80,18 @@ export class LimiterCore<Req> {
   /** The keys of every bucket of a client a reset deletes; forgotten here, in the failure-mode buckets. */
   forget(clientId: string): string[] {
     const keys = [...this.#bucketIds].map((id) => bucketKey(this.options.prefix, clientId, id))
-    this.#checker.local?.forget(keys)
+    this.failover.local.forget(keys)
     return keys
   }
 
-  /** One check of a client's buckets through the store (or the failure mode), summarized. */
+  /**
+   * One check of a client's buckets through the store (or the failure mode), summarized. The
+   * request's deadline is made here, once: `timeoutMs` from now.
+   */
   async measure(clientId: string, binding: Binding, tokens: number): Promise<Measured> {
     const keys = this.keys(clientId, binding)
-    const answer = await this.#checker.check({ keys, policies: binding.policies, cost: tokens })
+    const deadline = deadlineIn(this.options.timeoutMs)
+    const answer = await this.failover.check({ keys, policies: binding.policies, cost: tokens }, deadline)
     if (answer.reply === undefined) return { result: undefined, source: answer.source }
     const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store')
     for (const p of result.policies) {
@@ -166,6 +136,6 @@ export class LimiterCore<Req> {
   }
 
   stats(): SluiceStats {
-    return { ...this.#checker.stats(), shadowDenials: this.#shadowDenials, unknownIp: this.identity.unknownIp }
+    return { ...this.failover.stats, shadowDenials: this.#shadowDenials, unknownIp: this.identity.unknownIp }
   }
 }

@@ -1,6 +1,7 @@
 import { processWarningLogger } from './logger.js'
 import { resolvePolicies, resolveTiers } from './policies.js'
 import { badValue } from './request-functions.js'
+import { assertCapabilities, doorOf } from './store-door.js'
 import { isRedisClient, MAX_MEMORY_KEYS, MAX_TIMEOUT_MS, STORE_DEFAULTS } from './store-options.js'
 import { MemoryStore } from './stores/memory-store.js'
 import { RedisStore } from './stores/redis-store.js'
@@ -14,11 +15,13 @@ import type {
   KeyOption,
   RedisClient,
   ResolvedLimiterOptions,
+  ResolvedOptions,
   ResolvedPolicy,
   SkipOption,
   SluiceLogger,
   SluiceObserver,
   Store,
+  StoreDoor,
 } from './types.js'
 import { assertKnownOptions, assertPlainObject, invalid, optionalWhole, wholeNumber } from './validate.js'
 
@@ -131,19 +134,25 @@ export function checkedCost(value: unknown): number {
   return value
 }
 
-/** The store, built last: nothing touches the user's client until every other option is valid. */
-function resolveStore(raw: Record<string, unknown>, memoryMaxKeys: number): Store {
+/**
+ * The store, built last (nothing touches the user's client until every other option is valid),
+ * and its door: the one place that tells a MemoryStore, a RedisStore and a custom store apart.
+ */
+function resolveStore(raw: Record<string, unknown>, memoryMaxKeys: number): StoreDoor {
   if (raw.store !== undefined) {
     if (raw.store === null || typeof (raw.store as Store).check !== 'function') {
       throw invalid('store', raw.store, 'expected an object with a check(request) method')
     }
-    return raw.store as Store
+    const door = doorOf(raw.store as Store)
+    // No policy needs more than checks yet; settle (issue 21) and leases (issue 22) will.
+    assertCapabilities(door, [], 'store')
+    return door
   }
   if (raw.redis !== undefined) {
     if (!isRedisClient(raw.redis)) throw invalid('redis', raw.redis, 'expected an ioredis Redis or Cluster client')
-    return new RedisStore(raw.redis as RedisClient)
+    return doorOf(new RedisStore(raw.redis as RedisClient))
   }
-  return new MemoryStore({ maxKeys: memoryMaxKeys })
+  return doorOf(new MemoryStore({ maxKeys: memoryMaxKeys }))
 }
 
 function resolveCircuitBreaker(value: unknown): Required<CircuitBreakerOptions> {
@@ -179,7 +188,7 @@ export function resolveLimiterOptions<Req>(
   input: unknown,
   adapterOptions: readonly string[] = [],
   fallbackLogger: SluiceLogger = processWarningLogger,
-): ResolvedLimiterOptions<Req> {
+): ResolvedOptions<Req> {
   assertPlainObject(input, 'options')
   assertKnownOptions(input, [...LIMITER_OPTION_NAMES, ...adapterOptions])
   const tiers = resolveTiers(input)
@@ -206,7 +215,7 @@ export function resolveLimiterOptions<Req>(
     }
   }
   const memoryMaxKeys = optionalWhole(input.memoryMaxKeys, 'memoryMaxKeys', DEFAULTS.memoryMaxKeys, 1, MAX_MEMORY_KEYS)
-  return Object.freeze({
+  const resolved = {
     policies,
     tiers,
     tier: input.tier as ResolvedLimiterOptions<Req>['tier'],
@@ -226,7 +235,8 @@ export function resolveLimiterOptions<Req>(
     circuitBreaker: resolveCircuitBreaker(input.circuitBreaker),
     logger: (logger as SluiceLogger | undefined) ?? fallbackLogger,
     observer: observer as SluiceObserver | undefined,
-    // Last, once every option above has been checked.
-    store: resolveStore(input, memoryMaxKeys),
-  })
+  }
+  // Last, once every option above has been checked.
+  const door = resolveStore(input, memoryMaxKeys)
+  return Object.freeze({ ...resolved, store: door.store, door })
 }

@@ -1,16 +1,16 @@
-import { ErrorCodes, SluiceError } from './errors.js'
+import { remaining } from './deadline.js'
+import { refused } from './errors.js'
+import type { Deadline } from './types.js'
 
 /**
- * Settle with `promise`, or reject with ERR_SLUICE_STORE_TIMEOUT once `ms` have passed, so no
- * request waits on a slow or reconnecting store beyond its budget. The timer is unref'd: a
- * pending budget never keeps a process alive.
+ * Settle with `promise`, or reject with ERR_SLUICE_STORE_TIMEOUT (`refused('sent')`) at
+ * `deadline`, so no request waits on a slow or reconnecting store beyond its budget. The timer
+ * is unref'd: a pending budget never keeps a process alive.
  */
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  if (ms === Number.POSITIVE_INFINITY) return promise
+export function withTimeout<T>(promise: Promise<T>, deadline: Deadline): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new SluiceError(ErrorCodes.STORE_TIMEOUT, `@sluice: the store did not answer within ${Math.round(ms)} ms`))
-    }, ms)
+    // Whole ms, rounded up: a timer must not fire before the deadline it stands for.
+    const timer = setTimeout(() => reject(refused('sent')), Math.max(0, Math.ceil(remaining(deadline))))
     timer.unref()
     promise.then(
       (value) => {

@@ -85,14 +85,44 @@ export interface Store {
 }
 
 /**
- * A store that keeps the time budget itself: it rejects with `ERR_SLUICE_STORE_TIMEOUT` once
- * `budgetMs` have passed, and makes sure a check it gave up on takes nothing later. The limiter
- * then calls it instead of `check` (after `cached`), and sets no timer of its own.
+ * When a store call's answer is due: an absolute instant on this process's monotonic clock
+ * (`performance.now()` ms), made once per request (deadline.ts) and handed down as it is.
  */
-export interface BudgetedStore extends Store {
-  checkWithin(request: CheckRequest, budgetMs: number): Promise<CheckReply>
-  /** `reset` within the caller's budget (the limiter's `timeoutMs`) rather than the store's own. */
-  resetWithin?(keys: readonly string[], budgetMs: number): Promise<void>
+export type Deadline = number & { readonly __deadline: unique symbol }
+
+/** One operation a store runs: a check, or a dry run of one (an operator's peek, which takes nothing). */
+export interface StoreOp {
+  readonly op: 'check' | 'peek'
+  readonly request: CheckRequest
+}
+
+/** What a store can do besides checks, declared once where it is normalized (store-door.ts). */
+export interface StoreCaps {
+  /** Whether a call can fail or be late (a remote store): then the failover guards it. */
+  readonly canFail: boolean
+  /** Whether it can settle a check's cost afterwards (room for issue 21). */
+  readonly settles: boolean
+  /** Whether it can hold in-flight leases (room for issue 22). */
+  readonly leases: boolean
+}
+
+/**
+ * The one internal shape of a store, built once where options are resolved (`doorOf`): every
+ * call of the limiter, the failover and the controls goes through it, under a deadline.
+ */
+export interface StoreDoor {
+  readonly kind: string
+  /** The store as the app gave it (or Sluice built it): what bucket claims are keyed by. */
+  readonly store: Store
+  readonly caps: StoreCaps
+  /** An answer from process memory, with no call and no deadline (the Redis deny cache). */
+  readonly cached?: (request: CheckRequest) => CheckReply | undefined
+  /** Run `ops` by `deadline`: one reply per op, in order. Rejects when the store fails, or at the deadline. */
+  run(ops: readonly StoreOp[], deadline: Deadline): Promise<CheckReply[]>
+  /** Delete these buckets by `deadline`; rejects with ERR_SLUICE_STORE_UNAVAILABLE for a store that cannot. */
+  reset(keys: readonly string[], deadline: Deadline): Promise<void>
+  /** Which circuit breaker answers for this door's calls: one per store today, room for one per node. */
+  readonly breakerKey: string
 }
 
 /** A monotonic clock in whole nanoseconds. */
@@ -140,15 +170,36 @@ export interface RedisStoreOptions {
   readonly timeoutMs?: number
 }
 
+/** One node of a Redis Cluster, as `Cluster.nodes('master')` lists it. */
+export interface RedisNode {
+  readonly options: { readonly host?: string; readonly port?: number }
+  time(): Promise<readonly (number | string)[]>
+}
+
 /**
  * An ioredis `Redis` or `Cluster`: the store never creates or closes it. Described by the
- * members Sluice uses rather than imported from ioredis, an optional peer: an app that keeps
- * its buckets in memory has no ioredis, and its type-check must not need one.
+ * members Sluice calls rather than imported from ioredis, an optional peer: an app that keeps
+ * its buckets in memory has no ioredis, and its type-check must not need one. The members a
+ * plain client or a cluster alone has are optional. The script's command is defined on it at
+ * run time (`defineCommand`), under a versioned name, and read back by that name.
  */
 export interface RedisClient {
   readonly status: string
-  on(event: 'ready', listener: () => void): unknown
+  /** `true` on a `Cluster`. */
+  readonly isCluster?: boolean
+  /** A cluster's slot table: each slot's nodes, master first, as `host:port`. */
+  readonly slots?: readonly (readonly string[])[]
+  /** A plain client's socket: one the server has half-closed is no longer writable. */
+  readonly stream?: { readonly writable?: boolean }
+  on(event: 'ready' | 'end', listener: () => void): unknown
   defineCommand(name: string, definition: { lua: string }): void
+  /** Connects a `lazyConnect` client (a check must never be its first command, queued offline). */
+  connect(): Promise<void>
+  del(...keys: string[]): Promise<unknown>
+  /** Redis TIME: seconds and microseconds (a plain client's node clock). */
+  time(): Promise<readonly (number | string)[]>
+  /** A cluster's master nodes, whose clocks are read one by one. */
+  nodes?(role: 'master'): readonly RedisNode[]
 }
 
 // Policies
@@ -366,6 +417,11 @@ export interface ResolvedLimiterOptions<Req> {
   readonly circuitBreaker: Required<CircuitBreakerOptions>
   readonly logger: SluiceLogger
   readonly observer: SluiceObserver | undefined
+}
+
+/** The resolved options as the limiter holds them: with its store's door (internal, not on any entry). */
+export interface ResolvedOptions<Req> extends ResolvedLimiterOptions<Req> {
+  readonly door: StoreDoor
 }
 
 /** A client, as an operator names it: by address, API key, or key-function id. */

@@ -1,3 +1,5 @@
+import type { Deadline } from '../types.js'
+
 /**
  * What this process knows of each Redis node's clock, so a batch can carry a deadline in Redis
  * time: the script refuses to run once its requests were already answered without it (a frozen
@@ -51,11 +53,11 @@ export class RedisClock {
   }
 
   /**
-   * The Redis time (µs since the epoch) on `node` that is surely no earlier than the local
-   * instant `localMs`, or 0 (no deadline) while nothing is known of that node's clock.
+   * `deadline` at the wire: the Redis time (µs since the epoch) on `node` that is surely no
+   * earlier than that local instant, or 0 (no deadline) while nothing is known of that node's clock.
    */
-  deadlineUs(node: string, localMs: number): number {
-    const upper = this.#upper(node, localMs)
-    return upper === undefined || !Number.isFinite(localMs) ? 0 : Math.ceil((localMs + upper) * 1000)
+  deadlineUs(node: string, deadline: Deadline): number {
+    const upper = this.#upper(node, deadline)
+    return upper === undefined || !Number.isFinite(deadline) ? 0 : Math.ceil((deadline + upper) * 1000)
   }
 }

@@ -1,10 +1,19 @@
-import type { Cluster, Redis } from 'ioredis'
+import { remaining } from '../deadline.js'
 import { ErrorCodes, SluiceError } from '../errors.js'
-import type { RedisClient } from '../types.js'
+import type { Deadline, RedisClient, RedisNode } from '../types.js'
 import { RedisClock } from './redis-clock.js'
 
 /** The node of a plain client; a cluster's nodes are named `host:port`, as ioredis names them. */
 export const SINGLE_NODE = 'redis'
+
+/**
+ * A client as a call finds it: `ready`; `neverReady` (not yet ready once: a call waits for it,
+ * within its deadline, as every client starts); `reconnecting` (ready once and not now: ioredis
+ * would queue the call and send it whenever it is back); `closed` for good; or `halfClosed`
+ * (still 'ready', but the server has closed the socket and ioredis has not handled it yet, so it
+ * would queue too).
+ */
+export type ClientPhase = 'ready' | 'neverReady' | 'reconnecting' | 'closed' | 'halfClosed'
 
 /**
  * What every store on one client shares: one set of listeners, one view of the nodes' clocks,
@@ -29,7 +38,7 @@ export class RedisConnection {
 
   constructor(client: RedisClient) {
     this.#client = client
-    this.#isCluster = (client as { isCluster?: boolean }).isCluster === true
+    this.#isCluster = client.isCluster === true
     this.wasReady = client.status === 'ready'
     if (this.wasReady) this.#readClocks()
     client.on('ready', () => {
@@ -38,7 +47,26 @@ export class RedisConnection {
       this.#wake()
     })
     // A client closed for good wakes its waiters, which then give up at once.
-    ;(client as unknown as { on(event: 'end', listener: () => void): unknown }).on('end', () => this.#wake())
+    client.on('end', () => this.#wake())
+  }
+
+  get phase(): ClientPhase {
+    const status = this.#client.status
+    // Only a plain client has one socket to look at.
+    if (status === 'ready') return this.#client.stream?.writable === false ? 'halfClosed' : 'ready'
+    if (status === 'end') return 'closed'
+    return this.wasReady ? 'reconnecting' : 'neverReady'
+  }
+
+  /**
+   * Whether a call must be refused at once, unsent: ioredis would write it into its offline
+   * queue and send it once back, long after its request was answered. A client that was never
+   * ready is not refused: a call waits for it instead (`usable`). The deadline a call carries
+   * covers what slips past this: commands already written, or resent after a reconnect.
+   */
+  refusesCalls(): boolean {
+    const phase = this.phase
+    return phase === 'reconnecting' || phase === 'closed' || phase === 'halfClosed'
   }
 
   /** A reply from `node` read Redis time `redisUs`; see RedisClock.learn. */
@@ -58,10 +86,10 @@ export class RedisConnection {
   }
 
   /**
-   * The node a call may go to, once there is one, or a rejection at `deadlineMs` (monotonic):
-   * the client did not become ready, or no clock was read, within the call's budget.
+   * The node a call may go to, once there is one, or a rejection at `deadline`: the client did
+   * not become ready, or no clock was read, within the call's budget.
    */
-  usable(nodeOf: () => string, deadlineMs: number): Promise<string> {
+  usable(nodeOf: () => string, deadline: Deadline): Promise<string> {
     return new Promise<string>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined
       const done = (): void => {
@@ -102,7 +130,7 @@ export class RedisConnection {
             ),
           )
         },
-        Math.max(0, deadlineMs - performance.now()),
+        Math.max(0, remaining(deadline)),
       )
       timer.unref()
     })
@@ -113,9 +141,13 @@ export class RedisConnection {
   }
 
   #connect(): void {
-    const client = this.#client as unknown as { connect(): Promise<void> }
     // Its failure shows as the status the waiters read; ioredis retries by itself.
-    client.connect().catch(() => {})
+    this.#client.connect().catch(() => {})
+  }
+
+  /** A cluster's master nodes (none on a plain client), named `host:port`. */
+  #masters(): { readonly name: string; readonly node: RedisNode }[] {
+    return (this.#client.nodes?.('master') ?? []).map((node) => ({ name: `${node.options.host}:${node.options.port}`, node }))
   }
 
   /** One TIME per node whenever the client (re)connects, so even the first batch has a deadline. */
@@ -124,14 +156,12 @@ export class RedisConnection {
       this.#readClock(SINGLE_NODE)
       return
     }
-    for (const node of (this.#client as unknown as Cluster).nodes('master')) this.#readClock(`${node.options.host}:${node.options.port}`)
+    for (const { name } of this.#masters()) this.#readClock(name)
   }
 
   #readClock(name: string): void {
     if (this.#reading.has(name)) return
-    const node = this.#isCluster
-      ? (this.#client as unknown as Cluster).nodes('master').find((n) => `${n.options.host}:${n.options.port}` === name)
-      : (this.#client as unknown as Redis)
+    const node: Pick<RedisNode, 'time'> | undefined = this.#isCluster ? this.#masters().find((m) => m.name === name)?.node : this.#client
     // A node the cluster client does not know (yet): its waiters give up at their deadlines.
     if (node === undefined) return
     this.#reading.add(name)

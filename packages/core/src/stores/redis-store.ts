@@ -1,11 +1,11 @@
 import calculateSlot from 'cluster-key-slot'
-import type { Redis } from 'ioredis'
-import { ErrorCodes, SluiceError } from '../errors.js'
+import { deadlineAt, deadlineIn } from '../deadline.js'
+import { ErrorCodes, refused, SluiceError } from '../errors.js'
 import { TOKEN_BUCKET_COMMAND, TOKEN_BUCKET_LUA } from '../scripts/token-bucket.js'
 import { assertEncodable, decodeBatch, encodeBatch } from '../scripts/wire.js'
-import { MAX_TIMEOUT_MS, resolveRedisStoreOptions } from '../store-options.js'
+import { resolveRedisStoreOptions } from '../store-options.js'
 import { withTimeout } from '../timeout.js'
-import type { BudgetedStore, CheckReply, CheckRequest, CheckStep, RedisClient, RedisStoreOptions } from '../types.js'
+import type { CheckReply, CheckRequest, CheckStep, Deadline, RedisClient, RedisStoreOptions, Store } from '../types.js'
 import { Batcher } from './batcher.js'
 import { DenyCache } from './deny-cache.js'
 import { connectionOf, type RedisConnection, SINGLE_NODE } from './redis-connection.js'
@@ -14,9 +14,13 @@ export type { RedisStoreOptions } from '../types.js'
 
 type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>
 
-/** A caller's budget as one the script can honour: at most the longest, and never endless. */
-function finiteBudget(ms: number): number {
-  return Number.isNaN(ms) ? 0 : Math.min(Math.max(ms, 0), MAX_TIMEOUT_MS)
+/**
+ * The script's command, if `defineCommand` has put it on the client: ioredis adds it at run time
+ * under the name it was given, with the signature it documents for defined commands.
+ */
+function scriptCommand(client: RedisClient): ScriptCommand | undefined {
+  const command: unknown = Reflect.get(client, TOKEN_BUCKET_COMMAND)
+  return typeof command === 'function' ? (command as ScriptCommand) : undefined
 }
 
 /**
@@ -27,9 +31,10 @@ function finiteBudget(ms: number): number {
  * carries its deadline in Redis time (see redis-clock.ts), so a call that arrives after its
  * checks were answered without it takes nothing; no call is sent before the client is ready and
  * that deadline can be computed, and none without one: a direct `check()` or `reset()` has the
- * store's own `timeoutMs`.
+ * store's own `timeoutMs`; a limiter calls `checkWithin` and `resetWithin` with its request's
+ * deadline, through the store's door (store-door.ts).
  */
-export class RedisStore implements BudgetedStore {
+export class RedisStore implements Store {
   readonly kind = 'redis'
   readonly client: RedisClient
   readonly #script: ScriptCommand
@@ -45,20 +50,18 @@ export class RedisStore implements BudgetedStore {
     const resolved = resolveRedisStoreOptions(client, options)
     this.client = client
     this.#timeoutMs = resolved.timeoutMs
-    this.#isCluster = (client as { isCluster?: boolean }).isCluster === true
+    this.#isCluster = client.isCluster === true
     this.#connection = connectionOf(client)
-    if (typeof (client as unknown as Record<string, unknown>)[TOKEN_BUCKET_COMMAND] !== 'function') {
-      client.defineCommand(TOKEN_BUCKET_COMMAND, { lua: TOKEN_BUCKET_LUA })
-    }
-    const command = (client as unknown as Record<string, ScriptCommand>)[TOKEN_BUCKET_COMMAND]!
+    if (scriptCommand(client) === undefined) client.defineCommand(TOKEN_BUCKET_COMMAND, { lua: TOKEN_BUCKET_LUA })
+    const command = scriptCommand(client)!
     this.#script = command.bind(client)
     if (resolved.coalesce) {
       const slotOf = (r: CheckRequest): number => calculateSlot(r.keys[0]!)
       this.#batcher = new Batcher<CheckRequest, CheckStep>(
-        (checks, deadline) => this.#send(checks, deadline),
+        (checks, deadline) => this.#send(checks, deadlineAt(deadline)),
         this.#isCluster ? slotOf : () => 0,
         resolved.maxBatch,
-        () => new SluiceError(ErrorCodes.STORE_TIMEOUT, '@sluice: the check waited for Redis past its time budget; it was not sent'),
+        () => refused('queued'),
         () => performance.now(),
         resolved.batchIntervalMs,
       )
@@ -72,16 +75,14 @@ export class RedisStore implements BudgetedStore {
 
   check(request: CheckRequest): Promise<CheckReply> {
     const cached = this.cached(request)
-    return cached !== undefined ? Promise.resolve(cached) : this.checkWithin(request, this.#timeoutMs)
+    return cached !== undefined ? Promise.resolve(cached) : this.checkWithin(request, deadlineIn(this.#timeoutMs))
   }
 
-  async checkWithin(request: CheckRequest, budgetMs: number): Promise<CheckReply> {
+  /** A check by `deadline` (after the deny cache, which the caller asks first). */
+  async checkWithin(request: CheckRequest, deadline: Deadline): Promise<CheckReply> {
     // Refused alone, before it joins a batch whose other checks it would fail.
     assertEncodable(request)
     const startedAt = performance.now()
-    // Every call has a finite deadline, the script's too: an endless budget would let a call
-    // that Redis receives late (after a freeze, a reconnect) take tokens whenever it lands.
-    const deadline = startedAt + finiteBudget(budgetMs)
     const step = this.#batcher !== undefined ? await this.#batcher.push(request, deadline) : (await this.#send([request], deadline))[0]!
     this.#denied?.record(request, step, startedAt)
     return step.reply
@@ -89,64 +90,53 @@ export class RedisStore implements BudgetedStore {
 
   /** Delete a client's buckets; all of them share its hash tag, so one command on one node does. */
   reset(keys: readonly string[]): Promise<void> {
-    return this.resetWithin(keys, this.#timeoutMs)
+    return this.resetWithin(keys, deadlineIn(this.#timeoutMs))
   }
 
-  /** `reset` within a time budget; like a check, never written into the client's offline queue. */
-  async resetWithin(keys: readonly string[], budgetMs: number): Promise<void> {
-    const deadline = performance.now() + finiteBudget(budgetMs)
+  /** `reset` by `deadline`; like a check, never written into the client's offline queue. */
+  async resetWithin(keys: readonly string[], deadline: Deadline): Promise<void> {
     this.#assertConnected()
     this.#denied?.forget(keys)
     if (keys.length === 0) return
     await this.#whenUsable(keys[0]!, deadline)
     this.#assertConnected()
-    await withTimeout((this.client as Redis).del(...keys), deadline - performance.now())
+    await withTimeout(this.client.del(...keys), deadline)
   }
 
   #nodeOf(key: string): string {
     if (!this.#isCluster) return SINGLE_NODE
-    return (this.client as { slots?: string[][] }).slots?.[calculateSlot(key)]?.[0] ?? SINGLE_NODE
+    return this.client.slots?.[calculateSlot(key)]?.[0] ?? SINGLE_NODE
   }
 
+  /** Refuse at once, unsent, a call to a client that is reconnecting, closed, or half-closed (redis-connection.ts). */
   #assertConnected(): void {
-    // ioredis queues commands while it reconnects (through every 'connecting' attempt) and sends
-    // them once it is back: refuse at once whenever a client that has been ready is not. Before
-    // its first ready, a call waits for it within its budget instead (redis-connection.ts): that
-    // is how every client starts. The deadline a call carries covers what slips past this:
-    // commands already written, or resent after a reconnect.
-    const status = this.client.status
-    // A socket the server has closed can still read 'ready' until ioredis handles the close
-    // event; ioredis then queues rather than writes, so check the socket too (plain clients).
-    const stream = (this.client as { stream?: { writable?: boolean } }).stream
-    if ((status !== 'ready' && (this.#connection.wasReady || status === 'end')) || (status === 'ready' && stream?.writable === false)) {
-      throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the Redis client is ${status}; nothing was sent`)
+    if (this.#connection.refusesCalls()) {
+      throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the Redis client is ${this.client.status}; nothing was sent`)
     }
   }
 
   /** The node of `key` once the client is ready and that node's clock known, within the deadline. */
-  #whenUsable(key: string, deadlineMs: number): string | Promise<string> {
+  #whenUsable(key: string, deadline: Deadline): string | Promise<string> {
     const nodeOf = (): string => this.#nodeOf(key)
-    return this.#connection.usableNow(nodeOf) ?? this.#connection.usable(nodeOf, deadlineMs)
+    return this.#connection.usableNow(nodeOf) ?? this.#connection.usable(nodeOf, deadline)
   }
 
-  async #send(checks: CheckRequest[], deadlineMs: number): Promise<readonly CheckStep[]> {
+  async #send(checks: CheckRequest[], deadline: Deadline): Promise<readonly CheckStep[]> {
     this.#assertConnected()
-    const node = await this.#whenUsable(checks[0]!.keys[0]!, deadlineMs)
+    const node = await this.#whenUsable(checks[0]!.keys[0]!, deadline)
     // The wait may have outlasted a connection that was ready.
     this.#assertConnected()
-    const deadlineUs = this.#connection.clock.deadlineUs(node, deadlineMs)
-    if (deadlineUs === 0)
-      throw new SluiceError(ErrorCodes.STORE_TIMEOUT, '@sluice: the check had no deadline Redis could honour; it was not sent')
+    // The deadline in Redis time, converted here at the wire; 0 while the node's clock is unknown.
+    const deadlineUs = this.#connection.clock.deadlineUs(node, deadline)
+    if (deadlineUs === 0) throw refused('queued')
     const { keys, args } = encodeBatch(checks, deadlineUs)
     const sentAt = performance.now()
     const call = this.#script(keys.length, ...keys, ...args).then((raw) => {
       const batch = decodeBatch(raw, checks)
       this.#connection.learn(node, batch.redisTimeUs, sentAt, performance.now())
-      if (!batch.ran) {
-        throw new SluiceError(ErrorCodes.STORE_TIMEOUT, '@sluice: the check reached Redis after its time budget; it took nothing')
-      }
+      if (!batch.ran) throw refused('late')
       return batch.steps
     })
-    return withTimeout(call, deadlineMs - sentAt)
+    return withTimeout(call, deadline)
   }
 }

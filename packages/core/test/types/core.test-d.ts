@@ -1,16 +1,18 @@
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { describe, expectTypeOf, it } from 'vitest'
 import { createLimiter } from '../../src/adapter.js'
 import type {
-  BudgetedStore,
+  Deadline,
   Decision,
   LimiterOptions,
   ProblemDetails,
   RateLimitResult,
+  RedisClient,
   RedisStoreOptions,
   RouteLimitOptions,
   SluiceStats,
   Store,
+  StoreDoor,
 } from '../../src/types.js'
 
 type Req = { headers: Record<string, string> }
@@ -42,14 +44,22 @@ describe('@sluice/core types', () => {
 
   it('accepts an ioredis client or a store', () => {
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; redis: Redis }>().toExtend<LimiterOptions<Req>>()
+    // What the store calls is what both ioredis clients have.
+    expectTypeOf<Redis>().toExtend<RedisClient>()
+    expectTypeOf<Cluster>().toExtend<RedisClient>()
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; store: Store }>().toExtend<LimiterOptions<Req>>()
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; failureMode: 'open' }>().not.toExtend<LimiterOptions<Req>>()
   })
 
-  it('gives a RedisStore a time budget of its own, and a budgeted store an optional budgeted reset', () => {
+  it('gives a RedisStore a time budget of its own, and every door a reset by a deadline', () => {
     expectTypeOf<RedisStoreOptions['timeoutMs']>().toEqualTypeOf<number | undefined>()
     expectTypeOf<{ timeoutMs: '100' }>().not.toExtend<RedisStoreOptions>()
-    expectTypeOf<BudgetedStore['resetWithin']>().toEqualTypeOf<((keys: readonly string[], budgetMs: number) => Promise<void>) | undefined>()
+    expectTypeOf<StoreDoor['reset']>().toEqualTypeOf<(keys: readonly string[], deadline: Deadline) => Promise<void>>()
+    // A deadline is an instant, not a budget: a plain number of ms is not one.
+    expectTypeOf<number>().not.toExtend<Deadline>()
+    expectTypeOf<Deadline>().toExtend<number>()
+    // The public Store stays as small as it was: check and kind, and two optional capabilities.
+    expectTypeOf<keyof Store>().toEqualTypeOf<'check' | 'kind' | 'cached' | 'reset'>()
   })
 
   it('types route overrides', () => {

@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { recordingLogger } from '../../../../test/support/recording-logger.js'
-import { ErrorCodes, SluiceError } from '../../src/errors.js'
+import { deadlineIn } from '../../src/deadline.js'
+import { refused } from '../../src/errors.js'
 import { Failover, type FailoverOptions, localShare, type PolicyCheck } from '../../src/failover.js'
 import { resolvePolicy } from '../../src/policies.js'
+import { doorOf } from '../../src/store-door.js'
 import { MemoryStore } from '../../src/stores/memory-store.js'
-import type { BudgetedStore, CheckReply, CheckRequest, Store, StoreCallEvent } from '../../src/types.js'
+import type { CheckReply, CheckRequest, Deadline, Store, StoreCallEvent, StoreDoor, StoreOp } from '../../src/types.js'
 import { manualClock } from '../support/manual-clock.js'
 
 // Slow enough that no token comes back while a test runs, so the local buckets' own clock
@@ -12,6 +14,9 @@ import { manualClock } from '../support/manual-clock.js'
 const policy = resolvePolicy({ capacity: 10, refillPerSecond: 0.001 })
 const breakerOptions = { failureThreshold: 3, cooldownMs: 250, maxCooldownMs: 1_000 }
 const TIMEOUT_MS = 100
+
+/** A request's deadline, made as the limiter makes it: `timeoutMs` from now. */
+const due = (): Deadline => deadlineIn(TIMEOUT_MS)
 
 function request(key = 'k', cost = 1): PolicyCheck {
   return { keys: [key], policies: [policy], cost }
@@ -46,13 +51,25 @@ function scriptedStore(behaviour: (request: CheckRequest) => Promise<CheckReply>
 
 const down = (): Promise<CheckReply> => Promise.reject(new Error('connection refused'))
 
-function guard(store: Store, options: Partial<FailoverOptions> = {}) {
+/** A door of its own, as a store that keeps its deadline itself (the Redis store) has. */
+function ownDoor(run: (ops: readonly StoreOp[], deadline: Deadline) => Promise<CheckReply[]>): StoreDoor {
+  const store: Store = { kind: 'door', check: () => Promise.reject(new Error('called around the door')) }
+  return {
+    kind: 'door',
+    store,
+    caps: { canFail: true, settles: false, leases: false },
+    run,
+    reset: () => Promise.resolve(),
+    breakerKey: 'door',
+  }
+}
+
+function guard(store: Store | StoreDoor, options: Partial<FailoverOptions> = {}) {
   const clock = manualClock(10_000)
   const logger = recordingLogger()
   const storeCalls: StoreCallEvent[] = []
-  const failover = new Failover(store, {
+  const failover = new Failover('run' in store ? store : doorOf(store), {
     observer: { storeCall: (event) => storeCalls.push(event) },
-    timeoutMs: TIMEOUT_MS,
     mode: 'local',
     replicas: 1,
     circuitBreaker: breakerOptions,
@@ -75,7 +92,7 @@ describe('Failover: answers from the store', () => {
       return store.answer(r)
     })
     const { failover, clock, storeCalls } = guard(store)
-    const guarded = await failover.check(request())
+    const guarded = await failover.check(request(), due())
     expect(guarded).toMatchObject({ source: 'store', policies: [policy], reply: { admitted: true, buckets: [{ remaining: 9 }] } })
     expect(storeCalls).toEqual([{ store: 'scripted', seconds: 0.03, outcome: 'ok' }])
     expect(failover.stats).toEqual({ storeAnswers: 1, degradedAnswers: 0, storeErrors: 0, circuit: 'closed' })
@@ -90,7 +107,7 @@ describe('Failover: answers from the store', () => {
         },
       },
     })
-    await expect(failover.check(request())).resolves.toMatchObject({ source: 'store' })
+    await expect(failover.check(request(), due())).resolves.toMatchObject({ source: 'store' })
   })
 })
 
@@ -101,7 +118,7 @@ describe('Failover: the time budget', () => {
     const store = scriptedStore(() => late.promise)
     const { failover, storeCalls, logger } = guard(store)
     let settled = false
-    const answer = failover.check(request()).finally(() => {
+    const answer = failover.check(request(), due()).finally(() => {
       settled = true
     })
     await vi.advanceTimersByTimeAsync(TIMEOUT_MS - 1)
@@ -109,7 +126,7 @@ describe('Failover: the time budget', () => {
     await vi.advanceTimersByTimeAsync(1)
     await expect(answer).resolves.toMatchObject({ source: 'local' })
     expect(storeCalls.map((e) => e.outcome)).toEqual(['timeout'])
-    expect(logger.lines[0]?.object.reason).toMatch(/within 100 ms/)
+    expect(logger.lines[0]?.object.reason).toMatch(/not answered by its deadline/)
     expect(failover.stats).toMatchObject({ storeAnswers: 0, degradedAnswers: 1, storeErrors: 1 })
     // The store's reply arriving after the budget changes nothing.
     late.resolve(await store.answer(request()))
@@ -122,44 +139,52 @@ describe('Failover: the time budget', () => {
     const reply = deferred<CheckReply>()
     const store = scriptedStore(() => reply.promise)
     const { failover } = guard(store)
-    const answer = failover.check(request())
+    const answer = failover.check(request(), due())
     expect(vi.getTimerCount()).toBe(1)
     reply.resolve(await store.answer(request()))
     await expect(answer).resolves.toMatchObject({ source: 'store' })
     expect(vi.getTimerCount()).toBe(0)
   })
 
-  it("lets a budgeted store keep the budget itself: checkWithin with timeoutMs, never check, and no timer of the failover's", async () => {
+  it("lets a door that keeps the deadline itself have the request's own, with no timer of the failover's", async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     const reply = deferred<CheckReply>()
-    const budgets: number[] = []
     const plain = scriptedStore((r) => plain.answer(r))
-    const store: BudgetedStore = {
-      kind: 'budgeted',
-      check: (r) => plain.check(r),
-      checkWithin(_r, budgetMs) {
-        budgets.push(budgetMs)
-        return reply.promise
-      },
-    }
-    const { failover } = guard(store)
-    const answer = failover.check(request())
-    expect(budgets).toEqual([TIMEOUT_MS])
+    const given: { ops: readonly StoreOp[]; deadline: Deadline }[] = []
+    const door = ownDoor((ops, deadline) => {
+      given.push({ ops, deadline })
+      return reply.promise.then((r) => [r])
+    })
+    const { failover } = guard(door)
+    const deadline = due()
+    const answer = failover.check(request(), deadline)
+    expect(given).toHaveLength(1)
+    expect(given[0]!.deadline).toBe(deadline)
+    expect(given[0]!.ops).toEqual([{ op: 'check', request: request() }])
     expect(vi.getTimerCount()).toBe(0)
     reply.resolve(await plain.answer(request()))
     await expect(answer).resolves.toMatchObject({ source: 'store' })
-    expect(plain.calls).toBe(0)
   })
 
-  it("records a budgeted store's own timeout as a timeout", async () => {
-    const store: BudgetedStore = {
-      kind: 'budgeted',
-      check: down,
-      checkWithin: () => Promise.reject(new SluiceError(ErrorCodes.STORE_TIMEOUT, 'too late')),
-    }
-    const { failover, storeCalls } = guard(store)
-    await expect(failover.check(request())).resolves.toMatchObject({ source: 'local' })
+  it("records a door's own refusal at the deadline as a timeout", async () => {
+    const door = ownDoor(() => Promise.reject(refused('queued')))
+    const { failover, storeCalls } = guard(door)
+    await expect(failover.check(request(), due())).resolves.toMatchObject({ source: 'local' })
     expect(storeCalls.map((e) => e.outcome)).toEqual(['timeout'])
+  })
+
+  it("gives a custom store's call the time left until the deadline, not a budget of its own", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const store = scriptedStore(() => new Promise<CheckReply>(() => {}))
+    const { failover } = guard(store)
+    let settled = false
+    const answer = failover.check(request(), deadlineIn(TIMEOUT_MS / 2)).finally(() => {
+      settled = true
+    })
+    await vi.advanceTimersByTimeAsync(TIMEOUT_MS / 2 - 1)
+    expect(settled).toBe(false)
+    await vi.advanceTimersByTimeAsync(1)
+    await expect(answer).resolves.toMatchObject({ source: 'local' })
   })
 })
 
@@ -174,10 +199,10 @@ describe('Failover: cached answers', () => {
       buckets: [{ status: 'denied', taken: false, remaining: 0, retryAfterMs: 5, resetMs: 5, nextTokenMs: 5 }],
     }
     const { failover, clock, storeCalls } = guard(store)
-    for (let i = 0; i < breakerOptions.failureThreshold; i++) await failover.check(request())
+    for (let i = 0; i < breakerOptions.failureThreshold; i++) await failover.check(request(), due())
     expect(failover.stats.circuit).toBe('open')
 
-    const cached = failover.check(request('hot'))
+    const cached = failover.check(request('hot'), due())
     expect(vi.getTimerCount()).toBe(0)
     await expect(cached).resolves.toEqual({ reply: denied, policies: [policy], source: 'store' })
     expect(store.calls).toBe(breakerOptions.failureThreshold)
@@ -186,9 +211,9 @@ describe('Failover: cached answers', () => {
 
     // The cached answers did not take the probe: after the cooldown the store is tried again.
     clock.advance(breakerOptions.cooldownMs)
-    for (let i = 0; i < 3; i++) await failover.check(request('hot'))
+    for (let i = 0; i < 3; i++) await failover.check(request('hot'), due())
     store.behaviour = (r) => store.answer(r)
-    await expect(failover.check(request())).resolves.toMatchObject({ source: 'store' })
+    await expect(failover.check(request(), due())).resolves.toMatchObject({ source: 'store' })
     expect(failover.stats.circuit).toBe('closed')
   })
 })
@@ -223,28 +248,24 @@ describe('Failover: what counts as a store failure', () => {
 
   it.each(failures)('a store that %s has failed: the failure mode answers', async (_name, behaviour, reason) => {
     const { failover, storeCalls, logger } = guard(scriptedStore(behaviour))
-    await expect(failover.check(request())).resolves.toMatchObject({ source: 'local', reply: { admitted: true } })
+    await expect(failover.check(request(), due())).resolves.toMatchObject({ source: 'local', reply: { admitted: true } })
     expect(storeCalls.map((e) => e.outcome)).toEqual(['error'])
     expect(failover.stats).toMatchObject({ storeAnswers: 0, degradedAnswers: 1, storeErrors: 1 })
     expect(logger.lines[0]?.object.reason).toMatch(reason)
   })
 
-  it('a budgeted store whose checkWithin throws synchronously has failed', async () => {
-    const store: BudgetedStore = {
-      kind: 'budgeted',
-      check: down,
-      checkWithin() {
-        throw new Error('no socket')
-      },
-    }
-    const { failover } = guard(store)
-    await expect(failover.check(request())).resolves.toMatchObject({ source: 'local' })
+  it('a door whose run throws synchronously has failed', async () => {
+    const door = ownDoor(() => {
+      throw new Error('no socket')
+    })
+    const { failover } = guard(door)
+    await expect(failover.check(request(), due())).resolves.toMatchObject({ source: 'local' })
     expect(failover.stats.storeErrors).toBe(1)
   })
 
   it('a reply with one bucket per key is a reply', async () => {
     const { failover } = guard(scriptedStore(() => Promise.resolve(reply)))
-    await expect(failover.check(request())).resolves.toEqual({ reply, policies: [policy], source: 'store' })
+    await expect(failover.check(request(), due())).resolves.toEqual({ reply, policies: [policy], source: 'store' })
   })
 })
 
@@ -252,7 +273,7 @@ describe('Failover: failure modes', () => {
   it("'local' answers from this replica's share of each policy, in buckets of its own", async () => {
     const { failover } = guard(scriptedStore(down), { replicas: 4 })
     const answers = []
-    for (let i = 0; i < 4; i++) answers.push(await failover.check(request()))
+    for (let i = 0; i < 4; i++) answers.push(await failover.check(request(), due()))
     const share = answers[0]!.policies[0]!
     expect(share).toMatchObject({ name: 'default', capacity: 3, refillPerSecond: 0.00025, intervalNs: policy.intervalNs * 4 })
     expect(answers.map((a) => [a.source, a.reply?.admitted, a.reply?.buckets[0]?.remaining])).toEqual([
@@ -266,7 +287,7 @@ describe('Failover: failure modes', () => {
 
   it.each(['allow', 'deny'] as const)("'%s' answers with no bucket, and the request's own policies", async (mode) => {
     const { failover } = guard(scriptedStore(down), { mode })
-    await expect(failover.check(request())).resolves.toEqual({ reply: undefined, policies: [policy], source: mode })
+    await expect(failover.check(request(), due())).resolves.toEqual({ reply: undefined, policies: [policy], source: mode })
     expect(failover.local.size).toBe(0)
   })
 })
@@ -298,38 +319,38 @@ describe('Failover: the circuit breaker', () => {
   it('stops calling a failing store after the threshold, probes once per cooldown, and closes on success', async () => {
     const store = scriptedStore(down)
     const { failover, clock } = guard(store)
-    for (let i = 0; i < breakerOptions.failureThreshold; i++) await failover.check(request())
+    for (let i = 0; i < breakerOptions.failureThreshold; i++) await failover.check(request(), due())
     expect(failover.stats.circuit).toBe('open')
-    for (let i = 0; i < 10; i++) await expect(failover.check(request())).resolves.toMatchObject({ source: 'local' })
+    for (let i = 0; i < 10; i++) await expect(failover.check(request(), due())).resolves.toMatchObject({ source: 'local' })
     expect(store.calls).toBe(3)
 
     clock.advance(breakerOptions.cooldownMs - 1)
-    await failover.check(request())
+    await failover.check(request(), due())
     expect(store.calls).toBe(3)
     clock.advance(1)
-    await failover.check(request()) // the probe fails: the next cooldown is twice as long
+    await failover.check(request(), due()) // the probe fails: the next cooldown is twice as long
     expect(store.calls).toBe(4)
     expect(failover.stats.circuit).toBe('open')
 
     store.behaviour = (r) => store.answer(r)
     clock.advance(2 * breakerOptions.cooldownMs - 1)
-    await failover.check(request())
+    await failover.check(request(), due())
     expect(store.calls).toBe(4)
     clock.advance(1)
-    await expect(failover.check(request())).resolves.toMatchObject({ source: 'store' })
+    await expect(failover.check(request(), due())).resolves.toMatchObject({ source: 'store' })
     expect(failover.stats).toEqual({ storeAnswers: 1, degradedAnswers: 16, storeErrors: 4, circuit: 'closed' })
   })
 
   it('sends only the probe while it is in flight; concurrent checks get the failure mode', async () => {
     const store = scriptedStore(down)
     const { failover, clock } = guard(store)
-    for (let i = 0; i < breakerOptions.failureThreshold; i++) await failover.check(request())
+    for (let i = 0; i < breakerOptions.failureThreshold; i++) await failover.check(request(), due())
     clock.advance(breakerOptions.cooldownMs)
     const probe = deferred<CheckReply>()
     store.behaviour = () => probe.promise
-    const probing = failover.check(request())
+    const probing = failover.check(request(), due())
     expect(failover.stats.circuit).toBe('half-open')
-    const others = await Promise.all([failover.check(request('a')), failover.check(request('b'))])
+    const others = await Promise.all([failover.check(request('a'), due()), failover.check(request('b'), due())])
     expect(others.map((o) => o.source)).toEqual(['local', 'local'])
     expect(store.calls).toBe(4)
     probe.resolve(await store.answer(request()))
@@ -345,7 +366,7 @@ describe('Failover: the degraded warning', () => {
       circuitBreaker: { ...breakerOptions, cooldownMs: 60_000, maxCooldownMs: 60_000 },
     })
     for (let i = 0; i < 5; i++) {
-      await failover.check(request())
+      await failover.check(request(), due())
       clock.advance(1_000)
     }
     expect(logger.lines).toEqual([
@@ -363,7 +384,7 @@ describe('Failover: the degraded warning', () => {
       },
     ])
     clock.advance(5_000) // 10 s after the first warning
-    await failover.check(request())
+    await failover.check(request(), due())
     expect(logger.lines).toHaveLength(2)
     expect(logger.lines[1]!.object).toMatchObject({ circuit: 'open', reason: 'circuit open', degradedAnswers: 6, suppressed: 4 })
   })
@@ -376,6 +397,6 @@ describe('Failover: the degraded warning', () => {
         },
       },
     })
-    await expect(failover.check(request())).resolves.toMatchObject({ source: 'local' })
+    await expect(failover.check(request(), due())).resolves.toMatchObject({ source: 'local' })
   })
 })

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { deadlineAt } from '../../src/deadline.js'
 import { RedisClock } from '../../src/stores/redis-clock.js'
 
 // The drift allowance redis-clock.ts grants: NTP slews a clock by at most 500 ppm.
@@ -20,46 +21,46 @@ function learned(sentMs: number, redisMs: number, receivedMs: number): RedisCloc
 describe('RedisClock', () => {
   it('has no deadline (0) for a node it has heard nothing from', () => {
     const clock = new RedisClock()
-    expect(clock.deadlineUs('n', 1_000)).toBe(0)
+    expect(clock.deadlineUs('n', deadlineAt(1_000))).toBe(0)
     clock.learn('other', 5_000_000, 100, 101)
-    expect(clock.deadlineUs('n', 1_000)).toBe(0)
-    expect(clock.deadlineUs('other', 1_000)).toBeGreaterThan(0)
+    expect(clock.deadlineUs('n', deadlineAt(1_000))).toBe(0)
+    expect(clock.deadlineUs('other', deadlineAt(1_000))).toBeGreaterThan(0)
   })
 
   it('has no deadline for an unbounded budget', () => {
-    expect(learned(100, 2_000, 101).deadlineUs('n', Number.POSITIVE_INFINITY)).toBe(0)
+    expect(learned(100, 2_000, 101).deadlineUs('n', deadlineAt(Number.POSITIVE_INFINITY))).toBe(0)
   })
 
   it('bounds the offset from above by Redis time minus the send time', () => {
     // Redis read 2000 ms somewhere between local 100 and 101: at local 100 it read at most 2000,
     // and a millisecond later at most 2001, plus the drift allowance for that millisecond.
-    expect(learned(100, 2_000, 101).deadlineUs('n', 100)).toBe(2_000_000)
-    expectUs(learned(100, 2_000, 101).deadlineUs('n', 101), (2_001 + DRIFT * 1) * 1000)
+    expect(learned(100, 2_000, 101).deadlineUs('n', deadlineAt(100))).toBe(2_000_000)
+    expectUs(learned(100, 2_000, 101).deadlineUs('n', deadlineAt(101)), (2_001 + DRIFT * 1) * 1000)
   })
 
   it('replaces its bound with a tighter sample and keeps it against a looser one', () => {
     const clock = learned(100, 2_000, 101) // offset ≤ 1900
     clock.learn('n', 2_099_500, 200, 200.5) // offset ≤ 1899.5: tighter
-    expect(clock.deadlineUs('n', 200.5)).toBe(learned(200, 2_099.5, 200.5).deadlineUs('n', 200.5))
-    expectUs(clock.deadlineUs('n', 200.5), (2_100 + DRIFT * 0.5) * 1000)
+    expect(clock.deadlineUs('n', deadlineAt(200.5))).toBe(learned(200, 2_099.5, 200.5).deadlineUs('n', deadlineAt(200.5)))
+    expectUs(clock.deadlineUs('n', deadlineAt(200.5)), (2_100 + DRIFT * 0.5) * 1000)
 
-    const before = clock.deadlineUs('n', 1_000)
+    const before = clock.deadlineUs('n', deadlineAt(1_000))
     clock.learn('n', 2_200_000, 300, 300.5) // offset ≤ 1900, and consistent with ≤ 1899.5: looser
-    expect(clock.deadlineUs('n', 1_000)).toBe(before)
+    expect(clock.deadlineUs('n', deadlineAt(1_000))).toBe(before)
   })
 
   it("follows Redis's clock stepped back: the new reading is the tighter bound", () => {
     const clock = learned(100, 2_000, 101)
     clock.learn('n', (200 + 1_900 - 10_000) * 1000, 200, 200) // 10 s earlier than before
-    expect(clock.deadlineUs('n', 200)).toBe((200 + 1_900 - 10_000) * 1000)
+    expect(clock.deadlineUs('n', deadlineAt(200))).toBe((200 + 1_900 - 10_000) * 1000)
   })
 
   it("resets its bound on a reading it cannot explain (Redis's clock stepped forward), lest every deadline be early", () => {
     const clock = learned(100, 2_000, 101) // offset ≤ 1900
     // Redis stepped forward by 10 s: it reads 12 299.75 at local 400.25, so its offset is ≥ 11 899.25.
     clock.learn('n', 12_299_750, 400, 400.5)
-    const deadline = clock.deadlineUs('n', 400.5)
-    expect(deadline).toBe(learned(400, 12_299.75, 400.5).deadlineUs('n', 400.5))
+    const deadline = clock.deadlineUs('n', deadlineAt(400.5))
+    expect(deadline).toBe(learned(400, 12_299.75, 400.5).deadlineUs('n', deadlineAt(400.5)))
     // Redis reads at most 12 300.25 at local 400.5 (and the drift allowance since the send); the
     // old bound would have said 2 300.5.
     expectUs(deadline, (12_300.25 + DRIFT * 0.5) * 1000)
@@ -67,9 +68,9 @@ describe('RedisClock', () => {
 
   it('widens the bound by the drift allowance as it ages', () => {
     const clock = learned(1_000, 2_000, 1_000) // offset exactly 1000, learned at local 1000
-    expect(clock.deadlineUs('n', 1_000)).toBe(2_000_000)
-    expectUs(clock.deadlineUs('n', 11_000), (11_000 + 1_000 + DRIFT * 10_000) * 1000)
-    expectUs(clock.deadlineUs('n', 1_001_000), (1_001_000 + 1_000 + DRIFT * 1_000_000) * 1000)
+    expect(clock.deadlineUs('n', deadlineAt(1_000))).toBe(2_000_000)
+    expectUs(clock.deadlineUs('n', deadlineAt(11_000)), (11_000 + 1_000 + DRIFT * 10_000) * 1000)
+    expectUs(clock.deadlineUs('n', deadlineAt(1_001_000)), (1_001_000 + 1_000 + DRIFT * 1_000_000) * 1000)
   })
 
   it("is never earlier than Redis's time at the local deadline, and late by at most the newest sample's uncertainty and drift", () => {
@@ -98,7 +99,7 @@ describe('RedisClock', () => {
           clock.learn('n', offsetUs + sentUs + readUs, sentUs / 1000, receivedUs / 1000)
           nowUs = receivedUs
           for (const localUs of [receivedUs, ...laterUs.map((d) => receivedUs + d)]) {
-            const deadline = clock.deadlineUs('n', localUs / 1000)
+            const deadline = clock.deadlineUs('n', deadlineAt(localUs / 1000))
             const redisUs = offsetUs + localUs
             expect(deadline).toBeGreaterThanOrEqual(redisUs)
             // The drift allowance runs from the send, when Redis may already have read its clock.

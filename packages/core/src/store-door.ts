@@ -1,0 +1,106 @@
+import { ErrorCodes, SluiceError, SluiceOptionError } from './errors.js'
+import { MemoryStore } from './stores/memory-store.js'
+import { RedisStore } from './stores/redis-store.js'
+import { withTimeout } from './timeout.js'
+import type { CheckReply, CheckRequest, Deadline, Store, StoreCaps, StoreDoor, StoreOp } from './types.js'
+
+/**
+ * The one door into a store. Each kind of store comes in once, here, where options are
+ * resolved, and declares what it can do; past this point nothing asks what a store is.
+ *
+ *   MemoryStore  in process: cannot fail, so the failover passes its calls straight through
+ *   RedisStore   keeps the deadline itself (one timer per batch, a deadline in Redis time, a deny
+ *                cache in front), so the door adds no timer
+ *   a custom     only the public `Store`: `check` under a timer at the deadline, and `cached` and
+ *   Store        `reset` if it has them
+ */
+
+const CAPS: Readonly<Record<'memory' | 'redis' | 'custom', StoreCaps>> = Object.freeze({
+  memory: Object.freeze({ canFail: false, settles: false, leases: false }),
+  redis: Object.freeze({ canFail: true, settles: false, leases: false }),
+  custom: Object.freeze({ canFail: true, settles: false, leases: false }),
+})
+
+/** The request an op sends: a peek is a dry run. */
+function requestOf(op: StoreOp): CheckRequest {
+  return op.op === 'peek' && op.request.dryRun !== true ? { ...op.request, dryRun: true } : op.request
+}
+
+function cannotReset(kind: string): Promise<never> {
+  return Promise.reject(new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the ${kind} store cannot reset buckets`))
+}
+
+function memoryDoor(store: MemoryStore): StoreDoor {
+  return Object.freeze({
+    kind: store.kind,
+    store,
+    caps: CAPS.memory,
+    run: (ops: readonly StoreOp[]) => Promise.resolve(ops.map((op) => store.checkSync(requestOf(op)))),
+    reset(keys: readonly string[]) {
+      store.forget(keys)
+      return Promise.resolve()
+    },
+    breakerKey: store.kind,
+  })
+}
+
+function redisDoor(store: RedisStore): StoreDoor {
+  const one = (op: StoreOp, deadline: Deadline): Promise<CheckReply> => store.checkWithin(requestOf(op), deadline)
+  return Object.freeze({
+    kind: store.kind,
+    store,
+    caps: CAPS.redis,
+    cached: (request: CheckRequest) => store.cached(request),
+    run: (ops: readonly StoreOp[], deadline: Deadline) =>
+      ops.length === 1 ? one(ops[0]!, deadline).then((reply) => [reply]) : Promise.all(ops.map((op) => one(op, deadline))),
+    reset: (keys: readonly string[], deadline: Deadline) => store.resetWithin(keys, deadline),
+    breakerKey: store.kind,
+  })
+}
+
+function customDoor(store: Store): StoreDoor {
+  // A store's own methods, called as its methods (`this` is the store), at once; a throw is a
+  // rejection like any other failure.
+  const one = async (op: StoreOp): Promise<CheckReply> => store.check(requestOf(op))
+  const resetNow = async (keys: readonly string[]): Promise<void> => store.reset!(keys)
+  return Object.freeze({
+    kind: store.kind,
+    store,
+    caps: CAPS.custom,
+    ...(store.cached === undefined ? {} : { cached: (request: CheckRequest) => store.cached!(request) }),
+    run: (ops: readonly StoreOp[], deadline: Deadline) => withTimeout(Promise.all(ops.map(one)), deadline),
+    reset: (keys: readonly string[], deadline: Deadline) =>
+      store.reset === undefined ? cannotReset(store.kind) : withTimeout(resetNow(keys), deadline),
+    breakerKey: store.kind,
+  })
+}
+
+/** The door into `store`: a MemoryStore, a RedisStore, or any other public `Store`. */
+export function doorOf(store: Store): StoreDoor {
+  if (store instanceof MemoryStore) return memoryDoor(store)
+  if (store instanceof RedisStore) return redisDoor(store)
+  return customDoor(store)
+}
+
+/** What a capability is called in an error. */
+const NEEDS: Readonly<Record<Exclude<keyof StoreCaps, 'canFail'>, string>> = {
+  settles: 'can settle a check afterwards (settle)',
+  leases: 'can hold in-flight leases (acquire, release, renew)',
+}
+
+/**
+ * Refuse, at registration, a store that lacks a capability a policy needs: a coded option error
+ * (`ERR_SLUICE_INVALID_OPTION`) naming `option`, the option that asked for it.
+ */
+export function assertCapabilities(door: StoreDoor, needs: readonly (keyof typeof NEEDS)[], option: string): void {
+  for (const need of needs) {
+    if (!door.caps[need]) {
+      throw new SluiceOptionError(
+        ErrorCodes.INVALID_OPTION,
+        option,
+        door.kind,
+        `expected a store that ${NEEDS[need]}; the ${door.kind} store cannot`,
+      )
+    }
+  }
+}
