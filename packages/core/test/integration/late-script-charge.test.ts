@@ -3,6 +3,7 @@ import calculateSlot from 'cluster-key-slot'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordingLogger } from '../../../../test/support/recording-logger.js'
+import { closeNodeRedis, nodeRedisClient, valkeyClient } from '../../../../test/support/redis-clients.js'
 import { createLimiter } from '../../src/adapter.js'
 import type { RedisClient, RequestView } from '../../src/types.js'
 
@@ -56,6 +57,34 @@ describe('on one Redis', () => {
       async () => admin,
       () => redis.ping(),
     )
+  }, 30_000)
+
+  it('takes nothing for them through node-redis either', async () => {
+    const redis = await nodeRedisClient(server)
+    const admin = server.client()
+    try {
+      await lateChecksTakeNothing(
+        redis,
+        async () => admin,
+        () => redis.ping(),
+      )
+    } finally {
+      await closeNodeRedis(redis)
+    }
+  }, 30_000)
+
+  it('takes nothing for them through iovalkey either', async () => {
+    const redis = valkeyClient(server)
+    const admin = server.client()
+    try {
+      await lateChecksTakeNothing(
+        redis,
+        async () => admin,
+        () => redis.ping(),
+      )
+    } finally {
+      redis.disconnect()
+    }
   }, 30_000)
 })
 

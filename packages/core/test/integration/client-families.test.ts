@@ -1,0 +1,159 @@
+import { type RedisServer, startRedis } from '@sluice/harness'
+import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { recordingLogger } from '../../../../test/support/recording-logger.js'
+import { closeNodeRedis, nodeRedisClient, valkeyClient } from '../../../../test/support/redis-clients.js'
+import { createLimiter } from '../../src/adapter.js'
+import { resolvePolicy } from '../../src/policies.js'
+import { RedisStore } from '../../src/stores/redis-store.js'
+import type { RedisClient, RequestView } from '../../src/types.js'
+
+// The same wire behaviour through every client family: the script by its SHA, EVAL only after
+// NOSCRIPT; one call per 128 checks of an event-loop turn; a denial remembered; a closed client
+// refused unsent and answered by the failure mode.
+const BUDGET = { timeoutMs: 10_000 } as const
+const view: RequestView = { ip: '198.51.100.7', header: () => undefined }
+
+interface Made {
+  readonly client: RedisClient
+  close(): Promise<void>
+}
+
+const families: { name: string; make(server: RedisServer): Promise<Made> }[] = [
+  {
+    name: 'ioredis',
+    async make(server) {
+      const client = server.client()
+      return { client, close: async () => client.disconnect() }
+    },
+  },
+  {
+    name: 'iovalkey',
+    async make(server) {
+      const client = valkeyClient(server)
+      return { client, close: async () => client.disconnect() }
+    },
+  },
+  {
+    name: 'node-redis',
+    async make(server) {
+      const client = await nodeRedisClient(server)
+      return { client, close: () => closeNodeRedis(client) }
+    },
+  },
+]
+
+let server: RedisServer
+let admin: Redis
+let n = 0
+const uniqueKey = (): string => `fam:${++n}:{c}:default`
+const request = (key: string, capacity: number) => ({
+  keys: [key],
+  policies: [resolvePolicy({ capacity, refillPerSecond: 0.001 })],
+  cost: 1,
+})
+
+/** Each script command's calls, as Redis counted them since the last CONFIG RESETSTAT. */
+async function scriptStats(): Promise<{ eval: number; evalsha: number; failedEvalsha: number }> {
+  const info = await admin.info('commandstats')
+  const read = (command: string, field: string): number =>
+    Number(new RegExp(`^cmdstat_${command}:.*\\b${field}=(\\d+)`, 'm').exec(info)?.[1] ?? 0)
+  return { eval: read('eval', 'calls'), evalsha: read('evalsha', 'calls'), failedEvalsha: read('evalsha', 'failed_calls') }
+}
+
+beforeAll(async () => {
+  server = await startRedis()
+  admin = server.client()
+})
+afterAll(() => server.stop())
+
+describe.each(families)('through $name', (family) => {
+  let made: Made
+  beforeAll(async () => {
+    made = await family.make(server)
+  })
+  afterAll(() => made.close())
+  beforeEach(async () => {
+    await admin.config('RESETSTAT')
+  })
+
+  it('runs the script by its SHA, and sends it whole once after SCRIPT FLUSH', async () => {
+    const store = new RedisStore(made.client, BUDGET)
+    const key = uniqueKey()
+    expect((await store.check(request(key, 10))).buckets[0]).toMatchObject({ status: 'allowed', remaining: 9 })
+    await admin.script('FLUSH')
+    await admin.config('RESETSTAT')
+    for (let remaining = 8; remaining >= 4; remaining--) {
+      expect((await store.check(request(key, 10))).buckets[0]).toMatchObject({ status: 'allowed', remaining })
+    }
+    const stats = await scriptStats()
+    // The first call after the flush is answered NOSCRIPT and sent whole, once; every other is EVALSHA.
+    expect(stats.eval).toBe(1)
+    expect(stats.failedEvalsha).toBe(1)
+    expect(stats.evalsha).toBe(5)
+  })
+
+  it('sends the checks of one event-loop turn as one script call per 128', async () => {
+    const store = new RedisStore(made.client, BUDGET)
+    // The script is loaded and the node's clock known before counting.
+    await store.check(request(uniqueKey(), 5))
+    await admin.config('RESETSTAT')
+    const replies = await Promise.all(Array.from({ length: 200 }, () => store.check(request(uniqueKey(), 5))))
+    expect(replies.every((r) => r.admitted && r.buckets[0]!.remaining === 4)).toBe(true)
+    expect(await scriptStats()).toEqual({ eval: 0, evalsha: 2, failedEvalsha: 0 })
+  })
+
+  it('admits exactly the capacity of 100 concurrent checks on one key', async () => {
+    const store = new RedisStore(made.client, BUDGET)
+    const key = uniqueKey()
+    const replies = await Promise.all(Array.from({ length: 100 }, () => store.check(request(key, 30))))
+    expect(replies.filter((r) => r.admitted)).toHaveLength(30)
+    expect(replies.slice(0, 30).map((r) => r.buckets[0]!.remaining)).toEqual(Array.from({ length: 30 }, (_, i) => 29 - i))
+  })
+
+  it('answers a drained bucket from the deny cache, with no call', async () => {
+    const store = new RedisStore(made.client, BUDGET)
+    const key = uniqueKey()
+    await store.check(request(key, 1))
+    expect((await store.check(request(key, 1))).admitted).toBe(false)
+    await admin.config('RESETSTAT')
+    expect((await store.check(request(key, 1))).admitted).toBe(false)
+    expect(await scriptStats()).toEqual({ eval: 0, evalsha: 0, failedEvalsha: 0 })
+  })
+
+  it('resets and peeks a client through the limiter controls', async () => {
+    const limiter = createLimiter<object>({
+      redis: made.client,
+      capacity: 3,
+      refillPerSecond: 0.001,
+      prefix: `famctl${++n}:`,
+      timeoutMs: 10_000,
+      logger: recordingLogger(),
+    })
+    const route = limiter.forRoute(undefined, '*', '*')!
+    for (let i = 0; i < 3; i++) await route.check({}, view)
+    const ref = { ip: view.ip }
+    expect((await limiter.controls.peek(ref))?.remaining).toBe(0)
+    await limiter.controls.reset(ref)
+    expect((await limiter.controls.peek(ref))?.remaining).toBe(3)
+    expect((await route.check({}, view))!.result!.remaining).toBe(2)
+  })
+})
+
+describe.each(families)('a closed client, through $name', (family) => {
+  it('is refused unsent and answered by the failure mode', async () => {
+    const made = await family.make(server)
+    const options = { redis: made.client, capacity: 3, refillPerSecond: 0.001, prefix: `famdown${++n}:`, logger: recordingLogger() }
+    const route = createLimiter<object>({ ...options, failureMode: 'deny', timeoutMs: 5_000 }).forRoute(undefined, '*', '*')!
+    expect((await route.check({}, view))!.outcome).toBe('allowed')
+    await made.close()
+    await admin.config('RESETSTAT')
+    const started = performance.now()
+    const decision = (await route.check({}, view))!
+    expect(decision.outcome).toBe('unavailable')
+    expect(decision.deny?.status).toBe(503)
+    // At once, not at the 5 s budget: a closed client is refused before anything is queued.
+    expect(performance.now() - started).toBeLessThan(2_500)
+    expect(await scriptStats()).toEqual({ eval: 0, evalsha: 0, failedEvalsha: 0 })
+  })
+})
