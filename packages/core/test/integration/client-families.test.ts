@@ -12,7 +12,8 @@ import type { RedisClient, RequestView } from '../../src/types.js'
 // NOSCRIPT; one call per 128 checks of an event-loop turn; a denial remembered; a closed client
 // refused unsent and answered by the failure mode.
 const BUDGET = { timeoutMs: 10_000 } as const
-const view: RequestView = { ip: '198.51.100.7', header: () => undefined }
+const IP = '198.51.100.7'
+const view: RequestView = { ip: IP, header: () => undefined }
 
 interface Made {
   readonly client: RedisClient
@@ -132,7 +133,7 @@ describe.each(families)('through $name', (family) => {
     })
     const route = limiter.forRoute(undefined, '*', '*')!
     for (let i = 0; i < 3; i++) await route.check({}, view)
-    const ref = { ip: view.ip }
+    const ref = { ip: IP }
     expect((await limiter.controls.peek(ref))?.remaining).toBe(0)
     await limiter.controls.reset(ref)
     expect((await limiter.controls.peek(ref))?.remaining).toBe(3)
