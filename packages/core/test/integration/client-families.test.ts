@@ -158,3 +158,36 @@ describe.each(families)('a closed client, through $name', (family) => {
     expect(await scriptStats()).toEqual({ eval: 0, evalsha: 0, failedEvalsha: 0 })
   })
 })
+
+describe.each(families)('a Redis that dies and comes back, through $name', (family) => {
+  it('is refused unsent while the client reconnects, then answers from Redis again', async () => {
+    const own = await startRedis()
+    const made = await family.make(own)
+    // Every family's client emits these two, as ioredis and node-redis both document them.
+    const events = made.client as unknown as { once(event: 'ready' | 'reconnecting', listener: () => void): unknown }
+    try {
+      const options = { redis: made.client, capacity: 3, refillPerSecond: 0.001, prefix: `famdie${++n}:`, logger: recordingLogger() }
+      const route = createLimiter<object>({ ...options, failureMode: 'deny', timeoutMs: 5_000 }).forRoute(undefined, '*', '*')!
+      expect((await route.check({}, view))!.result!.remaining).toBe(2)
+      const reconnecting = new Promise<void>((resolve) => events.once('reconnecting', resolve))
+      await own.kill()
+      await reconnecting
+      const started = performance.now()
+      const decision = (await route.check({}, view))!
+      expect(decision.outcome).toBe('unavailable')
+      // At once, not at the 5 s budget, and nothing queued to be sent on reconnect.
+      expect(performance.now() - started).toBeLessThan(2_500)
+      const ready = new Promise<void>((resolve) => events.once('ready', resolve))
+      await own.restart()
+      await ready
+      // A new, empty Redis without the script: NOSCRIPT, EVAL, and a full bucket less one.
+      const back = (await route.check({}, view))!
+      expect(back.outcome).toBe('allowed')
+      expect(back.result!.remaining).toBe(2)
+      expect(await own.client().keys(`${options.prefix}*`)).toHaveLength(1)
+    } finally {
+      await made.close()
+      await own.stop()
+    }
+  }, 30_000)
+})
