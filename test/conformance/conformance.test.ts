@@ -11,13 +11,13 @@ import {
   type Settings,
 } from '../support/drivers.js'
 import { get, limitHeaders } from '../support/http.js'
-import { closeNodeRedis, nodeRedisClient, valkeyClient } from '../support/redis-clients.js'
+import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient } from '../support/redis-clients.js'
 
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
 
 /**
  * Where the buckets live: the same cases run on one Redis and on a three-master Redis Cluster
- * through ioredis, and on one Redis through node-redis and through iovalkey.
+ * through ioredis, on both through node-redis, and on one Redis through iovalkey.
  */
 interface Backend {
   readonly client: RedisClient
@@ -59,6 +59,22 @@ const backends = [
         stop: async () => {
           await closeNodeRedis(client)
           await server.stop()
+        },
+      }
+    },
+  },
+  {
+    name: 'a Redis Cluster through node-redis',
+    async start(): Promise<Backend> {
+      const cluster = await startRedisCluster({ masters: 3 })
+      const client = await nodeRedisCluster(cluster)
+      const nodes = cluster.ports.map((port) => cluster.node(port))
+      return {
+        client,
+        keys: async (pattern) => (await Promise.all(nodes.map((node) => node.keys(pattern)))).flat(),
+        stop: async () => {
+          await closeNodeRedis(client)
+          await cluster.stop()
         },
       }
     },

@@ -10,13 +10,13 @@ import {
   type Settings,
 } from '../support/drivers.js'
 import { get, limitHeaders } from '../support/http.js'
-import { closeNodeRedis, nodeRedisClient, valkeyClient } from '../support/redis-clients.js'
+import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient } from '../support/redis-clients.js'
 
 /**
  * The controls users of @fastify/rate-limit and express-rate-limit look for: skip, a custom deny
  * body, header families, tiers, reset and peek, and checks from a handler. Each runs on both
- * adapters, on one Redis, on a Redis Cluster and in process memory, and on one Redis through
- * node-redis and through iovalkey.
+ * adapters, on one Redis, on a Redis Cluster and in process memory, on both through node-redis,
+ * and on one Redis through iovalkey.
  */
 interface Backend {
   readonly redis: RedisClient | undefined
@@ -48,6 +48,20 @@ const backends = [
         stop: async () => {
           await closeNodeRedis(client)
           await server.stop()
+        },
+      }
+    },
+  },
+  {
+    name: 'a Redis Cluster through node-redis',
+    async start(): Promise<Backend> {
+      const cluster = await startRedisCluster({ masters: 3 })
+      const client = await nodeRedisCluster(cluster)
+      return {
+        redis: client,
+        stop: async () => {
+          await closeNodeRedis(client)
+          await cluster.stop()
         },
       }
     },

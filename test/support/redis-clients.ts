@@ -1,6 +1,6 @@
-import type { RedisServer } from '@sluice/harness'
+import type { RedisClusterServer, RedisServer } from '@sluice/harness'
 import { Redis as Valkey } from 'iovalkey'
-import { createClient } from 'redis'
+import { createClient, createCluster } from 'redis'
 
 /**
  * The other client families an app may already hold, each connected to a harness-started
@@ -19,6 +19,16 @@ export async function nodeRedisClient(server: Pick<RedisServer, 'url'>): Promise
   return client
 }
 
+export type NodeRedisCluster = ReturnType<typeof createCluster>
+
+/** A node-redis cluster client on every node of `cluster`, connected, its errors kept off the process. */
+export async function nodeRedisCluster(cluster: Pick<RedisClusterServer, 'ports'>): Promise<NodeRedisCluster> {
+  const client = createCluster({ rootNodes: cluster.ports.map((port) => ({ url: `redis://127.0.0.1:${port}` })) })
+  client.on('error', () => {})
+  await client.connect()
+  return client
+}
+
 /** An iovalkey client (the Valkey fork of ioredis), as an app makes it. */
 export function valkeyClient(server: Pick<RedisServer, 'port'>): Valkey {
   const client = new Valkey({ host: '127.0.0.1', port: server.port })
@@ -26,7 +36,7 @@ export function valkeyClient(server: Pick<RedisServer, 'port'>): Valkey {
   return client
 }
 
-/** Close a node-redis client if it is still open. */
-export async function closeNodeRedis(client: NodeRedis): Promise<void> {
+/** Close a node-redis client or cluster if it is still open. */
+export async function closeNodeRedis(client: NodeRedis | NodeRedisCluster): Promise<void> {
   if (client.isOpen) await client.close()
 }

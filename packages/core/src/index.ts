@@ -29,6 +29,8 @@ export type {
   ManualCheckOptions,
   NamedPolicyOptions,
   NodeRedisClient,
+  NodeRedisCluster,
+  NodeRedisClusterNode,
   NodeRedisScriptOptions,
   Outcome,
   PolicyOptions,

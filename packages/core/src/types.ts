@@ -226,12 +226,37 @@ export interface NodeRedisClient {
   time(): Promise<readonly (number | string)[]>
 }
 
+/** One master of a node-redis cluster, as `cluster.masters` and `cluster.slots[slot].master` list it. */
+export interface NodeRedisClusterNode {
+  readonly host: string
+  readonly port: number
+  /** Its connection, once made. */
+  readonly client?: { readonly isReady: boolean }
+}
+
+/**
+ * A node-redis cluster (`createCluster` from `redis` v5), connected by the app. Described by the
+ * members Sluice calls, like `NodeRedisClient`; each call is routed by its first key.
+ */
+export interface NodeRedisCluster {
+  readonly isOpen: boolean
+  readonly masters: readonly NodeRedisClusterNode[]
+  /** Each slot's shard, its master first. */
+  readonly slots: readonly { readonly master: NodeRedisClusterNode }[]
+  on(event: 'connect' | 'disconnect' | 'node-ready', listener: () => void): unknown
+  evalSha(sha: string, options: NodeRedisScriptOptions): Promise<unknown>
+  eval(script: string, options: NodeRedisScriptOptions): Promise<unknown>
+  del(keys: string[]): Promise<unknown>
+  /** A master's own client, whose TIME is that node's clock. */
+  nodeClient(node: NodeRedisClusterNode): Promise<{ time(): Promise<readonly (number | string)[]> }>
+}
+
 /**
  * The Redis client an app gives Sluice: an ioredis `Redis` or `Cluster`, an iovalkey client, or
- * a node-redis client. Its family is told apart once, when the store is made; a value that is
+ * a node-redis client or cluster. Its family is told apart once, when the store is made; a value that is
  * none of them is a coded option error (`ERR_SLUICE_INVALID_OPTION`).
  */
-export type RedisClient = IoRedisClient | NodeRedisClient
+export type RedisClient = IoRedisClient | NodeRedisClient | NodeRedisCluster
 
 /** Which adapter speaks to a client (stores/clients/). */
 export type ClientFamily = 'ioredis' | 'node-redis'

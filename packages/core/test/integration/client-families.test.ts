@@ -1,8 +1,9 @@
-import { type RedisServer, startRedis } from '@sluice/harness'
+import { type RedisClusterServer, type RedisServer, startRedis, startRedisCluster } from '@sluice/harness'
+import calculateSlot from 'cluster-key-slot'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { recordingLogger } from '../../../../test/support/recording-logger.js'
-import { closeNodeRedis, nodeRedisClient, valkeyClient } from '../../../../test/support/redis-clients.js'
+import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient } from '../../../../test/support/redis-clients.js'
 import { createLimiter } from '../../src/adapter.js'
 import { resolvePolicy } from '../../src/policies.js'
 import { RedisStore } from '../../src/stores/redis-store.js'
@@ -54,13 +55,20 @@ const request = (key: string, capacity: number) => ({
   cost: 1,
 })
 
-/** Each script command's calls, as Redis counted them since the last CONFIG RESETSTAT. */
-async function scriptStats(): Promise<{ eval: number; evalsha: number; failedEvalsha: number }> {
-  const info = await admin.info('commandstats')
+interface ScriptStats {
+  eval: number
+  evalsha: number
+  failedEvalsha: number
+}
+
+/** Each script command's calls, as `node` counted them since the last CONFIG RESETSTAT. */
+async function statsOf(node: Redis): Promise<ScriptStats> {
+  const info = await node.info('commandstats')
   const read = (command: string, field: string): number =>
     Number(new RegExp(`^cmdstat_${command}:.*\\b${field}=(\\d+)`, 'm').exec(info)?.[1] ?? 0)
   return { eval: read('eval', 'calls'), evalsha: read('evalsha', 'calls'), failedEvalsha: read('evalsha', 'failed_calls') }
 }
+const scriptStats = (): Promise<ScriptStats> => statsOf(admin)
 
 beforeAll(async () => {
   server = await startRedis()
@@ -188,6 +196,41 @@ describe.each(families)('a Redis that dies and comes back, through $name', (fami
     } finally {
       await made.close()
       await own.stop()
+    }
+  }, 30_000)
+})
+
+describe('a Redis Cluster through node-redis', () => {
+  let cluster: RedisClusterServer
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ masters: 3 })
+  }, 60_000)
+  afterAll(() => cluster.stop())
+
+  it("runs the script by its SHA on the key's node, and sends it whole once after SCRIPT FLUSH", async () => {
+    const client = await nodeRedisCluster(cluster)
+    try {
+      const store = new RedisStore(client, BUDGET)
+      const nodes = cluster.ports.map((port) => cluster.node(port))
+      const keys = Array.from({ length: 6 }, () => uniqueKey())
+      for (const key of keys) expect((await store.check(request(key, 10))).buckets[0]!.remaining).toBe(9)
+      await Promise.all(
+        nodes.map(async (node) => {
+          await node.script('FLUSH')
+          await node.config('RESETSTAT')
+        }),
+      )
+      const key = keys[0]!
+      for (let remaining = 8; remaining >= 4; remaining--) {
+        expect((await store.check(request(key, 10))).buckets[0]).toMatchObject({ status: 'allowed', remaining })
+      }
+      const owner = cluster.node(await cluster.ownerOf(calculateSlot(key)))
+      expect(await statsOf(owner)).toEqual({ eval: 1, evalsha: 5, failedEvalsha: 1 })
+      // Nothing went anywhere else.
+      const all = await Promise.all(nodes.map(statsOf))
+      expect(all.reduce((sum, s) => sum + s.eval + s.evalsha, 0)).toBe(6)
+    } finally {
+      await closeNodeRedis(client)
     }
   }, 30_000)
 })

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis'
 import type { Redis as Valkey, Cluster as ValkeyCluster } from 'iovalkey'
-import type { createClient, RedisClientType, RedisDefaultModules, RedisFunctions, RedisScripts } from 'redis'
+import type { createClient, createCluster, RedisClientType, RedisDefaultModules, RedisFunctions, RedisScripts } from 'redis'
 import { describe, expectTypeOf, it } from 'vitest'
 import { createLimiter } from '../../src/adapter.js'
 import type {
@@ -9,6 +9,7 @@ import type {
   IoRedisClient,
   LimiterOptions,
   NodeRedisClient,
+  NodeRedisCluster,
   ProblemDetails,
   RateLimitResult,
   RedisClient,
@@ -56,7 +57,7 @@ describe('@sluice/core types', () => {
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; failureMode: 'open' }>().not.toExtend<LimiterOptions<Req>>()
   })
 
-  it('accepts an iovalkey client and a node-redis client as well', () => {
+  it('accepts an iovalkey client and a node-redis client or cluster as well', () => {
     type NodeRedis = ReturnType<typeof createClient>
     type NodeRedisResp3 = RedisClientType<RedisDefaultModules, RedisFunctions, RedisScripts, 3>
     expectTypeOf<Valkey>().toExtend<IoRedisClient>()
@@ -67,9 +68,11 @@ describe('@sluice/core types', () => {
     expectTypeOf<Valkey>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
     expectTypeOf<ValkeyCluster>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
     expectTypeOf<NodeRedis>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
+    expectTypeOf<ReturnType<typeof createCluster>>().toExtend<NodeRedisCluster>()
+    expectTypeOf<ReturnType<typeof createCluster>>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
     expectTypeOf<Redis>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
     expectTypeOf<Cluster>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
-    expectTypeOf<RedisClient>().toEqualTypeOf<IoRedisClient | NodeRedisClient>()
+    expectTypeOf<RedisClient>().toEqualTypeOf<IoRedisClient | NodeRedisClient | NodeRedisCluster>()
   })
 
   it('gives a RedisStore a time budget of its own, and every door a reset by a deadline', () => {

@@ -36,6 +36,7 @@ describe('the Redis client families', () => {
     ['an ioredis Redis', ioredis, 'ioredis'],
     ['an iovalkey client', valkey, 'ioredis'],
     ['a node-redis client', nodeRedis, 'node-redis'],
+    ['a node-redis cluster', nodeRedisCluster, 'node-redis'],
   ] as const)('tells %s apart, once, at registration', (_, client, family) => {
     expect(familyOf(client)).toBe(family)
     expect(adapterOf(client as RedisClient).family).toBe(family)
@@ -51,21 +52,16 @@ describe('the Redis client families', () => {
     ['a function', () => {}],
     ['half an ioredis client', { defineCommand() {} }],
     ['half a node-redis client', { evalSha() {}, isOpen: true }],
+    ['half a node-redis cluster', { evalSha() {}, masters: [] }],
     ['options for a client', { host: '127.0.0.1', port: 6380 }],
   ])('refuses %s with a coded option error naming what is accepted', (_, value) => {
     const error = optionError(() => limiterOn(value))
     expect(error.code).toBe(ErrorCodes.INVALID_OPTION)
     expect(error.option).toBe('redis')
     expect(error.message).toContain('`redis`')
-    for (const accepted of ['ioredis Redis or Cluster', 'iovalkey', 'node-redis client (createClient']) {
+    for (const accepted of ['ioredis Redis or Cluster', 'iovalkey', 'node-redis client or cluster (createClient or createCluster']) {
       expect(error.message).toContain(accepted)
     }
-  })
-
-  it('refuses a node-redis cluster, saying it is not supported yet', () => {
-    const error = optionError(() => limiterOn(nodeRedisCluster))
-    expect(error.option).toBe('redis')
-    expect(error.message).toContain('a node-redis cluster (createCluster) is not supported yet')
   })
 
   it('refuses the same values as a RedisStore client, naming `client`', () => {

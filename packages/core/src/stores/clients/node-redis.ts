@@ -12,13 +12,8 @@ export function isNodeRedis(value: object): value is NodeRedisClient {
   return typeof v.evalSha === 'function' && typeof v.isReady === 'boolean' && typeof v.isOpen === 'boolean'
 }
 
-/** Whether `value` is a node-redis cluster (`createCluster`), which Sluice does not take yet. */
-export function isNodeRedisCluster(value: object): boolean {
-  const v = value as { evalSha?: unknown; masters?: unknown; nodeClient?: unknown }
-  return typeof v.evalSha === 'function' && typeof v.nodeClient === 'function' && Array.isArray(v.masters)
-}
-
-function isNoScript(error: unknown): boolean {
+/** Redis's answer to EVALSHA for a script it does not hold. */
+export function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT')
 }
 
