@@ -53,15 +53,17 @@ export class RedisStore implements BudgetedStore {
     const command = (client as unknown as Record<string, ScriptCommand>)[TOKEN_BUCKET_COMMAND]!
     this.#script = command.bind(client)
     if (resolved.coalesce) {
+      // One batch per slot (a script call runs in one), calls in flight counted per node.
       const slotOf = (r: CheckRequest): number => calculateSlot(r.keys[0]!)
-      this.#batcher = new Batcher<CheckRequest, CheckStep>(
-        (checks, deadline) => this.#send(checks, deadline),
-        this.#isCluster ? slotOf : () => 0,
-        resolved.maxBatch,
-        () => new SluiceError(ErrorCodes.STORE_TIMEOUT, '@sluice: the check waited for Redis past its time budget; it was not sent'),
-        () => performance.now(),
-        resolved.batchIntervalMs,
-      )
+      this.#batcher = new Batcher<CheckRequest, CheckStep>({
+        flush: (checks, deadline) => this.#send(checks, deadline),
+        groupOf: this.#isCluster ? slotOf : () => 0,
+        laneOf: (slot) => this.#nodeOfSlot(slot as number),
+        maxBatch: resolved.maxBatch,
+        refuse: () =>
+          new SluiceError(ErrorCodes.STORE_TIMEOUT, '@sluice: the check waited for Redis past its time budget; it was not sent'),
+        minIntervalMs: resolved.batchIntervalMs,
+      })
     }
     if (resolved.denyCacheKeys > 0) this.#denied = new DenyCache(resolved.denyCacheKeys)
   }
@@ -104,8 +106,12 @@ export class RedisStore implements BudgetedStore {
   }
 
   #nodeOf(key: string): string {
+    return this.#isCluster ? this.#nodeOfSlot(calculateSlot(key)) : SINGLE_NODE
+  }
+
+  #nodeOfSlot(slot: number): string {
     if (!this.#isCluster) return SINGLE_NODE
-    return (this.client as { slots?: string[][] }).slots?.[calculateSlot(key)]?.[0] ?? SINGLE_NODE
+    return (this.client as { slots?: string[][] }).slots?.[slot]?.[0] ?? SINGLE_NODE
   }
 
   #assertConnected(): void {
