@@ -9,8 +9,8 @@ import {
   type RouteSpec,
   type RunningApp,
   type Settings,
-} from './drivers.js'
-import { get, limitHeaders } from './http.js'
+} from '../support/drivers.js'
+import { get, limitHeaders } from '../support/http.js'
 
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
 
@@ -142,8 +142,9 @@ describe.each(backends)('on $name', (store) => {
         type: 'https://iana.org/assignments/http-problem-types#quota-exceeded',
         title: 'Too Many Requests',
         status: 429,
-        detail: `Rate limit "default" exceeded: retry in ${retryAfter} s.`,
+        detail: `Rate limit "default" exceeded: this request costs 1 token; retry in ${retryAfter} s.`,
         'violated-policies': ['default'],
+        cost: 1,
       })
     })
 
@@ -174,7 +175,13 @@ describe.each(backends)('on $name', (store) => {
       const second = await get(`${url}/search`)
       expect(second.status).toBe(429)
       expect(second.headers.get('retry-after')).toBe('1')
-      expect(second.body).toMatchObject({ 'violated-policies': ['search'] })
+      // One token is left, and the headers say so: the body names the cost that one cannot cover.
+      expect(second.headers.get('x-ratelimit-remaining')).toBe('1')
+      expect(second.body).toMatchObject({
+        'violated-policies': ['search'],
+        cost: 2,
+        detail: 'Rate limit "search" exceeded: this request costs 2 tokens; retry in 1 s.',
+      })
       expect((await get(url)).headers.get('x-ratelimit-remaining')).toBe('4')
     })
 
@@ -261,6 +268,19 @@ describe.each(backends)('on $name', (store) => {
       expect(await backend.keys(`${prefix}*`)).toEqual([])
     })
 
+    it('tells a client whose API key verify refused that the key is not valid, not that it is missing', async () => {
+      const prefix = uniquePrefix()
+      const url = await start(base({ prefix, key: { header: 'x-api-key', missing: 'reject', verify: (k) => k === 'issued' } }))
+      const refused = await get(url, { 'x-api-key': 'made-up' })
+      expect(refused.status).toBe(401)
+      expect(refused.body).toMatchObject({ detail: 'The API key in the "x-api-key" header is not a valid API key.' })
+      expect((await get(url, { 'x-api-key': ' , ' })).body).toMatchObject({
+        detail: 'This endpoint requires an API key in the "x-api-key" header.',
+      })
+      expect((await get(url, { 'x-api-key': 'issued' })).status).toBe(200)
+      expect(await backend.keys(`${prefix}*`)).toHaveLength(1)
+    })
+
     it('answers cost > capacity with 403 and no Retry-After', async () => {
       const url = await start(base({ refillPerSecond: 1, cost: (req) => Number(req.headers['x-cost']) }))
       const r = await get(url, { 'x-cost': '9' })
@@ -273,6 +293,7 @@ describe.each(backends)('on $name', (store) => {
         title: 'Forbidden',
         status: 403,
         detail: 'This request costs 9 tokens but policy "default" holds at most 5: it can never be admitted.',
+        cost: 9,
         'violated-policies': ['default'],
       })
       expect((await get(url, { 'x-cost': '5' })).status).toBe(200)

@@ -1,8 +1,15 @@
 import { startRedis, startRedisCluster } from '@sluice/harness'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type ConformanceOptions, drivers, type PortableRequest, type RouteSpec, type RunningApp, type Settings } from './drivers.js'
-import { get, limitHeaders } from './http.js'
+import {
+  type ConformanceOptions,
+  drivers,
+  type PortableRequest,
+  type RouteSpec,
+  type RunningApp,
+  type Settings,
+} from '../support/drivers.js'
+import { get, limitHeaders } from '../support/http.js'
 
 /**
  * The controls users of @fastify/rate-limit and express-rate-limit look for: skip, a custom deny
@@ -64,6 +71,39 @@ describe.each(backends)('on $name', (store) => {
       running.push(app)
       return app
     }
+
+    describe('requests no route matches, and opt-in limiting (`global: false`)', () => {
+      it('limits a 404 like any request: URL guessing spends the same bucket', async () => {
+        const app = await start({ capacity: 2 })
+        const first = await get(`${app.url}/guess-1`)
+        expect(first.status).toBe(404)
+        expect(first.headers.get('x-ratelimit-remaining')).toBe('1')
+        expect((await get(`${app.url}/guess-2`)).status).toBe(404)
+        const refused = await get(`${app.url}/guess-3`)
+        expect(refused.status).toBe(429)
+        expect(refused.headers.get('retry-after')).not.toBeNull()
+        expect((await get(app.url)).status).toBe(429)
+      })
+
+      it('with global: false, limits only the routes that ask: no check, no headers elsewhere, 404s included', async () => {
+        const app = await start({ capacity: 1, global: false }, [
+          { path: '/own', rateLimit: {} },
+          { path: '/search', rateLimit: { name: 'search', capacity: 2, refillPerSecond: 0.001 } },
+        ])
+        for (let i = 0; i < 3; i++) {
+          const free = await get(app.url)
+          expect(free.status).toBe(200)
+          expect(free.body).toEqual({ remaining: null })
+          expect(Object.values(limitHeaders(free)).every((v) => v === null)).toBe(true)
+          expect((await get(`${app.url}/nowhere`)).status).toBe(404)
+        }
+        expect((await get(`${app.url}/own`)).status).toBe(200)
+        expect((await get(`${app.url}/own`)).status).toBe(429)
+        expect((await get(`${app.url}/search`)).headers.get('x-ratelimit-remaining')).toBe('1')
+        expect((await get(`${app.url}/search`)).status).toBe(200)
+        expect((await get(`${app.url}/search`)).status).toBe(429)
+      })
+    })
 
     describe('skip', () => {
       it('exempts the requests it picks: no check, no quota headers, no rateLimit on the request', async () => {

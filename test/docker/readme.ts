@@ -14,6 +14,8 @@ export interface ComposeVariant {
 }
 
 const readme = (): string => readFileSync(join(ROOT, 'README.md'), 'utf8')
+/** The demo's page, whose Docker section users copy from. */
+const demoPage = (): string => readFileSync(join(ROOT, 'docs/demo.md'), 'utf8')
 
 /** The command lines of the ```sh blocks in `text`, without comments. */
 function shellLines(text: string): string[] {
@@ -41,9 +43,9 @@ export function scope(command: string): { files: string[]; profiles: string[] } 
   return { files: option(tokens, '-f'), profiles: option(tokens, '--profile') }
 }
 
-/** The `docker compose` lines of the README's Docker section, grouped by the files they name. */
+/** The `docker compose` lines of docs/demo.md's Docker section, grouped by the files they name. */
 export function composeVariants(): ComposeVariant[] {
-  const section = /^## [^\n]*Docker[^\n]*\n([\s\S]*?)(?=^## )/m.exec(readme())?.[1] ?? ''
+  const section = /^## [^\n]*Docker[^\n]*\n([\s\S]*?)(?=^## |(?![\s\S]))/m.exec(demoPage())?.[1] ?? ''
   const variants = new Map<string, { files: string[]; up?: string; run?: string; down?: string }>()
   for (const line of shellLines(section).filter((l) => l.startsWith('docker compose '))) {
     const { files } = scope(line)
@@ -55,7 +57,7 @@ export function composeVariants(): ComposeVariant[] {
   }
   return [...variants.values()].map((v) => {
     if (v.up === undefined || v.run === undefined || v.down === undefined) {
-      throw new Error(`the README's Docker section lacks an up, run or down line for ${v.files.join(' ') || 'docker-compose.yml'}`)
+      throw new Error(`docs/demo.md's Docker section lacks an up, run or down line for ${v.files.join(' ') || 'docker-compose.yml'}`)
     }
     return { files: v.files, up: v.up, run: v.run, down: v.down }
   })

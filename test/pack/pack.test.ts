@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
@@ -34,6 +34,13 @@ const PUBLIC_EXPORTS = {
 }
 const ENTRY_POINTS: Record<Published, string[]> = { core: ['.', './adapter', './metrics'], fastify: ['.'], express: ['.'] }
 const READMES = ['README.md', ...PUBLISHED.map((p) => `packages/${p}/README.md`)]
+/** The pages the README links to: their snippets are compiled too (a page may have none). */
+const DOCS_PAGES = [
+  'CONTRIBUTING.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+]
 const QUOTA_EXCEEDED = 'https://iana.org/assignments/http-problem-types#quota-exceeded'
 
 let work: string
@@ -186,14 +193,14 @@ describe('a fresh app', () => {
   })
 })
 
-describe("the READMEs' TypeScript, compiled against the installed packages", () => {
+describe("the READMEs' and docs pages' TypeScript, compiled against the installed packages", () => {
   beforeAll(async () => {
     // Snippets may use the optional prom-client, which the app itself must do without.
     const promClient = await realpath(join(ROOT, 'packages/core/node_modules/prom-client'))
     await symlink(promClient, join(app, 'snippets/prom-client'), 'dir')
-    for (const readme of READMES) {
+    for (const readme of [...READMES, ...DOCS_PAGES]) {
       const snippets = readmeSnippets(await readFile(join(ROOT, readme), 'utf8'))
-      expect(snippets.length, `${readme} has no \`\`\`ts block`).toBeGreaterThan(0)
+      if (READMES.includes(readme)) expect(snippets.length, `${readme} has no \`\`\`ts block`).toBeGreaterThan(0)
       for (const snippet of snippets) {
         await writeFile(join(app, 'snippets', `${readme.replaceAll('/', '_')}-line-${snippet.line}.ts`), snippet.module)
       }

@@ -3,7 +3,7 @@ import { createLimiter } from '@sluice/core/adapter'
 import { freePort, type RedisServer, startRedis } from '@sluice/harness'
 import { Redis, type RedisOptions } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
-import { recordingLogger } from './support.js'
+import { recordingLogger } from '../support/recording-logger.js'
 
 // A client created while Redis was down (the README's own `new Redis(…)`, or one with
 // `lazyConnect`) put the scripts of checks the failure mode had already answered into ioredis's

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
-import { regressionSuite } from './support.js'
+import { drivers } from '../support/drivers.js'
+import { get } from '../support/http.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // A key function's id of a "safe" shape was stored raw in Redis keys, in `request.rateLimit.key`
 // and in shadow warnings, so a function returning `sk_live_…` leaked the secret. Every id is

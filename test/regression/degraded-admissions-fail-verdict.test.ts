@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { buildReport } from '../../packages/loadtest/src/report.js'
 import { Recorder, sampleHeaders } from '../../packages/loadtest/src/sample.js'
-import { drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
-import { regressionSuite } from './support.js'
+import { drivers } from '../support/drivers.js'
+import { get } from '../support/http.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // The load test judged every client against capacity + refill × elapsed alone. A request a
 // replica admits from its local fallback bucket while Redis is slow took nothing from Redis, so a

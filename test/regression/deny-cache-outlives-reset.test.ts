@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
-import { regressionSuite } from './support.js'
+import { drivers } from '../support/drivers.js'
+import { get } from '../support/http.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // After an operator deleted a bucket (or Redis restarted empty), replicas kept answering 429 from
 // their deny cache until the computed wait ended: 1000 s here. A cached denial now lives about a

@@ -2,8 +2,9 @@ import type { DecisionEvent } from '@sluice/core'
 import { rateLimit } from '@sluice/express'
 import express, { type RequestHandler } from 'express'
 import { afterEach, describe, expect, it } from 'vitest'
-import { get } from '../conformance/http.js'
-import { recordingLogger, regressionSuite, serve } from './support.js'
+import { get, serve } from '../support/http.js'
+import { recordingLogger } from '../support/recording-logger.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // Express: with `app.use(limit)`, a request whose path an override's id matched was left to that
 // override, even when Express answered it from another route declared first: `/users/me` before
@@ -127,6 +128,6 @@ describe('Express routes declared before a route with an override', () => {
     // The two late charges emptied the route's bucket of 2.
     const after = await get(`${url}/orders/1`, { 'x-ok': '1' })
     expect([after.status, after.headers.get('x-ratelimit-limit')]).toEqual([429, '2'])
-    expect(logger.entries.filter((e) => (e.details as { reason?: string }).reason === 'unreached')).toHaveLength(1)
+    expect(logger.lines.filter((e) => e.object.reason === 'unreached')).toHaveLength(1)
   })
 })

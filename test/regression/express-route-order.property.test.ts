@@ -2,7 +2,9 @@ import { rateLimit } from '@sluice/express'
 import express, { type RequestHandler, type Router } from 'express'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { recordingLogger, regressionSuite, serve } from './support.js'
+import { serve } from '../support/http.js'
+import { recordingLogger } from '../support/recording-logger.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 /**
  * Random Express apps: routes with and without `limit.route()` overrides (own buckets, exempt,
@@ -122,7 +124,7 @@ describe('express', () => {
         } finally {
           await served.close()
         }
-        expect(logger.entries.filter((e) => (e.details as { reason?: string }).reason === 'unreached')).toEqual([])
+        expect(logger.lines.filter((e) => e.object.reason === 'unreached')).toEqual([])
       }),
       { numRuns: 40 },
     )

@@ -3,8 +3,9 @@ import fastifyRateLimit from '@sluice/fastify'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import { uncoveredScopes } from '../../packages/fastify/src/uncovered-scopes.js'
-import { get } from '../conformance/http.js'
-import { recordingLogger, regressionSuite } from './support.js'
+import { get } from '../support/http.js'
+import { recordingLogger } from '../support/recording-logger.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // `app.register(rateLimit, …)` without `await`, or after the routes, left every route
 // unlimited, silently: the limit was attached to each route as it was declared, so routes

@@ -1,9 +1,9 @@
 import { isIP } from 'node:net'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
-import { rawGet } from '../conformance/http.js'
-import { regressionSuite } from './support.js'
+import { drivers } from '../support/drivers.js'
+import { rawGet } from '../support/http.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 /**
  * Random header values thrown at both adapters over real HTTP: forwarded addresses with and

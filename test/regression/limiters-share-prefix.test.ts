@@ -3,9 +3,9 @@ import { runInNewContext } from 'node:vm'
 import { createLimiter } from '@sluice/core/adapter'
 import { rateLimit } from '@sluice/express'
 import { describe, expect, it } from 'vitest'
-import { type ConformanceOptions, drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
-import { regressionSuite } from './support.js'
+import { type ConformanceOptions, drivers } from '../support/drivers.js'
+import { get } from '../support/http.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // Two limiters on one Redis client with the same prefix and policy name but other numbers
 // (`app.use(apiLimiter)` plus a `loginLimiter` on `/login`, the express-rate-limit habit) read
@@ -96,9 +96,9 @@ describe('manual checks and tiers', () => {
 
   it("refuses a handler's policy that another limiter checks with other numbers", async () => {
     const prefix = suite.prefix()
-    await limiter(prefix).check({}, { key: 'u', policy: { name: 'login', capacity: 5, refillPerSecond: 0.01 } })
+    await limiter(prefix).controls.check({}, { key: 'u', policy: { name: 'login', capacity: 5, refillPerSecond: 0.01 } })
     await expect(
-      limiter(prefix).check({}, { key: 'u', policy: { name: 'login', capacity: 50, refillPerSecond: 1 } }),
+      limiter(prefix).controls.check({}, { key: 'u', policy: { name: 'login', capacity: 50, refillPerSecond: 1 } }),
     ).rejects.toMatchObject({
       code: 'ERR_SLUICE_INVALID_OPTION',
       option: 'policy.name',
@@ -109,11 +109,13 @@ describe('manual checks and tiers', () => {
     const prefix = suite.prefix()
     const first = limiter(prefix)
     first.forRoute({ capacity: 2, name: 'search' }, 'GET', '/search')
-    await first.check({}, { key: 'u', policy: { name: 'login', capacity: 5, refillPerSecond: 0.01 } })
+    await first.controls.check({}, { key: 'u', policy: { name: 'login', capacity: 5, refillPerSecond: 0.01 } })
     first.close()
     const second = limiter(prefix, { capacity: 50 })
     expect(() => second.forRoute({ capacity: 3, name: 'search' }, 'GET', '/search')).not.toThrow()
-    await expect(second.check({}, { key: 'v', policy: { name: 'login', capacity: 50, refillPerSecond: 1 } })).resolves.toMatchObject({
+    await expect(
+      second.controls.check({}, { key: 'v', policy: { name: 'login', capacity: 50, refillPerSecond: 1 } }),
+    ).resolves.toMatchObject({
       allowed: true,
     })
   })

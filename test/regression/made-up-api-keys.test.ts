@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
-import { get, rawGet } from '../conformance/http.js'
-import { recordingLogger, regressionSuite } from './support.js'
+import { drivers } from '../support/drivers.js'
+import { get, rawGet } from '../support/http.js'
+import { recordingLogger } from '../support/recording-logger.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // With `key: { header }` every made-up API key was a fresh, full bucket: one client was
 // unlimited, and could brute-force keys. A key that fails `verify` now counts as missing, and a

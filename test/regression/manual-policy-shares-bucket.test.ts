@@ -1,8 +1,8 @@
 import { createLimiter } from '@sluice/core/adapter'
 import { describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
-import { regressionSuite } from './support.js'
+import { drivers } from '../support/drivers.js'
+import { get } from '../support/http.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // A handler's `check(request, { key, policy })` named its policy's bucket after the policy only,
 // so a policy called like one of the limiter's own (`'default'`) shared that bucket with other
@@ -35,7 +35,7 @@ describe("a manual check's policy fields", () => {
 
   it('refuses a misspelt field, naming it', async () => {
     const policy = { name: 'login', capacity: 1, refillPerSecond: 0.001, shadwo: true }
-    await expect(limiter().check({}, { key: 'u', policy })).rejects.toMatchObject({
+    await expect(limiter().controls.check({}, { key: 'u', policy })).rejects.toMatchObject({
       code: 'ERR_SLUICE_UNKNOWN_OPTION',
       option: 'policy.shadwo',
     })
@@ -43,15 +43,15 @@ describe("a manual check's policy fields", () => {
 
   it('refuses a policy that is not an object', async () => {
     // A malformed argument of a manual call, like a malformed client (operator-calls-null-client).
-    await expect(limiter().check({}, { key: 'u', policy: 'login' as never })).rejects.toMatchObject({
+    await expect(limiter().controls.check({}, { key: 'u', policy: 'login' as never })).rejects.toMatchObject({
       code: 'ERR_SLUICE_INVALID_ARGUMENT',
     })
   })
 
   it("stores a manual policy's bucket apart from the limiter's, whatever the names", async () => {
     const checks = limiter()
-    const manual = await checks.check({}, { key: 'u', policy: { name: 'default', capacity: 5, refillPerSecond: 0.001 } })
-    const own = await checks.check({}, { key: 'u' })
+    const manual = await checks.controls.check({}, { key: 'u', policy: { name: 'default', capacity: 5, refillPerSecond: 0.001 } })
+    const own = await checks.controls.check({}, { key: 'u' })
     expect(manual.policies[0]!.key).not.toBe(own.policies[0]!.key)
     expect(own.remaining).toBe(4)
   })

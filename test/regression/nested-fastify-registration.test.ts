@@ -2,8 +2,8 @@ import type { AddressInfo } from 'node:net'
 import fastifyRateLimit from '@sluice/fastify'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { get } from '../conformance/http.js'
-import { regressionSuite } from './support.js'
+import { get } from '../support/http.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // A second @sluice/fastify in a nested scope threw ERR_SLUICE_ALREADY_REGISTERED, although that
 // error's message recommends exactly this. Pinned: the inner limiter replaces the outer one for

@@ -3,8 +3,8 @@ import fastifyRateLimit from '@sluice/fastify'
 import type { Request } from 'express'
 import fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
-import { regressionSuite } from './support.js'
+import { drivers } from '../support/drivers.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // `peek(null)`, `reset(undefined)` and a manual `check(request, null)` threw an uncoded TypeError
 // ("Cannot read properties of null"), where every other malformed client is a coded

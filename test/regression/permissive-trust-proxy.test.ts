@@ -5,9 +5,11 @@ import fastifyRateLimit from '@sluice/fastify'
 import express from 'express'
 import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { drivers, type Settings } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
-import { processWarnings, recordingLogger, regressionSuite } from './support.js'
+import { drivers, type Settings } from '../support/drivers.js'
+import { get } from '../support/http.js'
+import { processWarnings } from '../support/process-warnings.js'
+import { recordingLogger } from '../support/recording-logger.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // Only the literal `trustProxy: true` was caught. Any setting that believes every sender lets a
 // client choose its bucket with X-Forwarded-For, and is said out loud.

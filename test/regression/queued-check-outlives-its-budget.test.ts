@@ -3,7 +3,7 @@ import { createLimiter } from '@sluice/core/adapter'
 import { type RedisServer, startRedis } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { recordingLogger } from './support.js'
+import { recordingLogger } from '../support/recording-logger.js'
 
 // With `timeoutMs: 50` and Redis frozen, a check queued behind a call in flight waited for that
 // call: behind a direct `RedisStore.check()` (no budget at all) or a second limiter with a longer

@@ -1,8 +1,9 @@
 import type { Store } from '@sluice/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
-import { recordingLogger, regressionSuite } from './support.js'
+import { drivers } from '../support/drivers.js'
+import { get } from '../support/http.js'
+import { recordingLogger } from '../support/recording-logger.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // An `observer.decision` or `storeCall`, or a `logger.warn`, that returned a rejected promise
 // left unhandled rejections behind (Node's default exits the process on the first one), and an

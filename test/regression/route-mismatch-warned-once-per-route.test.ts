@@ -1,8 +1,9 @@
 import { rateLimit } from '@sluice/express'
 import express, { type RequestHandler } from 'express'
 import { afterEach, expect, it } from 'vitest'
-import { get } from '../conformance/http.js'
-import { recordingLogger, regressionSuite, serve } from './support.js'
+import { get, serve } from '../support/http.js'
+import { recordingLogger } from '../support/recording-logger.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // Express: `limit.route('GET /search', …)` on a router mounted at `/api` (so the route is
 // `GET /api/search`) was dropped with one SLUICE_ROUTE_MISMATCH per limiter, only once a request
@@ -34,10 +35,7 @@ it('warns once for each misnamed override, at the first request, and checks thei
 
   // A request for neither route is enough to show them.
   expect((await get(`${served.url}/`)).headers.get('x-ratelimit-remaining')).toBe('4')
-  const mismatches = () =>
-    logger.entries
-      .filter((e) => (e.details as { code?: string }).code === 'SLUICE_ROUTE_MISMATCH')
-      .map((e) => (e.details as { route?: string }).route)
+  const mismatches = () => logger.lines.filter((e) => e.object.code === 'SLUICE_ROUTE_MISMATCH').map((e) => e.object.route)
   expect(mismatches().sort()).toEqual(['GET /items', 'GET /search'])
 
   // Their requests: the app-wide policy, once each; and no warning said twice.

@@ -3,9 +3,10 @@ import type { AddressInfo } from 'node:net'
 import { rateLimit } from '@sluice/express'
 import express from 'express'
 import { describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
-import { get, limitHeaders } from '../conformance/http.js'
-import { recordingLogger, regressionSuite } from './support.js'
+import { drivers } from '../support/drivers.js'
+import { get, limitHeaders } from '../support/http.js'
+import { recordingLogger } from '../support/recording-logger.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // Express charged a route with its own override twice (the app-wide middleware, then the
 // route's), and `limit.route(id, false)` exempted nothing. Both adapters now agree: a route with

@@ -1,8 +1,9 @@
 import type { BucketReply, CheckReply, Store } from '@sluice/core'
 import { describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
-import { recordingLogger, regressionSuite } from './support.js'
+import { drivers } from '../support/drivers.js'
+import { get } from '../support/http.js'
+import { recordingLogger } from '../support/recording-logger.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // A custom store whose `cached()` threw gave 500s; bucket replies of `null` gave 500s; a reply of
 // `{}` gave a 200 with `X-RateLimit-Remaining: undefined`. Every field of every reply, cached or
@@ -64,7 +65,7 @@ async function expectLocalAnswer(app: Awaited<ReturnType<typeof suite.start>>, l
   expect(answer.headers.get('ratelimit')).toMatch(/^"default";r=4;t=\d+$/)
   expect(app.stats()).toMatchObject({ degradedAnswers: 1, storeAnswers: 0, storeErrors: 1 })
   expect(logger.codes).toEqual(['SLUICE_STORE_UNAVAILABLE'])
-  expect(String((logger.entries[0]!.details as { reason?: unknown }).reason)).toContain('not a reply')
+  expect(String(logger.lines[0]!.object.reason)).toContain('not a reply')
 }
 
 describe.each(drivers)('$name', (driver) => {

@@ -2,7 +2,7 @@ import { ErrorCodes, MemoryStore, RedisStore } from '@sluice/core'
 import { createLimiter } from '@sluice/core/adapter'
 import type { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
-import { regressionSuite } from './support.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // The stores' options were read as they came: `maxBatch: 0` (or negative) looped forever on the
 // first check, `maxbatch` was accepted, `denyCacheKeys: 2.5` and `new MemoryStore({ maxKeys: 0 })`

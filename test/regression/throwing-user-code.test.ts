@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
-import { regressionSuite } from './support.js'
+import { drivers } from '../support/drivers.js'
+import { get } from '../support/http.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // With Redis down and a logger whose `warn` throws, every request was a 500, although the
 // failure mode should answer. One rule now holds for all user code: loggers and observers that

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { drivers, type Settings } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
-import { recordingLogger, regressionSuite } from './support.js'
+import { drivers, type Settings } from '../support/drivers.js'
+import { get } from '../support/http.js'
+import { recordingLogger } from '../support/recording-logger.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // With the gateway trusted (here 127.0.0.1, where the tests connect from), a request from the
 // gateway that names no client in X-Forwarded-For (nothing, or only an RFC 7239 `Forwarded`)
@@ -12,7 +13,7 @@ const suite = regressionSuite()
 const gateway = '127.0.0.1'
 
 function unknownIpWarnings(logger: ReturnType<typeof recordingLogger>) {
-  return logger.entries.filter((e) => (e.details as { code: string }).code === 'SLUICE_UNKNOWN_IP')
+  return logger.lines.filter((e) => e.object.code === 'SLUICE_UNKNOWN_IP')
 }
 
 describe.each(drivers)('$name', (driver) => {
@@ -32,7 +33,7 @@ describe.each(drivers)('$name', (driver) => {
     expect((await app.peek({ ip: gateway })).remaining).toBe(2)
     const warnings = unknownIpWarnings(logger)
     expect(warnings).toHaveLength(1)
-    expect(warnings[0]!.details).toMatchObject({ ip: gateway, reason: 'trusted-proxy' })
+    expect(warnings[0]!.object).toMatchObject({ ip: gateway, reason: 'trusted-proxy' })
     expect(warnings[0]!.message).toContain('Forwarded is not read')
     expect(warnings[0]!.message).toContain(driver.name === 'express' ? "'trust proxy'" : 'trustProxy')
   })

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
-import { rawGet } from '../conformance/http.js'
-import { recordingLogger, regressionSuite } from './support.js'
+import { drivers } from '../support/drivers.js'
+import { rawGet } from '../support/http.js'
+import { recordingLogger } from '../support/recording-logger.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // Behind a proxy on a unix socket the framework has no client address, and every client landed
 // in one `ip:unknown` bucket, silently. The shared bucket stays (the backend stays protected),
@@ -22,7 +23,7 @@ describe.each(drivers)('$name', (driver) => {
     for (let i = 0; i < 4; i++) statuses.push((await rawGet(app, '/')).status)
     expect(statuses).toEqual([200, 200, 429, 429])
     expect(logger.codes.filter((c) => c === 'SLUICE_UNKNOWN_IP')).toHaveLength(1)
-    expect(logger.entries.find((e) => (e.details as { code: string }).code === 'SLUICE_UNKNOWN_IP')!.message).toContain('trust-proxy')
+    expect(logger.lines.find((e) => e.object.code === 'SLUICE_UNKNOWN_IP')!.message).toContain('trust-proxy')
     expect(app.stats().unknownIp).toBe(4)
   })
 

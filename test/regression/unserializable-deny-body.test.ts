@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { drivers } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
-import { recordingLogger, regressionSuite } from './support.js'
+import { drivers } from '../support/drivers.js'
+import { get } from '../support/http.js'
+import { recordingLogger } from '../support/recording-logger.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // A deny body that JSON cannot hold (a BigInt field, a cycle) turned the 429 into a 500 on both
 // adapters. The decision stands now: the 429 (or 403) with its quota headers, the default
@@ -49,7 +50,7 @@ describe.each(drivers)('$name', (driver) => {
     expect(denied.headers.get('retry-after')).toMatch(/^\d+$/)
     expect(denied.headers.get('x-ratelimit-remaining')).toBe('0')
     expect(logger.codes).toEqual(['SLUICE_DENY_BODY_FAILED'])
-    expect(String((logger.entries[0]!.details as { reason?: unknown }).reason)).toMatch(/serializ|no JSON today|no field today/)
+    expect(String(logger.lines[0]!.object.reason)).toMatch(/serializ|no JSON today|no field today/)
   })
 
   it('answers a cost above the capacity by the default 403 when its deny body cannot be serialized', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { drivers, type Settings } from '../conformance/drivers.js'
-import { get } from '../conformance/http.js'
-import { recordingLogger, regressionSuite } from './support.js'
+import { drivers, type Settings } from '../support/drivers.js'
+import { get } from '../support/http.js'
+import { recordingLogger } from '../support/recording-logger.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // An app behind a proxy without Express's `trust proxy` (or with a Fastify `trustProxy` that
 // does not match the proxy) gets X-Forwarded-For from a peer it does not trust: the frameworks
@@ -11,7 +12,7 @@ const suite = regressionSuite()
 const peer = '127.0.0.1'
 
 function warnings(logger: ReturnType<typeof recordingLogger>) {
-  return logger.entries.filter((e) => (e.details as { code: string }).code === 'SLUICE_UNTRUSTED_FORWARDED_FOR')
+  return logger.lines.filter((e) => e.object.code === 'SLUICE_UNTRUSTED_FORWARDED_FOR')
 }
 
 describe.each(drivers)('$name', (driver) => {
@@ -27,7 +28,7 @@ describe.each(drivers)('$name', (driver) => {
     await get(app.url, { 'x-forwarded-for': '198.51.100.2' })
     const said = warnings(logger)
     expect(said).toHaveLength(1)
-    expect(said[0]!.details).toMatchObject({ peer, setting })
+    expect(said[0]!.object).toMatchObject({ peer, setting })
     expect(said[0]!.message).toContain(setting)
     expect(said[0]!.message).toContain(peer)
     // The header is ignored, as the framework ignores it: both requests drew from the peer's bucket.

@@ -1,6 +1,7 @@
 /** How the report prints its figures: one place, so every table reads alike. */
 
 import type { TargetSummary } from './results.js'
+import { fill } from './template.js'
 
 export const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–')
 export const fixed = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '–')
@@ -25,25 +26,17 @@ export function table(head: readonly string[], rows: readonly (readonly string[]
 }
 export const signedMs = (n: number): string => (Number.isFinite(n) ? `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(2)}` : '–')
 
-/** Lines under a table of measured targets: warnings that change how its figures read. */
-export function warnings(targets: readonly TargetSummary[]): string[] {
-  const lines: string[] = []
+/** Paragraphs under a table of measured targets: warnings that change how its figures read. */
+export function warnings(targets: readonly TargetSummary[]): string {
+  const paragraphs: string[] = []
   for (const t of targets) {
     if (!t.keptUp) {
       const worst = t.samples.reduce((a, b) => (a.responses / (a.offered ?? 1) < b.responses / (b.offered ?? 1) ? a : b))
-      lines.push(
-        '',
-        `⚠ ${t.label} could not keep up: a run answered ${int(worst.responses)} of the ${int(worst.offered ?? Number.NaN)} requests due,` +
-          ' so its figures are not at the intended load (a server behind its load batches more and idles less).',
-      )
+      paragraphs.push(fill('warning-behind', { target: t.label, answered: int(worst.responses), due: int(worst.offered ?? Number.NaN) }))
     }
     if ((t.degraded ?? 0) > 0) {
-      lines.push(
-        '',
-        `⚠ ${t.label} answered ${int(t.degraded!)} of its ${int(t.responses)} requests without Redis: its failure mode, which` +
-          ' takes over when a Redis call outlasts its time budget (a stall of the machine is enough).',
-      )
+      paragraphs.push(fill('warning-degraded', { target: t.label, degraded: int(t.degraded!), responses: int(t.responses) }))
     }
   }
-  return lines
+  return paragraphs.join('\n\n')
 }

@@ -2,17 +2,18 @@ import { fineMs, fixed, int, ms, signedMs, table, times, warnings } from './mark
 import type { BenchResult, SweepLevel, SweepResult, SweepTarget } from './results.js'
 import { levelName } from './sweep.js'
 import { LATENCY_CHART, REDIS_CPU_CHART } from './sweep-charts.js'
+import { fill, notMeasured } from './template.js'
 
 const measured = (level: SweepLevel): SweepTarget[] => level.targets.filter((t) => t.unavailable === undefined)
 
 function heading(level: SweepLevel): string {
   switch (level.kind) {
     case 'saturated':
-      return `### Saturated: closed loop, ${level.connections} connections`
+      return fill('sweep-level-saturated', { connections: level.connections })
     case 'autocannon':
-      return `### autocannon at ${int(level.offeredRps ?? Number.NaN)} req/s, ${level.connections} connections`
+      return fill('sweep-level-autocannon', { rate: int(level.offeredRps ?? Number.NaN), connections: level.connections })
     case 'paced':
-      return `### ${levelName(level)} of saturation: ${int(level.offeredRps ?? Number.NaN)} req/s offered`
+      return fill('sweep-level-paced', { share: levelName(level), rate: int(level.offeredRps ?? Number.NaN) })
   }
 }
 
@@ -64,36 +65,25 @@ function levelTable(sweep: SweepResult, level: SweepLevel): string {
 }
 
 /** The sweep's part of docs/benchmarks.md: how it was run, its two charts, a table per load. */
-export function sweepSection(result: BenchResult): string[] {
+export function sweepSection(result: BenchResult): string {
   const { sweep } = result
-  if (sweep === undefined) return ['## Latency and CPU against offered load', '', 'Not measured in this run.']
+  if (sweep === undefined) return notMeasured('sweep')
   const plan = result.config.sweep
-  const shares = plan.shares.map((share) => `${Math.round(share * 100)} %`).join(', ')
-  const samples = sweep.saturationSamples.map((rps) => int(rps)).join(', ')
-  return [
-    '## Latency and CPU against offered load',
-    '',
-    `How fast each target answers, and what a request costs, from a quiet server to a saturated one. First the`,
-    `headers-only baseline is saturated (a closed loop of ${plan.connections} connections, ${plan.seconds} s per run): **${int(sweep.saturationRps)} req/s**,`,
-    `the median of ${samples}. Every target is then offered ${shares} of that rate, paced as in the`,
-    `fixed-load part (an open loop, at most ${plan.connections} requests in flight), then saturated with the same closed loop, and last`,
-    `offered ${int(plan.autocannonRate)} req/s by autocannon's \`overallRate\` on ${plan.autocannonConnections} connections (not paced: what a user who benchmarks with`,
-    'autocannon sees; not on the charts).',
-    `${plan.rounds} interleaved round${plan.rounds === 1 ? '' : 's'} of ${plan.seconds} s runs, each every load and every target; the figures are medians over`,
-    'rounds, and "added" is the median over rounds of a target\'s mean (or p99) latency minus the baseline\'s at the',
-    'same load in the same round. Paced latency is measured from when each request was due, to the µs; the closed',
-    "loop's p50 and p99 are autocannon's (whole milliseconds) and its mean is connections ÷ throughput (Little's law);",
-    "at autocannon's fixed rate all three are from each response's time as autocannon took it (from when it sent the",
-    'request), to the µs.',
-    'The bucket never empties, so every limiter answers every request 200.',
-    '',
-    'On the charts, a load a target could not keep up with (⚠ in its table) is left off its line: its figures are',
-    "a queue's, not that load's.",
-    '',
-    `![Mean latency added over headers only against offered load](${LATENCY_CHART})`,
-    '',
-    `![Redis CPU per request against offered load](${REDIS_CPU_CHART})`,
-    '',
-    ...sweep.levels.flatMap((level) => [heading(level), '', levelTable(sweep, level), ...warnings(measured(level)), '']),
-  ]
+  const levels = sweep.levels.map((level) =>
+    fill('sweep-level', { heading: heading(level), table: levelTable(sweep, level), warnings: warnings(measured(level)) }),
+  )
+  return fill('sweep', {
+    connections: plan.connections,
+    seconds: plan.seconds,
+    saturation: int(sweep.saturationRps),
+    samples: sweep.saturationSamples.map((rps) => int(rps)).join(', '),
+    shares: plan.shares.map((share) => `${Math.round(share * 100)} %`).join(', '),
+    autocannonRate: int(plan.autocannonRate),
+    autocannonConnections: plan.autocannonConnections,
+    rounds: plan.rounds,
+    roundWord: plan.rounds === 1 ? 'round' : 'rounds',
+    latencyChart: LATENCY_CHART,
+    redisCpuChart: REDIS_CPU_CHART,
+    levels: levels.join('\n\n'),
+  })
 }

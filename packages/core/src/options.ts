@@ -52,6 +52,7 @@ export const LIMITER_OPTION_NAMES = [
   'key',
   'cost',
   'skip',
+  'global',
   'headers',
   'denyBody',
   'prefix',
@@ -66,6 +67,12 @@ export const LIMITER_OPTION_NAMES = [
 ] as const
 const FAILURE_MODES: readonly FailureMode[] = ['local', 'allow', 'deny']
 const PREFIX = /^[^{}\s]{0,64}$/
+function resolveGlobal(value: unknown): boolean {
+  if (value === undefined) return true
+  if (typeof value !== 'boolean') throw invalid('global', value, 'expected true (limit every request) or false (only routes that ask)')
+  return value
+}
+
 export const ROUTE_OPTION_NAMES = ['capacity', 'refillPerSecond', 'name', 'shadow', 'policies', 'key', 'cost', 'skip'] as const
 const HEADER_FAMILIES: readonly HeaderFamilies[] = ['all', 'ietf', 'legacy', 'none']
 
@@ -207,6 +214,7 @@ export function resolveLimiterOptions<Req>(
     // A static cost must fit every tier, since any request may be on any tier.
     cost: resolveCost<Req>(input.cost, 'cost', tiers === undefined ? policies : [...tiers.values()].flat()),
     skip: resolveFunction<SkipOption<Req>>(input.skip, 'skip', '(request) => boolean | Promise<boolean>'),
+    global: resolveGlobal(input.global),
     headers: resolveHeaderFamilies(input.headers),
     denyBody: resolveFunction<DenyBody<Req>>(input.denyBody, 'denyBody', '(result, request) => body'),
     prefix,

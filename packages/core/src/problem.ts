@@ -32,34 +32,45 @@ export function customDenial(status: number, body: unknown): Denial {
   return { status, contentType: JSON_TYPE, body: json }
 }
 
-/** 429: the bucket is short of `cost` tokens; retrying after `Retry-After` will work. */
+/**
+ * 429: the bucket is short of `cost` tokens; retrying after `Retry-After` will work. The body
+ * names the cost, since the quota headers count tokens: a client that reads `r=1` before sending
+ * a request that costs 2 would otherwise be refused without knowing why.
+ */
 export function quotaExceeded(result: RateLimitResult): ProblemDetails {
   return {
     type: QUOTA_EXCEEDED_TYPE,
     title: 'Too Many Requests',
     status: 429,
-    detail: `Rate limit ${result.violated.map((n) => `"${n}"`).join(', ')} exceeded: retry in ${retrySeconds(result)} s.`,
+    detail: `Rate limit ${result.violated.map((n) => `"${n}"`).join(', ')} exceeded: this request costs ${tokens(result.cost)}; retry in ${retrySeconds(result)} s.`,
     'violated-policies': result.violated,
+    cost: result.cost,
   }
 }
 
+const tokens = (n: number): string => (n === 1 ? '1 token' : `${n} tokens`)
+
 const retrySeconds = (result: RateLimitResult): number => Math.max(1, Math.ceil(result.retryAfterMs / 1000))
 
-// A flood denies the same policy over and over: its body, but for the seconds, is built once.
-const floodBodies = new WeakMap<ResolvedPolicy, readonly [string, string]>()
+// A flood denies the same policy over and over, mostly at one cost: its body, but for the seconds,
+// is built once per policy and cost (the last cost seen; a computed cost that varies rebuilds it).
+const floodBodies = new WeakMap<ResolvedPolicy, { readonly cost: number; readonly halves: readonly [string, string] }>()
 
 /** The 429 problem, serialized; built from two constant halves when one policy denied. */
 export function quotaExceededDenial(result: RateLimitResult): Denial {
   if (result.violated.length !== 1) return problemDenial(quotaExceeded(result))
-  let halves = floodBodies.get(result.policy)
-  if (halves === undefined) {
+  let built = floodBodies.get(result.policy)
+  if (built?.cost !== result.cost) {
     const marker = '\u0000'
-    const whole = JSON.stringify({ ...quotaExceeded(result), detail: `Rate limit "${result.policy.name}" exceeded: retry in ${marker} s.` })
+    const whole = JSON.stringify({
+      ...quotaExceeded(result),
+      detail: `Rate limit "${result.policy.name}" exceeded: this request costs ${tokens(result.cost)}; retry in ${marker} s.`,
+    })
     const at = whole.indexOf('\\u0000')
-    halves = [whole.slice(0, at), whole.slice(at + '\\u0000'.length)]
-    floodBodies.set(result.policy, halves)
+    built = { cost: result.cost, halves: [whole.slice(0, at), whole.slice(at + '\\u0000'.length)] }
+    floodBodies.set(result.policy, built)
   }
-  return { status: 429, contentType: PROBLEM, body: `${halves[0]}${retrySeconds(result)}${halves[1]}` }
+  return { status: 429, contentType: PROBLEM, body: `${built.halves[0]}${retrySeconds(result)}${built.halves[1]}` }
 }
 
 /**
@@ -73,16 +84,22 @@ export function costExceedsCapacity(result: RateLimitResult): ProblemDetails {
     status: 403,
     detail: `This request costs ${result.cost} tokens but policy "${result.policy.name}" holds at most ${result.limit}: it can never be admitted.`,
     'violated-policies': result.violated,
+    cost: result.cost,
   }
 }
 
-/** 401: the limiter keys by an API key header and this request has none (or none it could verify). */
-export function missingApiKey(header: string): ProblemDetails {
+/**
+ * 401: the limiter keys by an API key header and this request has none, or one `verify` refused
+ * (`sent`): a client that sent a key is told it is not valid, not that it is missing.
+ */
+export function missingApiKey(header: string, sent = false): ProblemDetails {
   return {
     type: 'about:blank',
     title: 'Unauthorized',
     status: 401,
-    detail: `This endpoint requires an API key in the "${header}" header.`,
+    detail: sent
+      ? `The API key in the "${header}" header is not a valid API key.`
+      : `This endpoint requires an API key in the "${header}" header.`,
   }
 }
 

@@ -40,3 +40,11 @@ export function callRequestFunction<R>(option: string, call: () => unknown, chec
     throw threw(option, error)
   })
 }
+
+/** The check for a request function that answers yes or no (`skip`, `key.verify`). */
+export function checkedBoolean(option: string): (value: unknown) => boolean {
+  return (value) => {
+    if (typeof value !== 'boolean') throw badValue(option, 'true or false', value)
+    return value
+  }
+}

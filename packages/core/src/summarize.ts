@@ -51,6 +51,8 @@ export function summarize(
     policy: binding.policy,
     limit: binding.policy.capacity,
     remaining: binding.remaining,
+    used: binding.policy.capacity - binding.remaining,
+    resetTime: new Date(Date.now() + binding.resetMs),
     retryAfterMs: admitted ? 0 : binding.retryAfterMs,
     resetMs: binding.resetMs,
     nextTokenMs: binding.nextTokenMs,

@@ -4,7 +4,11 @@
  * rejection must not become the process's unhandled rejection (Node's default exits on one).
  */
 
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
+/**
+ * Whether a value is a promise (or any thenable): the one test for "await only if it is a
+ * promise" (`isThenable(x) ? await x : x`), since an await per request is not free.
+ */
+export function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return (
     value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
   )

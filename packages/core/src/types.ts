@@ -294,6 +294,13 @@ export interface CommonLimiterOptions<Req> {
   readonly cost?: CostOption<Req>
   /** Requests for which this returns true are not limited at all (health checks, allow-lists). */
   readonly skip?: SkipOption<Req>
+  /**
+   * `false`: opt-in limiting. Only routes that ask for a limit (Fastify `config.rateLimit`, Express
+   * `limit.route(id, override)`, `{}` for the limiter's own policies) and manual checks are
+   * limited; every other request, unmatched ones (404s) included, passes unchecked.
+   * @default true
+   */
+  readonly global?: boolean
   /** Which quota headers to send. @default 'all' */
   readonly headers?: HeaderFamilies
   /** The body of a 429 or 403 answer. @default an RFC 9457 problem (`application/problem+json`) */
@@ -349,6 +356,8 @@ export interface ResolvedLimiterOptions<Req> {
   readonly key: KeyOption<Req>
   readonly cost: CostOption<Req>
   readonly skip: SkipOption<Req> | undefined
+  /** Whether a request with no route override of its own is limited. */
+  readonly global: boolean
   readonly headers: HeaderFamilies
   readonly denyBody: DenyBody<Req> | undefined
   readonly prefix: string
@@ -364,6 +373,37 @@ export interface ResolvedLimiterOptions<Req> {
 
 /** A client, as an operator names it: by address, API key, or key-function id. */
 export type ClientRef = { readonly ip: string } | { readonly apiKey: string } | { readonly id: string }
+
+/**
+ * What an app can do with its limiter besides limiting routes: `fastify.sluice`, and the Express
+ * middleware's own methods. A frozen object of its own, apart from the limiter an adapter holds.
+ */
+export interface LimiterControls<Req> {
+  /** Counters for metrics: answers by source, store errors, the circuit's state, shadow denials, unknown IPs. */
+  stats(): SluiceStats
+  /**
+   * Every bucket of `client` under this limiter's prefix starts full again: in the store, in this
+   * replica's failure-mode buckets and deny cache (other replicas' deny caches agree within about
+   * a second). Rejects with `ERR_SLUICE_STORE_UNAVAILABLE` while the store is.
+   */
+  reset(client: ClientRef): Promise<void>
+  /** Where `client` stands in the limiter's own policies (its `tier`'s, with tiers), taking nothing. */
+  peek(client: ClientRef & { readonly tier?: string }): Promise<RateLimitResult>
+  /**
+   * A check from a handler, by a key only it knows (login attempts per username): the same
+   * buckets semantics, store, failure mode and coalescing as the middleware; `tier()` applies,
+   * `skip` does not; nothing is sent. Rejects with `ERR_SLUICE_STORE_UNAVAILABLE` when the store
+   * is unavailable and the failure mode is `allow` or `deny` (no bucket was measured).
+   */
+  check(request: Req, options: ManualCheckOptions): Promise<RateLimitResult>
+}
+
+/** What one request is checked against: its policies, their buckets' ids, and their constant header. */
+export interface Binding {
+  readonly policies: readonly ResolvedPolicy[]
+  readonly bucketIds: readonly string[]
+  readonly policyHeader: string
+}
 
 /** A one-off limit from a handler (`check(request, options)`): login attempts per username, say. */
 export interface ManualCheckOptions {
@@ -401,7 +441,15 @@ export interface RateLimitResult {
   readonly policy: ResolvedPolicy
   /** The binding policy's capacity (the `X-RateLimit-Limit` value). */
   readonly limit: number
+  /** Whole tokens left in the binding policy's bucket after this request (the `X-RateLimit-Remaining` value). */
   readonly remaining: number
+  /** `limit − remaining`: what @fastify/rate-limit and express-rate-limit call `used` (tokens, not requests). */
+  readonly used: number
+  /**
+   * When the binding policy's bucket is full again, for display (express-rate-limit's `resetTime`):
+   * `resetMs` from now on this server's clock. Decisions never read it; they use the store's clock.
+   */
+  readonly resetTime: Date
   /** Milliseconds until the request could be admitted: the longest wait among the violated policies. */
   readonly retryAfterMs: number
   readonly resetMs: number
@@ -459,6 +507,8 @@ export interface ProblemDetails {
   readonly status: number
   readonly detail: string
   readonly 'violated-policies'?: readonly string[]
+  /** 429 and 403: the tokens the request asked for (the quota headers count tokens, not requests). */
+  readonly cost?: number
 }
 
 /** Where an answer came from. */

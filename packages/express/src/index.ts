@@ -1,14 +1,7 @@
-import {
-  type ClientRef,
-  type LimiterOptions,
-  type ManualCheckOptions,
-  type RateLimitResult,
-  type RouteLimitOptions,
-  type SluiceStats,
-  WarningCodes,
-} from '@sluice/core'
+import { type LimiterOptions, type RateLimitResult, type RouteLimitOptions, WarningCodes } from '@sluice/core'
 import {
   createLimiter,
+  type LimiterControls,
   permissiveTrustProxyMessage,
   type RequestView,
   type RouteLimiter,
@@ -26,24 +19,17 @@ export type SluiceExpressOptions = LimiterOptions<Request>
 /** A route override for `limit.route(id, override)`: the same shape as Fastify's `config.rateLimit`. */
 export type SluiceExpressRouteOptions = RouteLimitOptions<Request>
 
-/** The middleware, with the limiter's counters and per-route variants. */
-export type SluiceMiddleware = RequestHandler & {
-  /** Answers by source, store errors, circuit state, shadow denials, unknown IPs. */
-  stats(): SluiceStats
-  /** Every bucket of a client under this limiter's prefix starts full again (see the README). */
-  reset(client: ClientRef): Promise<void>
-  /** Where a client stands in the limiter's own policies (with tiers, name its `tier`), taking nothing. */
-  peek(client: ClientRef & { readonly tier?: string }): Promise<RateLimitResult>
-  /** A check from a handler, by a key only it knows; sends nothing. */
-  check(req: Request, options: ManualCheckOptions): Promise<RateLimitResult>
-  /**
-   * The same limiter with a route's own override, as Fastify's `config.rateLimit`: an override
-   * with `capacity`, `refillPerSecond`, `name` or `policies` gets buckets of its own, named after
-   * `id` (use the route, e.g. `'GET /search'`, the same on every replica); a `cost`- or `key`-only
-   * override draws from this limiter's buckets.
-   */
-  route(id: string, override: SluiceExpressRouteOptions | false): RequestHandler
-}
+/** The middleware, with the limiter's controls (documented on `LimiterControls`) and per-route variants. */
+export type SluiceMiddleware = RequestHandler &
+  LimiterControls<Request> & {
+    /**
+     * The same limiter with a route's own override, as Fastify's `config.rateLimit`: an override
+     * with `capacity`, `refillPerSecond`, `name` or `policies` gets buckets of its own, named after
+     * `id` (use the route, e.g. `'GET /search'`, the same on every replica); a `cost`- or `key`-only
+     * override draws from this limiter's buckets.
+     */
+    route(id: string, override: SluiceExpressRouteOptions | false): RequestHandler
+  }
 
 declare global {
   // Express's own extension point: @types/express merges `Express.Request` into its Request.
@@ -112,7 +98,8 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
     res.status(decision.deny.status).type(decision.deny.contentType).send(decision.deny.body)
   }
 
-  const whole = limiter.forRoute(undefined, '*', '*')!
+  // Null with `global: false`: only the routes that ask for a limit have one.
+  const whole = limiter.forRoute(undefined, '*', '*')
 
   // A request left to an override that never ran (a handler before it answered, or the walk was
   // wrong): it is charged now, to the override when its route was reached, else app-wide.
@@ -137,6 +124,7 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
     appWide.add(req)
     const owner = finder.owner(req)
     if (owner.kind === 'app') {
+      if (whole === null) return next()
       appWideChecked.add(req)
       return check(whole, req, res, next)
     }
@@ -148,11 +136,13 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
     next()
   }
 
+  // The controls' own methods: they close over the limiter, not over `this`.
+  const { stats, reset, peek, check: manualCheck } = limiter.controls
   return Object.assign(middleware, {
-    stats: () => limiter.stats(),
-    reset: (client: ClientRef) => limiter.reset(client),
-    peek: (client: ClientRef & { readonly tier?: string }) => limiter.peek(client),
-    check: (req: Request, checkOptions: ManualCheckOptions) => limiter.check(req, checkOptions),
+    stats,
+    reset,
+    peek,
+    check: manualCheck,
     route(id: string, override: SluiceExpressRouteOptions | false): RequestHandler {
       const routeId = new RouteId(id)
       const route = limiter.forRoute(override, '', id)

@@ -1,17 +1,15 @@
 import {
-  type ClientRef,
   ErrorCodes,
   type LimiterOptions,
-  type ManualCheckOptions,
   type RateLimitResult,
   type RouteLimitOptions,
   SluiceError,
   SluiceOptionError,
-  type SluiceStats,
   WarningCodes,
 } from '@sluice/core'
 import {
   createLimiter,
+  type LimiterControls,
   permissiveTrustProxyMessage,
   processWarningLogger,
   type RouteLimiter,
@@ -54,17 +52,8 @@ declare module 'fastify' {
   }
 }
 
-/** `fastify.sluice`: what an app can do with its limiter besides limiting routes. */
-export interface SluiceFastifyLimiter {
-  /** Answers by source, store errors, circuit state, shadow denials, unknown IPs (for metrics). */
-  stats(): SluiceStats
-  /** Every bucket of a client under this limiter's prefix starts full again (see the README). */
-  reset(client: ClientRef): Promise<void>
-  /** Where a client stands in the limiter's own policies (with tiers, name its `tier`), taking nothing. */
-  peek(client: ClientRef & { readonly tier?: string }): Promise<RateLimitResult>
-  /** A check from a handler, by a key only it knows; sends nothing. */
-  check(request: FastifyRequest, options: ManualCheckOptions): Promise<RateLimitResult>
-}
+/** `fastify.sluice`: what an app can do with its limiter besides limiting routes (documented on `LimiterControls`). */
+export interface SluiceFastifyLimiter extends LimiterControls<FastifyRequest> {}
 
 export type { ClientRef, FailureMode, ManualCheckOptions, PolicyResult, RateLimitResult, SluiceStats } from '@sluice/core'
 
@@ -101,12 +90,7 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
   const everyoneTrusted = trustsEveryone(trust)
 
   if (!fastify.hasRequestDecorator('rateLimit')) fastify.decorateRequest('rateLimit', undefined)
-  const api: SluiceFastifyLimiter = {
-    stats: () => limiter.stats(),
-    reset: (client) => limiter.reset(client),
-    peek: (client) => limiter.peek(client),
-    check: (request, checkOptions) => limiter.check(request, checkOptions),
-  }
+  const api: SluiceFastifyLimiter = limiter.controls
   fastify.decorate('sluice', api)
   // A closed app's limiter gives its buckets' ids back, so a new app on the same client may use them with other numbers.
   fastify.addHook('onClose', async () => limiter.close())

@@ -1,5 +1,5 @@
 import { allowed, count, rate, seconds } from './format.js'
-import type { Report } from './report.js'
+import type { Report } from './types.js'
 
 type BoundParts = Pick<Report, 'bound' | 'capacity' | 'refillPerSecond' | 'elapsedSeconds'>
 

@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import { isIPv4 } from 'node:net'
 import type { KeyMode } from './policy.js'
-import type { ClientIdentity } from './report.js'
+import type { ClientIdentity } from './types.js'
 
 /** The load test sends traffic to loopback only: a typo must not aim it at a real host. */
 export function loopbackTarget(gatewayUrl: string): URL {

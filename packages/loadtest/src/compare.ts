@@ -1,5 +1,5 @@
-import type { Report } from './report.js'
 import type { ScenarioName } from './scenarios.js'
+import type { Report } from './types.js'
 
 /** One scenario run twice: replicas sharing Redis, then each on its own. */
 export interface Comparison {

@@ -2,7 +2,7 @@ import { degradedNote, runBound } from './bound-text.js'
 import { boundChart, type CumulativeSeries, escapeXml, lineChart } from './chart.js'
 import { compareReports } from './compare.js'
 import { count, describeLoad, ms, percent, rate, seconds, times } from './format.js'
-import type { Report } from './report.js'
+import type { Report } from './types.js'
 
 const STYLE = `
 body { font: 15px/1.5 system-ui, sans-serif; color: #222; margin: 0; background: #fafafa; }

@@ -4,7 +4,6 @@ export { lineChart, niceCeiling } from './chart.js'
 export { type Comparison, compareReports } from './compare.js'
 export { type HtmlExtras, renderHtml } from './html.js'
 export { API_KEY_HEADER, DEFAULT_POLICY, DEGRADED_HEADER, KEY_MODES, type KeyMode } from './policy.js'
-export type { ClientIdentity, ClientStats, Load, ReplicaStats, Report } from './report.js'
 export { type LoadTestOptions, type Progress, runLoadTest, steadyRate } from './run.js'
 export { answeredLocally, type Sample } from './sample.js'
 export {
@@ -16,4 +15,5 @@ export {
 } from './scenarios.js'
 export { runSuite, type SuiteOptions } from './suite.js'
 export { formatComparison, formatProgress, formatTable, progressLines } from './table.js'
+export type { ClientIdentity, ClientStats, Load, ReplicaStats, Report } from './types.js'
 export { writeHtmlReport } from './write-report.js'

@@ -3,7 +3,7 @@ import { driveAutocannon } from './drivers/autocannon.js'
 import { driveHttp } from './drivers/http.js'
 import { untilBucketFull } from './full-bucket.js'
 import type { KeyMode } from './policy.js'
-import { buildReport, type Load, type Report } from './report.js'
+import { buildReport } from './report.js'
 import { Recorder } from './sample.js'
 import {
   BURST_CONNECTIONS,
@@ -14,6 +14,7 @@ import {
   STEADY_SHARE,
   type StoreMode,
 } from './scenarios.js'
+import type { Load, Report } from './types.js'
 
 export interface LoadTestOptions {
   /** The gateway, on 127.0.0.0/8. */

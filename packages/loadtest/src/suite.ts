@@ -1,6 +1,6 @@
-import type { Report } from './report.js'
 import { type LoadTestOptions, runLoadTest } from './run.js'
 import type { ScenarioName } from './scenarios.js'
+import type { Report } from './types.js'
 
 export interface SuiteOptions extends Omit<LoadTestOptions, 'scenario'> {
   readonly scenarios: readonly ScenarioName[]

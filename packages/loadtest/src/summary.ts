@@ -1,6 +1,6 @@
 import { arithmetic, runBound } from './bound-text.js'
 import { allowed, count, percent, rate, seconds, times } from './format.js'
-import type { Report } from './report.js'
+import type { Report } from './types.js'
 
 /** The verdict in one sentence, for someone who has never heard of token buckets. */
 export function summarize(r: Omit<Report, 'summary'>): string {

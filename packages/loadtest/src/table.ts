@@ -1,10 +1,10 @@
 import { degradedNote, runBound } from './bound-text.js'
 import type { Comparison } from './compare.js'
 import { count, describeLoad, ms, percent, rate, seconds, times } from './format.js'
-import type { Report } from './report.js'
 import type { Progress } from './run.js'
 import { SCENARIOS } from './scenarios.js'
 import type { SuiteOptions } from './suite.js'
+import type { Report } from './types.js'
 
 /** Columns: the first left-aligned, the rest right-aligned. */
 function grid(rows: readonly (readonly string[])[], indent = '  '): string[] {

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type HtmlExtras, renderHtml } from './html.js'
-import type { Report } from './report.js'
+import type { Report } from './types.js'
 
 /** Write the HTML report to `dir` (git-ignored `reports/` by default); resolves with its path. */
 export async function writeHtmlReport(reports: Report | readonly Report[], dir = 'reports', extras: HtmlExtras = {}): Promise<string> {

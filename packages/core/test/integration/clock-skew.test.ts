@@ -12,7 +12,7 @@ import type { BucketReply } from '../../src/types.js'
 const BUDGET = { timeoutMs: 10_000 } as const
 
 const run = promisify(execFile)
-const fixture = fileURLToPath(new URL('./fixtures/skewed-check.ts', import.meta.url))
+const fixture = fileURLToPath(new URL('../fixtures/skewed-check.ts', import.meta.url))
 const DAY_MS = 86_400_000
 
 let server: RedisServer

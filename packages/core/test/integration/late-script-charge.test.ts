@@ -2,6 +2,7 @@ import { type RedisClusterServer, type RedisServer, startRedis, startRedisCluste
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { recordingLogger } from '../../../../test/support/recording-logger.js'
 import { createLimiter } from '../../src/adapter.js'
 import type { RedisClient, RequestView } from '../../src/types.js'
 
@@ -17,7 +18,7 @@ async function lateChecksTakeNothing(
   ownerOf: (key: string) => Promise<Redis>,
   sameConnection: (key: string) => Promise<unknown>,
 ) {
-  const options = { redis, capacity: 10, refillPerSecond: 0.001, prefix: `late${++n}:`, timeoutMs: 10_000 }
+  const options = { redis, capacity: 10, refillPerSecond: 0.001, prefix: `late${++n}:`, timeoutMs: 10_000, logger: recordingLogger() }
   // The first token through a limiter with a generous budget, so that a slow machine cannot hand
   // it to the failure mode; its reply also tells this client's stores the node's clock.
   const steady = createLimiter<object>(options).forRoute(undefined, '*', '*')!

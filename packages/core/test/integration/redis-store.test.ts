@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolvePolicy } from '../../src/policies.js'
 import { RedisStore } from '../../src/stores/redis-store.js'
-import { drain, waitsUntilAllowed } from './bucket-checks.js'
+import { drain, waitsUntilAllowed } from '../support/bucket-checks.js'
 
 // A generous budget for direct checks: these tests are about what the buckets answer, and on a
 // busy machine the store's default (100 ms) could refuse one.

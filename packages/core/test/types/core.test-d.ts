@@ -5,6 +5,7 @@ import type {
   BudgetedStore,
   Decision,
   LimiterOptions,
+  ProblemDetails,
   RateLimitResult,
   RedisStoreOptions,
   RouteLimitOptions,
@@ -19,6 +20,7 @@ describe('@sluice/core types', () => {
     expectTypeOf<{ capacity: 10; refillPerSecond: 1 }>().toExtend<LimiterOptions<Req>>()
     expectTypeOf<{ policies: [{ name: 'a'; capacity: 1; refillPerSecond: 1 }] }>().toExtend<LimiterOptions<Req>>()
     expectTypeOf<{ capacity: 10; refillPerSecond: 1; policies: [] }>().not.toExtend<LimiterOptions<Req>>()
+    expectTypeOf<LimiterOptions<Req>['global']>().toEqualTypeOf<boolean | undefined>()
     // Several policies each need a name.
     expectTypeOf<{ policies: [{ capacity: 1; refillPerSecond: 1 }] }>().not.toExtend<LimiterOptions<Req>>()
   })
@@ -64,7 +66,12 @@ describe('@sluice/core types', () => {
     expectTypeOf(route!.check).returns.resolves.toEqualTypeOf<Decision | undefined>()
     expectTypeOf<Decision['result']>().toEqualTypeOf<RateLimitResult | undefined>()
     expectTypeOf<RateLimitResult['status']>().toEqualTypeOf<'allowed' | 'denied' | 'cost-exceeds-capacity'>()
-    expectTypeOf(limiter.stats()).toEqualTypeOf<SluiceStats>()
+    expectTypeOf(limiter.controls.stats()).toEqualTypeOf<SluiceStats>()
+    expectTypeOf(limiter.controls).toEqualTypeOf<import('../../src/adapter.js').LimiterControls<Req>>()
+    expectTypeOf(limiter.controls.check).parameters.toEqualTypeOf<[Req, import('../../src/types.js').ManualCheckOptions]>()
+    expectTypeOf<RateLimitResult['used']>().toEqualTypeOf<number>()
+    expectTypeOf<RateLimitResult['resetTime']>().toEqualTypeOf<Date>()
+    expectTypeOf<ProblemDetails['cost']>().toEqualTypeOf<number | undefined>()
   })
 
   it('types the request view and what it found wrong with the address', () => {

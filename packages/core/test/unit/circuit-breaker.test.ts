@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CircuitBreaker } from '../../src/circuit-breaker.js'
-import { manualClock } from './support/manual-clock.js'
+import { manualClock } from '../support/manual-clock.js'
 
 const options = { failureThreshold: 3, cooldownMs: 100, maxCooldownMs: 350 }
 

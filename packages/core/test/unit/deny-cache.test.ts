@@ -3,7 +3,7 @@ import { applyCheck } from '../../src/bucket.js'
 import { resolvePolicy } from '../../src/policies.js'
 import { DENY_CACHE_MAX_AGE_MS, DenyCache } from '../../src/stores/deny-cache.js'
 import type { CheckRequest, CheckStep, ResolvedPolicy } from '../../src/types.js'
-import { manualClock } from './support/manual-clock.js'
+import { manualClock } from '../support/manual-clock.js'
 
 // 2 tokens, one a second: an empty bucket admits one token 1 s after it was found empty.
 const perSecond = resolvePolicy({ capacity: 2, refillPerSecond: 1 })

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { recordingLogger } from '../../../../test/support/recording-logger.js'
 import { ErrorCodes, SluiceError } from '../../src/errors.js'
 import { Failover, type FailoverOptions, localShare, type PolicyCheck } from '../../src/failover.js'
 import { resolvePolicy } from '../../src/policies.js'
 import { MemoryStore } from '../../src/stores/memory-store.js'
 import type { BudgetedStore, CheckReply, CheckRequest, Store, StoreCallEvent } from '../../src/types.js'
-import { manualClock } from './support/manual-clock.js'
-import { recordingLogger } from './support/recording-logger.js'
+import { manualClock } from '../support/manual-clock.js'
 
 // Slow enough that no token comes back while a test runs, so the local buckets' own clock
 // (process time) never matters.

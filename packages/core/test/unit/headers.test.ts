@@ -11,6 +11,8 @@ function result(overrides: Partial<RateLimitResult>): RateLimitResult {
     status: 'allowed',
     allowed: true,
     remaining: 42,
+    used: 58,
+    resetTime: new Date(0),
     retryAfterMs: 0,
     resetMs: 19_334,
     nextTokenMs: 0,

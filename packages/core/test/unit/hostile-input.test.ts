@@ -1,12 +1,12 @@
 import fc from 'fast-check'
 import { type Item, parseList } from 'structured-headers'
 import { describe, expect, it } from 'vitest'
+import { recordingLogger } from '../../../../test/support/recording-logger.js'
 import { createLimiter } from '../../src/adapter.js'
 import { rateLimitHeaders } from '../../src/headers.js'
 import { resolvePolicy } from '../../src/policies.js'
 import { MemoryStore } from '../../src/stores/memory-store.js'
 import type { RequestView } from '../../src/types.js'
-import { recordingLogger } from './support/recording-logger.js'
 
 const KEY_SHAPE = /^sluice:\{(ip|key|id):[^{}\s]*\}:default$/
 
@@ -120,6 +120,8 @@ describe('structured fields', () => {
             status: 'allowed',
             allowed: true,
             remaining,
+            used: capacity - remaining,
+            resetTime: new Date(0),
             retryAfterMs: 0,
             resetMs: 0,
             nextTokenMs,

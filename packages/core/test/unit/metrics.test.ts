@@ -1,10 +1,10 @@
 import * as promClient from 'prom-client'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
+import { recordingLogger } from '../../../../test/support/recording-logger.js'
 import { createLimiter } from '../../src/adapter.js'
 import { createMetrics } from '../../src/metrics.js'
 import type { RequestView } from '../../src/types.js'
-import { recordingLogger } from './support/recording-logger.js'
 
 const view: RequestView = { ip: '192.0.2.1', header: () => undefined }
 

@@ -34,6 +34,8 @@ describe('option validation', () => {
     ['key.header', { ...base, key: { header: 'bad header' } }],
     ['key.missing', { ...base, key: { header: 'x-api-key', missing: 'allow' } }],
     ['capacity', { capacity: 1_000_000, refillPerSecond: 0.01 }],
+    ['global', { ...base, global: 'no' }],
+    ['global', { ...base, global: 0 }],
   ])('rejects an invalid %s with ERR_SLUICE_INVALID_OPTION', (option, options) => {
     const error = rejects(options) as SluiceOptionError
     expect(error).toBeInstanceOf(SluiceOptionError)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { recordingLogger } from '../../../../test/support/recording-logger.js'
 import { WarningCodes, WarnOnce, WarnThrottle, warn } from '../../src/warnings.js'
-import { manualClock } from './support/manual-clock.js'
-import { recordingLogger } from './support/recording-logger.js'
+import { manualClock } from '../support/manual-clock.js'
 
 const throwingLogger = {
   warn(): void {

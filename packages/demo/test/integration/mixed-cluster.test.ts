@@ -1,9 +1,9 @@
 import { runLoadTest } from '@sluice/loadtest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { get } from '../../../../test/support/http.js'
 import { type Cluster, startCluster } from '../../src/cluster.js'
 import { scrapeReplicas } from '../../src/metrics-scrape.js'
-import { expectGlobalLimit, expectLocalAnswersAgree, SHARED_BUDGET_MS } from './global-limit.js'
-import { get } from './http.js'
+import { expectGlobalLimit, expectLocalAnswersAgree, SHARED_BUDGET_MS } from '../support/global-limit.js'
 
 /**
  * Fastify and Express replicas behind one gateway, on one Redis, and then on a three-master
@@ -45,15 +45,13 @@ describe('a mixed cluster: Fastify and Express replicas sharing one Redis', () =
 
   it('answers alike from both frameworks', async () => {
     const started = performance.now()
-    const answers = await Promise.all(
-      cluster.replicas.map((r) => get(`http://127.0.0.1:${r.port}/`, { headers: { 'x-api-key': 'same-client' } })),
-    )
+    const answers = await Promise.all(cluster.replicas.map((r) => get(`http://127.0.0.1:${r.port}/`, { 'x-api-key': 'same-client' })))
     const refilled = Math.floor(((performance.now() - started) / 1000) * POLICY.refillPerSecond)
-    const policies = new Set(answers.map((a) => a.headers['ratelimit-policy']))
+    const policies = new Set(answers.map((a) => a.headers.get('ratelimit-policy')))
     expect(policies).toEqual(new Set(['"default";q=100;w=2']))
     // Concurrent, so in any order: three takes from one bucket, whichever framework answered. The
     // last leaves 97, or more by what refilled meanwhile; three buckets would leave 99 each.
-    const left = answers.map((a) => Number(a.headers['x-ratelimit-remaining']))
+    const left = answers.map((a) => Number(a.headers.get('x-ratelimit-remaining')))
     expect(Math.max(...left)).toBe(99)
     expect(Math.min(...left)).toBeGreaterThanOrEqual(97)
     expect(Math.min(...left)).toBeLessThanOrEqual(97 + refilled)

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type NginxServer, startNginx } from '@sluice/harness'
 import { afterEach, describe, expect, it } from 'vitest'
-import { get } from './http.js'
+import { get } from '../../../../test/support/http.js'
 
 /** Stand-in replicas that echo what the gateway sent them and answer like a limited route. */
 interface Upstream {
@@ -55,7 +55,7 @@ describe('startNginx', () => {
     const replicas = await Promise.all(['a', 'b', 'c'].map(upstream))
     const g = await gateway(replicas)
     const order: string[] = []
-    for (let i = 0; i < 30; i++) order.push((await get(g.url)).headers['x-instance-id'] as string)
+    for (let i = 0; i < 30; i++) order.push((await get(g.url)).headers.get('x-instance-id') as string)
     expect(order.slice(0, 6).sort()).toEqual(['a', 'a', 'b', 'b', 'c', 'c'])
     for (const r of replicas) expect(order.filter((id) => id === r.id)).toHaveLength(10)
     // A new client connection for each request, yet nginx reuses its connections to the replicas.
@@ -65,7 +65,7 @@ describe('startNginx', () => {
   it('overwrites X-Forwarded-For with the client address and drops Forwarded', async () => {
     const [replica] = await Promise.all([upstream('a')])
     const g = await gateway([replica!])
-    await get(g.url, { localAddress: '127.0.0.42', headers: { 'x-forwarded-for': '203.0.113.9', forwarded: 'for=203.0.113.9' } })
+    await get(g.url, { 'x-forwarded-for': '203.0.113.9', forwarded: 'for=203.0.113.9' }, { localAddress: '127.0.0.42' })
     expect(replica!.seen).toEqual([{ xff: '127.0.0.42', forwarded: undefined }])
   })
 
@@ -73,7 +73,7 @@ describe('startNginx', () => {
     const g = await gateway([await upstream('a')])
     const r = await get(g.url)
     expect(r.status).toBe(429)
-    expect(r.headers).toMatchObject({ 'x-instance-id': 'a', ...LIMIT_HEADERS })
+    expect(Object.fromEntries(r.headers)).toMatchObject({ 'x-instance-id': 'a', ...LIMIT_HEADERS })
   })
 
   it('listens on the port it is given, fails clearly when that port is taken, and lets go of it on stop', async () => {
@@ -86,6 +86,6 @@ describe('startNginx', () => {
     await expect(get(first.url)).rejects.toThrow(/ECONNREFUSED/)
     const again = await gateway([replica], first.port)
     expect(again.port).toBe(first.port)
-    expect((await get(again.url)).headers['x-instance-id']).toBe('a')
+    expect((await get(again.url)).headers.get('x-instance-id')).toBe('a')
   })
 })

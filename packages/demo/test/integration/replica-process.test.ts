@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { get } from '../../../../test/support/http.js'
 import { CONFIG_DEFAULTS } from '../../src/config.js'
 import { startReplica } from '../../src/replica-process.js'
-import { get } from './http.js'
 
 const base = {
   redisUrl: undefined,
@@ -24,7 +24,7 @@ describe('a replica as a child process', () => {
     const replica = await startReplica(base)
     const health = await get(`http://127.0.0.1:${replica.port}/health`)
     expect(health.status).toBe(200)
-    expect(health.headers['x-instance-id']).toBe('replica-9')
+    expect(health.headers.get('x-instance-id')).toBe('replica-9')
     expect(await replica.stop()).toEqual({ code: 0, signal: null })
     await expect(get(`http://127.0.0.1:${replica.port}/health`)).rejects.toThrow(/ECONNREFUSED/)
   })

@@ -29,6 +29,8 @@ describe('@sluice/express types', () => {
     const middleware = rateLimit({ capacity: 10, refillPerSecond: 1 })
     expectTypeOf(middleware).toExtend<RequestHandler>()
     expectTypeOf(middleware.stats()).toEqualTypeOf<SluiceStats>()
+    // The controls are declared once, in core.
+    expectTypeOf(middleware).toExtend<import('@sluice/core/adapter').LimiterControls<Request>>()
     const app = express()
     app.use(middleware)
     app.get('/search', rateLimit({ capacity: 3, refillPerSecond: 1, name: 'search' }), (req, res) => {

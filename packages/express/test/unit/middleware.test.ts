@@ -1,20 +1,18 @@
-import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
 import express, { type Express } from 'express'
 import { afterEach, describe, expect, it } from 'vitest'
+import { get, serve } from '../../../../test/support/http.js'
 import { processWarnings } from '../../../../test/support/process-warnings.js'
 import { rateLimit } from '../../src/index.js'
 
-const servers: Array<ReturnType<Express['listen']>> = []
-afterEach(() => {
-  for (const s of servers.splice(0)) s.close()
+const servers: Array<{ close(): Promise<void> }> = []
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()))
 })
 
 async function listen(app: Express): Promise<string> {
-  const server = app.listen(0, '127.0.0.1')
+  const server = await serve(app)
   servers.push(server)
-  await once(server, 'listening')
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return server.url
 }
 
 describe('@sluice/express without Redis', () => {
@@ -24,8 +22,8 @@ describe('@sluice/express without Redis', () => {
     app.get('/heavy', limit.route('GET /heavy', { cost: 3 }), (_req, res) => res.send('ok'))
     app.get('/', limit, (_req, res) => res.send('ok'))
     const url = await listen(app)
-    expect((await fetch(`${url}/heavy`)).headers.get('x-ratelimit-remaining')).toBe('2')
-    expect((await fetch(url)).headers.get('x-ratelimit-remaining')).toBe('1')
+    expect((await get(`${url}/heavy`)).headers.get('x-ratelimit-remaining')).toBe('2')
+    expect((await get(url)).headers.get('x-ratelimit-remaining')).toBe('1')
   })
 
   it("gives a route's own policy its own bucket", async () => {
@@ -34,9 +32,9 @@ describe('@sluice/express without Redis', () => {
     app.get('/search', limit.route('GET /search', { capacity: 1, name: 'search' }), (_req, res) => res.send('ok'))
     app.get('/', limit, (_req, res) => res.send('ok'))
     const url = await listen(app)
-    expect((await fetch(`${url}/search`)).status).toBe(200)
-    expect((await fetch(`${url}/search`)).status).toBe(429)
-    expect((await fetch(url)).headers.get('x-ratelimit-remaining')).toBe('4')
+    expect((await get(`${url}/search`)).status).toBe(200)
+    expect((await get(`${url}/search`)).status).toBe(429)
+    expect((await get(url)).headers.get('x-ratelimit-remaining')).toBe('4')
   })
 
   it("warns once per limiter when 'trust proxy' is true, and not for a gateway address", async () => {
@@ -49,9 +47,9 @@ describe('@sluice/express without Redis', () => {
     const strict = express().set('trust proxy', '127.0.0.1')
     strict.get('/', rateLimit({ capacity: 5, refillPerSecond: 1 }), (_req, res) => res.send('ok'))
     const [a, b] = await Promise.all([listen(permissive), listen(strict)])
-    await fetch(a!)
-    await fetch(a!)
-    await fetch(b!)
+    await get(a!)
+    await get(a!)
+    await get(b!)
     await new Promise((r) => setImmediate(r)) // warnings are emitted on the next tick
     // Two limiters keyed by IP on the permissive app: each says it once, however many requests.
     expect(seen.codes.filter((c) => c === 'SLUICE_PERMISSIVE_TRUST_PROXY')).toHaveLength(2)

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import { type Item, parseList } from 'structured-headers'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { recordingLogger } from '../../../../test/support/recording-logger.js'
 import rateLimit, { type SluiceFastifyOptions } from '../../src/index.js'
 
 let server: RedisServer
@@ -31,7 +32,14 @@ async function build(
   apps.push(app)
   // A generous time budget: on a loaded machine the default 100 ms could hand a check to the local
   // failure bucket, and these tests are about what the shared bucket answers.
-  await app.register(rateLimit, { redis, capacity: 5, refillPerSecond: 0.001, timeoutMs: 5_000, ...options } as SluiceFastifyOptions)
+  await app.register(rateLimit, {
+    redis,
+    capacity: 5,
+    refillPerSecond: 0.001,
+    timeoutMs: 5_000,
+    logger: recordingLogger(),
+    ...options,
+  } as SluiceFastifyOptions)
   app.get('/', async (request) => ({ remaining: request.rateLimit?.remaining }))
   routes(app)
   app.get('/health', { config: { rateLimit: false } }, async (request) => ({ limited: request.rateLimit !== undefined }))
@@ -75,8 +83,9 @@ describe('@sluice/fastify on Redis', () => {
         type: 'https://iana.org/assignments/http-problem-types#quota-exceeded',
         title: 'Too Many Requests',
         status: 429,
-        detail: 'Rate limit "default" exceeded: retry in 1000 s.',
+        detail: 'Rate limit "default" exceeded: this request costs 1 token; retry in 1000 s.',
         'violated-policies': ['default'],
+        cost: 1,
       })
     }
   })

@@ -40,6 +40,10 @@ describe('@sluice/fastify types', () => {
       return request.rateLimit?.remaining
     })
     expectTypeOf(app.sluice.stats()).toEqualTypeOf<SluiceStats>()
+    // The controls are declared once, in core.
+    expectTypeOf(app.sluice).toEqualTypeOf<import('../../src/index.js').SluiceFastifyLimiter>()
+    expectTypeOf(app.sluice).toExtend<import('@sluice/core/adapter').LimiterControls<FastifyRequest>>()
+    expectTypeOf<import('@sluice/core/adapter').LimiterControls<FastifyRequest>>().toExtend<typeof app.sluice>()
   })
 
   it('types the peer-parity options and calls', () => {

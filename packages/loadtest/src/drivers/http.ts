@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http'
 import { API_KEY_HEADER } from '../policy.js'
-import type { ClientIdentity } from '../report.js'
 import { type Recorder, type SampleHeaders, sampleHeaders } from '../sample.js'
+import type { ClientIdentity } from '../types.js'
 
 export interface HttpLoad {
   readonly url: URL

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest'
 import { admissionBound, admissionFloor } from '../../src/bound.js'
 import { degradedNote, runBound } from '../../src/bound-text.js'
 import { renderHtml } from '../../src/html.js'
-import { buildReport, type ReportInput } from '../../src/report.js'
+import { buildReport } from '../../src/report.js'
 import { answeredLocally, type Sample, sampleHeaders } from '../../src/sample.js'
 import { formatTable } from '../../src/table.js'
+import type { ReportInput } from '../../src/types.js'
 
 /**
  * Degraded admissions (answered 200 from a replica's local fallback bucket while Redis was slow or

@@ -2,9 +2,9 @@
 // `@ts-expect-error` fails the build if the line it guards stops being an error.
 import type { LimiterOptions, RateLimitResult, SluiceStats, Store } from '@sluice/core'
 import * as core from '@sluice/core'
-import type { RouteLimiter } from '@sluice/core/adapter'
-import type { SluiceExpressOptions } from '@sluice/express'
-import type { SluiceFastifyOptions, SluiceRouteConfig } from '@sluice/fastify'
+import type { LimiterControls, RouteLimiter } from '@sluice/core/adapter'
+import type { SluiceExpressOptions, SluiceMiddleware } from '@sluice/express'
+import type { SluiceFastifyLimiter, SluiceFastifyOptions, SluiceRouteConfig } from '@sluice/fastify'
 
 // Adapter glue and internals are not on the main entry.
 export const notOnTheMainEntry = [
@@ -41,4 +41,9 @@ export function timed(inner: Store, record: (ms: number) => void): Store {
 
 export function remaining(result: RateLimitResult, stats: SluiceStats, route: RouteLimiter<unknown>): number {
   return result.remaining + stats.storeErrors + route.policies.length
+}
+
+/** Both adapters hand out the controls declared once, on `@sluice/core/adapter`. */
+export function controlsOf(fastify: SluiceFastifyLimiter, express: SluiceMiddleware): LimiterControls<never>[] {
+  return [fastify, express]
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_CONFIG } from '../src/config.js'
-import { evaluateGoals, type Goal } from '../src/goals.js'
-import type { BenchResult, RunSample, SweepLevel, SweepLoadKind, SweepTarget } from '../src/results.js'
-import type { TargetName } from '../src/targets/catalog.js'
+import { DEFAULT_CONFIG } from '../../src/config.js'
+import { evaluateGoals, type Goal } from '../../src/goals.js'
+import type { BenchResult, RunSample, SweepLevel, SweepLoadKind, SweepTarget } from '../../src/results.js'
+import type { TargetName } from '../../src/targets/catalog.js'
 
 // The sweep's goals from made-up figures: which load each reads, and that each is a median of
 // ratios taken round by round, not a ratio of medians.

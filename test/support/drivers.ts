@@ -7,6 +7,7 @@ import { rateLimit as expressRateLimit } from '@sluice/express'
 import fastifyRateLimit from '@sluice/fastify'
 import type createExpressApp from 'express'
 import type createFastifyApp from 'fastify'
+import { recordingLogger } from './recording-logger.js'
 
 /** What both adapters' requests have in common: enough for key and cost functions in tests. */
 export interface PortableRequest {
@@ -58,6 +59,12 @@ function frameworkOf<T>(adapter: string, framework: string): T {
   return createRequire(new URL(`../../packages/${adapter}/package.json`, import.meta.url))(framework) as T
 }
 
+/**
+ * The options as given, with a recording logger unless they name a logger: a test about warnings
+ * passes its own and asserts them; any other test's warnings are not printed on every run.
+ */
+const quiet = (options: ConformanceOptions): ConformanceOptions => ({ logger: recordingLogger(), ...options })
+
 const urlOf = (server: Server): string => `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 
 export const expressDriver: Driver = {
@@ -69,7 +76,7 @@ export const expressDriver: Driver = {
     // The README's pattern: one limiter for the whole app, and `.route()` for a route's own
     // override (Express's `config.rateLimit`), whose id names the route's buckets as Fastify names
     // them (method and path), so the two adapters share them too; `false` exempts the route.
-    const appWide = expressRateLimit(options)
+    const appWide = expressRateLimit(quiet(options))
     app.use(appWide)
     for (const route of routes) {
       const limit = route.rateLimit
@@ -95,7 +102,7 @@ export const expressDriver: Driver = {
       async close() {
         const closed = once(server, 'close')
         server.close()
-        // fetch keeps connections alive, and close() waits for them.
+        // A client may keep its connection alive, and close() waits for it.
         server.closeAllConnections()
         await closed
       },
@@ -109,7 +116,7 @@ export const fastifyDriver: Driver = {
     const fastify = frameworkOf<typeof createFastifyApp>('fastify', 'fastify')
     const app = fastify(settings.trustProxy === undefined ? {} : { trustProxy: settings.trustProxy })
     try {
-      await app.register(fastifyRateLimit, options)
+      await app.register(fastifyRateLimit, quiet(options))
       for (const route of routes) {
         const config = route.rateLimit === undefined ? {} : { config: { rateLimit: route.rateLimit } }
         const manual = route.manual

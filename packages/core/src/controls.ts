@@ -1,0 +1,121 @@
+import type { Bindings } from './bindings.js'
+import { clientIdOf } from './client-identity.js'
+import { ErrorCodes, SluiceError } from './errors.js'
+import { budgetedCheck } from './failover.js'
+import { manualBucketId, manualClientId } from './keys.js'
+import type { LimiterCore } from './limiter-core.js'
+import { checkedCost } from './options.js'
+import { POLICY_KEYS, resolvePolicy } from './policies.js'
+import { checkedReply } from './store-reply.js'
+import { summarize } from './summarize.js'
+import { isThenable } from './thenable.js'
+import { withTimeout } from './timeout.js'
+import type { Binding, BudgetedStore, ClientRef, LimiterControls, ManualCheckOptions, RateLimitResult } from './types.js'
+import { assertKnownOptions, isPlainObject } from './validate.js'
+
+/** Bound on the distinct policies handlers may name in manual checks. */
+const MAX_MANUAL_POLICIES = 1_000
+
+function unavailable(error: unknown): SluiceError {
+  return error instanceof SluiceError && error.code === ErrorCodes.STORE_UNAVAILABLE
+    ? error
+    : new SluiceError(ErrorCodes.STORE_UNAVAILABLE, '@sluice: the store could not be reached', { cause: error })
+}
+
+/**
+ * The operator's and the handler's calls on a limiter (`stats`, `reset`, `peek`, manual
+ * `check`), as one frozen object: what `fastify.sluice` is, and what the Express middleware
+ * carries. `own` is the limiter's own policies.
+ */
+export function createControls<Req>(core: LimiterCore<Req>, own: Bindings<Req>): LimiterControls<Req> {
+  const { options } = core
+  const { store } = options
+  const budgeted = budgetedCheck(store, options.timeoutMs)
+  const manualPolicies = new Map<string, Binding>()
+
+  const manualBinding = (policy: ManualCheckOptions['policy']): Binding | undefined => {
+    if (policy === undefined) return undefined
+    if (!isPlainObject(policy)) {
+      throw new SluiceError(
+        ErrorCodes.INVALID_ARGUMENT,
+        "@sluice: check()'s `policy` must be an object, as { name, capacity, refillPerSecond }",
+      )
+    }
+    // The same checks as a policy anywhere else: a misspelt `shadwo` must not quietly enforce.
+    assertKnownOptions(policy, POLICY_KEYS, 'policy.')
+    const resolved = resolvePolicy(policy, 'policy.')
+    const known = manualPolicies.get(resolved.name)
+    if (known !== undefined) {
+      const p = known.policies[0]!
+      if (p.capacity !== resolved.capacity || p.intervalNs !== resolved.intervalNs || p.shadow !== resolved.shadow) {
+        throw new SluiceError(
+          ErrorCodes.INVALID_OPTION,
+          `@sluice: policy "${resolved.name}" was first used with other numbers; give each policy its own name`,
+        )
+      }
+      return known
+    }
+    if (manualPolicies.size >= MAX_MANUAL_POLICIES) {
+      throw new SluiceError(ErrorCodes.INVALID_OPTION, `@sluice: at most ${MAX_MANUAL_POLICIES} distinct policies in manual checks`)
+    }
+    // Another limiter on this store and prefix may check this manual policy with other numbers.
+    const binding = core.bind([resolved], [manualBucketId(resolved.name)], () => 'policy.name', false)
+    manualPolicies.set(resolved.name, binding)
+    return binding
+  }
+
+  return Object.freeze({
+    stats: () => core.stats(),
+
+    async reset(client: ClientRef): Promise<void> {
+      const keys = core.forget(clientIdOf(client, options.ipv6Subnet))
+      if (store.reset === undefined) {
+        throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the ${store.kind} store cannot reset buckets`)
+      }
+      try {
+        const within = (store as Partial<BudgetedStore>).resetWithin
+        // A store that keeps budgets itself gets this limiter's, not its own default.
+        const reset = within !== undefined ? within.call(store, keys, options.timeoutMs) : store.reset(keys)
+        await withTimeout(Promise.resolve(reset), options.timeoutMs)
+      } catch (error) {
+        throw unavailable(error)
+      }
+    },
+
+    async peek(client: ClientRef & { readonly tier?: string }): Promise<RateLimitResult> {
+      const clientId = clientIdOf(client, options.ipv6Subnet)
+      const binding = own.tier(client.tier)
+      const keys = core.keys(clientId, binding)
+      const request = { keys, policies: binding.policies, cost: 1, dryRun: true }
+      try {
+        return summarize(checkedReply(await budgeted(request), request, store.kind), binding.policies, keys, 1, false)
+      } catch (error) {
+        throw unavailable(error)
+      }
+    },
+
+    async check(request: Req, checkOptions: ManualCheckOptions): Promise<RateLimitResult> {
+      if (!isPlainObject(checkOptions)) {
+        throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, "@sluice: check() needs options, as check(request, { key: '<key>' })")
+      }
+      assertKnownOptions(checkOptions, ['key', 'cost', 'policy'], '')
+      if (typeof checkOptions.key !== 'string' || checkOptions.key === '') {
+        throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, '@sluice: check() needs a non-empty string `key`')
+      }
+      let binding = manualBinding(checkOptions.policy)
+      if (binding === undefined) {
+        const chosen = own.for(request)
+        binding = isThenable(chosen) ? await chosen : chosen
+      }
+      const tokens = checkedCost(checkOptions.cost ?? 1)
+      const { result, source } = await core.measure(manualClientId(checkOptions.key), binding, tokens)
+      if (result === undefined) {
+        throw new SluiceError(
+          ErrorCodes.STORE_UNAVAILABLE,
+          `@sluice: the store is unavailable and the failure mode is '${source}': nothing was measured`,
+        )
+      }
+      return result
+    },
+  })
+}

@@ -1,0 +1,171 @@
+import { type BucketClaim, BucketClaims } from './bucket-claims.js'
+import { ClientIdentity } from './client-identity.js'
+import { denialFor } from './deny-body.js'
+import { Failover, type GuardedReply, type PolicyCheck } from './failover.js'
+import { policyHeader, rateLimitHeaders } from './headers.js'
+import { bucketKey } from './keys.js'
+import { notify } from './observer.js'
+import { LIMITER_UNAVAILABLE } from './problem.js'
+import { MemoryStore } from './stores/memory-store.js'
+import { summarize } from './summarize.js'
+import { isThenable } from './thenable.js'
+import type {
+  Binding,
+  Decision,
+  Denial,
+  LimiterStats,
+  RateLimitResult,
+  ResolvedLimiterOptions,
+  ResolvedPolicy,
+  SluiceStats,
+} from './types.js'
+import { WarningCodes, WarnOnce, WarnThrottle } from './warnings.js'
+
+interface Checker {
+  check(request: PolicyCheck): Promise<GuardedReply>
+  stats(): LimiterStats
+  /** The local failure-mode buckets, whose client an operator may reset. */
+  readonly local: MemoryStore | undefined
+}
+
+/** An in-process store cannot fail, so it needs no guard; any other store gets one. */
+function checkerFor(options: ResolvedLimiterOptions<unknown>): Checker {
+  const { store } = options
+  if (store instanceof MemoryStore) {
+    let answers = 0
+    return {
+      check(request) {
+        answers++
+        return Promise.resolve({ reply: store.checkSync(request), policies: request.policies, source: 'store' })
+      },
+      stats: () => ({ storeAnswers: answers, degradedAnswers: 0, storeErrors: 0, circuit: 'closed' }),
+      local: undefined,
+    }
+  }
+  const failover = new Failover(store, {
+    observer: options.observer,
+    timeoutMs: options.timeoutMs,
+    mode: options.failureMode,
+    replicas: options.replicas,
+    circuitBreaker: options.circuitBreaker,
+    logger: options.logger,
+    localMaxKeys: options.memoryMaxKeys,
+  })
+  return { check: (request) => failover.check(request), stats: () => failover.stats, local: failover.local }
+}
+
+/** One measurement of a client's buckets: undefined when the `allow` or `deny` failure mode measured nothing. */
+export interface Measured {
+  readonly result: RateLimitResult | undefined
+  readonly source: GuardedReply['source']
+}
+
+/**
+ * What every route of one limiter shares: its options, its guarded store, its claims on bucket
+ * ids, its warnings and counters. Binds policies to bucket ids, measures a client's buckets, and
+ * turns a measurement into the decision an adapter sends. Every route holds its core: once the
+ * core is collected, no check can reach its buckets any more, and its claims go.
+ */
+export class LimiterCore<Req> {
+  readonly options: ResolvedLimiterOptions<Req>
+  readonly once: WarnOnce
+  readonly identity: ClientIdentity<Req>
+  readonly #checker: Checker
+  readonly #shadow: WarnThrottle
+  readonly #denyBodyFailed: WarnThrottle
+  /** Every bucket id any route of this limiter checks: what a reset deletes. */
+  readonly #bucketIds = new Set<string>()
+  /** This limiter's claims on its bucket ids' shapes, among every limiter on the same store. */
+  readonly #claims: BucketClaims
+  #shadowDenials = 0
+
+  constructor(options: ResolvedLimiterOptions<Req>) {
+    this.options = options
+    this.#checker = checkerFor(options as ResolvedLimiterOptions<unknown>)
+    this.once = new WarnOnce(options.logger)
+    this.identity = new ClientIdentity<Req>(this.once, options.ipv6Subnet)
+    this.#shadow = new WarnThrottle(options.logger, WarningCodes.SHADOW_DENIAL)
+    this.#denyBodyFailed = new WarnThrottle(options.logger, WarningCodes.DENY_BODY_FAILED)
+    this.#claims = new BucketClaims(options.store, options.prefix, this)
+  }
+
+  /**
+   * Policies and their buckets' ids, claimed for this shape (an option error when another limiter
+   * or route on the same store and prefix checks one of those ids with other numbers).
+   * `optionOf(i)` names policy `i`'s option as the user wrote it, for that error. A reset deletes
+   * these buckets, unless `resettable` is false (a handler's manual policies).
+   */
+  bind(policies: readonly ResolvedPolicy[], bucketIds: readonly string[], optionOf: (i: number) => string, resettable = true): Binding {
+    this.#claims.claim(policies.map((policy, i): BucketClaim => ({ bucketId: bucketIds[i]!, policy, option: optionOf(i) })))
+    if (resettable) for (const id of bucketIds) this.#bucketIds.add(id)
+    return Object.freeze({ policies, bucketIds, policyHeader: policyHeader(policies) })
+  }
+
+  /** Give back this limiter's claims on its buckets' ids. */
+  release(): void {
+    this.#claims.release()
+  }
+
+  /** The store keys of a client's buckets in a binding. */
+  keys(clientId: string, binding: Binding): string[] {
+    return binding.bucketIds.map((id) => bucketKey(this.options.prefix, clientId, id))
+  }
+
+  /** The keys of every bucket of a client a reset deletes; forgotten here, in the failure-mode buckets. */
+  forget(clientId: string): string[] {
+    const keys = [...this.#bucketIds].map((id) => bucketKey(this.options.prefix, clientId, id))
+    this.#checker.local?.forget(keys)
+    return keys
+  }
+
+  /** One check of a client's buckets through the store (or the failure mode), summarized. */
+  async measure(clientId: string, binding: Binding, tokens: number): Promise<Measured> {
+    const keys = this.keys(clientId, binding)
+    const answer = await this.#checker.check({ keys, policies: binding.policies, cost: tokens })
+    if (answer.reply === undefined) return { result: undefined, source: answer.source }
+    const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store')
+    for (const p of result.policies) {
+      if (p.policy.shadow && p.status !== 'allowed') {
+        this.#shadowDenials++
+        this.#shadow.warn(
+          { policy: p.policy.name, key: p.key, shadowDenials: this.#shadowDenials },
+          `@sluice: shadow policy "${p.policy.name}" would have denied a request`,
+        )
+      }
+    }
+    return { result, source: answer.source }
+  }
+
+  /**
+   * The decision for a measurement of `binding` on `route`: headers, and the denial to send, if
+   * any. Synchronous unless `denyBody` returns a promise.
+   */
+  decide(route: string, binding: Binding, measured: Measured, request: Req): Decision | Promise<Decision> {
+    const { result, source } = measured
+    if (result === undefined) {
+      // `allow` and `deny` failure modes measured nothing, so they claim no quota.
+      return this.observe(
+        route,
+        source === 'deny'
+          ? { result: undefined, headers: {}, deny: LIMITER_UNAVAILABLE, source, outcome: 'unavailable' }
+          : { result: undefined, headers: {}, deny: undefined, source, outcome: 'allowed' },
+      )
+    }
+    // Local shares are other policies than the route's, so their header is built afresh.
+    const constant = source === 'store' ? binding.policyHeader : undefined
+    const headers = rateLimitHeaders(result, this.options.headers, constant)
+    const send = (deny: Denial | undefined): Decision => this.observe(route, { result, headers, deny, source, outcome: result.status })
+    const refusal = result.allowed ? undefined : denialFor(this.options.denyBody, this.#denyBodyFailed, result, request)
+    return isThenable(refusal) ? Promise.resolve(refusal).then(send) : send(refusal)
+  }
+
+  /** A decision, told to the observer. */
+  observe(route: string, decision: Decision): Decision {
+    notify(this.options.observer, 'decision', { route, decision })
+    return decision
+  }
+
+  stats(): SluiceStats {
+    return { ...this.#checker.stats(), shadowDenials: this.#shadowDenials, unknownIp: this.identity.unknownIp }
+  }
+}
