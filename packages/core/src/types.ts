@@ -143,17 +143,20 @@ export interface MemoryStoreOptions {
 /** `new RedisStore(client, options)`. Defaults live in store-options.ts. */
 export interface RedisStoreOptions {
   /**
-   * Coalesce the checks of one event-loop turn into one script call (per cluster slot).
+   * Coalesce checks into script calls (one per cluster slot): a check goes at the end of its
+   * event-loop turn with the others of that turn, or, while a call is in flight on its node,
+   * with everything that arrives until that call is answered. Off: one call per check.
    * @default true
    */
   readonly coalesce?: boolean
   /** Most checks in one script call (1–10,000); a long script would hold Redis up. @default 128 */
   readonly maxBatch?: number
   /**
-   * At most one script call per cluster slot (per process) this often (0–1,000 ms): checks that
-   * arrive less than this long after a call left wait for the next one, so under load a call
-   * carries many checks. A request waits at most this long, and only then; 0 sends as soon as
-   * the previous call is answered. @default 1 (ms)
+   * Opt-in cap on Redis CPU: at most one script call per cluster slot (per process) this often
+   * (0–1,000 ms). Checks that arrive less than this long after a call left wait for the next
+   * one, so at moderate load a call carries more checks, for a wait of up to this long on each
+   * of them. 0: no floor; calls go as soon as the previous one on their node is answered.
+   * @default 0
    */
   readonly batchIntervalMs?: number
   /**

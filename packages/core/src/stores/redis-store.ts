@@ -56,15 +56,16 @@ export class RedisStore implements Store {
     const command = scriptCommand(client)!
     this.#script = command.bind(client)
     if (resolved.coalesce) {
+      // One batch per slot (a script call runs in one), calls in flight counted per node.
       const slotOf = (r: CheckRequest): number => calculateSlot(r.keys[0]!)
-      this.#batcher = new Batcher<CheckRequest, CheckStep>(
-        (checks, deadline) => this.#send(checks, deadlineAt(deadline)),
-        this.#isCluster ? slotOf : () => 0,
-        resolved.maxBatch,
-        () => refused('queued'),
-        () => performance.now(),
-        resolved.batchIntervalMs,
-      )
+      this.#batcher = new Batcher<CheckRequest, CheckStep>({
+        flush: (checks, deadline) => this.#send(checks, deadlineAt(deadline)),
+        groupOf: this.#isCluster ? slotOf : () => 0,
+        laneOf: (slot) => this.#nodeOfSlot(slot as number),
+        maxBatch: resolved.maxBatch,
+        refuse: () => refused('queued'),
+        minIntervalMs: resolved.batchIntervalMs,
+      })
     }
     if (resolved.denyCacheKeys > 0) this.#denied = new DenyCache(resolved.denyCacheKeys)
   }
@@ -104,8 +105,12 @@ export class RedisStore implements Store {
   }
 
   #nodeOf(key: string): string {
+    return this.#isCluster ? this.#nodeOfSlot(calculateSlot(key)) : SINGLE_NODE
+  }
+
+  #nodeOfSlot(slot: number): string {
     if (!this.#isCluster) return SINGLE_NODE
-    return this.client.slots?.[calculateSlot(key)]?.[0] ?? SINGLE_NODE
+    return this.client.slots?.[slot]?.[0] ?? SINGLE_NODE
   }
 
   /** Refuse at once, unsent, a call to a client that is reconnecting, closed, or half-closed (redis-connection.ts). */
