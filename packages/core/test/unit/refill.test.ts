@@ -111,7 +111,7 @@ describe('refill: a readable rate', () => {
     // A route that sets its own rate, in either form, replaces the limiter's.
     expect(limiter.forRoute({ refillPerSecond: 2, name: 'fast' }, 'GET', '/fast')!.policies[0]!.intervalNs).toBe(500_000_000)
     expect(limiter.forRoute({ refill: '1/s', name: 'slow' }, 'GET', '/slow')!.policies[0]!.intervalNs).toBe(1_000_000_000)
-    expect(() => limiter.forRoute({ refill: '1/s', refillPerSecond: 1, name: 'both' }, 'GET', '/both')).toThrow(
+    expect(() => limiter.forRoute({ refill: '1/s', refillPerSecond: 1, name: 'both' } as never, 'GET', '/both')).toThrow(
       expect.objectContaining({ option: 'config.rateLimit.refill' }),
     )
   })
