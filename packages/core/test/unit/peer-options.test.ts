@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { createLimiter } from '../../src/adapter.js'
 import { didYouMean } from '../../src/did-you-mean.js'
@@ -71,6 +72,13 @@ describe("the peers' option names", () => {
       expect(error.message).toContain(MIGRATION_URL)
     },
   )
+
+  it("are every one in the README's migration table, where the errors point", () => {
+    const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8')
+    const table = readme.slice(readme.indexOf('### Migrating'), readme.indexOf('## Options'))
+    expect(MIGRATION_URL.endsWith('#migrating')).toBe(true)
+    expect(PEER_OPTION_NAMES.filter((name) => !new RegExp(`\`${name}[\`(]`).test(table))).toEqual([])
+  })
 
   it('knows exactly the names the test lists', () => {
     expect([...PEER_OPTION_NAMES].sort()).toEqual([...new Set([...FASTIFY_RATE_LIMIT, ...EXPRESS_RATE_LIMIT])].sort())
