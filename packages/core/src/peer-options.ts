@@ -10,8 +10,8 @@ import { unknownOption } from './validate.js'
  * Sluice has adopted (`allowList`, `skip`, `store`, `redis`, `hook`, `ipv6Subnet`) are not here.
  */
 
-/** The README's migration table, which every peer-option error points at. */
-export const MIGRATION_URL = 'https://github.com/sluice-dev/sluice#migrating'
+/** The migration page, which every peer-option error points at. */
+export const MIGRATION_URL = 'https://github.com/sluice-dev/sluice/blob/main/docs/migration.md'
 
 const FASTIFY = "@fastify/rate-limit's"
 const EXPRESS = "express-rate-limit's"
@@ -100,12 +100,12 @@ const PEER_OPTIONS: Readonly<Record<string, PeerOption>> = {
   },
 }
 
-/** The peers' names Sluice answers with advice (for tests and the migration table). */
+/** The peers' names Sluice answers with advice (for tests and the migration page). */
 export const PEER_OPTION_NAMES: readonly string[] = Object.freeze(Object.keys(PEER_OPTIONS))
 
 /**
  * `assertKnownOptions` where a policy is written: a peer's option name is an
- * `ERR_SLUICE_UNKNOWN_OPTION` that says what to write instead and points at the migration table.
+ * `ERR_SLUICE_UNKNOWN_OPTION` that says what to write instead and points at the migration page.
  */
 export function assertKnownPolicyOptions(input: Input, known: readonly string[], path = ''): void {
   for (const name of Object.keys(input)) {
@@ -117,7 +117,7 @@ export function assertKnownPolicyOptions(input: Input, known: readonly string[],
       `${path}${name}`,
       input[name],
       `\`${name}\` is ${peer.of} option, not Sluice's: ${peer.advice(input)}`,
-      `See the migration table: ${MIGRATION_URL}`,
+      `See ${MIGRATION_URL}`,
     )
   }
 }

@@ -99,7 +99,7 @@ describe('refill: a readable rate', () => {
     const decision = await route.check({}, view)
     expect(decision?.headers['ratelimit-policy']).toBe('"search";q=5;w=900')
 
-    const manual = await limiter.check({}, { key: 'alice', policy: { name: 'login', capacity: 5, refill: '5/15min' } })
+    const manual = await limiter.controls.check({}, { key: 'alice', policy: { name: 'login', capacity: 5, refill: '5/15min' } })
     expect(manual.policy).toMatchObject({ name: 'login', intervalNs: 180_000_000_000 })
   })
 
