@@ -7,7 +7,8 @@ import { unknownOption } from './validate.js'
  * what to write instead (or why there is nothing to write). Where a policy is written (the
  * limiter, a route, a policy in a list), such a name gets this advice instead of a bare
  * "unknown option", and a window and a limit the user gave are turned into a `refill`. Names
- * Sluice has adopted (`allowList`, `skip`, `store`, `redis`, `hook`, `ipv6Subnet`) are not here.
+ * Sluice has adopted (`allowList`, `global`, `skip`, `store`, `redis`, `hook`, `ipv6Subnet`) are not
+ * here.
  */
 
 /** The migration page, which every peer-option error points at. */
