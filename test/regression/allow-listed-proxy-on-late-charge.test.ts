@@ -1,8 +1,9 @@
 import { rateLimit } from '@sluice/express'
 import express, { type RequestHandler } from 'express'
 import { afterEach, expect, it } from 'vitest'
-import { get } from '../conformance/http.js'
-import { recordingLogger, regressionSuite, serve } from './support.js'
+import { get, serve } from '../support/http.js'
+import { recordingLogger } from '../support/recording-logger.js'
+import { regressionSuite } from '../support/regression-suite.js'
 
 // Express: a request left to a `limit.route()` override that a handler before it answered is
 // charged after its answer, from a view of the request read without the trust-proxy setting. A
