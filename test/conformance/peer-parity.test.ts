@@ -135,6 +135,75 @@ describe.each(backends)('on $name', (store) => {
       })
     })
 
+    describe('allowList', () => {
+      const exempt = (answer: Awaited<ReturnType<typeof get>>): boolean =>
+        answer.status === 200 &&
+        (answer.body as { remaining: unknown }).remaining === null &&
+        Object.values(limitHeaders(answer)).every((v) => v === null)
+
+      it('exempts the addresses and ranges it lists, normalized as keys are, and limits everyone else', async () => {
+        const app = await start({ capacity: 1, allowList: ['198.51.100.0/24', '2001:db8::/32', '192.0.2.7'] }, [], {
+          trustProxy: '127.0.0.1',
+        })
+        const from = (client: string) => get(app.url, { 'x-forwarded-for': client })
+        for (const client of ['198.51.100.7', '198.51.100.7', '::ffff:198.51.100.200', '2001:db8:1::5', '192.0.2.7', '192.0.2.7']) {
+          expect(exempt(await from(client)), client).toBe(true)
+        }
+        expect((await from('192.0.2.8')).status).toBe(200)
+        expect((await from('192.0.2.8')).status).toBe(429)
+        expect((await from('2001:db9::1')).status).toBe(200)
+        expect((await from('2001:db9::1')).status).toBe(429)
+      })
+
+      it("matches the direct peer when no proxy is trusted (Express's ::ffff:127.0.0.1 included)", async () => {
+        const app = await start({ capacity: 1, allowList: ['127.0.0.1'] })
+        for (let i = 0; i < 3; i++) expect(exempt(await get(app.url))).toBe(true)
+      })
+
+      it("never matches a trusted proxy's own address: a request that names no client is limited", async () => {
+        const app = await start({ capacity: 1, allowList: ['127.0.0.0/8'] }, [], { trustProxy: '127.0.0.1' })
+        expect((await get(app.url)).status).toBe(200)
+        expect((await get(app.url)).status).toBe(429)
+        // A client behind the gateway that the list names is exempt.
+        expect(exempt(await get(app.url, { 'x-forwarded-for': '127.0.0.9' }))).toBe(true)
+      })
+
+      it('runs before skip, and takes a function of the request that works as a skip', async () => {
+        const app = await start({
+          capacity: 1,
+          allowList: async (req) => req.headers['x-partner'] === 'acme',
+          skip: (req) => {
+            if (req.headers['x-partner'] === 'acme') throw new Error('skip must not run for an allow-listed request')
+            return false
+          },
+        })
+        for (let i = 0; i < 3; i++) expect(exempt(await get(app.url, { 'x-partner': 'acme' }))).toBe(true)
+        expect((await get(app.url)).status).toBe(200)
+        expect((await get(app.url)).status).toBe(429)
+      })
+
+      it('answers 500 when the function throws or answers what is not a boolean: never a free pass', async () => {
+        const app = await start({
+          allowList: (req) => {
+            if (req.headers['x-mode'] === 'throw') throw new Error('partner list unavailable')
+            return 'yes' as unknown as boolean
+          },
+        })
+        expect((await get(app.url, { 'x-mode': 'throw' })).status).toBe(500)
+        expect((await get(app.url)).status).toBe(500)
+      })
+
+      it.each([
+        [['10.0.0.0/33'], 'allowList[0]'],
+        [['127.0.0.1', 'localhost'], 'allowList[1]'],
+        [['127.0.0.1', '10.0.0.1', '010.0.0.1'], 'allowList[2]'],
+        [[42], 'allowList[0]'],
+        ['127.0.0.1', 'allowList'],
+      ])('refuses %j at start-up with a coded error naming %s', async (allowList, option) => {
+        await expect(start({ allowList: allowList as never })).rejects.toMatchObject({ code: 'ERR_SLUICE_INVALID_OPTION', option })
+      })
+    })
+
     describe('denyBody', () => {
       it('sends an object as JSON, with the status and every quota header unchanged', async () => {
         const app = await start({ capacity: 1, denyBody: (result) => ({ error: 'slow down', retryInMs: result.retryAfterMs }) })

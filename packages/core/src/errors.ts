@@ -35,13 +35,16 @@ export class SluiceError extends Error {
   }
 }
 
-/** Thrown at registration when an option is invalid; `option` is its dotted path. */
+/**
+ * Thrown at registration when an option is invalid; `option` is its dotted path. `help`, when
+ * given, ends the message (where to read more).
+ */
 export class SluiceOptionError extends SluiceError {
   readonly option: string
   readonly value: unknown
 
-  constructor(code: ErrorCode, option: string, value: unknown, expected: string) {
-    super(code, `@sluice: invalid option \`${option}\`: ${expected}, got ${describe(value)}`)
+  constructor(code: ErrorCode, option: string, value: unknown, expected: string, help?: string) {
+    super(code, `@sluice: invalid option \`${option}\`: ${expected}, got ${describe(value)}${help === undefined ? '' : `. ${help}`}`)
     this.name = 'SluiceOptionError'
     this.option = option
     this.value = value

@@ -6,6 +6,7 @@ export { type ErrorCode, ErrorCodes, SluiceError, SluiceOptionError, SluiceReque
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js'
 export { RedisStore, type RedisStoreOptions } from './stores/redis-store.js'
 export type {
+  AllowListOption,
   AnswerSource,
   ApiKeyVerifier,
   BreakerState,
@@ -33,6 +34,8 @@ export type {
   ProblemDetails,
   RateLimitResult,
   RedisClient,
+  RefillRate,
+  RefillUnit,
   ResolvedPolicy,
   RouteLimitOptions,
   SeveralPolicies,

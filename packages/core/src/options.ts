@@ -1,4 +1,6 @@
+import { resolveAllowList } from './allow-list.js'
 import { processWarningLogger } from './logger.js'
+import { assertKnownPolicyOptions } from './peer-options.js'
 import { resolvePolicies, resolveTiers } from './policies.js'
 import { badValue } from './request-functions.js'
 import { assertCapabilities, doorOf } from './store-door.js'
@@ -46,6 +48,7 @@ export const LIMITER_OPTION_NAMES = [
   'redis',
   'store',
   'capacity',
+  'refill',
   'refillPerSecond',
   'name',
   'shadow',
@@ -56,6 +59,7 @@ export const LIMITER_OPTION_NAMES = [
   'cost',
   'skip',
   'global',
+  'allowList',
   'headers',
   'denyBody',
   'prefix',
@@ -76,7 +80,7 @@ function resolveGlobal(value: unknown): boolean {
   return value
 }
 
-export const ROUTE_OPTION_NAMES = ['capacity', 'refillPerSecond', 'name', 'shadow', 'policies', 'key', 'cost', 'skip'] as const
+export const ROUTE_OPTION_NAMES = ['capacity', 'refill', 'refillPerSecond', 'name', 'shadow', 'policies', 'key', 'cost', 'skip'] as const
 const HEADER_FAMILIES: readonly HeaderFamilies[] = ['all', 'ietf', 'legacy', 'none']
 
 /** An optional function option: undefined, or a function. */
@@ -190,7 +194,7 @@ export function resolveLimiterOptions<Req>(
   fallbackLogger: SluiceLogger = processWarningLogger,
 ): ResolvedOptions<Req> {
   assertPlainObject(input, 'options')
-  assertKnownOptions(input, [...LIMITER_OPTION_NAMES, ...adapterOptions])
+  assertKnownPolicyOptions(input, [...LIMITER_OPTION_NAMES, ...adapterOptions])
   const tiers = resolveTiers(input)
   const policies = tiers === undefined ? resolvePolicies(input, '') : tiers.values().next().value!
   const prefix = input.prefix ?? DEFAULTS.prefix
@@ -224,6 +228,7 @@ export function resolveLimiterOptions<Req>(
     cost: resolveCost<Req>(input.cost, 'cost', tiers === undefined ? policies : [...tiers.values()].flat()),
     skip: resolveFunction<SkipOption<Req>>(input.skip, 'skip', '(request) => boolean | Promise<boolean>'),
     global: resolveGlobal(input.global),
+    allowList: resolveAllowList<Req>(input.allowList),
     headers: resolveHeaderFamilies(input.headers),
     denyBody: resolveFunction<DenyBody<Req>>(input.denyBody, 'denyBody', '(result, request) => body'),
     prefix,

@@ -207,12 +207,19 @@ export interface RedisClient {
 
 // Policies
 
-/** One token bucket. */
-export interface PolicyOptions {
+/** A unit `refill` accepts: seconds, minutes, hours, days. */
+export type RefillUnit = 's' | 'min' | 'h' | 'day'
+
+/**
+ * A refill rate as tokens per period: `'100/min'`, `'5/15min'`, `'1000/day'` (whole numbers;
+ * units `s`, `min`, `h`, `day`).
+ */
+export type RefillRate = `${number}/${RefillUnit}` | `${number}/${number}${RefillUnit}`
+
+/** What every policy has besides its rate. */
+interface PolicyShape {
   /** Largest burst, in whole tokens (≥ 1). Required. */
   readonly capacity: number
-  /** Sustained rate in tokens per second (> 0, may be fractional such as 0.5). Required. */
-  readonly refillPerSecond: number
   /**
    * The policy's name in the `RateLimit` / `RateLimit-Policy` headers and in its Redis keys:
    * 1–64 characters of `A-Z a-z 0-9 _ . -`. @default 'default'
@@ -222,15 +229,29 @@ export interface PolicyOptions {
   readonly shadow?: boolean
 }
 
+/** One token bucket: its capacity, and its rate as `refillPerSecond` or as `refill` (one of them). */
+export type PolicyOptions = PolicyShape &
+  (
+    | {
+        /** Sustained rate in tokens per second (> 0, may be fractional such as 0.5). */
+        readonly refillPerSecond: number
+        readonly refill?: never
+      }
+    | {
+        /** Sustained rate as tokens per period, `'100/min'` or `'5/15min'`: the same as `refillPerSecond: 100 / 60`, converted exactly. */
+        readonly refill: RefillRate
+        readonly refillPerSecond?: never
+      }
+  )
+
 /** A policy in a list of several: each needs its own name. */
-export interface NamedPolicyOptions extends PolicyOptions {
-  readonly name: string
-}
+export type NamedPolicyOptions = PolicyOptions & { readonly name: string }
 
 /** Several policies, checked all or nothing, instead of one given inline. */
 export interface SeveralPolicies {
   readonly policies: readonly NamedPolicyOptions[]
   readonly capacity?: never
+  readonly refill?: never
   readonly refillPerSecond?: never
   readonly name?: never
   readonly shadow?: never
@@ -252,6 +273,7 @@ export interface TierSource<Req> {
   /** The request's tier, one of `tiers`' names; any other answer is a 500 for that request. */
   readonly tier: (request: Req) => string | Promise<string>
   readonly capacity?: never
+  readonly refill?: never
   readonly refillPerSecond?: never
   readonly name?: never
   readonly shadow?: never
@@ -301,6 +323,21 @@ export type CostOption<Req> = number | ((request: Req) => number | Promise<numbe
 export type SkipOption<Req> = (request: Req) => boolean | Promise<boolean>
 
 /**
+ * Clients that are not limited at all: addresses and CIDR ranges (`'10.0.0.0/8'`,
+ * `'2001:db8::/32'`, `'203.0.113.7'`), matched against the request's client address as the
+ * framework resolves it (never a trusted proxy's own address), or a function of the request,
+ * which works as a `skip` that runs first.
+ */
+export type AllowListOption<Req> = readonly string[] | ((request: Req) => boolean | Promise<boolean>)
+
+/** `allowList`, resolved: whether a request is exempt. */
+export interface ResolvedAllowList<Req> {
+  /** True for a list of addresses, whose matches depend on the trust-proxy setting. */
+  readonly byAddress: boolean
+  allows(request: Req, view: RequestView): boolean | Promise<boolean>
+}
+
+/**
  * Which quota headers to send: `'all'`, `'ietf'` (`RateLimit` and `RateLimit-Policy`),
  * `'legacy'` (`X-RateLimit-*`) or `'none'`. `Retry-After` goes with every 429 whatever the choice.
  */
@@ -343,7 +380,7 @@ export interface CommonLimiterOptions<Req> {
   readonly key?: KeyOption<Req>
   /** Tokens per request. @default 1 */
   readonly cost?: CostOption<Req>
-  /** Requests for which this returns true are not limited at all (health checks, allow-lists). */
+  /** Requests for which this returns true are not limited at all (health checks). */
   readonly skip?: SkipOption<Req>
   /**
    * `false`: opt-in limiting. Only routes that ask for a limit (Fastify `config.rateLimit`, Express
@@ -352,6 +389,11 @@ export interface CommonLimiterOptions<Req> {
    * @default true
    */
   readonly global?: boolean
+  /**
+   * Clients that are not limited at all, checked before `skip`: IPs and CIDR ranges, or a
+   * function of the request. An allow-listed request is not checked and gets no quota headers.
+   */
+  readonly allowList?: AllowListOption<Req>
   /** Which quota headers to send. @default 'all' */
   readonly headers?: HeaderFamilies
   /** The body of a 429 or 403 answer. @default an RFC 9457 problem (`application/problem+json`) */
@@ -380,13 +422,13 @@ export interface CommonLimiterOptions<Req> {
 }
 
 /**
- * Options shared by every adapter: one policy (`capacity`, `refillPerSecond`, `name`) or
+ * Options shared by every adapter: one policy (`capacity`, `refill` or `refillPerSecond`, `name`) or
  * several (`policies`), checked all or nothing.
  */
 export type LimiterOptions<Req> = CommonLimiterOptions<Req> & (PolicySource | TierSource<Req>)
 
 /**
- * A per-route override. Setting `capacity`, `refillPerSecond`, `name` or `policies` gives the
+ * A per-route override. Setting `capacity`, `refill`, `refillPerSecond`, `name` or `policies` gives the
  * route buckets of its own; a `cost`- or `key`-only override draws from the limiter's buckets.
  */
 export type RouteLimitOptions<Req> = {
@@ -409,6 +451,7 @@ export interface ResolvedLimiterOptions<Req> {
   readonly skip: SkipOption<Req> | undefined
   /** Whether a request with no route override of its own is limited. */
   readonly global: boolean
+  readonly allowList: ResolvedAllowList<Req> | undefined
   readonly headers: HeaderFamilies
   readonly denyBody: DenyBody<Req> | undefined
   readonly prefix: string

@@ -129,7 +129,8 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
       return check(whole, req, res, next)
     }
     // Read now: once the response ends, the socket (and so the client's address) may be gone.
-    const view = requestView(req)
+    // Under the trust-proxy setting, as every check reads it: a proxy's own address is no client.
+    const view = requestView(req, req.app.get('trust proxy fn'), "Express's 'trust proxy'")
     res.once('close', () => {
       if (!routeRan.has(req)) chargeLate(owner.tag, owner.route, req, view)
     })

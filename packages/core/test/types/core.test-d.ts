@@ -2,13 +2,16 @@ import type { Cluster, Redis } from 'ioredis'
 import { describe, expectTypeOf, it } from 'vitest'
 import { createLimiter } from '../../src/adapter.js'
 import type {
+  AllowListOption,
   Deadline,
   Decision,
   LimiterOptions,
+  ManualCheckOptions,
   ProblemDetails,
   RateLimitResult,
   RedisClient,
   RedisStoreOptions,
+  RefillRate,
   RouteLimitOptions,
   SluiceStats,
   Store,
@@ -25,6 +28,31 @@ describe('@sluice/core types', () => {
     expectTypeOf<LimiterOptions<Req>['global']>().toEqualTypeOf<boolean | undefined>()
     // Several policies each need a name.
     expectTypeOf<{ policies: [{ capacity: 1; refillPerSecond: 1 }] }>().not.toExtend<LimiterOptions<Req>>()
+  })
+
+  it('takes a readable refill instead of refillPerSecond, never both', () => {
+    expectTypeOf<{ capacity: 100; refill: '100/min' }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 5; refill: '5/15min' }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 5; refill: '5/day' }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<'100/min'>().toExtend<RefillRate>()
+    expectTypeOf<'100/m'>().not.toExtend<RefillRate>()
+    expectTypeOf<'100 per minute'>().not.toExtend<RefillRate>()
+    expectTypeOf<{ capacity: 100; refill: '100/min'; refillPerSecond: 1 }>().not.toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 100 }>().not.toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ policies: [{ name: 'a'; capacity: 1; refill: '1/s' }] }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ tiers: { free: { capacity: 1; refill: '1/h' } }; tier: (r: Req) => 'free' }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ refill: '1/h' }>().toExtend<RouteLimitOptions<Req>>()
+    expectTypeOf<{ refill: '1/h'; refillPerSecond: 1 }>().not.toExtend<RouteLimitOptions<Req>>()
+    expectTypeOf<{ key: 'k'; policy: { name: 'login'; capacity: 5; refill: '5/15min' } }>().toExtend<ManualCheckOptions>()
+  })
+
+  it('takes an allowList of addresses or a function of the request', () => {
+    expectTypeOf<{ capacity: 1; refillPerSecond: 1; allowList: ['10.0.0.0/8'] }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 1; refillPerSecond: 1; allowList: (r: Req) => Promise<boolean> }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 1; refillPerSecond: 1; allowList: '10.0.0.1' }>().not.toExtend<LimiterOptions<Req>>()
+    expectTypeOf<AllowListOption<Req>>().toEqualTypeOf<readonly string[] | ((request: Req) => boolean | Promise<boolean>)>()
+    // A route has no allowList of its own: the limiter's applies to every route.
+    expectTypeOf<{ allowList: ['10.0.0.1'] }>().not.toExtend<RouteLimitOptions<Req>>()
   })
 
   it('types key and cost functions by the request type', () => {
