@@ -105,6 +105,32 @@ describe.each(backends)('on $name', (store) => {
       })
     })
 
+    describe('a key function that falls back to the address', () => {
+      const apiKeyOrIp = (req: PortableRequest) => {
+        const apiKey = req.headers['x-api-key']
+        return typeof apiKey === 'string' ? { apiKey } : { ip: req.ip }
+      }
+
+      it('keys { ip } exactly as key: ip (one IPv6 /64, one bucket), and { apiKey } as the header key', async () => {
+        const app = await start({ capacity: 1, key: apiKeyOrIp }, [], { trustProxy: '127.0.0.1' })
+        expect((await get(app.url, { 'x-forwarded-for': '2001:db8:1:2::1' })).status).toBe(200)
+        // Another address in the same /64: the same bucket, as with key: 'ip'.
+        expect((await get(app.url, { 'x-forwarded-for': '2001:db8:1:2::99' })).status).toBe(429)
+        expect((await app.peek({ ip: '2001:db8:1:2::5' })).remaining).toBe(0)
+        expect((await get(app.url, { 'x-forwarded-for': '2001:db8:1:3::1' })).status).toBe(200)
+        expect((await get(app.url, { 'x-api-key': 'sk_1' })).status).toBe(200)
+        expect((await app.peek({ apiKey: 'sk_1' })).remaining).toBe(0)
+      })
+
+      it("a string a client chose never reaches an address's bucket", async () => {
+        const app = await start({ capacity: 1, key: (req) => String(req.headers['x-user'] ?? 'anonymous') })
+        for (const forged of ['127.0.0.1', '::ffff:127.0.0.1', '{127.0.0.1}']) {
+          expect((await get(app.url, { 'x-user': forged })).status).toBe(200)
+        }
+        expect((await app.peek({ ip: '127.0.0.1' })).remaining).toBe(1)
+      })
+    })
+
     describe('skip', () => {
       it('exempts the requests it picks: no check, no quota headers, no rateLimit on the request', async () => {
         const app = await start({ capacity: 1, skip: (req) => req.headers['x-internal'] === 'yes' })

@@ -12,6 +12,8 @@ import { recordingLogger } from './recording-logger.js'
 /** What both adapters' requests have in common: enough for key and cost functions in tests. */
 export interface PortableRequest {
   readonly headers: IncomingHttpHeaders
+  /** The client address as the framework resolved it (both frameworks name it `ip`). */
+  readonly ip?: string | undefined
 }
 
 export type ConformanceOptions = LimiterOptions<PortableRequest>

@@ -24,6 +24,7 @@ export type {
   DenyBody,
   FailureMode,
   HeaderFamilies,
+  KeyFunctionAnswer,
   KeyOption,
   LimiterOptions,
   ManualCheckOptions,

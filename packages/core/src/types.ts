@@ -310,8 +310,16 @@ export type KeyOption<Req> =
       /** Whether the key is one the app issued; a key that fails counts as missing. */
       readonly verify?: ApiKeyVerifier<Req>
     }
-  /** Your own id for the request's client (hashed before it reaches the store). */
-  | ((request: Req) => string | Promise<string>)
+  /**
+   * Your own id for the request's client (hashed before it reaches the store, in a namespace of
+   * its own), or a client reference keyed as that kind is: `{ ip }` exactly as `'ip'` (so
+   * `(req) => req.headers['x-api-key'] ?? { ip: req.ip }` keeps IPv6 /64 grouping), `{ apiKey }`
+   * as the header key is, `{ id }` as a string is.
+   */
+  | ((request: Req) => KeyFunctionAnswer | Promise<KeyFunctionAnswer>)
+
+/** What a key function answers: an id of the app's own, or a client reference. */
+export type KeyFunctionAnswer = string | { readonly ip: string | undefined } | { readonly apiKey: string } | { readonly id: string }
 
 /** Tells a real API key from a made-up one; runs per request, so cache what it looks up. */
 export type ApiKeyVerifier<Req> = (apiKey: string, request: Req) => boolean | Promise<boolean>

@@ -5,6 +5,7 @@ import type {
   AllowListOption,
   Deadline,
   Decision,
+  KeyFunctionAnswer,
   LimiterOptions,
   ManualCheckOptions,
   ProblemDetails,
@@ -63,9 +64,12 @@ describe('@sluice/core types', () => {
           readonly missing?: 'ip' | 'reject'
           readonly verify?: (apiKey: string, request: Req) => boolean | Promise<boolean>
         }
-      | ((request: Req) => string | Promise<string>)
+      | ((request: Req) => KeyFunctionAnswer | Promise<KeyFunctionAnswer>)
       | undefined
     >()
+    expectTypeOf<(r: Req) => { ip: string | undefined }>().toExtend<LimiterOptions<Req>['key']>()
+    expectTypeOf<(r: Req) => { apiKey: string }>().toExtend<LimiterOptions<Req>['key']>()
+    expectTypeOf<(r: Req) => { host: string }>().not.toExtend<LimiterOptions<Req>['key']>()
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; cost: (r: Req) => number }>().toExtend<LimiterOptions<Req>>()
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; cost: '1' }>().not.toExtend<LimiterOptions<Req>>()
   })
