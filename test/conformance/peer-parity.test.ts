@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   type ConformanceOptions,
   drivers,
+  type Envelope,
   type PortableRequest,
   type RouteSpec,
   type RunningApp,
@@ -128,6 +129,37 @@ describe.each(backends)('on $name', (store) => {
           expect((await get(app.url, { 'x-user': forged })).status).toBe(200)
         }
         expect((await app.peek({ ip: '127.0.0.1' })).remaining).toBe(1)
+      })
+    })
+
+    describe("onDeny: 'error', the app's error handler formats refusals", () => {
+      it('hands a 429 to the error handler with its status and result, the quota headers already set', async () => {
+        const app = await start({ capacity: 1, onDeny: 'error' }, [], { errorEnvelope: 'acme' })
+        expect((await get(app.url)).status).toBe(200)
+        const refused = await get(app.url)
+        expect(refused.status).toBe(429)
+        expect(refused.body).toMatchObject({ envelope: 'acme', code: 'ERR_SLUICE_DENIED' })
+        expect((refused.body as Envelope).retryAfterMs).toBeGreaterThan(0)
+        expect(refused.headers.get('retry-after')).not.toBeNull()
+        expect(refused.headers.get('x-ratelimit-remaining')).toBe('0')
+        expect(refused.headers.get('ratelimit-policy')).toMatch(/^"default";q=1;w=/)
+      })
+
+      it('hands a missing API key (401) to it too, with no result', async () => {
+        const app = await start({ onDeny: 'error', key: { header: 'x-api-key', missing: 'reject', verify: () => true } }, [], {
+          errorEnvelope: 'acme',
+        })
+        const refused = await get(app.url)
+        expect(refused.status).toBe(401)
+        expect(refused.body).toEqual({ envelope: 'acme', code: 'ERR_SLUICE_DENIED' })
+      })
+
+      it("without it, Sluice answers as before: the app's error handler never sees a refusal", async () => {
+        const app = await start({ capacity: 1 }, [], { errorEnvelope: 'acme' })
+        await get(app.url)
+        const refused = await get(app.url)
+        expect(refused.status).toBe(429)
+        expect(refused.body).toMatchObject({ 'violated-policies': ['default'] })
       })
     })
 

@@ -62,6 +62,7 @@ export const LIMITER_OPTION_NAMES = [
   'allowList',
   'headers',
   'denyBody',
+  'onDeny',
   'prefix',
   'ipv6Subnet',
   'memoryMaxKeys',
@@ -74,6 +75,14 @@ export const LIMITER_OPTION_NAMES = [
 ] as const
 const FAILURE_MODES: readonly FailureMode[] = ['local', 'allow', 'deny']
 const PREFIX = /^[^{}\s]{0,64}$/
+function resolveOnDeny(value: unknown): 'send' | 'error' {
+  if (value === undefined) return 'send'
+  if (value !== 'send' && value !== 'error') {
+    throw invalid('onDeny', value, "expected 'send' (Sluice answers) or 'error' (the app's error handler does)")
+  }
+  return value
+}
+
 function resolveGlobal(value: unknown): boolean {
   if (value === undefined) return true
   if (typeof value !== 'boolean') throw invalid('global', value, 'expected true (limit every request) or false (only routes that ask)')
@@ -231,6 +240,7 @@ export function resolveLimiterOptions<Req>(
     allowList: resolveAllowList<Req>(input.allowList),
     headers: resolveHeaderFamilies(input.headers),
     denyBody: resolveFunction<DenyBody<Req>>(input.denyBody, 'denyBody', '(result, request) => body'),
+    onDeny: resolveOnDeny(input.onDeny),
     prefix,
     ipv6Subnet: optionalWhole(input.ipv6Subnet, 'ipv6Subnet', DEFAULTS.ipv6Subnet, 1, 128),
     memoryMaxKeys,

@@ -406,6 +406,13 @@ export interface CommonLimiterOptions<Req> {
   readonly headers?: HeaderFamilies
   /** The body of a 429 or 403 answer. @default an RFC 9457 problem (`application/problem+json`) */
   readonly denyBody?: DenyBody<Req>
+  /**
+   * `'error'`: a refused request is not answered by Sluice but passed to the app's error handler
+   * as a `SluiceDeniedError` (its quota headers set first, `statusCode` the status Sluice would
+   * send), so the app's own error envelope is used, as with @fastify/rate-limit's
+   * `errorResponseBuilder`. @default 'send'
+   */
+  readonly onDeny?: 'send' | 'error'
   /** Namespace of this limiter's Redis keys; no `{` or `}`. @default 'sluice:' */
   readonly prefix?: string
   /** IPv6 addresses are grouped by this prefix length (1–128). @default 64 */
@@ -462,6 +469,7 @@ export interface ResolvedLimiterOptions<Req> {
   readonly allowList: ResolvedAllowList<Req> | undefined
   readonly headers: HeaderFamilies
   readonly denyBody: DenyBody<Req> | undefined
+  readonly onDeny: 'send' | 'error'
   readonly prefix: string
   readonly ipv6Subnet: number
   readonly memoryMaxKeys: number

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis'
 import { describe, expectTypeOf, it } from 'vitest'
 import { createLimiter } from '../../src/adapter.js'
+import type { SluiceDeniedError } from '../../src/errors.js'
 import type {
   AllowListOption,
   Deadline,
@@ -27,6 +28,9 @@ describe('@sluice/core types', () => {
     expectTypeOf<{ policies: [{ name: 'a'; capacity: 1; refillPerSecond: 1 }] }>().toExtend<LimiterOptions<Req>>()
     expectTypeOf<{ capacity: 10; refillPerSecond: 1; policies: [] }>().not.toExtend<LimiterOptions<Req>>()
     expectTypeOf<LimiterOptions<Req>['global']>().toEqualTypeOf<boolean | undefined>()
+    expectTypeOf<LimiterOptions<Req>['onDeny']>().toEqualTypeOf<'send' | 'error' | undefined>()
+    expectTypeOf<SluiceDeniedError['statusCode']>().toEqualTypeOf<number>()
+    expectTypeOf<SluiceDeniedError['result']>().toEqualTypeOf<RateLimitResult | undefined>()
     // Several policies each need a name.
     expectTypeOf<{ policies: [{ capacity: 1; refillPerSecond: 1 }] }>().not.toExtend<LimiterOptions<Req>>()
   })
