@@ -376,8 +376,47 @@ describe.each(backends)('on $name', (store) => {
       [{ key: { header: 'x api key' } }, 'ERR_SLUICE_INVALID_OPTION', 'key.header'],
       [{ failureMode: 'open' }, 'ERR_SLUICE_INVALID_OPTION', 'failureMode'],
       [{ limit: 5 }, 'ERR_SLUICE_UNKNOWN_OPTION', 'limit'],
+      [{ refill: '5/m' }, 'ERR_SLUICE_INVALID_OPTION', 'refill'],
+      [{ refill: '5/min' }, 'ERR_SLUICE_INVALID_OPTION', 'refill'],
     ])('rejects %o at start-up with %s on `%s`', async (bad, code, option) => {
       await expect(start(base(bad as Partial<ConformanceOptions>))).rejects.toMatchObject({ name: 'SluiceOptionError', code, option })
+    })
+
+    it("answers a peer's options with the Sluice policy they stand for, and a near miss with the name it meant", async () => {
+      const { refillPerSecond: _, ...rest } = base({})
+      await expect(start({ ...rest, max: 100, timeWindow: '1 minute' } as unknown as ConformanceOptions)).rejects.toMatchObject({
+        code: 'ERR_SLUICE_UNKNOWN_OPTION',
+        option: 'max',
+        message: expect.stringContaining("use `capacity: 100, refill: '100/min'`"),
+      })
+      await expect(start({ ...rest, windowMs: 15 * 60 * 1000, limit: 100 } as unknown as ConformanceOptions)).rejects.toMatchObject({
+        option: 'windowMs',
+        message: expect.stringContaining("use `capacity: 100, refill: '100/15min'`"),
+      })
+      await expect(start({ ...rest, refilPerSecond: 1 } as unknown as ConformanceOptions)).rejects.toMatchObject({
+        code: 'ERR_SLUICE_UNKNOWN_OPTION',
+        option: 'refilPerSecond',
+        message: expect.stringContaining('did you mean `refillPerSecond`?'),
+      })
+    })
+
+    it("takes a readable refill, the limiter's and a route's, and tells the client its window", async () => {
+      const { refillPerSecond: _, ...rest } = base({})
+      const url = await start({ ...rest, capacity: 2, refill: '2/min' } as ConformanceOptions, [
+        { path: '/slow', rateLimit: { capacity: 1, refill: '1/h', name: 'slow' } },
+      ])
+      const first = await get(url)
+      expect(first.headers.get('ratelimit-policy')).toBe('"default";q=2;w=60')
+      expect((await get(url)).status).toBe(200)
+      const denied = await get(url)
+      expect(denied.status).toBe(429)
+      // One token every 30 s: the wait is about that long, never more.
+      const wait = Number(denied.headers.get('retry-after'))
+      expect(wait).toBeGreaterThan(0)
+      expect(wait).toBeLessThanOrEqual(30)
+      const slow = await get(`${url}/slow`)
+      expect(slow.headers.get('ratelimit-policy')).toBe('"slow";q=1;w=3600')
+      expect((await get(`${url}/slow`)).status).toBe(429)
     })
   })
 

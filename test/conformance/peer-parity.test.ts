@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   type ConformanceOptions,
   drivers,
+  type Envelope,
   type PortableRequest,
   type RouteSpec,
   type RunningApp,
@@ -149,6 +150,63 @@ describe.each(backends)('on $name', (store) => {
       })
     })
 
+    describe('a key function that falls back to the address', () => {
+      const apiKeyOrIp = (req: PortableRequest) => {
+        const apiKey = req.headers['x-api-key']
+        return typeof apiKey === 'string' ? { apiKey } : { ip: req.ip }
+      }
+
+      it('keys { ip } exactly as key: ip (one IPv6 /64, one bucket), and { apiKey } as the header key', async () => {
+        const app = await start({ capacity: 1, key: apiKeyOrIp }, [], { trustProxy: '127.0.0.1' })
+        expect((await get(app.url, { 'x-forwarded-for': '2001:db8:1:2::1' })).status).toBe(200)
+        // Another address in the same /64: the same bucket, as with key: 'ip'.
+        expect((await get(app.url, { 'x-forwarded-for': '2001:db8:1:2::99' })).status).toBe(429)
+        expect((await app.peek({ ip: '2001:db8:1:2::5' })).remaining).toBe(0)
+        expect((await get(app.url, { 'x-forwarded-for': '2001:db8:1:3::1' })).status).toBe(200)
+        expect((await get(app.url, { 'x-api-key': 'sk_1' })).status).toBe(200)
+        expect((await app.peek({ apiKey: 'sk_1' })).remaining).toBe(0)
+      })
+
+      it("a string a client chose never reaches an address's bucket", async () => {
+        const app = await start({ capacity: 1, key: (req) => String(req.headers['x-user'] ?? 'anonymous') })
+        for (const forged of ['127.0.0.1', '::ffff:127.0.0.1', '{127.0.0.1}']) {
+          expect((await get(app.url, { 'x-user': forged })).status).toBe(200)
+        }
+        expect((await app.peek({ ip: '127.0.0.1' })).remaining).toBe(1)
+      })
+    })
+
+    describe("onDeny: 'error', the app's error handler formats refusals", () => {
+      it('hands a 429 to the error handler with its status and result, the quota headers already set', async () => {
+        const app = await start({ capacity: 1, onDeny: 'error' }, [], { errorEnvelope: 'acme' })
+        expect((await get(app.url)).status).toBe(200)
+        const refused = await get(app.url)
+        expect(refused.status).toBe(429)
+        expect(refused.body).toMatchObject({ envelope: 'acme', code: 'ERR_SLUICE_DENIED' })
+        expect((refused.body as Envelope).retryAfterMs).toBeGreaterThan(0)
+        expect(refused.headers.get('retry-after')).not.toBeNull()
+        expect(refused.headers.get('x-ratelimit-remaining')).toBe('0')
+        expect(refused.headers.get('ratelimit-policy')).toMatch(/^"default";q=1;w=/)
+      })
+
+      it('hands a missing API key (401) to it too, with no result', async () => {
+        const app = await start({ onDeny: 'error', key: { header: 'x-api-key', missing: 'reject', verify: () => true } }, [], {
+          errorEnvelope: 'acme',
+        })
+        const refused = await get(app.url)
+        expect(refused.status).toBe(401)
+        expect(refused.body).toEqual({ envelope: 'acme', code: 'ERR_SLUICE_DENIED' })
+      })
+
+      it("without it, Sluice answers as before: the app's error handler never sees a refusal", async () => {
+        const app = await start({ capacity: 1 }, [], { errorEnvelope: 'acme' })
+        await get(app.url)
+        const refused = await get(app.url)
+        expect(refused.status).toBe(429)
+        expect(refused.body).toMatchObject({ 'violated-policies': ['default'] })
+      })
+    })
+
     describe('skip', () => {
       it('exempts the requests it picks: no check, no quota headers, no rateLimit on the request', async () => {
         const app = await start({ capacity: 1, skip: (req) => req.headers['x-internal'] === 'yes' })
@@ -176,6 +234,75 @@ describe.each(backends)('on $name', (store) => {
           },
         })
         expect((await get(app.url)).status).toBe(500)
+      })
+    })
+
+    describe('allowList', () => {
+      const exempt = (answer: Awaited<ReturnType<typeof get>>): boolean =>
+        answer.status === 200 &&
+        (answer.body as { remaining: unknown }).remaining === null &&
+        Object.values(limitHeaders(answer)).every((v) => v === null)
+
+      it('exempts the addresses and ranges it lists, normalized as keys are, and limits everyone else', async () => {
+        const app = await start({ capacity: 1, allowList: ['198.51.100.0/24', '2001:db8::/32', '192.0.2.7'] }, [], {
+          trustProxy: '127.0.0.1',
+        })
+        const from = (client: string) => get(app.url, { 'x-forwarded-for': client })
+        for (const client of ['198.51.100.7', '198.51.100.7', '::ffff:198.51.100.200', '2001:db8:1::5', '192.0.2.7', '192.0.2.7']) {
+          expect(exempt(await from(client)), client).toBe(true)
+        }
+        expect((await from('192.0.2.8')).status).toBe(200)
+        expect((await from('192.0.2.8')).status).toBe(429)
+        expect((await from('2001:db9::1')).status).toBe(200)
+        expect((await from('2001:db9::1')).status).toBe(429)
+      })
+
+      it("matches the direct peer when no proxy is trusted (Express's ::ffff:127.0.0.1 included)", async () => {
+        const app = await start({ capacity: 1, allowList: ['127.0.0.1'] })
+        for (let i = 0; i < 3; i++) expect(exempt(await get(app.url))).toBe(true)
+      })
+
+      it("never matches a trusted proxy's own address: a request that names no client is limited", async () => {
+        const app = await start({ capacity: 1, allowList: ['127.0.0.0/8'] }, [], { trustProxy: '127.0.0.1' })
+        expect((await get(app.url)).status).toBe(200)
+        expect((await get(app.url)).status).toBe(429)
+        // A client behind the gateway that the list names is exempt.
+        expect(exempt(await get(app.url, { 'x-forwarded-for': '127.0.0.9' }))).toBe(true)
+      })
+
+      it('runs before skip, and takes a function of the request that works as a skip', async () => {
+        const app = await start({
+          capacity: 1,
+          allowList: async (req) => req.headers['x-partner'] === 'acme',
+          skip: (req) => {
+            if (req.headers['x-partner'] === 'acme') throw new Error('skip must not run for an allow-listed request')
+            return false
+          },
+        })
+        for (let i = 0; i < 3; i++) expect(exempt(await get(app.url, { 'x-partner': 'acme' }))).toBe(true)
+        expect((await get(app.url)).status).toBe(200)
+        expect((await get(app.url)).status).toBe(429)
+      })
+
+      it('answers 500 when the function throws or answers what is not a boolean: never a free pass', async () => {
+        const app = await start({
+          allowList: (req) => {
+            if (req.headers['x-mode'] === 'throw') throw new Error('partner list unavailable')
+            return 'yes' as unknown as boolean
+          },
+        })
+        expect((await get(app.url, { 'x-mode': 'throw' })).status).toBe(500)
+        expect((await get(app.url)).status).toBe(500)
+      })
+
+      it.each([
+        [['10.0.0.0/33'], 'allowList[0]'],
+        [['127.0.0.1', 'localhost'], 'allowList[1]'],
+        [['127.0.0.1', '10.0.0.1', '010.0.0.1'], 'allowList[2]'],
+        [[42], 'allowList[0]'],
+        ['127.0.0.1', 'allowList'],
+      ])('refuses %j at start-up with a coded error naming %s', async (allowList, option) => {
+        await expect(start({ allowList: allowList as never })).rejects.toMatchObject({ code: 'ERR_SLUICE_INVALID_OPTION', option })
       })
     })
 

@@ -18,7 +18,16 @@ import { readmeSnippets } from './readme-snippets.js'
 
 // Every name an entry exports is a semver promise: a change here is a decision, not an accident.
 const PUBLIC_EXPORTS = {
-  '@sluice/core': ['ErrorCodes', 'MemoryStore', 'RedisStore', 'SluiceError', 'SluiceOptionError', 'SluiceRequestError', 'WarningCodes'],
+  '@sluice/core': [
+    'ErrorCodes',
+    'MemoryStore',
+    'RedisStore',
+    'SluiceDeniedError',
+    'SluiceError',
+    'SluiceOptionError',
+    'SluiceRequestError',
+    'WarningCodes',
+  ],
   '@sluice/core/adapter': [
     'PROBLEM_CONTENT_TYPE',
     'createLimiter',

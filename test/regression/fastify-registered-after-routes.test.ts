@@ -12,7 +12,7 @@ import { regressionSuite } from '../support/regression-suite.js'
 // declared before the plugin ran (and the not-found handler) had none. The limit is now one
 // hook for the whole scope, resolved per request from the route's `config.rateLimit`.
 const suite = regressionSuite()
-const options = () => ({ redis: suite.redis(), prefix: suite.prefix(), capacity: 2, refillPerSecond: 0.001 })
+const options = () => ({ redis: suite.redis(), prefix: suite.prefix(), capacity: 2, refillPerSecond: 0.001, timeoutMs: 5_000 })
 
 async function listen(app: FastifyInstance): Promise<string> {
   await app.listen({ host: '127.0.0.1', port: 0 })

@@ -72,7 +72,9 @@ describe('fastify', () => {
 
   it("gives a closed app's claims back: a new app on the same client and prefix may use other numbers", async () => {
     const prefix = suite.prefix()
-    const first = await fastify.start({ redis: suite.redis(), prefix, capacity: 100, refillPerSecond: 10 }, [{ path: '/' }])
+    const first = await fastify.start({ redis: suite.redis(), prefix, capacity: 100, refillPerSecond: 10, timeoutMs: 5_000 }, [
+      { path: '/' },
+    ])
     await first.close()
     const second = await suite.start(fastify, sharedBy(prefix, { capacity: 2, refillPerSecond: 0.01 }))
     expect((await get(second.url)).headers.get('x-ratelimit-limit')).toBe('2')

@@ -22,10 +22,22 @@ describe('Fastify', () => {
     const app = Fastify()
     let child: FastifyInstance | undefined
     try {
-      await app.register(fastifyRateLimit, { redis: suite.redis(), prefix: suite.prefix(), capacity: 5, refillPerSecond: 0.001 })
+      await app.register(fastifyRateLimit, {
+        redis: suite.redis(),
+        prefix: suite.prefix(),
+        capacity: 5,
+        refillPerSecond: 0.001,
+        timeoutMs: 5_000,
+      })
       app.get('/outer', async () => 'outer')
       await app.register(async (scope) => {
-        await scope.register(fastifyRateLimit, { redis: suite.redis(), prefix: suite.prefix(), capacity: 2, refillPerSecond: 0.001 })
+        await scope.register(fastifyRateLimit, {
+          redis: suite.redis(),
+          prefix: suite.prefix(),
+          capacity: 2,
+          refillPerSecond: 0.001,
+          timeoutMs: 5_000,
+        })
         scope.get('/inner', async () => 'inner')
         child = scope
       })

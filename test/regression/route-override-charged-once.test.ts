@@ -46,7 +46,7 @@ describe.each(drivers)('$name', (driver) => {
 describe('Express route ids', () => {
   it('says so, once, when a route id does not name the route it guards, and still checks the request once', async () => {
     const logger = recordingLogger()
-    const limit = rateLimit({ redis: suite.redis(), capacity: 5, refillPerSecond: 0.001, prefix: suite.prefix(), logger })
+    const limit = rateLimit({ redis: suite.redis(), capacity: 5, refillPerSecond: 0.001, timeoutMs: 5_000, prefix: suite.prefix(), logger })
     const app = express()
     app.use(limit)
     app.get('/find', limit.route('GET /search', { capacity: 1, name: 'search' }), (_req, res) => {

@@ -12,6 +12,8 @@ import { recordingLogger } from './recording-logger.js'
 /** What both adapters' requests have in common: enough for key and cost functions in tests. */
 export interface PortableRequest {
   readonly headers: IncomingHttpHeaders
+  /** The client address as the framework resolved it (both frameworks name it `ip`). */
+  readonly ip?: string | undefined
 }
 
 export type ConformanceOptions = LimiterOptions<PortableRequest>
@@ -33,6 +35,23 @@ export interface Settings {
   readonly trustProxy?: string | string[] | ((address: string, hop: number) => boolean)
   /** Listen on this unix socket instead of a loopback port (as behind a proxy on a socket). */
   readonly socketPath?: string
+  /**
+   * An app error handler, as apps write theirs: it answers `{ envelope, code }` with the error's
+   * `statusCode` (500 without one).
+   */
+  readonly errorEnvelope?: string
+}
+
+/** The body the app's own error handler sends, with `Settings.errorEnvelope`. */
+export interface Envelope {
+  readonly envelope: string
+  readonly code: string | undefined
+  readonly retryAfterMs: number | undefined
+}
+
+function envelopeOf(name: string, error: unknown): { status: number; body: Envelope } {
+  const e = error as { statusCode?: number; code?: string; result?: { retryAfterMs?: number } }
+  return { status: e.statusCode ?? 500, body: { envelope: name, code: e.code, retryAfterMs: e.result?.retryAfterMs } }
 }
 
 export interface RunningApp {
@@ -91,6 +110,13 @@ export const expressDriver: Driver = {
         res.status(result.allowed ? 200 : 429).json({ allowed: result.allowed, remaining: result.remaining })
       })
     }
+    const envelope = settings.errorEnvelope
+    if (envelope !== undefined) {
+      app.use((error: unknown, _req: unknown, res: { status(n: number): { json(body: unknown): void } }, _next: unknown) => {
+        const { status, body } = envelopeOf(envelope, error)
+        res.status(status).json(body)
+      })
+    }
     const server = settings.socketPath === undefined ? app.listen(0, '127.0.0.1') : app.listen(settings.socketPath)
     await once(server, 'listening')
     return {
@@ -117,6 +143,13 @@ export const fastifyDriver: Driver = {
     const app = fastify(settings.trustProxy === undefined ? {} : { trustProxy: settings.trustProxy })
     try {
       await app.register(fastifyRateLimit, quiet(options))
+      const envelope = settings.errorEnvelope
+      if (envelope !== undefined) {
+        app.setErrorHandler((error, _request, reply) => {
+          const { status, body } = envelopeOf(envelope, error)
+          return reply.code(status).send(body)
+        })
+      }
       for (const route of routes) {
         const config = route.rateLimit === undefined ? {} : { config: { rateLimit: route.rateLimit } }
         const manual = route.manual

@@ -26,7 +26,7 @@ function measured(s: ScenarioResult): TargetSummary[] {
   return s.targets.filter((t) => t.unavailable === undefined)
 }
 
-const isSluice = (t: TargetSummary): boolean => t.target === 'sluice' || t.target === 'sluice-eager' || t.target === 'express-sluice'
+const isSluice = (t: TargetSummary): boolean => t.target === 'sluice' || t.target === 'sluice-capped' || t.target === 'express-sluice'
 
 /** The label in bold for the targets the others are compared with. */
 function label(s: ScenarioResult, t: TargetSummary): string {

@@ -32,7 +32,7 @@ const NEVER_EMPTY: LimitSpec = { capacity: 1e9, refillPerSecond: 1e6 }
 const TIGHT: LimitSpec = { capacity: 10, refillPerSecond: 1 }
 
 // Sluice with its defaults, Sluice tuned for latency (the batching trade-off), and the peers.
-const PEERS: readonly TargetName[] = ['sluice', 'sluice-eager', 'fastify-rate-limit', 'rlflex']
+const PEERS: readonly TargetName[] = ['sluice', 'sluice-capped', 'fastify-rate-limit', 'rlflex']
 
 export function scenario(name: ScenarioName, rotatingKeys: number): Scenario {
   switch (name) {

@@ -3,7 +3,7 @@
  * calls of one check and for full batches, against batch size, with @fastify/rate-limit's
  * per-request cost on the same server in the same run as the baseline.
  *
- *   pnpm --filter @sluice/bench script-cost [--rounds <n>] [--checks <n>] [--concurrency <n>]
+ *   pnpm --filter @sluice/bench script-cost [--rounds <n>] [--checks <n>] [--concurrency <n>] [--paced <rates>]
  *
  * Each case drives a store directly (no HTTP, no app) against a redis-server of its own:
  *   - Sluice: `RedisStore` (the current script). One-check calls with `coalesce: false`, so
@@ -20,6 +20,10 @@
  * the script call, and the commands it ran), each divided by the checks of the run. Cases are
  * interleaved round by round; the table gives medians over rounds, and ratios are medians of
  * per-round ratios (runs next to each other share the machine's mood).
+ *
+ * A last part offers checks at fixed rates, evenly paced, through a default RedisStore and one
+ * with `batchIntervalMs: 1`: each check's latency in this process, the checks per script call
+ * the coalescing made, and Redis CPU per check: what the opt-in cap buys and costs.
  */
 import { createRequire } from 'node:module'
 import { RedisStore } from '@sluice/core'
@@ -39,6 +43,8 @@ size) against its previous version and @fastify/rate-limit, on a redis-server of
   --checks <n>        checks per case and round (default 20000)
   --concurrency <n>   one-check calls in flight at once (default 32)
   --batches <list>    batch sizes, comma-separated (default 1,16,128,512)
+  --paced <list>      checks per second for the coalescing part, comma-separated (default 2000,10000; 0: skip it)
+  --paced-seconds <s> seconds per paced run (default 2)
   -h, --help          this text`
 
 type Pattern = 'hot' | 'new' | 'existing'
@@ -65,6 +71,8 @@ interface Config {
   readonly checks: number
   readonly concurrency: number
   readonly batches: readonly number[]
+  readonly paced: readonly number[]
+  readonly pacedSeconds: number
   readonly help: boolean
 }
 
@@ -81,6 +89,8 @@ function parse(argv: readonly string[]): Config {
     checks: { type: 'string' },
     concurrency: { type: 'string' },
     batches: { type: 'string' },
+    paced: { type: 'string' },
+    'paced-seconds': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   })
   const batches = (v.batches ?? '1,16,128,512').split(',').map((b) => whole(b, 'batches', 1))
@@ -89,6 +99,8 @@ function parse(argv: readonly string[]): Config {
     checks: whole(v.checks, 'checks', 20_000),
     concurrency: whole(v.concurrency, 'concurrency', 32),
     batches,
+    paced: v.paced === '0' ? [] : (v.paced ?? '2000,10000').split(',').map((r) => whole(r, 'paced', 1)),
+    pacedSeconds: whole(v['paced-seconds'], 'paced-seconds', 2),
     help: v.help === true,
   }
 }
@@ -270,6 +282,72 @@ function cases(config: Config): Case[] {
 
 const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : '—')
 
+interface PacedSample {
+  readonly meanMs: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly checksPerCall: number
+  readonly cpuUs: number
+}
+
+/**
+ * Checks offered at `rate` per second, evenly paced (not a closed loop: a check never waits for
+ * another to be answered before it is made), through a RedisStore with `batchIntervalMs`; 1,000
+ * clients in turn. The latency is each check's, from the call to its answer, in this process.
+ */
+async function paced(
+  server: Awaited<ReturnType<typeof startRedis>>,
+  admin: Redis,
+  intervalMs: number,
+  rate: number,
+  seconds: number,
+): Promise<PacedSample> {
+  const client = server.client()
+  try {
+    const store = new RedisStore(client, { batchIntervalMs: intervalMs, denyCacheKeys: 0, timeoutMs: 60_000 })
+    const first = nextClient
+    nextClient += 1_000
+    await store.check({ keys: [sluiceKey(first - 1)], policies: [POLICY], cost: 1 })
+    await admin.config('RESETSTAT')
+    const before = await cpuSeconds(admin)
+    const total = rate * seconds
+    const latencies: number[] = []
+    const answers: Promise<unknown>[] = []
+    const start = performance.now()
+    let made = 0
+    await new Promise<void>((done) => {
+      const tick = (): void => {
+        const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate))
+        while (made < due) {
+          const at = performance.now()
+          const i = made++
+          answers.push(
+            store
+              .check({ keys: [sluiceKey(first + (i % 1_000))], policies: [POLICY], cost: 1 })
+              .then(() => latencies.push(performance.now() - at)),
+          )
+        }
+        if (made < total) setImmediate(tick)
+        else done()
+      }
+      tick()
+    })
+    await Promise.all(answers)
+    const after = await cpuSeconds(admin)
+    const stats = await scriptStats(admin)
+    latencies.sort((a, b) => a - b)
+    return {
+      meanMs: latencies.reduce((a, b) => a + b, 0) / latencies.length,
+      p50Ms: latencies[Math.floor(latencies.length / 2)]!,
+      p99Ms: latencies[Math.floor(latencies.length * 0.99)]!,
+      checksPerCall: total / stats.calls,
+      cpuUs: ((after - before) * 1e6) / total,
+    }
+  } finally {
+    client.disconnect()
+  }
+}
+
 async function main(): Promise<void> {
   const config = parseOrExit('script-cost', USAGE, parse)
   const server = await startRedis()
@@ -277,6 +355,7 @@ async function main(): Promise<void> {
     const admin = server.client()
     const client = server.client()
     const all = cases(config)
+    const pacedSamples = new Map<string, PacedSample[]>()
     const byBatch = new Map<number | undefined, Record<Library, (pattern: Pattern) => Driver>>()
     const samples = new Map<string, Sample[]>()
     for (let round = 0; round < config.rounds; round++) {
@@ -290,6 +369,12 @@ async function main(): Promise<void> {
         }
         const sample = await measure(admin, c.pattern, d[c.library](c.pattern), config.checks)
         samples.set(c.name, [...(samples.get(c.name) ?? []), sample])
+      }
+      for (const rate of config.paced) {
+        for (const intervalMs of round % 2 === 0 ? [0, 1] : [1, 0]) {
+          const name = `${intervalMs}/${rate}`
+          pacedSamples.set(name, [...(pacedSamples.get(name) ?? []), await paced(server, admin, intervalMs, rate, config.pacedSeconds)])
+        }
       }
       await admin.flushdb()
       process.stderr.write(`round ${round + 1}/${config.rounds} done\n`)
@@ -338,6 +423,31 @@ async function main(): Promise<void> {
             4,
           )} |`,
         )
+      }
+    }
+    if (config.paced.length > 0) {
+      const pmed = (name: string, f: (s: PacedSample) => number): number => median((pacedSamples.get(name) ?? []).map(f))
+      lines.push('')
+      lines.push(`### Coalescing at a paced load (RedisStore, checks of 1,000 clients in turn, ${config.pacedSeconds} s per run)`)
+      lines.push('')
+      lines.push('| checks/s | batchIntervalMs | mean ms | p50 ms | p99 ms | checks per call | Redis CPU µs/check |')
+      lines.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+      for (const rate of config.paced) {
+        for (const intervalMs of [0, 1]) {
+          const name = `${intervalMs}/${rate}`
+          lines.push(
+            `| ${rate} | ${intervalMs} | ${fmt(
+              pmed(name, (p) => p.meanMs),
+              3,
+            )} | ${fmt(
+              pmed(name, (p) => p.p50Ms),
+              3,
+            )} | ${fmt(
+              pmed(name, (p) => p.p99Ms),
+              3,
+            )} | ${fmt(pmed(name, (p) => p.checksPerCall))} | ${fmt(pmed(name, (p) => p.cpuUs))} |`,
+          )
+        }
       }
     }
     process.stdout.write(`${lines.join('\n')}\n`)

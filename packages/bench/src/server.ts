@@ -23,7 +23,7 @@ const BUILDERS: Record<TargetName, () => Promise<Builder>> = {
   headers: () => import('./targets/headers.js'),
   denied: () => import('./targets/denied.js'),
   sluice: () => import('./targets/sluice.js'),
-  'sluice-eager': () => import('./targets/sluice-eager.js'),
+  'sluice-capped': () => import('./targets/sluice-capped.js'),
   'fastify-rate-limit': () => import('./targets/fastify-rate-limit.js'),
   rlflex: () => import('./targets/rlflex.js'),
   express: () => import('./targets/express.js'),

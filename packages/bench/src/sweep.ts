@@ -14,7 +14,7 @@ import type { TargetName } from './targets/catalog.js'
  */
 
 /** No limiter, the headers-only baseline, Sluice with its defaults and with each other store setting, the peers. */
-export const SWEEP_TARGETS: readonly TargetName[] = ['ceiling', 'headers', 'sluice', 'sluice-eager', 'fastify-rate-limit', 'rlflex']
+export const SWEEP_TARGETS: readonly TargetName[] = ['ceiling', 'headers', 'sluice', 'sluice-capped', 'fastify-rate-limit', 'rlflex']
 const CEILING: TargetName = 'ceiling'
 const BASELINE: TargetName = 'headers'
 

@@ -30,7 +30,12 @@ export class ClientIdentity<Req> {
    */
   of(key: KeyOption<Req>, request: Req, view: RequestView): string | undefined | Promise<string | undefined> {
     if (key === 'ip') return this.#ipId(view)
-    if (typeof key === 'function') return callRequestFunction('key', () => key(request), checkedId)
+    if (typeof key === 'function')
+      return callRequestFunction(
+        'key',
+        () => key(request),
+        (id) => this.#keyFunctionId(id, view),
+      )
     const missing = (): string | undefined => (key.missing === 'reject' ? undefined : this.#ipId(view))
     const apiKey = firstValue(view.header(key.header))
     if (apiKey === undefined) return missing()
@@ -56,6 +61,32 @@ export class ClientIdentity<Req> {
     )
   }
 
+  /**
+   * What a key function answered: a string is an id of the app's own (in a namespace of its own,
+   * so no string reaches an address's or an API key's bucket); a client reference is keyed as the
+   * limiter keys that kind, so `{ ip }` is exactly `key: 'ip'` (IPv6 grouped by `ipv6Subnet`, a
+   * proxy's own address or none the shared unknown bucket) and `{ apiKey }` the header key's bucket.
+   */
+  #keyFunctionId(value: unknown, view: RequestView): string {
+    if (typeof value === 'string') {
+      if (value === '') throw badValue('key', 'a non-empty string or { ip }, { apiKey } or { id }', value)
+      return customClientId(value)
+    }
+    if (typeof value !== 'object' || value === null) throw badValue('key', 'a non-empty string or { ip }, { apiKey } or { id }', value)
+    const ref = value as Partial<Record<'ip' | 'apiKey' | 'id', unknown>>
+    if ('ip' in ref) {
+      const ip = ref.ip
+      const note = view.address
+      // The request's own address (or the proxy's, which the view leaves out): as `key: 'ip'`, notes and all.
+      if (ip === view.ip || (note?.kind === 'trusted-proxy' && ip === note.proxy)) return this.#ipId(view)
+      const id = typeof ip === 'string' ? ipClientId(ip, this.#ipv6Subnet) : undefined
+      return id ?? this.#unknownBucket(ip)
+    }
+    if (typeof ref.apiKey === 'string' && ref.apiKey !== '') return apiKeyClientId(ref.apiKey)
+    if (typeof ref.id === 'string' && ref.id !== '') return customClientId(ref.id)
+    throw badValue('key', 'a non-empty string or { ip }, { apiKey } or { id }', value)
+  }
+
   /** The client id of the request's address, or the one shared unknown bucket, said out loud. */
   #ipId(view: RequestView): string {
     const note = view.address
@@ -71,9 +102,15 @@ export class ClientIdentity<Req> {
       )
       return UNKNOWN_IP_ID
     }
+    return this.#unknownBucket(view.ip, false)
+  }
+
+  /** The one bucket every request with no usable address shares, said out loud and counted. */
+  #unknownBucket(ip: unknown, count = true): string {
+    if (count) this.#unknownIp++
     this.#once.warn(
       WarningCodes.UNKNOWN_IP,
-      { ip: view.ip === undefined ? null : String(view.ip).slice(0, 64) },
+      { ip: ip === undefined || ip === null ? null : String(ip).slice(0, 64) },
       "@sluice: a request had no usable client address, so it was checked against the one bucket that every such request shares; behind a proxy on a unix socket, or one that sends no X-Forwarded-For, set the framework's trust-proxy setting to the gateway's address and have the gateway send X-Forwarded-For, or key by API key",
     )
     return UNKNOWN_IP_ID
@@ -115,11 +152,6 @@ function firstValue(value: string | string[] | undefined): string | undefined {
   const comma = raw.indexOf(',')
   const first = (comma === -1 ? raw : raw.slice(0, comma)).trim()
   return first === '' ? undefined : first
-}
-
-function checkedId(id: unknown): string {
-  if (typeof id !== 'string' || id === '') throw badValue('key', 'a non-empty string', id)
-  return customClientId(id)
 }
 
 const checkedVerdict = checkedBoolean('key.verify')

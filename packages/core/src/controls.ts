@@ -5,6 +5,7 @@ import { ErrorCodes, SluiceError } from './errors.js'
 import { manualBucketId, manualClientId } from './keys.js'
 import type { LimiterCore } from './limiter-core.js'
 import { checkedCost } from './options.js'
+import { assertKnownPolicyOptions } from './peer-options.js'
 import { POLICY_KEYS, resolvePolicy } from './policies.js'
 import { checkedReply } from './store-reply.js'
 import { summarize } from './summarize.js'
@@ -40,7 +41,7 @@ export function createControls<Req>(core: LimiterCore<Req>, own: Bindings<Req>):
       )
     }
     // The same checks as a policy anywhere else: a misspelt `shadwo` must not quietly enforce.
-    assertKnownOptions(policy, POLICY_KEYS, 'policy.')
+    assertKnownPolicyOptions(policy, POLICY_KEYS, 'policy.')
     const resolved = resolvePolicy(policy, 'policy.')
     const known = manualPolicies.get(resolved.name)
     if (known !== undefined) {

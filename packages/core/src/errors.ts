@@ -1,3 +1,5 @@
+import type { Denial, RateLimitResult } from './types.js'
+
 /**
  * Every error Sluice throws carries a stable `code`, so callers can branch on it without parsing
  * messages (Fastify's `FST_ERR_*` convention), and option errors name the option and its value.
@@ -21,6 +23,8 @@ export const ErrorCodes = {
   ALREADY_REGISTERED: 'ERR_SLUICE_ALREADY_REGISTERED',
   /** The store answered something that is not a token-bucket reply. */
   STORE_REPLY: 'ERR_SLUICE_STORE_REPLY',
+  /** With `onDeny: 'error'`: a request the limiter refused (429, 403, 401 or 503), for the app's error handler. */
+  DENIED: 'ERR_SLUICE_DENIED',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
@@ -35,13 +39,16 @@ export class SluiceError extends Error {
   }
 }
 
-/** Thrown at registration when an option is invalid; `option` is its dotted path. */
+/**
+ * Thrown at registration when an option is invalid; `option` is its dotted path. `help`, when
+ * given, ends the message (where to read more).
+ */
 export class SluiceOptionError extends SluiceError {
   readonly option: string
   readonly value: unknown
 
-  constructor(code: ErrorCode, option: string, value: unknown, expected: string) {
-    super(code, `@sluice: invalid option \`${option}\`: ${expected}, got ${describe(value)}`)
+  constructor(code: ErrorCode, option: string, value: unknown, expected: string, help?: string) {
+    super(code, `@sluice: invalid option \`${option}\`: ${expected}, got ${describe(value)}${help === undefined ? '' : `. ${help}`}`)
     this.name = 'SluiceOptionError'
     this.option = option
     this.value = value
@@ -62,6 +69,34 @@ export class SluiceRequestError extends SluiceError {
     super(code, message, options)
     this.name = 'SluiceRequestError'
     this.option = option
+  }
+}
+
+const STATUS_TITLES: Readonly<Record<number, string>> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+}
+
+/**
+ * A refusal handed to the app's error handler (`onDeny: 'error'`: Fastify's `setErrorHandler`,
+ * Express's error middleware) instead of sent: the quota headers are already set on the response,
+ * `statusCode` is the status Sluice would have sent (both frameworks' default handlers use it),
+ * `result` is where the client stands (undefined for a missing API key or the `deny` failure
+ * mode), and `denial` is the body Sluice would have sent, serialized, for a handler that keeps it.
+ */
+export class SluiceDeniedError extends SluiceError {
+  readonly statusCode: number
+  readonly result: RateLimitResult | undefined
+  readonly denial: Denial
+
+  constructor(denial: Denial, result: RateLimitResult | undefined) {
+    super(ErrorCodes.DENIED, `@sluice: ${denial.status} ${STATUS_TITLES[denial.status] ?? 'denied'}`)
+    this.name = 'SluiceDeniedError'
+    this.statusCode = denial.status
+    this.result = result
+    this.denial = denial
   }
 }
 

@@ -1,11 +1,12 @@
 // The public entry for apps: errors to catch, warning codes to route, and the types of options,
 // results, stores and observers. Every name here is a semver promise; adapter glue lives on
 // `@sluice/core/adapter`.
-export { type ErrorCode, ErrorCodes, SluiceError, SluiceOptionError, SluiceRequestError } from './errors.js'
+export { type ErrorCode, ErrorCodes, SluiceDeniedError, SluiceError, SluiceOptionError, SluiceRequestError } from './errors.js'
 // The two stores, for an app that tunes one (`store: new RedisStore(redis, { batchIntervalMs: 0 })`).
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory-store.js'
 export { RedisStore, type RedisStoreOptions } from './stores/redis-store.js'
 export type {
+  AllowListOption,
   AnswerSource,
   ApiKeyVerifier,
   BreakerState,
@@ -24,6 +25,7 @@ export type {
   FailureMode,
   HeaderFamilies,
   IoRedisClient,
+  KeyFunctionAnswer,
   KeyOption,
   LimiterOptions,
   ManualCheckOptions,
@@ -38,6 +40,8 @@ export type {
   ProblemDetails,
   RateLimitResult,
   RedisClient,
+  RefillRate,
+  RefillUnit,
   ResolvedPolicy,
   RouteLimitOptions,
   SeveralPolicies,

@@ -57,7 +57,11 @@ const MEMO_MAX_LENGTH = 256
 const apiKeyIds = memoized('key')
 const customIds = memoized('id')
 
-function parseAddress(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+/**
+ * A client address as keys read it: `203.0.113.5:40001` and `[2001:db8::1]:443` without the
+ * port, IPv4-mapped IPv6 as IPv4; undefined for a string that is no address.
+ */
+export function parseAddress(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   const candidate = IPV4_WITH_PORT.exec(ip)?.[1] ?? BRACKETED_IPV6.exec(ip)?.[1] ?? ip
   try {
     return ipaddr.process(candidate)

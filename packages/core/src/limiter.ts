@@ -3,7 +3,8 @@ import { createControls } from './controls.js'
 import { routeBucketId } from './keys.js'
 import { LimiterCore } from './limiter-core.js'
 import { checkedCost, ROUTE_OPTION_NAMES, resolveCost, resolveFunction, resolveKey, resolveLimiterOptions } from './options.js'
-import { POLICY_KEYS, resolvePolicies } from './policies.js'
+import { assertKnownPolicyOptions } from './peer-options.js'
+import { POLICY_KEYS, resolveRoutePolicies } from './policies.js'
 import { missingApiKey, problemDenial } from './problem.js'
 import { callRequestFunction, checkedBoolean } from './request-functions.js'
 import { isThenable } from './thenable.js'
@@ -22,16 +23,16 @@ import type {
   SkipOption,
   SluiceLogger,
 } from './types.js'
-import { assertKnownOptions, assertPlainObject } from './validate.js'
+import { assertPlainObject } from './validate.js'
 import type { WarningCode } from './warnings.js'
 
 /** The policies bound to a route: checks a request against their buckets, all or nothing. */
 export interface RouteLimiter<Req> {
   /** The route's policies (with tiers and no policies of its own, the first tier's). */
   readonly policies: readonly ResolvedPolicy[]
-  /** Whether this route's key can end up being the client IP (so the trust-proxy setting matters). */
+  /** Whether this route's key can end up being the client IP, or an `allowList` of addresses applies (so the trust-proxy setting matters). */
   readonly keysByIp: boolean
-  /** The decision for a request; undefined when `skip` exempted it (no check, nothing to send). */
+  /** The decision for a request; undefined when `allowList` or `skip` exempted it (no check, nothing to send). */
   check(request: Req, view: RequestView): Promise<Decision | undefined>
 }
 
@@ -89,7 +90,7 @@ export function createLimiter<Req>(
         return method === '*' ? whole : bindRoute(core, label, own, options.key, options.cost, options.skip)
       }
       assertPlainObject(config, 'config.rateLimit')
-      assertKnownOptions(config, ROUTE_OPTION_NAMES, 'config.rateLimit.')
+      assertKnownPolicyOptions(config, ROUTE_OPTION_NAMES, 'config.rateLimit.')
       const routeOwn = routeBinding(core, config, method, url)
       const bindings = routeOwn === undefined ? own : Bindings.one<Req>(routeOwn)
       const key = config.key === undefined ? options.key : resolveKey<Req>(config.key, 'config.rateLimit.key')
@@ -154,18 +155,7 @@ function routeBinding<Req>(
   url: string,
 ): Binding | undefined {
   if (![...POLICY_KEYS, 'policies'].some((k) => config[k] !== undefined)) return undefined
-  const first = core.options.policies[0]!
-  const policies = resolvePolicies(
-    config.policies !== undefined
-      ? config
-      : {
-          capacity: config.capacity ?? first.capacity,
-          refillPerSecond: config.refillPerSecond ?? first.refillPerSecond,
-          name: config.name ?? first.name,
-          shadow: config.shadow,
-        },
-    'config.rateLimit.',
-  )
+  const policies = resolveRoutePolicies(config, core.options.policies[0]!)
   return core.bind(
     policies,
     policies.map((p) => routeBucketId(p.name, method, url)),
@@ -184,12 +174,18 @@ function bindRoute<Req>(
   skip: SkipOption<Req> | undefined,
 ): RouteLimiter<Req> {
   core.identity.warnIfUnverified(key)
+  const { allowList } = core.options
   return {
     policies: bindings.policies,
-    keysByIp: keysByIp(key as KeyOption<never>),
+    // An allow-list of addresses trusts them as much as a key by IP does.
+    keysByIp: keysByIp(key as KeyOption<never>) || allowList?.byAddress === true,
     // Every request function may be synchronous or not: each is awaited only when it returned a
     // promise, since an await per request is not free.
     async check(request, view) {
+      if (allowList !== undefined) {
+        const allowed = allowList.allows(request, view)
+        if (isThenable(allowed) ? await allowed : allowed) return undefined
+      }
       if (skip !== undefined) {
         const skipped = callRequestFunction('skip', () => skip(request), checkedSkip)
         if (isThenable(skipped) ? await skipped : skipped) return undefined

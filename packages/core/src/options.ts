@@ -1,4 +1,6 @@
+import { resolveAllowList } from './allow-list.js'
 import { processWarningLogger } from './logger.js'
+import { assertKnownPolicyOptions } from './peer-options.js'
 import { resolvePolicies, resolveTiers } from './policies.js'
 import { badValue } from './request-functions.js'
 import { assertCapabilities, doorOf } from './store-door.js'
@@ -46,6 +48,7 @@ export const LIMITER_OPTION_NAMES = [
   'redis',
   'store',
   'capacity',
+  'refill',
   'refillPerSecond',
   'name',
   'shadow',
@@ -56,8 +59,10 @@ export const LIMITER_OPTION_NAMES = [
   'cost',
   'skip',
   'global',
+  'allowList',
   'headers',
   'denyBody',
+  'onDeny',
   'prefix',
   'ipv6Subnet',
   'memoryMaxKeys',
@@ -70,13 +75,21 @@ export const LIMITER_OPTION_NAMES = [
 ] as const
 const FAILURE_MODES: readonly FailureMode[] = ['local', 'allow', 'deny']
 const PREFIX = /^[^{}\s]{0,64}$/
+function resolveOnDeny(value: unknown): 'send' | 'error' {
+  if (value === undefined) return 'send'
+  if (value !== 'send' && value !== 'error') {
+    throw invalid('onDeny', value, "expected 'send' (Sluice answers) or 'error' (the app's error handler does)")
+  }
+  return value
+}
+
 function resolveGlobal(value: unknown): boolean {
   if (value === undefined) return true
   if (typeof value !== 'boolean') throw invalid('global', value, 'expected true (limit every request) or false (only routes that ask)')
   return value
 }
 
-export const ROUTE_OPTION_NAMES = ['capacity', 'refillPerSecond', 'name', 'shadow', 'policies', 'key', 'cost', 'skip'] as const
+export const ROUTE_OPTION_NAMES = ['capacity', 'refill', 'refillPerSecond', 'name', 'shadow', 'policies', 'key', 'cost', 'skip'] as const
 const HEADER_FAMILIES: readonly HeaderFamilies[] = ['all', 'ietf', 'legacy', 'none']
 
 /** An optional function option: undefined, or a function. */
@@ -190,7 +203,7 @@ export function resolveLimiterOptions<Req>(
   fallbackLogger: SluiceLogger = processWarningLogger,
 ): ResolvedOptions<Req> {
   assertPlainObject(input, 'options')
-  assertKnownOptions(input, [...LIMITER_OPTION_NAMES, ...adapterOptions])
+  assertKnownPolicyOptions(input, [...LIMITER_OPTION_NAMES, ...adapterOptions])
   const tiers = resolveTiers(input)
   const policies = tiers === undefined ? resolvePolicies(input, '') : tiers.values().next().value!
   const prefix = input.prefix ?? DEFAULTS.prefix
@@ -224,8 +237,10 @@ export function resolveLimiterOptions<Req>(
     cost: resolveCost<Req>(input.cost, 'cost', tiers === undefined ? policies : [...tiers.values()].flat()),
     skip: resolveFunction<SkipOption<Req>>(input.skip, 'skip', '(request) => boolean | Promise<boolean>'),
     global: resolveGlobal(input.global),
+    allowList: resolveAllowList<Req>(input.allowList),
     headers: resolveHeaderFamilies(input.headers),
     denyBody: resolveFunction<DenyBody<Req>>(input.denyBody, 'denyBody', '(result, request) => body'),
+    onDeny: resolveOnDeny(input.onDeny),
     prefix,
     ipv6Subnet: optionalWhole(input.ipv6Subnet, 'ipv6Subnet', DEFAULTS.ipv6Subnet, 1, 128),
     memoryMaxKeys,

@@ -1,30 +1,34 @@
+import { assertKnownPolicyOptions } from './peer-options.js'
+import { intervalOf, type Rate, resolveRate, windowOf } from './refill.js'
 import { MAX_WINDOW_NS } from './scripts/token-bucket.js'
 import type { ResolvedPolicy } from './types.js'
-import { assertKnownOptions, assertPlainObject, invalid, wholeNumber } from './validate.js'
+import { assertPlainObject, invalid, wholeNumber } from './validate.js'
 
 export const DEFAULT_POLICY_NAME = 'default'
 const POLICY_NAME = /^[A-Za-z0-9_.-]{1,64}$/
 /** The fields of one policy; setting any of them on a route gives it buckets of its own. */
-export const POLICY_KEYS: readonly string[] = ['name', 'capacity', 'refillPerSecond', 'shadow']
+export const POLICY_KEYS: readonly string[] = ['name', 'capacity', 'refill', 'refillPerSecond', 'shadow']
 export const MAX_POLICIES = 16
 const MAX_TIERS = 64
 
+// Each resolved policy's rate as it was written, so a route override that keeps it is not
+// converted a second time (see `Rate`).
+const rates = new WeakMap<ResolvedPolicy, Rate>()
+
 export function resolvePolicy(
-  input: { capacity?: unknown; refillPerSecond?: unknown; name?: unknown; shadow?: unknown },
+  input: { capacity?: unknown; refill?: unknown; refillPerSecond?: unknown; name?: unknown; shadow?: unknown },
   path = '',
+  inherited?: Rate,
 ): ResolvedPolicy {
   const capacity = wholeNumber(input.capacity, `${path}capacity`, 1, 2 ** 32)
-  const rate = input.refillPerSecond
-  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0 || rate > 1e9) {
-    throw invalid(`${path}refillPerSecond`, rate, 'expected a number of tokens per second, > 0 and ≤ 1e9')
-  }
+  const rate = resolveRate(input, path, inherited)
   const name = input.name ?? DEFAULT_POLICY_NAME
   if (typeof name !== 'string' || !POLICY_NAME.test(name)) {
     throw invalid(`${path}name`, name, 'expected 1–64 characters of A-Z a-z 0-9 _ . -')
   }
   const shadow = input.shadow ?? false
   if (typeof shadow !== 'boolean') throw invalid(`${path}shadow`, shadow, 'expected true or false')
-  const intervalNs = Math.max(1, Math.round(1e9 / rate))
+  const intervalNs = intervalOf(rate)
   // Exclusive: the script reads a debt of half its clock's range or more as an arrival time long
   // past, so an empty bucket of exactly that window would read as full.
   if (capacity * intervalNs >= MAX_WINDOW_NS) {
@@ -34,7 +38,33 @@ export function resolvePolicy(
       `capacity / refillPerSecond must be under ${MAX_WINDOW_NS / 1e9} s (about 48 days) so a bucket refills within the script's clock range`,
     )
   }
-  return Object.freeze({ name, capacity, refillPerSecond: rate, intervalNs, windowSeconds: Math.ceil(capacity / rate), shadow })
+  const policy: ResolvedPolicy = Object.freeze({
+    name,
+    capacity,
+    refillPerSecond: rate.tokens / rate.seconds,
+    intervalNs,
+    windowSeconds: windowOf(rate, capacity),
+    shadow,
+  })
+  rates.set(policy, rate)
+  return policy
+}
+
+/**
+ * A route override's policies: its own `policies`, or one inline policy whose missing fields
+ * come from the limiter's first policy (its rate as that policy was written, not converted again).
+ */
+export function resolveRoutePolicies(config: Record<string, unknown>, first: ResolvedPolicy): readonly ResolvedPolicy[] {
+  const path = 'config.rateLimit.'
+  if (config.policies !== undefined) return resolvePolicies(config, path)
+  const inline = {
+    capacity: config.capacity ?? first.capacity,
+    refill: config.refill,
+    refillPerSecond: config.refillPerSecond,
+    name: config.name ?? first.name,
+    shadow: config.shadow,
+  }
+  return Object.freeze([resolvePolicy(inline, path, rates.get(first) ?? { tokens: first.refillPerSecond, seconds: 1 })])
 }
 
 /** The policies of a limiter or a route: `policies: [...]`, or one policy given inline. */
@@ -54,7 +84,7 @@ export function resolvePolicies(input: Record<string, unknown>, path: string): r
     list.map((item: unknown, i) => {
       const at = `${path}policies[${i}].`
       assertPlainObject(item, `${path}policies[${i}]`)
-      assertKnownOptions(item, POLICY_KEYS, at)
+      assertKnownPolicyOptions(item, POLICY_KEYS, at)
       if (item.name === undefined) throw invalid(`${at}name`, undefined, 'each of several policies needs a name')
       const policy = resolvePolicy(item, at)
       if (seen.has(policy.name)) throw invalid(`${at}name`, policy.name, 'policy names must be unique')
@@ -81,7 +111,7 @@ export function resolveTiers(input: Record<string, unknown>): ReadonlyMap<string
       tiers.set(name, resolvePolicies({ policies: value }, `tiers.${name}.`))
     } else {
       assertPlainObject(value, `tiers.${name}`)
-      assertKnownOptions(value, POLICY_KEYS, `tiers.${name}.`)
+      assertKnownPolicyOptions(value, POLICY_KEYS, `tiers.${name}.`)
       tiers.set(name, Object.freeze([resolvePolicy({ ...value, name: value.name ?? name }, `tiers.${name}.`)]))
     }
   }

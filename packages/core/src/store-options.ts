@@ -11,7 +11,7 @@ import { assertKnownOptions, assertPlainObject, invalid, optionalWhole } from '.
 export const STORE_DEFAULTS = Object.freeze({
   /** The time budget of one store call: the limiter's `timeoutMs`, and a RedisStore's own for direct calls. */
   timeoutMs: 100,
-  redis: Object.freeze({ coalesce: true, maxBatch: 128, batchIntervalMs: 1, denyCacheKeys: 10_000 }),
+  redis: Object.freeze({ coalesce: true, maxBatch: 128, batchIntervalMs: 0, denyCacheKeys: 10_000 }),
   memory: Object.freeze({ maxKeys: 100_000 }),
 })
 

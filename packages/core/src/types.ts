@@ -143,17 +143,20 @@ export interface MemoryStoreOptions {
 /** `new RedisStore(client, options)`. Defaults live in store-options.ts. */
 export interface RedisStoreOptions {
   /**
-   * Coalesce the checks of one event-loop turn into one script call (per cluster slot).
+   * Coalesce checks into script calls (one per cluster slot): a check goes at the end of its
+   * event-loop turn with the others of that turn, or, while a call is in flight on its node,
+   * with everything that arrives until that call is answered. Off: one call per check.
    * @default true
    */
   readonly coalesce?: boolean
   /** Most checks in one script call (1–10,000); a long script would hold Redis up. @default 128 */
   readonly maxBatch?: number
   /**
-   * At most one script call per cluster slot (per process) this often (0–1,000 ms): checks that
-   * arrive less than this long after a call left wait for the next one, so under load a call
-   * carries many checks. A request waits at most this long, and only then; 0 sends as soon as
-   * the previous call is answered. @default 1 (ms)
+   * Opt-in cap on Redis CPU: at most one script call per cluster slot (per process) this often
+   * (0–1,000 ms). Checks that arrive less than this long after a call left wait for the next
+   * one, so at moderate load a call carries more checks, for a wait of up to this long on each
+   * of them. 0: no floor; calls go as soon as the previous one on their node is answered.
+   * @default 0
    */
   readonly batchIntervalMs?: number
   /**
@@ -284,8 +287,8 @@ export interface StoreClient {
   /** Run the token-bucket script by its SHA, sent whole only on `NOSCRIPT`. */
   runScript(keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>
   del(keys: readonly string[]): Promise<unknown>
-  /** The node that owns `key` (`host:port` on a cluster), or `SINGLE_NODE`. */
-  nodeOf(key: string): string
+  /** The node that serves `slot` (`host:port` on a cluster, as far as the client knows), or `SINGLE_NODE`. */
+  nodeOfSlot(slot: number): string
   /** The nodes whose clocks to read whenever the client (re)connects. */
   nodes(): readonly string[]
   /** TIME on `node`, or undefined if the client does not know that node (yet). */
@@ -294,12 +297,19 @@ export interface StoreClient {
 
 // Policies
 
-/** One token bucket. */
-export interface PolicyOptions {
+/** A unit `refill` accepts: seconds, minutes, hours, days. */
+export type RefillUnit = 's' | 'min' | 'h' | 'day'
+
+/**
+ * A refill rate as tokens per period: `'100/min'`, `'5/15min'`, `'1000/day'` (whole numbers;
+ * units `s`, `min`, `h`, `day`).
+ */
+export type RefillRate = `${number}/${RefillUnit}` | `${number}/${number}${RefillUnit}`
+
+/** What every policy has besides its rate. */
+interface PolicyShape {
   /** Largest burst, in whole tokens (≥ 1). Required. */
   readonly capacity: number
-  /** Sustained rate in tokens per second (> 0, may be fractional such as 0.5). Required. */
-  readonly refillPerSecond: number
   /**
    * The policy's name in the `RateLimit` / `RateLimit-Policy` headers and in its Redis keys:
    * 1–64 characters of `A-Z a-z 0-9 _ . -`. @default 'default'
@@ -309,15 +319,29 @@ export interface PolicyOptions {
   readonly shadow?: boolean
 }
 
+/** One token bucket: its capacity, and its rate as `refillPerSecond` or as `refill` (one of them). */
+export type PolicyOptions = PolicyShape &
+  (
+    | {
+        /** Sustained rate in tokens per second (> 0, may be fractional such as 0.5). */
+        readonly refillPerSecond: number
+        readonly refill?: never
+      }
+    | {
+        /** Sustained rate as tokens per period, `'100/min'` or `'5/15min'`: the same as `refillPerSecond: 100 / 60`, converted exactly. */
+        readonly refill: RefillRate
+        readonly refillPerSecond?: never
+      }
+  )
+
 /** A policy in a list of several: each needs its own name. */
-export interface NamedPolicyOptions extends PolicyOptions {
-  readonly name: string
-}
+export type NamedPolicyOptions = PolicyOptions & { readonly name: string }
 
 /** Several policies, checked all or nothing, instead of one given inline. */
 export interface SeveralPolicies {
   readonly policies: readonly NamedPolicyOptions[]
   readonly capacity?: never
+  readonly refill?: never
   readonly refillPerSecond?: never
   readonly name?: never
   readonly shadow?: never
@@ -339,6 +363,7 @@ export interface TierSource<Req> {
   /** The request's tier, one of `tiers`' names; any other answer is a 500 for that request. */
   readonly tier: (request: Req) => string | Promise<string>
   readonly capacity?: never
+  readonly refill?: never
   readonly refillPerSecond?: never
   readonly name?: never
   readonly shadow?: never
@@ -375,8 +400,16 @@ export type KeyOption<Req> =
       /** Whether the key is one the app issued; a key that fails counts as missing. */
       readonly verify?: ApiKeyVerifier<Req>
     }
-  /** Your own id for the request's client (hashed before it reaches the store). */
-  | ((request: Req) => string | Promise<string>)
+  /**
+   * Your own id for the request's client (hashed before it reaches the store, in a namespace of
+   * its own), or a client reference keyed as that kind is: `{ ip }` exactly as `'ip'` (so
+   * `(req) => req.headers['x-api-key'] ?? { ip: req.ip }` keeps IPv6 /64 grouping), `{ apiKey }`
+   * as the header key is, `{ id }` as a string is.
+   */
+  | ((request: Req) => KeyFunctionAnswer | Promise<KeyFunctionAnswer>)
+
+/** What a key function answers: an id of the app's own, or a client reference. */
+export type KeyFunctionAnswer = string | { readonly ip: string | undefined } | { readonly apiKey: string } | { readonly id: string }
 
 /** Tells a real API key from a made-up one; runs per request, so cache what it looks up. */
 export type ApiKeyVerifier<Req> = (apiKey: string, request: Req) => boolean | Promise<boolean>
@@ -386,6 +419,21 @@ export type CostOption<Req> = number | ((request: Req) => number | Promise<numbe
 
 /** Exempts a request: no check, no quota headers, `rateLimit` undefined on the request. */
 export type SkipOption<Req> = (request: Req) => boolean | Promise<boolean>
+
+/**
+ * Clients that are not limited at all: addresses and CIDR ranges (`'10.0.0.0/8'`,
+ * `'2001:db8::/32'`, `'203.0.113.7'`), matched against the request's client address as the
+ * framework resolves it (never a trusted proxy's own address), or a function of the request,
+ * which works as a `skip` that runs first.
+ */
+export type AllowListOption<Req> = readonly string[] | ((request: Req) => boolean | Promise<boolean>)
+
+/** `allowList`, resolved: whether a request is exempt. */
+export interface ResolvedAllowList<Req> {
+  /** True for a list of addresses, whose matches depend on the trust-proxy setting. */
+  readonly byAddress: boolean
+  allows(request: Req, view: RequestView): boolean | Promise<boolean>
+}
 
 /**
  * Which quota headers to send: `'all'`, `'ietf'` (`RateLimit` and `RateLimit-Policy`),
@@ -433,7 +481,7 @@ export interface CommonLimiterOptions<Req> {
   readonly key?: KeyOption<Req>
   /** Tokens per request. @default 1 */
   readonly cost?: CostOption<Req>
-  /** Requests for which this returns true are not limited at all (health checks, allow-lists). */
+  /** Requests for which this returns true are not limited at all (health checks). */
   readonly skip?: SkipOption<Req>
   /**
    * `false`: opt-in limiting. Only routes that ask for a limit (Fastify `config.rateLimit`, Express
@@ -442,10 +490,22 @@ export interface CommonLimiterOptions<Req> {
    * @default true
    */
   readonly global?: boolean
+  /**
+   * Clients that are not limited at all, checked before `skip`: IPs and CIDR ranges, or a
+   * function of the request. An allow-listed request is not checked and gets no quota headers.
+   */
+  readonly allowList?: AllowListOption<Req>
   /** Which quota headers to send. @default 'all' */
   readonly headers?: HeaderFamilies
   /** The body of a 429 or 403 answer. @default an RFC 9457 problem (`application/problem+json`) */
   readonly denyBody?: DenyBody<Req>
+  /**
+   * `'error'`: a refused request is not answered by Sluice but passed to the app's error handler
+   * as a `SluiceDeniedError` (its quota headers set first, `statusCode` the status Sluice would
+   * send), so the app's own error envelope is used, as with @fastify/rate-limit's
+   * `errorResponseBuilder`. @default 'send'
+   */
+  readonly onDeny?: 'send' | 'error'
   /** Namespace of this limiter's Redis keys; no `{` or `}`. @default 'sluice:' */
   readonly prefix?: string
   /** IPv6 addresses are grouped by this prefix length (1–128). @default 64 */
@@ -470,13 +530,13 @@ export interface CommonLimiterOptions<Req> {
 }
 
 /**
- * Options shared by every adapter: one policy (`capacity`, `refillPerSecond`, `name`) or
+ * Options shared by every adapter: one policy (`capacity`, `refill` or `refillPerSecond`, `name`) or
  * several (`policies`), checked all or nothing.
  */
 export type LimiterOptions<Req> = CommonLimiterOptions<Req> & (PolicySource | TierSource<Req>)
 
 /**
- * A per-route override. Setting `capacity`, `refillPerSecond`, `name` or `policies` gives the
+ * A per-route override. Setting `capacity`, `refill`, `refillPerSecond`, `name` or `policies` gives the
  * route buckets of its own; a `cost`- or `key`-only override draws from the limiter's buckets.
  */
 export type RouteLimitOptions<Req> = {
@@ -499,8 +559,10 @@ export interface ResolvedLimiterOptions<Req> {
   readonly skip: SkipOption<Req> | undefined
   /** Whether a request with no route override of its own is limited. */
   readonly global: boolean
+  readonly allowList: ResolvedAllowList<Req> | undefined
   readonly headers: HeaderFamilies
   readonly denyBody: DenyBody<Req> | undefined
+  readonly onDeny: 'send' | 'error'
   readonly prefix: string
   readonly ipv6Subnet: number
   readonly memoryMaxKeys: number

@@ -1,3 +1,4 @@
+import { didYouMean } from './did-you-mean.js'
 import { ErrorCodes, SluiceOptionError } from './errors.js'
 
 /** The option error for a bad value: names the option, what was expected, and what came. */
@@ -19,10 +20,15 @@ export function assertPlainObject(value: unknown, option: string): asserts value
 /** Reject option names nobody reads: a typo must not silently fall back to a default. */
 export function assertKnownOptions(input: Record<string, unknown>, known: readonly string[], path = ''): void {
   for (const name of Object.keys(input)) {
-    if (!known.includes(name)) {
-      throw new SluiceOptionError(ErrorCodes.UNKNOWN_OPTION, `${path}${name}`, input[name], `unknown option (known: ${known.join(', ')})`)
-    }
+    if (!known.includes(name)) throw unknownOption(input, name, known, path)
   }
+}
+
+/** The error for an option name nobody reads, with the known name it most likely meant. */
+export function unknownOption(input: Record<string, unknown>, name: string, known: readonly string[], path: string): SluiceOptionError {
+  const meant = didYouMean(name, known)
+  const hint = meant === undefined ? `unknown option (known: ${known.join(', ')})` : `unknown option (did you mean \`${path}${meant}\`?)`
+  return new SluiceOptionError(ErrorCodes.UNKNOWN_OPTION, `${path}${name}`, input[name], hint)
 }
 
 export function wholeNumber(value: unknown, option: string, min: number, max: number): number {

@@ -1,4 +1,4 @@
-import { type LimiterOptions, type RateLimitResult, type RouteLimitOptions, WarningCodes } from '@sluice/core'
+import { type LimiterOptions, type RateLimitResult, type RouteLimitOptions, SluiceDeniedError, WarningCodes } from '@sluice/core'
 import {
   createLimiter,
   type LimiterControls,
@@ -55,6 +55,7 @@ export type { ClientRef, FailureMode, ManualCheckOptions, PolicyResult, RateLimi
  */
 export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
   const limiter = createLimiter<Request>(options)
+  const { onDeny } = limiter.options
   const trustChecked = new WeakSet<Application>()
   // What this limiter did with each request, so that none is checked twice: the app-wide
   // middleware ran (and either checked it or left it to a route), a route's own middleware ran.
@@ -95,6 +96,7 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
     req.rateLimit = decision.result
     res.set(decision.headers)
     if (decision.deny === undefined) return next()
+    if (onDeny === 'error') return next(new SluiceDeniedError(decision.deny, decision.result))
     res.status(decision.deny.status).type(decision.deny.contentType).send(decision.deny.body)
   }
 
@@ -129,7 +131,8 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
       return check(whole, req, res, next)
     }
     // Read now: once the response ends, the socket (and so the client's address) may be gone.
-    const view = requestView(req)
+    // Under the trust-proxy setting, as every check reads it: a proxy's own address is no client.
+    const view = requestView(req, req.app.get('trust proxy fn'), "Express's 'trust proxy'")
     res.once('close', () => {
       if (!routeRan.has(req)) chargeLate(owner.tag, owner.route, req, view)
     })

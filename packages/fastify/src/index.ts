@@ -3,6 +3,7 @@ import {
   type LimiterOptions,
   type RateLimitResult,
   type RouteLimitOptions,
+  SluiceDeniedError,
   SluiceError,
   SluiceOptionError,
   WarningCodes,
@@ -86,6 +87,7 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
     )
   }
   const limiter = createLimiter<FastifyRequest>(options, ['hook'], isSilent(fastify.log) ? processWarningLogger : fastify.log)
+  const { onDeny } = limiter.options
   const trust = fastifyTrustProxy(fastify)
   const everyoneTrusted = trustsEveryone(trust)
 
@@ -149,6 +151,7 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
     request.rateLimit = decision.result
     reply.headers(decision.headers)
     if (decision.deny !== undefined) {
+      if (onDeny === 'error') throw new SluiceDeniedError(decision.deny, decision.result)
       await reply.code(decision.deny.status).type(decision.deny.contentType).send(decision.deny.body)
     }
   }

@@ -13,8 +13,10 @@
  * token that refilled between its first and its last denial (a denial means the bucket was empty,
  * so every token before it was taken). That window is measured from inside, from the first
  * denial received to the last denied request sent, so a slow machine, whose answers take longer,
- * only lowers the floor. A client below it lost tokens, or stopped asking in between for longer
- * than its bucket takes to fill.
+ * only lowers the floor. A client that stopped asking for longer than its bucket takes to fill
+ * (a load generator starved by a busy machine) may rightly have lost what refilled while its
+ * bucket was full: that time is left out of the window (see `stalledDenials`). A client below the
+ * floor lost tokens.
  */
 
 /** A client under its limit may see at most this share of its requests denied. */
@@ -46,9 +48,52 @@ export function admissionFloor(
   limitedSeconds: number | undefined,
   connections: number,
   degradedSeconds = 0,
+  stalls: Stalls = NO_STALLS,
 ): number {
-  const refilled = limitedSeconds === undefined ? 0 : refillPerSecond * Math.max(0, limitedSeconds - Math.max(0, degradedSeconds)) - 1
+  const counted = (limitedSeconds ?? 0) - Math.max(0, degradedSeconds) - stalls.seconds
+  const refilled = limitedSeconds === undefined ? 0 : refillPerSecond * Math.max(0, counted) - 1 - stalls.count
   return capacity + refilled - connections
+}
+
+/** A request's life as the load generator saw it. */
+export interface Interval {
+  readonly sentMs: number
+  readonly receivedMs: number
+}
+
+/** Gaps in a client's asking, left out of its floor's window: their total length, and how many. */
+export interface Stalls {
+  readonly seconds: number
+  readonly count: number
+}
+
+const NO_STALLS: Stalls = { seconds: 0, count: 0 }
+
+/**
+ * The time in which a client's bucket may have been full, between its shared denials (each
+ * `[sentMs, receivedMs]`), and so lost what refilled. The bucket was empty at each denial,
+ * somewhere in its interval: after a denial sent at `s`, the next one answered at `r` found it
+ * empty again, and in between it was full for at most `r − s − fillMs` (`fillMs`: capacity ÷
+ * refill, the time from empty to full), less `1000 / refill` for every admission surely between
+ * the two (each took a token the bucket had to refill first). Each such gap costs one more token
+ * of slack, since the bucket's level at the denials on either side no longer cancels out.
+ */
+export function stalledDenials(denials: readonly Interval[], admissions: readonly Interval[], fillMs: number, tokenMs: number): Stalls {
+  const sorted = [...denials].sort((a, b) => a.sentMs - b.sentMs)
+  let seconds = 0
+  let count = 0
+  for (const [i, d] of sorted.entries()) {
+    // The latest-sent earlier denial bounds the bucket's last empty moment from below.
+    const before = sorted[i - 1]
+    if (before === undefined || d.receivedMs - before.sentMs <= fillMs) continue
+    const between = admissions.filter((a) => a.sentMs >= before.receivedMs && a.receivedMs <= d.sentMs).length
+    const full = d.receivedMs - before.sentMs - fillMs - between * tokenMs
+    if (full > 0) {
+      seconds += full / 1000
+      count++
+    }
+  }
+  return { seconds, count }
 }
 
 export interface ClientOutcome {

@@ -1,4 +1,14 @@
-export { admissionBound, admissionFloor, type ClientOutcome, judge, MAX_STEADY_DENIED_SHARE, type Verdict } from './bound.js'
+export {
+  admissionBound,
+  admissionFloor,
+  type ClientOutcome,
+  type Interval,
+  judge,
+  MAX_STEADY_DENIED_SHARE,
+  type Stalls,
+  stalledDenials,
+  type Verdict,
+} from './bound.js'
 export { boundFormula, degradedNote, runBound } from './bound-text.js'
 export { lineChart, niceCeiling } from './chart.js'
 export { type Comparison, compareReports } from './compare.js'

@@ -1,4 +1,4 @@
-import { admissionBound, admissionFloor, judge } from './bound.js'
+import { admissionBound, admissionFloor, type Interval, judge, stalledDenials } from './bound.js'
 import { answeredLocally, type Sample } from './sample.js'
 import { SCENARIOS } from './scenarios.js'
 import { cumulativeAdmitted, percentiles, perSecond, windowOf } from './stats.js'
@@ -50,6 +50,8 @@ export function buildReport(input: ReportInput): Report {
   const lastDeniedSentMs = clients.map(() => -Infinity)
   const firstDegradedSentMs = clients.map(() => Infinity)
   const lastDegradedMs = clients.map(() => -Infinity)
+  const sharedDenials = clients.map((): Interval[] => [])
+  const admissions = clients.map((): Interval[] => [])
   for (const s of samples) {
     const c = clients[s.client]!
     const local = answeredLocally(s, capacity)
@@ -57,12 +59,14 @@ export function buildReport(input: ReportInput): Report {
     if (s.status === 200) c.admitted++
     else if (s.status === 429) c.limited++
     if (s.status === 200 && local) c.degradedAdmitted++
+    if (s.status === 200) admissions[s.client]!.push({ sentMs: s.sentMs, receivedMs: s.receivedMs })
     if (local) {
       firstDegradedSentMs[s.client] = Math.min(firstDegradedSentMs[s.client]!, s.sentMs)
       lastDegradedMs[s.client] = Math.max(lastDegradedMs[s.client]!, s.receivedMs)
     } else if (s.status === 429) {
       firstDenialMs[s.client] = Math.min(firstDenialMs[s.client]!, s.receivedMs)
       lastDeniedSentMs[s.client] = Math.max(lastDeniedSentMs[s.client]!, s.sentMs)
+      sharedDenials[s.client]!.push({ sentMs: s.sentMs, receivedMs: s.receivedMs })
     }
   }
   for (const [i, c] of clients.entries()) {
@@ -70,7 +74,8 @@ export function buildReport(input: ReportInput): Report {
     c.share = c.bound > 0 ? c.admitted / c.bound : 0
     const limitedSeconds = firstDenialMs[i]! < Infinity ? (lastDeniedSentMs[i]! - firstDenialMs[i]!) / 1000 : undefined
     const degradedSeconds = firstDegradedSentMs[i]! < Infinity ? (lastDegradedMs[i]! - firstDegradedSentMs[i]!) / 1000 : 0
-    c.floor = admissionFloor(capacity, refillPerSecond, limitedSeconds, input.load.connectionsPerClient, degradedSeconds)
+    const stalls = stalledDenials(sharedDenials[i]!, admissions[i]!, (capacity / refillPerSecond) * 1000, 1000 / refillPerSecond)
+    c.floor = admissionFloor(capacity, refillPerSecond, limitedSeconds, input.load.connectionsPerClient, degradedSeconds, stalls)
   }
 
   const worstOff = clients.reduce((worst, c, i) => (c.admitted < clients[worst]!.admitted ? i : worst), 0)

@@ -8,7 +8,7 @@ export const TARGET_NAMES = [
   'headers',
   'denied',
   'sluice',
-  'sluice-eager',
+  'sluice-capped',
   'fastify-rate-limit',
   'rlflex',
   'express',
@@ -32,9 +32,9 @@ export const TARGETS: Readonly<Record<TargetName, TargetInfo>> = {
   headers: { name: 'headers', label: "Fastify sending Sluice's quota headers, no limiter", ceiling: 'ceiling', limits: false },
   denied: { name: 'denied', label: "Fastify sending Sluice's 429 (headers + problem body), no limiter", ceiling: 'ceiling', limits: false },
   sluice: { name: 'sluice', label: 'Fastify + @sluice/fastify', ceiling: 'ceiling', limits: true },
-  'sluice-eager': {
-    name: 'sluice-eager',
-    label: 'Fastify + @sluice/fastify, batchIntervalMs: 0',
+  'sluice-capped': {
+    name: 'sluice-capped',
+    label: 'Fastify + @sluice/fastify, batchIntervalMs: 1',
     ceiling: 'ceiling',
     limits: true,
   },

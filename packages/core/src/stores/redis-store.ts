@@ -41,15 +41,16 @@ export class RedisStore implements Store {
     this.#client = adapterOf(client)
     this.#connection = connectionOf(this.#client)
     if (resolved.coalesce) {
+      // One batch per slot (a script call runs in one), calls in flight counted per node.
       const slotOf = (r: CheckRequest): number => calculateSlot(r.keys[0]!)
-      this.#batcher = new Batcher<CheckRequest, CheckStep>(
-        (checks, deadline) => this.#send(checks, deadlineAt(deadline)),
-        this.#client.isCluster ? slotOf : () => 0,
-        resolved.maxBatch,
-        () => refused('queued'),
-        () => performance.now(),
-        resolved.batchIntervalMs,
-      )
+      this.#batcher = new Batcher<CheckRequest, CheckStep>({
+        flush: (checks, deadline) => this.#send(checks, deadlineAt(deadline)),
+        groupOf: this.#client.isCluster ? slotOf : () => 0,
+        laneOf: (slot) => this.#client.nodeOfSlot(slot as number),
+        maxBatch: resolved.maxBatch,
+        refuse: () => refused('queued'),
+        minIntervalMs: resolved.batchIntervalMs,
+      })
     }
     if (resolved.denyCacheKeys > 0) this.#denied = new DenyCache(resolved.denyCacheKeys)
   }
@@ -97,7 +98,7 @@ export class RedisStore implements Store {
 
   /** The node of `key` once the client is ready and that node's clock known, within the deadline. */
   #whenUsable(key: string, deadline: Deadline): string | Promise<string> {
-    const nodeOf = (): string => this.#client.nodeOf(key)
+    const nodeOf = (): string => this.#client.nodeOfSlot(calculateSlot(key))
     return this.#connection.usableNow(nodeOf) ?? this.#connection.usable(nodeOf, deadline)
   }
 

@@ -49,6 +49,7 @@ describe('on Redis Cluster', () => {
     const route = createLimiter({
       redis,
       prefix: `c${++n}:`,
+      timeoutMs: 5_000,
       policies: [
         { name: 'burst', capacity: 5, refillPerSecond: 0.001 },
         { name: 'hourly', capacity: 2, refillPerSecond: 2 / 3600 },

@@ -3,17 +3,22 @@ import type { Redis as Valkey, Cluster as ValkeyCluster } from 'iovalkey'
 import type { createClient, createCluster, RedisClientType, RedisDefaultModules, RedisFunctions, RedisScripts } from 'redis'
 import { describe, expectTypeOf, it } from 'vitest'
 import { createLimiter } from '../../src/adapter.js'
+import type { SluiceDeniedError } from '../../src/errors.js'
 import type {
+  AllowListOption,
   Deadline,
   Decision,
   IoRedisClient,
+  KeyFunctionAnswer,
   LimiterOptions,
+  ManualCheckOptions,
   NodeRedisClient,
   NodeRedisCluster,
   ProblemDetails,
   RateLimitResult,
   RedisClient,
   RedisStoreOptions,
+  RefillRate,
   RouteLimitOptions,
   SluiceStats,
   Store,
@@ -28,8 +33,36 @@ describe('@sluice/core types', () => {
     expectTypeOf<{ policies: [{ name: 'a'; capacity: 1; refillPerSecond: 1 }] }>().toExtend<LimiterOptions<Req>>()
     expectTypeOf<{ capacity: 10; refillPerSecond: 1; policies: [] }>().not.toExtend<LimiterOptions<Req>>()
     expectTypeOf<LimiterOptions<Req>['global']>().toEqualTypeOf<boolean | undefined>()
+    expectTypeOf<LimiterOptions<Req>['onDeny']>().toEqualTypeOf<'send' | 'error' | undefined>()
+    expectTypeOf<SluiceDeniedError['statusCode']>().toEqualTypeOf<number>()
+    expectTypeOf<SluiceDeniedError['result']>().toEqualTypeOf<RateLimitResult | undefined>()
     // Several policies each need a name.
     expectTypeOf<{ policies: [{ capacity: 1; refillPerSecond: 1 }] }>().not.toExtend<LimiterOptions<Req>>()
+  })
+
+  it('takes a readable refill instead of refillPerSecond, never both', () => {
+    expectTypeOf<{ capacity: 100; refill: '100/min' }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 5; refill: '5/15min' }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 5; refill: '5/day' }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<'100/min'>().toExtend<RefillRate>()
+    expectTypeOf<'100/m'>().not.toExtend<RefillRate>()
+    expectTypeOf<'100 per minute'>().not.toExtend<RefillRate>()
+    expectTypeOf<{ capacity: 100; refill: '100/min'; refillPerSecond: 1 }>().not.toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 100 }>().not.toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ policies: [{ name: 'a'; capacity: 1; refill: '1/s' }] }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ tiers: { free: { capacity: 1; refill: '1/h' } }; tier: (r: Req) => 'free' }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ refill: '1/h' }>().toExtend<RouteLimitOptions<Req>>()
+    expectTypeOf<{ refill: '1/h'; refillPerSecond: 1 }>().not.toExtend<RouteLimitOptions<Req>>()
+    expectTypeOf<{ key: 'k'; policy: { name: 'login'; capacity: 5; refill: '5/15min' } }>().toExtend<ManualCheckOptions>()
+  })
+
+  it('takes an allowList of addresses or a function of the request', () => {
+    expectTypeOf<{ capacity: 1; refillPerSecond: 1; allowList: ['10.0.0.0/8'] }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 1; refillPerSecond: 1; allowList: (r: Req) => Promise<boolean> }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 1; refillPerSecond: 1; allowList: '10.0.0.1' }>().not.toExtend<LimiterOptions<Req>>()
+    expectTypeOf<AllowListOption<Req>>().toEqualTypeOf<readonly string[] | ((request: Req) => boolean | Promise<boolean>)>()
+    // A route has no allowList of its own: the limiter's applies to every route.
+    expectTypeOf<{ allowList: ['10.0.0.1'] }>().not.toExtend<RouteLimitOptions<Req>>()
   })
 
   it('types key and cost functions by the request type', () => {
@@ -40,9 +73,12 @@ describe('@sluice/core types', () => {
           readonly missing?: 'ip' | 'reject'
           readonly verify?: (apiKey: string, request: Req) => boolean | Promise<boolean>
         }
-      | ((request: Req) => string | Promise<string>)
+      | ((request: Req) => KeyFunctionAnswer | Promise<KeyFunctionAnswer>)
       | undefined
     >()
+    expectTypeOf<(r: Req) => { ip: string | undefined }>().toExtend<LimiterOptions<Req>['key']>()
+    expectTypeOf<(r: Req) => { apiKey: string }>().toExtend<LimiterOptions<Req>['key']>()
+    expectTypeOf<(r: Req) => { host: string }>().not.toExtend<LimiterOptions<Req>['key']>()
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; cost: (r: Req) => number }>().toExtend<LimiterOptions<Req>>()
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; cost: '1' }>().not.toExtend<LimiterOptions<Req>>()
   })

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { Batcher } from '../../src/stores/batcher.js'
 
 interface Item {
@@ -20,19 +20,19 @@ const expired = new Error('expired before it was sent')
 function recordingBatcher(maxBatch = 128, fail: (items: Item[]) => Error | undefined = () => undefined, hold?: () => Promise<void>) {
   const flushes: Flush[] = []
   const now = { ms: 0 }
-  const batcher = new Batcher<Item, number>(
-    async (items, deadlineMs) => {
+  const batcher = new Batcher<Item, number>({
+    flush: async (items, deadlineMs) => {
       flushes.push({ ids: items.map((i) => i.id), deadlineMs })
       await hold?.()
       const error = fail(items)
       if (error !== undefined) throw error
       return items.map((i) => i.id * 2)
     },
-    (item) => item.group,
+    groupOf: (item) => item.group,
     maxBatch,
-    () => expired,
-    () => now.ms,
-  )
+    refuse: () => expired,
+    clock: () => now.ms,
+  })
   return { batcher, flushes, now }
 }
 
@@ -170,17 +170,16 @@ describe('Batcher', () => {
       release = resolve
     })
     const flushed: number[][] = []
-    const batcher = new Batcher<Item, number>(
-      async (items) => {
+    const batcher = new Batcher<Item, number>({
+      flush: async (items) => {
         flushed.push(items.map((i) => i.id))
         await gate
         return items.map((i) => i.id)
       },
-      (i) => i.group,
-      128,
-      () => expired,
-      () => performance.now(),
-    )
+      groupOf: (i) => i.group,
+      maxBatch: 128,
+      refuse: () => expired,
+    })
     // The batch ahead has no deadline at all; the calls behind it have their own.
     const ahead = batcher.push(item('a', 1), Number.POSITIVE_INFINITY)
     await new Promise((resolve) => setImmediate(resolve))
@@ -200,17 +199,16 @@ describe('Batcher', () => {
 
   it('sends at most one batch per group per interval, and a call after a quiet interval at once', async () => {
     const sentAt: number[] = []
-    const batcher = new Batcher<Item, number>(
-      async (items) => {
+    const batcher = new Batcher<Item, number>({
+      flush: async (items) => {
         sentAt.push(performance.now())
         return items.map((i) => i.id)
       },
-      (i) => i.group,
-      128,
-      () => expired,
-      () => performance.now(),
-      20,
-    )
+      groupOf: (i) => i.group,
+      maxBatch: 128,
+      refuse: () => expired,
+      minIntervalMs: 20,
+    })
     expect(await batcher.push(item('a', 1), Number.POSITIVE_INFINITY)).toBe(1)
     // Answered at once, but the group sent less than 20 ms ago: these wait, and go as one batch.
     const waiting = [batcher.push(item('a', 2), Number.POSITIVE_INFINITY), batcher.push(item('a', 3), Number.POSITIVE_INFINITY)]
@@ -224,5 +222,137 @@ describe('Batcher', () => {
     const started = sentAt.length
     await batcher.push(item('b', 4), Number.POSITIVE_INFINITY)
     expect(sentAt).toHaveLength(started + 1)
+  })
+})
+
+/** A flush that holds every call until the test answers it; records each call's group and ids. */
+function gatedBatcher(laneOf?: (group: string | number) => string | number) {
+  const calls: { ids: number[]; answer: () => void }[] = []
+  const now = { ms: 0 }
+  const batcher = new Batcher<Item, number>({
+    flush: (items) =>
+      new Promise((resolve) => {
+        calls.push({ ids: items.map((i) => i.id), answer: () => resolve(items.map((i) => i.id * 2)) })
+      }),
+    groupOf: (i) => i.group,
+    ...(laneOf === undefined ? {} : { laneOf }),
+    maxBatch: 128,
+    refuse: () => expired,
+    clock: () => now.ms,
+  })
+  return { batcher, calls, now }
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+describe('Batcher: adaptive coalescing', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  it('sends a call of an idle group at the end of its turn, with no timer and no wait on the clock', async () => {
+    const setTimer = vi.spyOn(globalThis, 'setTimeout')
+    const { batcher, flushes, now } = recordingBatcher()
+    const answers = [batcher.push(item('a', 1), 50), batcher.push(item('a', 2), 40)]
+    expect(flushes).toEqual([])
+    await nextTurn()
+    // Sent in the next check phase, the clock still at 0: no time was waited for.
+    expect(flushes).toEqual([{ ids: [1, 2], deadlineMs: 40 }])
+    expect(now.ms).toBe(0)
+    expect(await Promise.all(answers)).toEqual([2, 4])
+    // And again after the group went idle: still no timer.
+    expect(await batcher.push(item('a', 3), 50)).toBe(6)
+    expect(setTimer).not.toHaveBeenCalled()
+  })
+
+  it('arms one timer, for the deadlines, only for calls that wait behind a call in flight', async () => {
+    const { batcher, calls } = gatedBatcher()
+    const first = batcher.push(item('a', 1), 100)
+    await nextTurn()
+    const setTimer = vi.spyOn(globalThis, 'setTimeout')
+    const waiting = [batcher.push(item('a', 2), 100), batcher.push(item('a', 3), 90)]
+    await nextTurn()
+    expect(setTimer).toHaveBeenCalledTimes(1)
+    calls[0]!.answer()
+    await first
+    calls[1]!.answer()
+    expect(await Promise.all(waiting)).toEqual([4, 6])
+  })
+
+  it('holds arrivals of many turns while a call is in flight, and sends them as one call when it returns', async () => {
+    const { batcher, calls } = gatedBatcher()
+    const first = batcher.push(item('a', 1), 100)
+    await nextTurn()
+    const waiting: Promise<number>[] = []
+    for (let turn = 0; turn < 5; turn++) {
+      waiting.push(batcher.push(item('a', 10 + turn), 100), batcher.push(item('a', 20 + turn), 100))
+      await nextTurn()
+    }
+    // However many turns pass, nothing more goes while the call is out.
+    expect(calls.map((c) => c.ids)).toEqual([[1]])
+    calls[0]!.answer()
+    await first
+    // Sent when the call returned, before any later turn: one call for all ten.
+    expect(calls.map((c) => c.ids)).toEqual([[1], [10, 20, 11, 21, 12, 22, 13, 23, 14, 24]])
+    // Arrivals during that call wait for it in turn.
+    const third = batcher.push(item('a', 30), 100)
+    await nextTurn()
+    expect(calls).toHaveLength(2)
+    calls[1]!.answer()
+    await Promise.all(waiting)
+    await nextTurn()
+    expect(calls.map((c) => c.ids)[2]).toEqual([30])
+    calls[2]!.answer()
+    expect(await third).toBe(60)
+  })
+
+  it('batches per group but counts calls in flight per lane: slots of one node wait for that node', async () => {
+    // Slots 1 and 2 on node A, slot 3 on node B.
+    const nodeOf = (slot: string | number): string => (slot === 's3' ? 'B' : 'A')
+    const { batcher, calls } = gatedBatcher(nodeOf)
+    const first = batcher.push(item('s1', 1), 100)
+    await nextTurn()
+    expect(calls.map((c) => c.ids)).toEqual([[1]])
+    // Node A is busy: slot 2 waits (and slot 1 again); node B is idle: slot 3 goes at once.
+    const onA = [batcher.push(item('s2', 2), 100), batcher.push(item('s1', 4), 100), batcher.push(item('s2', 5), 100)]
+    const onB = batcher.push(item('s3', 3), 100)
+    await nextTurn()
+    expect(calls.map((c) => c.ids)).toEqual([[1], [3]])
+    // Node B's answer frees nothing on A.
+    calls[1]!.answer()
+    expect(await onB).toBe(6)
+    expect(calls).toHaveLength(2)
+    // Node A's answer sends everything that waited for it, one call per slot, at once.
+    calls[0]!.answer()
+    await first
+    expect(calls.map((c) => c.ids).slice(2)).toEqual([[2, 5], [4]])
+    // Two calls now in flight on A: a new arrival waits for both to be answered.
+    const later = batcher.push(item('s1', 6), 100)
+    await nextTurn()
+    calls[2]!.answer()
+    await nextTurn()
+    expect(calls).toHaveLength(4)
+    calls[3]!.answer()
+    expect(await Promise.all(onA)).toEqual([4, 8, 10])
+    expect(calls.map((c) => c.ids)[4]).toEqual([6])
+    calls[4]!.answer()
+    expect(await later).toBe(12)
+  })
+
+  it('refuses a call held for its node by its own deadline, unsent, and sends the rest', async () => {
+    const nodeOf = (): string => 'A'
+    const { batcher, calls, now } = gatedBatcher(nodeOf)
+    const first = batcher.push(item('s1', 1), 100)
+    await nextTurn()
+    const late = batcher.push(item('s2', 2), 30)
+    const inTime = batcher.push(item('s2', 3), 500)
+    await nextTurn()
+    now.ms = 40
+    calls[0]!.answer()
+    await expect(late).rejects.toBe(expired)
+    await first
+    expect(calls.map((c) => c.ids)).toEqual([[1], [3]])
+    calls[1]!.answer()
+    expect(await inTime).toBe(6)
   })
 })

@@ -35,6 +35,7 @@ describe('option validation', () => {
     ['key.missing', { ...base, key: { header: 'x-api-key', missing: 'allow' } }],
     ['capacity', { capacity: 1_000_000, refillPerSecond: 0.01 }],
     ['global', { ...base, global: 'no' }],
+    ['onDeny', { ...base, onDeny: 'throw' }],
     ['global', { ...base, global: 0 }],
   ])('rejects an invalid %s with ERR_SLUICE_INVALID_OPTION', (option, options) => {
     const error = rejects(options) as SluiceOptionError

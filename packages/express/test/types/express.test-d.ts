@@ -13,6 +13,21 @@ describe('@sluice/express types', () => {
     rateLimit({ capacity: 10, refillPerSecond: 1, key: { header: 'x-api-key', missing: 'deny' } })
   })
 
+  it('types refill and allowList', () => {
+    rateLimit({ capacity: 100, refill: '100/min', allowList: ['127.0.0.1', '10.0.0.0/8'] })
+    rateLimit({
+      capacity: 100,
+      refill: '1000/day',
+      allowList: (req) => {
+        expectTypeOf(req).toEqualTypeOf<Request>()
+        return req.get('x-partner') === 'acme'
+      },
+    })
+    // @ts-expect-error: one rate, not two
+    rateLimit({ capacity: 100, refill: '100/min', refillPerSecond: 1 })
+    rateLimit({ capacity: 1, refill: '1/s' }).route('GET /slow', { capacity: 1, refill: '1/h', name: 'slow' })
+  })
+
   it('types key and cost functions by Express’s Request', () => {
     expectTypeOf<SluiceExpressOptions['cost']>().toEqualTypeOf<number | ((request: Request) => number | Promise<number>) | undefined>()
     rateLimit({

@@ -138,6 +138,7 @@ describe('@sluice/fastify on Redis', () => {
       redis,
       capacity: 5,
       refillPerSecond: 1,
+      timeoutMs: 5_000,
       prefix: uniquePrefix(),
       cost: (req) => Number(req.headers['x-cost']),
     })
@@ -214,7 +215,7 @@ describe('@sluice/fastify on Redis', () => {
   it('rejects a route whose static cost exceeds its capacity at registration', async () => {
     const app = Fastify()
     apps.push(app)
-    await app.register(rateLimit, { redis, capacity: 1, refillPerSecond: 1 })
+    await app.register(rateLimit, { redis, capacity: 1, refillPerSecond: 1, timeoutMs: 5_000 })
     expect(() => app.get('/x', { config: { rateLimit: { cost: 2 } } }, async () => 'ok')).toThrow(
       expect.objectContaining({ code: 'ERR_SLUICE_INVALID_OPTION', option: 'config.rateLimit.cost' }),
     )

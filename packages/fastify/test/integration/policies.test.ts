@@ -80,7 +80,7 @@ describe('several policies per route', () => {
 
   it('gives a route several policies of its own', async () => {
     app = Fastify()
-    await app.register(rateLimit, { redis, prefix: `p${++n}:`, capacity: 100, refillPerSecond: 1 })
+    await app.register(rateLimit, { redis, prefix: `p${++n}:`, capacity: 100, refillPerSecond: 1, timeoutMs: 5_000 })
     app.get('/', async () => 'ok')
     app.get(
       '/export',

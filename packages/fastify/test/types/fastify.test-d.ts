@@ -70,4 +70,14 @@ describe('@sluice/fastify types', () => {
     app.sluice.reset({ user: 'alice' })
     app.get('/health', { config: { rateLimit: { skip: () => true } } }, async () => 'ok')
   })
+
+  it('types refill and allowList', () => {
+    app.register(rateLimit, { capacity: 100, refill: '100/min', allowList: ['10.0.0.0/8', '2001:db8::/32'] })
+    app.register(rateLimit, { capacity: 100, refill: '5/15min', allowList: async (request) => request.headers['x-partner'] === 'acme' })
+    // @ts-expect-error: one rate, not two
+    app.register(rateLimit, { capacity: 100, refill: '100/min', refillPerSecond: 1 })
+    // @ts-expect-error: units are s, min, h, day
+    app.register(rateLimit, { capacity: 100, refill: '100/m' })
+    app.get('/search', { config: { rateLimit: { capacity: 5, refill: '5/min', name: 'search' } } }, async () => 'ok')
+  })
 })

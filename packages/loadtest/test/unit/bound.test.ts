@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { admissionBound, admissionFloor, judge, MAX_STEADY_DENIED_SHARE } from '../../src/bound.js'
+import { admissionBound, admissionFloor, judge, MAX_STEADY_DENIED_SHARE, stalledDenials } from '../../src/bound.js'
 
 const client = (admitted: number, bound: number, requests = 1_000, limited = requests - admitted, floor = bound - 10) => ({
   admitted,
@@ -62,5 +62,50 @@ describe('judge, steady runs', () => {
   it('fails when more is denied, or when nothing was sent', () => {
     expect(judge([client(98, 250, 100, 2)], false)).toMatchObject({ pass: false, fewDenied: false })
     expect(judge([client(0, 250, 0, 0)], false).pass).toBe(false)
+  })
+})
+
+describe('stalledDenials', () => {
+  const fillMs = 2000 // capacity 100 at 50/s
+
+  it('finds no stall in a saturated run: denials closer than the bucket takes to fill', () => {
+    const denials = Array.from({ length: 50 }, (_, i) => ({ sentMs: i * 10, receivedMs: i * 10 + 3 }))
+    expect(stalledDenials(denials, [], fillMs, 20)).toEqual({ seconds: 0, count: 0 })
+  })
+
+  it('leaves out the time a bucket may have been full while the client stopped asking, with a token of slack each', () => {
+    // Asked until 100 ms, then nothing until 3,100 ms: the bucket, empty at the last denial sent at
+    // 100 ms at the latest, may have been full from 2,100 ms to the next denial's answer at 3,105 ms.
+    const denials = [
+      { sentMs: 0, receivedMs: 5 },
+      { sentMs: 100, receivedMs: 105 },
+      { sentMs: 3100, receivedMs: 3105 },
+      { sentMs: 3110, receivedMs: 3115 },
+    ]
+    const stalls = stalledDenials(denials, [], fillMs, 20)
+    expect(stalls.count).toBe(1)
+    expect(stalls.seconds).toBeCloseTo(1.005)
+    // The floor drops by what refilled in that time and the one token.
+    expect(admissionFloor(100, 50, 3.105, 1, 0, stalls)).toBeCloseTo(admissionFloor(100, 50, 3.105, 1) - 50 * 1.005 - 1)
+  })
+
+  it('takes denials in the order they were sent, whatever order they were answered in', () => {
+    const answeredLate = [
+      { sentMs: 3100, receivedMs: 3105 },
+      { sentMs: 0, receivedMs: 2500 },
+    ]
+    // The bucket was empty at 0 ms at the earliest and again by 3,105 ms: full for 1,105 ms at most.
+    expect(stalledDenials(answeredLate, [], fillMs, 20).seconds).toBeCloseTo(1.105)
+  })
+
+  it('counts no stall where admissions in between kept taking what refilled', () => {
+    const denials = [
+      { sentMs: 0, receivedMs: 5 },
+      { sentMs: 3100, receivedMs: 3105 },
+    ]
+    // Sixty admissions at 50 ms apart, each surely between the two denials: 60 tokens the bucket
+    // had to refill first, 1.2 s at 50/s, more than the 1.105 s it could otherwise have been full.
+    const admissions = Array.from({ length: 60 }, (_, i) => ({ sentMs: 10 + i * 50, receivedMs: 12 + i * 50 }))
+    expect(stalledDenials(denials, admissions, fillMs, 20)).toEqual({ seconds: 0, count: 0 })
   })
 })

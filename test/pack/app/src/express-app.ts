@@ -8,7 +8,7 @@ import { type Answer, testEnv } from './env.js'
 
 const { redisUrl, prefix } = testEnv()
 const redis = new Redis(redisUrl)
-const limit: SluiceMiddleware = rateLimit({ redis, prefix, capacity: 2, refillPerSecond: 0.001, name: 'pack' })
+const limit: SluiceMiddleware = rateLimit({ redis, prefix, capacity: 2, refillPerSecond: 0.001, name: 'pack', timeoutMs: 5_000 })
 
 const app = express()
 app.use(limit)

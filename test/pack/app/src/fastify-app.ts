@@ -6,7 +6,7 @@ import { type Answer, testEnv } from './env.js'
 
 const { redisUrl, prefix } = testEnv()
 const redis = new Redis(redisUrl)
-const options: SluiceFastifyOptions = { redis, prefix, capacity: 2, refillPerSecond: 0.001, name: 'pack' }
+const options: SluiceFastifyOptions = { redis, prefix, capacity: 2, refillPerSecond: 0.001, name: 'pack', timeoutMs: 5_000 }
 
 const app = Fastify()
 await app.register(rateLimit, options)

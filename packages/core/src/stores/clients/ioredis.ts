@@ -1,4 +1,3 @@
-import calculateSlot from 'cluster-key-slot'
 import { TOKEN_BUCKET_COMMAND, TOKEN_BUCKET_LUA } from '../../scripts/token-bucket.js'
 import type { IoRedisClient, RedisNode, StoreClient } from '../../types.js'
 import { SINGLE_NODE } from './single-node.js'
@@ -45,7 +44,7 @@ export function ioRedisAdapter(client: IoRedisClient): StoreClient {
     connect: () => client.connect(),
     runScript: (keys: readonly string[], args: readonly (string | number)[]) => script(keys.length, ...keys, ...args),
     del: (keys: readonly string[]) => client.del(...keys),
-    nodeOf: (key: string) => (isCluster ? (client.slots?.[calculateSlot(key)]?.[0] ?? SINGLE_NODE) : SINGLE_NODE),
+    nodeOfSlot: (slot: number) => (isCluster ? (client.slots?.[slot]?.[0] ?? SINGLE_NODE) : SINGLE_NODE),
     nodes: () => (isCluster ? masters(client).map((m) => m.name) : [SINGLE_NODE]),
     time(node: string) {
       const target: Pick<RedisNode, 'time'> | undefined = isCluster ? masters(client).find((m) => m.name === node)?.node : client

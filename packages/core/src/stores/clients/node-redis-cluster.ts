@@ -1,4 +1,3 @@
-import calculateSlot from 'cluster-key-slot'
 import { TOKEN_BUCKET_LUA } from '../../scripts/token-bucket.js'
 import type { NodeRedisCluster, NodeRedisClusterNode, NodeRedisScriptOptions, StoreClient } from '../../types.js'
 import { isNoScript, TOKEN_BUCKET_SHA } from './node-redis.js'
@@ -46,8 +45,8 @@ export function nodeRedisClusterAdapter(cluster: NodeRedisCluster): StoreClient 
     connect: () => Promise.resolve(),
     runScript: (keys: readonly string[], args: readonly (string | number)[]) => run({ keys: [...keys], arguments: args.map(String) }),
     del: (keys: readonly string[]) => cluster.del([...keys]),
-    nodeOf: (key: string) => {
-      const master = cluster.slots[calculateSlot(key)]?.master
+    nodeOfSlot: (slot: number) => {
+      const master = cluster.slots[slot]?.master
       return master === undefined ? SINGLE_NODE : nameOf(master)
     },
     nodes: () => cluster.masters.map(nameOf),

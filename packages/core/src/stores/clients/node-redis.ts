@@ -51,7 +51,7 @@ export function nodeRedisAdapter(client: NodeRedisClient): StoreClient {
     connect: () => Promise.resolve(),
     runScript: (keys: readonly string[], args: readonly (string | number)[]) => run({ keys: [...keys], arguments: args.map(String) }),
     del: (keys: readonly string[]) => client.del([...keys]),
-    nodeOf: () => SINGLE_NODE,
+    nodeOfSlot: () => SINGLE_NODE,
     nodes: () => [SINGLE_NODE],
     time: (node: string) => (node === SINGLE_NODE ? client.time() : undefined),
   } satisfies StoreClient)
