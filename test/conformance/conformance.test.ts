@@ -1,5 +1,5 @@
+import type { RedisClient } from '@sluice/core'
 import { startRedis, startRedisCluster } from '@sluice/harness'
-import type { Cluster, Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   type ConformanceOptions,
@@ -11,12 +11,16 @@ import {
   type Settings,
 } from '../support/drivers.js'
 import { get, limitHeaders } from '../support/http.js'
+import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient } from '../support/redis-clients.js'
 
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
 
-/** Where the buckets live: the same cases run on one Redis and on a three-master Redis Cluster. */
+/**
+ * Where the buckets live: the same cases run on one Redis and on a three-master Redis Cluster
+ * through ioredis, on both through node-redis, and on one Redis through iovalkey.
+ */
 interface Backend {
-  readonly client: Redis | Cluster
+  readonly client: RedisClient
   /** Every key matching `pattern`, on every node. */
   keys(pattern: string): Promise<string[]>
   stop(): Promise<void>
@@ -43,10 +47,57 @@ const backends = [
       }
     },
   },
+  {
+    name: 'one Redis through node-redis',
+    async start(): Promise<Backend> {
+      const server = await startRedis()
+      const client = await nodeRedisClient(server)
+      const inspector = server.client()
+      return {
+        client,
+        keys: (pattern) => inspector.keys(pattern),
+        stop: async () => {
+          await closeNodeRedis(client)
+          await server.stop()
+        },
+      }
+    },
+  },
+  {
+    name: 'a Redis Cluster through node-redis',
+    async start(): Promise<Backend> {
+      const cluster = await startRedisCluster({ masters: 3 })
+      const client = await nodeRedisCluster(cluster)
+      const nodes = cluster.ports.map((port) => cluster.node(port))
+      return {
+        client,
+        keys: async (pattern) => (await Promise.all(nodes.map((node) => node.keys(pattern)))).flat(),
+        stop: async () => {
+          await closeNodeRedis(client)
+          await cluster.stop()
+        },
+      }
+    },
+  },
+  {
+    name: 'one Redis through iovalkey',
+    async start(): Promise<Backend> {
+      const server = await startRedis()
+      const client = valkeyClient(server)
+      return {
+        client,
+        keys: (pattern) => client.keys(pattern),
+        stop: async () => {
+          client.disconnect()
+          await server.stop()
+        },
+      }
+    },
+  },
 ]
 
 let backend: Backend
-let redis: Redis | Cluster
+let redis: RedisClient
 let n = 0
 const running: RunningApp[] = []
 const uniquePrefix = (): string => `conf${++n}:`

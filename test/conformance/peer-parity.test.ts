@@ -1,5 +1,5 @@
+import type { RedisClient } from '@sluice/core'
 import { startRedis, startRedisCluster } from '@sluice/harness'
-import type { Cluster, Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   type ConformanceOptions,
@@ -11,14 +11,16 @@ import {
   type Settings,
 } from '../support/drivers.js'
 import { get, limitHeaders } from '../support/http.js'
+import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient } from '../support/redis-clients.js'
 
 /**
  * The controls users of @fastify/rate-limit and express-rate-limit look for: skip, a custom deny
  * body, header families, tiers, reset and peek, and checks from a handler. Each runs on both
- * adapters, on one Redis, on a Redis Cluster and in process memory.
+ * adapters, on one Redis, on a Redis Cluster and in process memory, on both through node-redis,
+ * and on one Redis through iovalkey.
  */
 interface Backend {
-  readonly redis: Redis | Cluster | undefined
+  readonly redis: RedisClient | undefined
   stop(): Promise<void>
 }
 
@@ -35,6 +37,48 @@ const backends = [
     async start(): Promise<Backend> {
       const cluster = await startRedisCluster({ masters: 3 })
       return { redis: cluster.client(), stop: () => cluster.stop() }
+    },
+  },
+  {
+    name: 'one Redis through node-redis',
+    async start(): Promise<Backend> {
+      const server = await startRedis()
+      const client = await nodeRedisClient(server)
+      return {
+        redis: client,
+        stop: async () => {
+          await closeNodeRedis(client)
+          await server.stop()
+        },
+      }
+    },
+  },
+  {
+    name: 'a Redis Cluster through node-redis',
+    async start(): Promise<Backend> {
+      const cluster = await startRedisCluster({ masters: 3 })
+      const client = await nodeRedisCluster(cluster)
+      return {
+        redis: client,
+        stop: async () => {
+          await closeNodeRedis(client)
+          await cluster.stop()
+        },
+      }
+    },
+  },
+  {
+    name: 'one Redis through iovalkey',
+    async start(): Promise<Backend> {
+      const server = await startRedis()
+      const client = valkeyClient(server)
+      return {
+        redis: client,
+        stop: async () => {
+          client.disconnect()
+          await server.stop()
+        },
+      }
     },
   },
   {

@@ -207,6 +207,12 @@ describe("the READMEs' and docs pages' TypeScript, compiled against the installe
     // Snippets may use the optional prom-client, which the app itself must do without.
     const promClient = await realpath(join(ROOT, 'packages/core/node_modules/prom-client'))
     await symlink(promClient, join(app, 'snippets/prom-client'), 'dir')
+    // And the Redis clients other than ioredis, found by the snippets alone (in their own
+    // node_modules, whose links TypeScript follows to the clients' own dependencies).
+    await mkdir(join(app, 'snippets/node_modules'))
+    for (const client of ['redis', 'iovalkey']) {
+      await symlink(await realpath(join(ROOT, 'packages/core/node_modules', client)), join(app, 'snippets/node_modules', client), 'dir')
+    }
     for (const readme of [...READMES, ...DOCS_PAGES]) {
       const snippets = readmeSnippets(await readFile(join(ROOT, readme), 'utf8'))
       if (READMES.includes(readme)) expect(snippets.length, `${readme} has no \`\`\`ts block`).toBeGreaterThan(0)

@@ -4,7 +4,8 @@ import { assertKnownPolicyOptions } from './peer-options.js'
 import { resolvePolicies, resolveTiers } from './policies.js'
 import { badValue } from './request-functions.js'
 import { assertCapabilities, doorOf } from './store-door.js'
-import { isRedisClient, MAX_MEMORY_KEYS, MAX_TIMEOUT_MS, STORE_DEFAULTS } from './store-options.js'
+import { MAX_MEMORY_KEYS, MAX_TIMEOUT_MS, STORE_DEFAULTS } from './store-options.js'
+import { assertRedisClient } from './stores/clients/index.js'
 import { MemoryStore } from './stores/memory-store.js'
 import { RedisStore } from './stores/redis-store.js'
 import type {
@@ -15,7 +16,6 @@ import type {
   FailureMode,
   HeaderFamilies,
   KeyOption,
-  RedisClient,
   ResolvedLimiterOptions,
   ResolvedOptions,
   ResolvedPolicy,
@@ -162,8 +162,8 @@ function resolveStore(raw: Record<string, unknown>, memoryMaxKeys: number): Stor
     return door
   }
   if (raw.redis !== undefined) {
-    if (!isRedisClient(raw.redis)) throw invalid('redis', raw.redis, 'expected an ioredis Redis or Cluster client')
-    return doorOf(new RedisStore(raw.redis as RedisClient))
+    assertRedisClient(raw.redis, 'redis')
+    return doorOf(new RedisStore(raw.redis))
   }
   return doorOf(new MemoryStore({ maxKeys: memoryMaxKeys }))
 }

@@ -1,3 +1,4 @@
+import { assertRedisClient } from './stores/clients/index.js'
 import type { NanoClock, RedisStoreOptions } from './types.js'
 import { assertKnownOptions, assertPlainObject, invalid, optionalWhole } from './validate.js'
 
@@ -33,13 +34,9 @@ export interface ResolvedMemoryStoreOptions {
   readonly clock: NanoClock | undefined
 }
 
-export function isRedisClient(value: unknown): boolean {
-  return value !== null && typeof value === 'object' && typeof (value as { defineCommand?: unknown }).defineCommand === 'function'
-}
-
 /** `new RedisStore(client, options)`'s arguments, checked, with every default filled in. */
 export function resolveRedisStoreOptions(client: unknown, input: unknown = {}): ResolvedRedisStoreOptions {
-  if (!isRedisClient(client)) throw invalid('client', client, 'expected an ioredis Redis or Cluster client')
+  assertRedisClient(client, 'client')
   assertPlainObject(input, 'options')
   assertKnownOptions(input, REDIS_STORE_OPTION_NAMES)
   const d = STORE_DEFAULTS.redis

@@ -180,13 +180,14 @@ export interface RedisNode {
 }
 
 /**
- * An ioredis `Redis` or `Cluster`: the store never creates or closes it. Described by the
- * members Sluice calls rather than imported from ioredis, an optional peer: an app that keeps
- * its buckets in memory has no ioredis, and its type-check must not need one. The members a
- * plain client or a cluster alone has are optional. The script's command is defined on it at
- * run time (`defineCommand`), under a versioned name, and read back by that name.
+ * An ioredis `Redis` or `Cluster`, or an iovalkey client (the Valkey fork of ioredis): the
+ * store never creates or closes it. Described by the members Sluice calls rather than imported
+ * from ioredis, an optional peer: an app that keeps its buckets in memory has no ioredis, and
+ * its type-check must not need one. The members a plain client or a cluster alone has are
+ * optional. The script's command is defined on it at run time (`defineCommand`), under a
+ * versioned name, and read back by that name.
  */
-export interface RedisClient {
+export interface IoRedisClient {
   readonly status: string
   /** `true` on a `Cluster`. */
   readonly isCluster?: boolean
@@ -203,6 +204,95 @@ export interface RedisClient {
   time(): Promise<readonly (number | string)[]>
   /** A cluster's master nodes, whose clocks are read one by one. */
   nodes?(role: 'master'): readonly RedisNode[]
+}
+
+/** The arguments of node-redis's `eval` and `evalSha`. */
+export interface NodeRedisScriptOptions {
+  readonly keys: string[]
+  readonly arguments: string[]
+}
+
+/**
+ * A node-redis client (`createClient` from `redis` v5), connected by the app (`await
+ * client.connect()`): the store never connects, creates or closes it. Described by the members
+ * Sluice calls, like `IoRedisClient`. The script is run by its SHA (`evalSha`), and sent whole
+ * (`eval`) only when Redis answers `NOSCRIPT`.
+ */
+export interface NodeRedisClient {
+  readonly isOpen: boolean
+  readonly isReady: boolean
+  on(event: 'ready' | 'end', listener: () => void): unknown
+  evalSha(sha: string, options: NodeRedisScriptOptions): Promise<unknown>
+  eval(script: string, options: NodeRedisScriptOptions): Promise<unknown>
+  del(keys: string[]): Promise<unknown>
+  /** Redis TIME: seconds and microseconds. */
+  time(): Promise<readonly (number | string)[]>
+}
+
+/** One master of a node-redis cluster, as `cluster.masters` and `cluster.slots[slot].master` list it. */
+export interface NodeRedisClusterNode {
+  readonly host: string
+  readonly port: number
+  /** Its connection, once made. */
+  readonly client?: { readonly isReady: boolean }
+}
+
+/**
+ * A node-redis cluster (`createCluster` from `redis` v5), connected by the app. Described by the
+ * members Sluice calls, like `NodeRedisClient`; each call is routed by its first key.
+ */
+export interface NodeRedisCluster {
+  readonly isOpen: boolean
+  readonly masters: readonly NodeRedisClusterNode[]
+  /** Each slot's shard, its master first. */
+  readonly slots: readonly { readonly master: NodeRedisClusterNode }[]
+  on(event: 'connect' | 'disconnect' | 'node-ready', listener: () => void): unknown
+  evalSha(sha: string, options: NodeRedisScriptOptions): Promise<unknown>
+  eval(script: string, options: NodeRedisScriptOptions): Promise<unknown>
+  del(keys: string[]): Promise<unknown>
+  /** A master's own client, whose TIME is that node's clock. */
+  nodeClient(node: NodeRedisClusterNode): Promise<{ time(): Promise<readonly (number | string)[]> }>
+}
+
+/**
+ * The Redis client an app gives Sluice: an ioredis `Redis` or `Cluster`, an iovalkey client, or
+ * a node-redis client or cluster. Its family is told apart once, when the store is made; a value that is
+ * none of them is a coded option error (`ERR_SLUICE_INVALID_OPTION`).
+ */
+export type RedisClient = IoRedisClient | NodeRedisClient | NodeRedisCluster
+
+/** Which adapter speaks to a client (stores/clients/). */
+export type ClientFamily = 'ioredis' | 'node-redis'
+
+/**
+ * What a RedisStore and its connection call, the same for every client family: one adapter per
+ * family (stores/clients/) maps it onto that family's API. Internal.
+ */
+export interface StoreClient {
+  readonly family: ClientFamily
+  /** The app's client, as given. */
+  readonly client: RedisClient
+  readonly isCluster: boolean
+  /**
+   * `'ready'`; `'end'` (closed for good, or not open); `'wait'` (ioredis's `lazyConnect`:
+   * `connect()` starts it); any other word: not ready now.
+   */
+  status(): string
+  /** Ready, but the server has half-closed the socket and the client has not noticed yet. */
+  halfClosed(): boolean
+  onReady(listener: () => void): void
+  onEnd(listener: () => void): void
+  /** Connect a client that waits for its first command to (ioredis `lazyConnect`). */
+  connect(): Promise<void>
+  /** Run the token-bucket script by its SHA, sent whole only on `NOSCRIPT`. */
+  runScript(keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>
+  del(keys: readonly string[]): Promise<unknown>
+  /** The node that serves `slot` (`host:port` on a cluster, as far as the client knows), or `SINGLE_NODE`. */
+  nodeOfSlot(slot: number): string
+  /** The nodes whose clocks to read whenever the client (re)connects. */
+  nodes(): readonly string[]
+  /** TIME on `node`, or undefined if the client does not know that node (yet). */
+  time(node: string): Promise<readonly (number | string)[]> | undefined
 }
 
 // Policies
@@ -380,7 +470,10 @@ export interface CircuitBreakerOptions {
 
 /** Options shared by every adapter, apart from the policies. */
 export interface CommonLimiterOptions<Req> {
-  /** An ioredis `Redis` or `Cluster` shared by all replicas. Omit to keep buckets in memory (one process). */
+  /**
+   * The Redis client shared by all replicas: an ioredis `Redis` or `Cluster`, an iovalkey client, or
+   * a node-redis client (`createClient`). Omit to keep buckets in memory (one process).
+   */
   readonly redis?: RedisClient
   /** A custom store; takes precedence over `redis`. */
   readonly store?: Store

@@ -1,10 +1,10 @@
 import { remaining } from '../deadline.js'
 import { ErrorCodes, SluiceError } from '../errors.js'
-import type { Deadline, RedisClient, RedisNode } from '../types.js'
+import type { Deadline, StoreClient } from '../types.js'
+import { SINGLE_NODE } from './clients/single-node.js'
 import { RedisClock } from './redis-clock.js'
 
-/** The node of a plain client; a cluster's nodes are named `host:port`, as ioredis names them. */
-export const SINGLE_NODE = 'redis'
+export { SINGLE_NODE }
 
 /**
  * A client as a call finds it: `ready`; `neverReady` (not yet ready once: a call waits for it,
@@ -17,10 +17,10 @@ export type ClientPhase = 'ready' | 'neverReady' | 'reconnecting' | 'closed' | '
 
 /**
  * What every store on one client shares: one set of listeners, one view of the nodes' clocks,
- * and the rule that nothing is written into ioredis's offline queue.
+ * and the rule that nothing is written into the client's offline queue.
  *
- * ioredis queues commands while its client is not ready (before its first connection, and on
- * every reconnect) and sends them once it is, long after the requests they were for were
+ * ioredis (and node-redis) queue commands while the client is not ready (before its first
+ * connection, and on every reconnect) and sends them once it is, long after the requests they were for were
  * answered by the failure mode. A script sent without a deadline would then take tokens. So a
  * call goes only to a ready client and a node whose clock this process has read (its deadline
  * needs one); until then it waits, within its own budget, for both.
@@ -29,31 +29,28 @@ export class RedisConnection {
   readonly clock = new RedisClock()
   /** Whether the client has been ready once: from then on, a client that is not is refused at once. */
   wasReady: boolean
-  readonly #client: RedisClient
-  readonly #isCluster: boolean
+  readonly #client: StoreClient
   /** Calls waiting for the client to be ready or a clock to be read, each told when either may have changed. */
   readonly #waiters = new Set<() => void>()
   /** Nodes whose TIME is being read, so a burst of calls asks once. */
   readonly #reading = new Set<string>()
 
-  constructor(client: RedisClient) {
+  constructor(client: StoreClient) {
     this.#client = client
-    this.#isCluster = client.isCluster === true
-    this.wasReady = client.status === 'ready'
+    this.wasReady = client.status() === 'ready'
     if (this.wasReady) this.#readClocks()
-    client.on('ready', () => {
+    client.onReady(() => {
       this.wasReady = true
       this.#readClocks()
       this.#wake()
     })
     // A client closed for good wakes its waiters, which then give up at once.
-    client.on('end', () => this.#wake())
+    client.onEnd(() => this.#wake())
   }
 
   get phase(): ClientPhase {
-    const status = this.#client.status
-    // Only a plain client has one socket to look at.
-    if (status === 'ready') return this.#client.stream?.writable === false ? 'halfClosed' : 'ready'
+    const status = this.#client.status()
+    if (status === 'ready') return this.#client.halfClosed() ? 'halfClosed' : 'ready'
     if (status === 'end') return 'closed'
     return this.wasReady ? 'reconnecting' : 'neverReady'
   }
@@ -80,7 +77,7 @@ export class RedisConnection {
    * slots), or undefined: the client is not ready, or that node's clock is unknown.
    */
   usableNow(nodeOf: () => string): string | undefined {
-    if (this.#client.status !== 'ready') return undefined
+    if (this.#client.status() !== 'ready') return undefined
     const node = nodeOf()
     return this.clock.knows(node) ? node : undefined
   }
@@ -97,7 +94,7 @@ export class RedisConnection {
         if (timer !== undefined) clearTimeout(timer)
       }
       const poll = (): void => {
-        const status = this.#client.status
+        const status = this.#client.status()
         if (status === 'end') {
           done()
           reject(new SluiceError(ErrorCodes.STORE_UNAVAILABLE, '@sluice: the Redis client is closed; nothing was sent'))
@@ -126,7 +123,7 @@ export class RedisConnection {
           reject(
             new SluiceError(
               ErrorCodes.STORE_UNAVAILABLE,
-              `@sluice: the Redis client was not ready (${this.#client.status}) within the check's time budget; nothing was sent`,
+              `@sluice: the Redis client was not ready (${this.#client.status()}) within the check's time budget; nothing was sent`,
             ),
           )
         },
@@ -145,28 +142,19 @@ export class RedisConnection {
     this.#client.connect().catch(() => {})
   }
 
-  /** A cluster's master nodes (none on a plain client), named `host:port`. */
-  #masters(): { readonly name: string; readonly node: RedisNode }[] {
-    return (this.#client.nodes?.('master') ?? []).map((node) => ({ name: `${node.options.host}:${node.options.port}`, node }))
-  }
-
   /** One TIME per node whenever the client (re)connects, so even the first batch has a deadline. */
   #readClocks(): void {
-    if (!this.#isCluster) {
-      this.#readClock(SINGLE_NODE)
-      return
-    }
-    for (const { name } of this.#masters()) this.#readClock(name)
+    for (const name of this.#client.nodes()) this.#readClock(name)
   }
 
   #readClock(name: string): void {
     if (this.#reading.has(name)) return
-    const node: Pick<RedisNode, 'time'> | undefined = this.#isCluster ? this.#masters().find((m) => m.name === name)?.node : this.#client
-    // A node the cluster client does not know (yet): its waiters give up at their deadlines.
-    if (node === undefined) return
-    this.#reading.add(name)
     const sentAt = performance.now()
-    node.time().then(
+    const time = this.#client.time(name)
+    // A node the cluster client does not know (yet): its waiters give up at their deadlines.
+    if (time === undefined) return
+    this.#reading.add(name)
+    time.then(
       ([seconds, micros]) => {
         this.#reading.delete(name)
         this.learn(name, Number(seconds) * 1_000_000 + Number(micros), sentAt, performance.now())
@@ -179,10 +167,10 @@ export class RedisConnection {
   }
 }
 
-const connections = new WeakMap<RedisClient, RedisConnection>()
+const connections = new WeakMap<StoreClient, RedisConnection>()
 
-/** The one connection state of `client`, made on first use. */
-export function connectionOf(client: RedisClient): RedisConnection {
+/** The one connection state of `client` (one adapter per app client), made on first use. */
+export function connectionOf(client: StoreClient): RedisConnection {
   let connection = connections.get(client)
   if (connection === undefined) {
     connection = new RedisConnection(client)

@@ -1,32 +1,21 @@
 import calculateSlot from 'cluster-key-slot'
 import { deadlineAt, deadlineIn } from '../deadline.js'
 import { ErrorCodes, refused, SluiceError } from '../errors.js'
-import { TOKEN_BUCKET_COMMAND, TOKEN_BUCKET_LUA } from '../scripts/token-bucket.js'
 import { assertEncodable, decodeBatch, encodeBatch } from '../scripts/wire.js'
 import { resolveRedisStoreOptions } from '../store-options.js'
 import { withTimeout } from '../timeout.js'
-import type { CheckReply, CheckRequest, CheckStep, Deadline, RedisClient, RedisStoreOptions, Store } from '../types.js'
+import type { CheckReply, CheckRequest, CheckStep, Deadline, RedisClient, RedisStoreOptions, Store, StoreClient } from '../types.js'
 import { Batcher } from './batcher.js'
+import { adapterOf } from './clients/index.js'
 import { DenyCache } from './deny-cache.js'
-import { connectionOf, type RedisConnection, SINGLE_NODE } from './redis-connection.js'
+import { connectionOf, type RedisConnection } from './redis-connection.js'
 
 export type { RedisStoreOptions } from '../types.js'
 
-type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>
-
 /**
- * The script's command, if `defineCommand` has put it on the client: ioredis adds it at run time
- * under the name it was given, with the signature it documents for defined commands.
- */
-function scriptCommand(client: RedisClient): ScriptCommand | undefined {
-  const command: unknown = Reflect.get(client, TOKEN_BUCKET_COMMAND)
-  return typeof command === 'function' ? (command as ScriptCommand) : undefined
-}
-
-/**
- * Buckets in Redis. The script is registered with ioredis's `defineCommand`, which sends
- * `EVALSHA` and falls back to `EVAL` on `NOSCRIPT` by itself, so a restart, a failover or
- * `SCRIPT FLUSH` never surfaces. Concurrent checks share one script call; on a cluster, one per
+ * Buckets in Redis, through the client's adapter (clients/: ioredis and iovalkey, node-redis),
+ * chosen once, here. The script runs by its SHA (`EVALSHA`) and is sent whole (`EVAL`) only on
+ * `NOSCRIPT`, so a restart, a failover or `SCRIPT FLUSH` never surfaces. Concurrent checks share one script call; on a cluster, one per
  * slot, which the client-id hash tag makes the same for all of one client's keys. Each call
  * carries its deadline in Redis time (see redis-clock.ts), so a call that arrives after its
  * checks were answered without it takes nothing; no call is sent before the client is ready and
@@ -37,31 +26,27 @@ function scriptCommand(client: RedisClient): ScriptCommand | undefined {
 export class RedisStore implements Store {
   readonly kind = 'redis'
   readonly client: RedisClient
-  readonly #script: ScriptCommand
+  readonly #client: StoreClient
   readonly #batcher: Batcher<CheckRequest, CheckStep> | undefined
   readonly #denied: DenyCache | undefined
-  readonly #isCluster: boolean
   readonly #connection: RedisConnection
   readonly #timeoutMs: number
 
   constructor(client: RedisClient, options: RedisStoreOptions = {}) {
-    // Every option is checked before anything touches the client: a store that throws here has
-    // defined no command on it and left no listener behind.
+    // Every option is checked, and the client's family told, before anything touches the
+    // client: a store that throws here has defined no command on it and left no listener behind.
     const resolved = resolveRedisStoreOptions(client, options)
     this.client = client
     this.#timeoutMs = resolved.timeoutMs
-    this.#isCluster = client.isCluster === true
-    this.#connection = connectionOf(client)
-    if (scriptCommand(client) === undefined) client.defineCommand(TOKEN_BUCKET_COMMAND, { lua: TOKEN_BUCKET_LUA })
-    const command = scriptCommand(client)!
-    this.#script = command.bind(client)
+    this.#client = adapterOf(client)
+    this.#connection = connectionOf(this.#client)
     if (resolved.coalesce) {
       // One batch per slot (a script call runs in one), calls in flight counted per node.
       const slotOf = (r: CheckRequest): number => calculateSlot(r.keys[0]!)
       this.#batcher = new Batcher<CheckRequest, CheckStep>({
         flush: (checks, deadline) => this.#send(checks, deadlineAt(deadline)),
-        groupOf: this.#isCluster ? slotOf : () => 0,
-        laneOf: (slot) => this.#nodeOfSlot(slot as number),
+        groupOf: this.#client.isCluster ? slotOf : () => 0,
+        laneOf: (slot) => this.#client.nodeOfSlot(slot as number),
         maxBatch: resolved.maxBatch,
         refuse: () => refused('queued'),
         minIntervalMs: resolved.batchIntervalMs,
@@ -101,28 +86,19 @@ export class RedisStore implements Store {
     if (keys.length === 0) return
     await this.#whenUsable(keys[0]!, deadline)
     this.#assertConnected()
-    await withTimeout(this.client.del(...keys), deadline)
-  }
-
-  #nodeOf(key: string): string {
-    return this.#isCluster ? this.#nodeOfSlot(calculateSlot(key)) : SINGLE_NODE
-  }
-
-  #nodeOfSlot(slot: number): string {
-    if (!this.#isCluster) return SINGLE_NODE
-    return this.client.slots?.[slot]?.[0] ?? SINGLE_NODE
+    await withTimeout(this.#client.del(keys), deadline)
   }
 
   /** Refuse at once, unsent, a call to a client that is reconnecting, closed, or half-closed (redis-connection.ts). */
   #assertConnected(): void {
     if (this.#connection.refusesCalls()) {
-      throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the Redis client is ${this.client.status}; nothing was sent`)
+      throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the Redis client is ${this.#client.status()}; nothing was sent`)
     }
   }
 
   /** The node of `key` once the client is ready and that node's clock known, within the deadline. */
   #whenUsable(key: string, deadline: Deadline): string | Promise<string> {
-    const nodeOf = (): string => this.#nodeOf(key)
+    const nodeOf = (): string => this.#client.nodeOfSlot(calculateSlot(key))
     return this.#connection.usableNow(nodeOf) ?? this.#connection.usable(nodeOf, deadline)
   }
 
@@ -136,7 +112,7 @@ export class RedisStore implements Store {
     if (deadlineUs === 0) throw refused('queued')
     const { keys, args } = encodeBatch(checks, deadlineUs)
     const sentAt = performance.now()
-    const call = this.#script(keys.length, ...keys, ...args).then((raw) => {
+    const call = this.#client.runScript(keys, args).then((raw) => {
       const batch = decodeBatch(raw, checks)
       this.#connection.learn(node, batch.redisTimeUs, sentAt, performance.now())
       if (!batch.ran) throw refused('late')

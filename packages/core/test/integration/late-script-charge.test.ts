@@ -3,6 +3,7 @@ import calculateSlot from 'cluster-key-slot'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordingLogger } from '../../../../test/support/recording-logger.js'
+import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient } from '../../../../test/support/redis-clients.js'
 import { createLimiter } from '../../src/adapter.js'
 import type { RedisClient, RequestView } from '../../src/types.js'
 
@@ -57,6 +58,34 @@ describe('on one Redis', () => {
       () => redis.ping(),
     )
   }, 30_000)
+
+  it('takes nothing for them through node-redis either', async () => {
+    const redis = await nodeRedisClient(server)
+    const admin = server.client()
+    try {
+      await lateChecksTakeNothing(
+        redis,
+        async () => admin,
+        () => redis.ping(),
+      )
+    } finally {
+      await closeNodeRedis(redis)
+    }
+  }, 30_000)
+
+  it('takes nothing for them through iovalkey either', async () => {
+    const redis = valkeyClient(server)
+    const admin = server.client()
+    try {
+      await lateChecksTakeNothing(
+        redis,
+        async () => admin,
+        () => redis.ping(),
+      )
+    } finally {
+      redis.disconnect()
+    }
+  }, 30_000)
 })
 
 describe('on a Redis Cluster', () => {
@@ -74,5 +103,18 @@ describe('on a Redis Cluster', () => {
       async (key) => cluster.node(await cluster.ownerOf(calculateSlot(key))),
       (key) => redis.exists(key),
     )
+  }, 60_000)
+
+  it('takes nothing for them through a node-redis cluster either', async () => {
+    const redis = await nodeRedisCluster(cluster)
+    try {
+      await lateChecksTakeNothing(
+        redis,
+        async (key) => cluster.node(await cluster.ownerOf(calculateSlot(key))),
+        (key) => redis.exists(key),
+      )
+    } finally {
+      await closeNodeRedis(redis)
+    }
   }, 60_000)
 })

@@ -1,4 +1,6 @@
 import type { Cluster, Redis } from 'ioredis'
+import type { Redis as Valkey, Cluster as ValkeyCluster } from 'iovalkey'
+import type { createClient, createCluster, RedisClientType, RedisDefaultModules, RedisFunctions, RedisScripts } from 'redis'
 import { describe, expectTypeOf, it } from 'vitest'
 import { createLimiter } from '../../src/adapter.js'
 import type { SluiceDeniedError } from '../../src/errors.js'
@@ -6,9 +8,12 @@ import type {
   AllowListOption,
   Deadline,
   Decision,
+  IoRedisClient,
   KeyFunctionAnswer,
   LimiterOptions,
   ManualCheckOptions,
+  NodeRedisClient,
+  NodeRedisCluster,
   ProblemDetails,
   RateLimitResult,
   RedisClient,
@@ -84,7 +89,26 @@ describe('@sluice/core types', () => {
     expectTypeOf<Redis>().toExtend<RedisClient>()
     expectTypeOf<Cluster>().toExtend<RedisClient>()
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; store: Store }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 1; refillPerSecond: 1; redis: 'redis://localhost' }>().not.toExtend<LimiterOptions<Req>>()
     expectTypeOf<{ capacity: 1; refillPerSecond: 1; failureMode: 'open' }>().not.toExtend<LimiterOptions<Req>>()
+  })
+
+  it('accepts an iovalkey client and a node-redis client or cluster as well', () => {
+    type NodeRedis = ReturnType<typeof createClient>
+    type NodeRedisResp3 = RedisClientType<RedisDefaultModules, RedisFunctions, RedisScripts, 3>
+    expectTypeOf<Valkey>().toExtend<IoRedisClient>()
+    expectTypeOf<ValkeyCluster>().toExtend<IoRedisClient>()
+    expectTypeOf<NodeRedis>().toExtend<NodeRedisClient>()
+    expectTypeOf<RedisClientType>().toExtend<NodeRedisClient>()
+    expectTypeOf<NodeRedisResp3>().toExtend<RedisClient>()
+    expectTypeOf<Valkey>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
+    expectTypeOf<ValkeyCluster>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
+    expectTypeOf<NodeRedis>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
+    expectTypeOf<ReturnType<typeof createCluster>>().toExtend<NodeRedisCluster>()
+    expectTypeOf<ReturnType<typeof createCluster>>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
+    expectTypeOf<Redis>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
+    expectTypeOf<Cluster>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
+    expectTypeOf<RedisClient>().toEqualTypeOf<IoRedisClient | NodeRedisClient | NodeRedisCluster>()
   })
 
   it('gives a RedisStore a time budget of its own, and every door a reset by a deadline', () => {

@@ -1,0 +1,58 @@
+import { TOKEN_BUCKET_LUA } from '../../scripts/token-bucket.js'
+import type { NodeRedisCluster, NodeRedisClusterNode, NodeRedisScriptOptions, StoreClient } from '../../types.js'
+import { isNoScript, TOKEN_BUCKET_SHA } from './node-redis.js'
+import { SINGLE_NODE } from './single-node.js'
+
+/** Whether `value` is a node-redis cluster (`createCluster`): masters and slots, and no `isReady`. */
+export function isNodeRedisCluster(value: object): value is NodeRedisCluster {
+  const v = value as Partial<Record<keyof NodeRedisCluster, unknown>>
+  return typeof v.evalSha === 'function' && typeof v.nodeClient === 'function' && typeof v.isOpen === 'boolean' && Array.isArray(v.masters)
+}
+
+const nameOf = (node: NodeRedisClusterNode): string => `${node.host}:${node.port}`
+
+/**
+ * A node-redis cluster (`createCluster` from `redis` v5), connected by the app. Like a plain
+ * node-redis client: `EVALSHA`, `EVAL` only on `NOSCRIPT`, routed by the first key (all of one
+ * client's keys share a hash tag, so one slot). Ready while open and every master's connection
+ * is ready; a master that is reconnecting makes it `reconnecting`, as an ioredis cluster is.
+ */
+export function nodeRedisClusterAdapter(cluster: NodeRedisCluster): StoreClient {
+  let ended = false
+  cluster.on('disconnect', () => {
+    ended = true
+  })
+  const allReady = (): boolean => cluster.masters.every((m) => m.client === undefined || m.client.isReady)
+  const run = async (options: NodeRedisScriptOptions): Promise<unknown> => {
+    try {
+      return await cluster.evalSha(TOKEN_BUCKET_SHA, options)
+    } catch (error) {
+      if (!isNoScript(error)) throw error
+      return cluster.eval(TOKEN_BUCKET_LUA, options)
+    }
+  }
+  return Object.freeze({
+    family: 'node-redis',
+    client: cluster,
+    isCluster: true,
+    status: () => (cluster.isOpen ? (allReady() ? 'ready' : 'reconnecting') : ended ? 'end' : 'not connected'),
+    halfClosed: () => false,
+    onReady(listener: () => void) {
+      cluster.on('connect', listener)
+      cluster.on('node-ready', listener)
+    },
+    onEnd: (listener: () => void) => void cluster.on('disconnect', listener),
+    connect: () => Promise.resolve(),
+    runScript: (keys: readonly string[], args: readonly (string | number)[]) => run({ keys: [...keys], arguments: args.map(String) }),
+    del: (keys: readonly string[]) => cluster.del([...keys]),
+    nodeOfSlot: (slot: number) => {
+      const master = cluster.slots[slot]?.master
+      return master === undefined ? SINGLE_NODE : nameOf(master)
+    },
+    nodes: () => cluster.masters.map(nameOf),
+    time(node: string) {
+      const master = cluster.masters.find((m) => nameOf(m) === node)
+      return master === undefined ? undefined : cluster.nodeClient(master).then((client) => client.time())
+    },
+  } satisfies StoreClient)
+}
