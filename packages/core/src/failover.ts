@@ -15,8 +15,9 @@ import type {
   SluiceLogger,
   SluiceObserver,
   StoreDoor,
+  StoreSignal,
 } from './types.js'
-import { WarningCodes, WarnThrottle } from './warnings.js'
+import { inform, WarningCodes, WarnThrottle } from './warnings.js'
 
 export interface FailoverOptions {
   readonly observer: SluiceObserver | undefined
@@ -25,6 +26,8 @@ export interface FailoverOptions {
   readonly circuitBreaker: Required<CircuitBreakerOptions>
   readonly logger: SluiceLogger
   readonly localMaxKeys: number
+  /** The limiter's time budget per check, as configured: what the warnings quote. */
+  readonly timeoutMs: number
   /** Monotonic ms for the breaker, the warning throttle and store-call timings (tests inject one). @default performance.now */
   readonly clock?: MillisClock
 }
@@ -84,6 +87,28 @@ export class Failover {
     this.#breaker = new CircuitBreaker(options.circuitBreaker, this.#clock)
     this.#warn = new WarnThrottle(options.logger, WarningCodes.STORE_UNAVAILABLE, undefined, this.#clock)
     this.#local = new MemoryStore({ maxKeys: options.localMaxKeys })
+    if (door.onFirstSignal !== undefined && typeof options.logger.info === 'function') {
+      door.onFirstSignal((signal) => this.#startupLine(signal))
+    }
+  }
+
+  /** The one start-up line, through the logger's `info`: the store was reached, or is failing and why. */
+  #startupLine(signal: StoreSignal): void {
+    const { logger, timeoutMs, mode } = this.#options
+    const store = this.#door.kind
+    if (signal.reached) {
+      inform(
+        logger,
+        { store, timeoutMs, failureMode: mode },
+        `@sluice: the ${store} store is reached; each check waits at most ${timeoutMs} ms for it (timeoutMs)`,
+      )
+      return
+    }
+    inform(
+      logger,
+      { store, cause: signal.cause, timeoutMs, failureMode: mode },
+      `@sluice: the ${store} store is failing (${signal.cause}); until it is reached, checks are answered in '${mode}' failure mode, each after at most ${timeoutMs} ms (timeoutMs)`,
+    )
   }
 
   #observe(started: number, outcome: 'ok' | 'error' | 'timeout'): void {
@@ -163,10 +188,22 @@ export class Failover {
   /** The failure mode's answer, said out loud (rate-limited) and counted. */
   #degraded(request: PolicyCheck, reason: string): GuardedReply {
     this.#degradedAnswers++
-    const mode = this.#options.mode
+    const { mode, timeoutMs } = this.#options
+    // What the store's client last said (ECONNREFUSED, NOAUTH, CLUSTERDOWN…): the real cause
+    // behind a refusal at the deadline, or an open circuit.
+    const cause = this.#door.cause?.()
+    const why = cause === undefined || cause === reason ? reason : `${cause}; ${reason}`
     this.#warn.warn(
-      { store: this.#door.kind, failureMode: mode, circuit: this.#breaker.state, reason, degradedAnswers: this.#degradedAnswers },
-      `@sluice: the ${this.#door.kind} store is unavailable; answering in '${mode}' failure mode`,
+      {
+        store: this.#door.kind,
+        failureMode: mode,
+        circuit: this.#breaker.state,
+        reason,
+        ...(cause === undefined ? {} : { cause }),
+        timeoutMs,
+        degradedAnswers: this.#degradedAnswers,
+      },
+      `@sluice: the ${this.#door.kind} store is unavailable (${why}); answering in '${mode}' failure mode (timeoutMs: ${timeoutMs} ms)`,
     )
     if (mode !== 'local') return { reply: undefined, policies: request.policies, source: mode }
     const shares = request.policies.map((policy) => localShare(policy, this.#options.replicas, request.cost))

@@ -47,6 +47,7 @@ export class LimiterCore<Req> {
       circuitBreaker: options.circuitBreaker,
       logger: options.logger,
       localMaxKeys: options.memoryMaxKeys,
+      timeoutMs: options.timeoutMs,
     })
     this.once = new WarnOnce(options.logger)
     this.identity = new ClientIdentity<Req>(this.once, options.ipv6Subnet)

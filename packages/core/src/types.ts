@@ -123,7 +123,14 @@ export interface StoreDoor {
   reset(keys: readonly string[], deadline: Deadline): Promise<void>
   /** Which circuit breaker answers for this door's calls: one per store today, room for one per node. */
   readonly breakerKey: string
+  /** Why the store cannot be reached, when its client said (the Redis client's last error since it was ready). */
+  readonly cause?: () => string | undefined
+  /** Tell `listener` once whether the store was first reached or failing (the Redis client's first `ready` or error). */
+  readonly onFirstSignal?: (listener: (signal: StoreSignal) => void) => void
 }
+
+/** Whether a store's client was reached at start-up, or the cause it gave for failing. */
+export type StoreSignal = { readonly reached: true } | { readonly reached: false; readonly cause: string }
 
 /** A monotonic clock in whole nanoseconds. */
 export type NanoClock = () => number
@@ -192,6 +199,8 @@ export interface RedisClient {
   /** A plain client's socket: one the server has half-closed is no longer writable. */
   readonly stream?: { readonly writable?: boolean }
   on(event: 'ready' | 'end', listener: () => void): unknown
+  /** The store listens for errors to name their cause (which silences ioredis's "Unhandled error event" print). */
+  on(event: 'error', listener: (error: unknown) => void): unknown
   defineCommand(name: string, definition: { lua: string }): void
   /** Connects a `lazyConnect` client (a check must never be its first command, queued offline). */
   connect(): Promise<void>
@@ -586,6 +595,8 @@ export type Outcome = 'allowed' | 'denied' | 'cost-exceeds-capacity' | 'missing-
 /** The part of a pino-style logger Sluice uses. */
 export interface SluiceLogger {
   warn(object: object, message: string): void
+  /** When present, the one start-up line: the store was reached, or is failing and why. */
+  info?(object: object, message: string): void
 }
 
 /** One checked request, as an observer sees it. */

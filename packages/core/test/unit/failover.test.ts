@@ -75,6 +75,7 @@ function guard(store: Store | StoreDoor, options: Partial<FailoverOptions> = {})
     circuitBreaker: breakerOptions,
     logger,
     localMaxKeys: 100,
+    timeoutMs: TIMEOUT_MS,
     clock: clock.now,
     ...options,
   })
@@ -377,10 +378,11 @@ describe('Failover: the degraded warning', () => {
           failureMode: 'local',
           circuit: 'closed',
           reason: 'connection refused',
+          timeoutMs: TIMEOUT_MS,
           degradedAnswers: 1,
           suppressed: 0,
         },
-        message: "@sluice: the scripted store is unavailable; answering in 'local' failure mode",
+        message: "@sluice: the scripted store is unavailable (connection refused); answering in 'local' failure mode (timeoutMs: 100 ms)",
       },
     ])
     clock.advance(5_000) // 10 s after the first warning
