@@ -84,7 +84,12 @@ export class Failover {
     this.#door = door
     this.#options = options
     this.#clock = options.clock ?? (() => performance.now())
-    this.#breaker = new CircuitBreaker(options.circuitBreaker, this.#clock)
+    const store = door.breakerKey
+    this.#breaker = new CircuitBreaker(options.circuitBreaker, this.#clock, (state) =>
+      notify(options.observer, 'circuit', { store, state }),
+    )
+    // The gauge's first value: a store that can fail starts closed.
+    if (door.caps.canFail) notify(options.observer, 'circuit', { store, state: 'closed' })
     this.#warn = new WarnThrottle(options.logger, WarningCodes.STORE_UNAVAILABLE, undefined, this.#clock)
     this.#local = new MemoryStore({ maxKeys: options.localMaxKeys })
     if (door.onFirstSignal !== undefined && typeof options.logger.info === 'function') {
@@ -111,10 +116,10 @@ export class Failover {
     )
   }
 
-  #observe(started: number, outcome: 'ok' | 'error' | 'timeout'): void {
+  #observe(started: number, route: string, outcome: 'ok' | 'error' | 'timeout'): void {
     const observer = this.#options.observer
     if (observer?.storeCall !== undefined) {
-      notify(observer, 'storeCall', { store: this.#door.kind, seconds: (this.#clock() - started) / 1000, outcome })
+      notify(observer, 'storeCall', { store: this.#door.kind, route, seconds: (this.#clock() - started) / 1000, outcome })
     }
   }
 
@@ -133,8 +138,8 @@ export class Failover {
   }
 
   /** A failed store call (or a broken `cached()`), counted and timed; what the warning says of it. */
-  #failed(started: number, error: unknown): string {
-    this.#observe(started, error instanceof SluiceError && error.code === ErrorCodes.STORE_TIMEOUT ? 'timeout' : 'error')
+  #failed(started: number, route: string, error: unknown): string {
+    this.#observe(started, route, error instanceof SluiceError && error.code === ErrorCodes.STORE_TIMEOUT ? 'timeout' : 'error')
     this.#breaker.failure()
     this.#storeErrors++
     return failureText(error)
@@ -144,8 +149,8 @@ export class Failover {
     return this.#options.observer?.storeCall === undefined ? 0 : this.#clock()
   }
 
-  /** A check through the door by `deadline`, or the failure mode's answer. */
-  async check(request: PolicyCheck, deadline: Deadline): Promise<GuardedReply> {
+  /** A check through the door by `deadline` for `route` (what the store-call event names), or the failure mode's answer. */
+  async check(request: PolicyCheck, deadline: Deadline, route = '*'): Promise<GuardedReply> {
     const door = this.#door
     const ops = [{ op: 'check', request }] as const
     if (!door.caps.canFail) {
@@ -166,7 +171,7 @@ export class Failover {
           return { reply, policies: request.policies, source: 'store' }
         }
       } catch (error) {
-        return this.#degraded(request, this.#failed(started, error))
+        return this.#degraded(request, this.#failed(started, route, error))
       }
     }
     if (this.#breaker.allow()) {
@@ -174,12 +179,12 @@ export class Failover {
       try {
         const [answer] = await door.run(ops, deadline)
         const reply = checkedReply(answer, request, door.kind)
-        this.#observe(started, 'ok')
+        this.#observe(started, route, 'ok')
         this.#breaker.success()
         this.#storeAnswers++
         return { reply, policies: request.policies, source: 'store' }
       } catch (error) {
-        reason = this.#failed(started, error)
+        reason = this.#failed(started, route, error)
       }
     }
     return this.#degraded(request, reason)

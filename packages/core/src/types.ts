@@ -609,6 +609,8 @@ export interface DecisionEvent {
 /** One store call, timed from the request's point of view (coalescing wait included). */
 export interface StoreCallEvent {
   readonly store: string
+  /** The route whose check made the call, as `DecisionEvent.route` names it (`manual` for `limiter.check`), to tie a span to its request. */
+  readonly route: string
   readonly seconds: number
   readonly outcome: 'ok' | 'error' | 'timeout'
 }
@@ -620,6 +622,23 @@ export interface StoreCallEvent {
 export interface SluiceObserver {
   decision?(event: DecisionEvent): void
   storeCall?(event: StoreCallEvent): void
+  /** A request `skip` exempted: no check, no decision. */
+  skipped?(event: SkippedEvent): void
+  /** The circuit breaker changed state (and once at start, `closed`, for a store that can fail). */
+  circuit?(event: CircuitEvent): void
+}
+
+/** A request `skip` exempted. */
+export interface SkippedEvent {
+  /** The route, as `DecisionEvent.route` names it. */
+  readonly route: string
+}
+
+/** A circuit breaker's new state. */
+export interface CircuitEvent {
+  /** The store the breaker guards (its kind: `redis`, or a custom store's). */
+  readonly store: string
+  readonly state: BreakerState
 }
 
 /** Counters an app can read (and export as metrics). */
@@ -635,6 +654,8 @@ export interface LimiterStats {
 
 /** Counters for metrics. */
 export interface SluiceStats extends LimiterStats {
+  /** Requests `skip` exempted (no check). */
+  readonly skipped: number
   /** Requests a shadow policy would have denied (they were not denied). */
   readonly shadowDenials: number
   /**

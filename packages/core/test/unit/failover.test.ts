@@ -95,7 +95,7 @@ describe('Failover: answers from the store', () => {
     const { failover, clock, storeCalls } = guard(store)
     const guarded = await failover.check(request(), due())
     expect(guarded).toMatchObject({ source: 'store', policies: [policy], reply: { admitted: true, buckets: [{ remaining: 9 }] } })
-    expect(storeCalls).toEqual([{ store: 'scripted', seconds: 0.03, outcome: 'ok' }])
+    expect(storeCalls).toEqual([{ store: 'scripted', route: '*', seconds: 0.03, outcome: 'ok' }])
     expect(failover.stats).toEqual({ storeAnswers: 1, degradedAnswers: 0, storeErrors: 0, circuit: 'closed' })
   })
 
@@ -319,7 +319,8 @@ describe('localShare', () => {
 describe('Failover: the circuit breaker', () => {
   it('stops calling a failing store after the threshold, probes once per cooldown, and closes on success', async () => {
     const store = scriptedStore(down)
-    const { failover, clock } = guard(store)
+    const states: string[] = []
+    const { failover, clock } = guard(store, { observer: { circuit: (event) => states.push(`${event.store}:${event.state}`) } })
     for (let i = 0; i < breakerOptions.failureThreshold; i++) await failover.check(request(), due())
     expect(failover.stats.circuit).toBe('open')
     for (let i = 0; i < 10; i++) await expect(failover.check(request(), due())).resolves.toMatchObject({ source: 'local' })
@@ -340,6 +341,15 @@ describe('Failover: the circuit breaker', () => {
     clock.advance(1)
     await expect(failover.check(request(), due())).resolves.toMatchObject({ source: 'store' })
     expect(failover.stats).toEqual({ storeAnswers: 1, degradedAnswers: 16, storeErrors: 4, circuit: 'closed' })
+    // Every transition told to the observer, after the state it starts in.
+    expect(states).toEqual([
+      'scripted:closed',
+      'scripted:open',
+      'scripted:half-open',
+      'scripted:open',
+      'scripted:half-open',
+      'scripted:closed',
+    ])
   })
 
   it('sends only the probe while it is in flight; concurrent checks get the failure mode', async () => {
