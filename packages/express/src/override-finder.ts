@@ -73,7 +73,9 @@ export class OverrideFinder<T extends { readonly id: RouteId }> {
     const found = firstRoute(router, req.method, pathname)
     if (typeof found === 'string') return APP
     const handler = found.handlers.find((h) => typeof h === 'function' && this.#tags.has(h)) as object | undefined
-    if (handler === undefined) return found.pattern === undefined ? APP : { kind: 'app', route: `${req.method} ${mountOf(req.app)}${found.pattern}` }
+    if (handler === undefined) {
+      return found.pattern === undefined ? APP : { kind: 'app', route: `${req.method} ${mountOf(req.app)}${found.pattern}` }
+    }
     const tag = this.#tags.get(handler)!
     const sensitive = req.app.enabled('case sensitive routing')
     const strict = req.app.enabled('strict routing')

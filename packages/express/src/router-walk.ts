@@ -61,14 +61,7 @@ export function firstRoute(router: RouterLike, method: string, path: string): Wa
   return walk(router, method, path, '', '', 0)
 }
 
-function walk(
-  router: RouterLike,
-  method: string,
-  path: string,
-  prefix: string,
-  named: string | undefined,
-  depth: number,
-): WalkResult {
+function walk(router: RouterLike, method: string, path: string, prefix: string, named: string | undefined, depth: number): WalkResult {
   if (depth > MAX_DEPTH) return 'unknown'
   for (const layer of router.stack as readonly Layer[]) {
     let match: Match | undefined
