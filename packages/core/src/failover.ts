@@ -197,7 +197,9 @@ export class Failover {
     // What the store's client last said (ECONNREFUSED, NOAUTH, CLUSTERDOWN…): the real cause
     // behind a refusal at the deadline, or an open circuit.
     const cause = this.#door.cause?.()
-    const why = cause === undefined || cause === reason ? reason : `${cause}; ${reason}`
+    // In the message, the refusal without the prefix of the message it is part of.
+    const refusal = reason.replace(/^@sluice: /, '')
+    const why = cause === undefined || cause === reason ? refusal : `${cause}; ${refusal}`
     this.#warn.warn(
       {
         store: this.#door.kind,
