@@ -213,6 +213,9 @@ describe("the READMEs' and docs pages' TypeScript, compiled against the installe
     for (const client of ['redis', 'iovalkey']) {
       await symlink(await realpath(join(ROOT, 'packages/core/node_modules', client)), join(app, 'snippets/node_modules', client), 'dir')
     }
+    // And @opentelemetry/api, for the OpenTelemetry recipe (a devDependency of @sluice/core only).
+    const otelApi = await realpath(join(ROOT, 'packages/core/node_modules/@opentelemetry/api'))
+    await symlink(otelApi, join(app, 'snippets/opentelemetry-api'), 'dir')
     for (const readme of [...READMES, ...DOCS_PAGES]) {
       const snippets = readmeSnippets(await readFile(join(ROOT, readme), 'utf8'))
       if (READMES.includes(readme)) expect(snippets.length, `${readme} has no \`\`\`ts block`).toBeGreaterThan(0)

@@ -16,9 +16,16 @@ export class CircuitBreaker {
   #failures = 0
   #cooldown: number
   #retryAt = 0
+  readonly #onChange: ((state: BreakerState) => void) | undefined
 
   /** Takes resolved options: their defaults live in options.ts's DEFAULTS, and only there. */
-  constructor(options: Required<CircuitBreakerOptions>, clock: MillisClock = () => performance.now()) {
+  constructor(
+    options: Required<CircuitBreakerOptions>,
+    clock: MillisClock = () => performance.now(),
+    /** Told of every change of state. */
+    onChange?: (state: BreakerState) => void,
+  ) {
+    this.#onChange = onChange
     this.#threshold = options.failureThreshold
     this.#baseCooldown = options.cooldownMs
     this.#maxCooldown = options.maxCooldownMs
@@ -34,14 +41,14 @@ export class CircuitBreaker {
   allow(): boolean {
     if (this.#state === 'closed') return true
     if (this.#state === 'open' && this.#clock() >= this.#retryAt) {
-      this.#state = 'half-open'
+      this.#become('half-open')
       return true
     }
     return false
   }
 
   success(): void {
-    this.#state = 'closed'
+    this.#become('closed')
     this.#failures = 0
     this.#cooldown = this.#baseCooldown
   }
@@ -57,7 +64,13 @@ export class CircuitBreaker {
   }
 
   #open(): void {
-    this.#state = 'open'
     this.#retryAt = this.#clock() + this.#cooldown
+    this.#become('open')
+  }
+
+  #become(state: BreakerState): void {
+    if (state === this.#state) return
+    this.#state = state
+    this.#onChange?.(state)
   }
 }

@@ -102,7 +102,7 @@ export function createControls<Req>(core: LimiterCore<Req>, own: Bindings<Req>):
         binding = isThenable(chosen) ? await chosen : chosen
       }
       const tokens = checkedCost(checkOptions.cost ?? 1)
-      const { result, source } = await core.measure(manualClientId(checkOptions.key), binding, tokens)
+      const { result, source } = await core.measure(manualClientId(checkOptions.key), binding, tokens, 'manual')
       if (result === undefined) {
         throw new SluiceError(
           ErrorCodes.STORE_UNAVAILABLE,

@@ -15,8 +15,9 @@ import type {
   SluiceLogger,
   SluiceObserver,
   StoreDoor,
+  StoreSignal,
 } from './types.js'
-import { WarningCodes, WarnThrottle } from './warnings.js'
+import { inform, WarningCodes, WarnThrottle } from './warnings.js'
 
 export interface FailoverOptions {
   readonly observer: SluiceObserver | undefined
@@ -25,6 +26,8 @@ export interface FailoverOptions {
   readonly circuitBreaker: Required<CircuitBreakerOptions>
   readonly logger: SluiceLogger
   readonly localMaxKeys: number
+  /** The limiter's time budget per check, as configured: what the warnings quote. */
+  readonly timeoutMs: number
   /** Monotonic ms for the breaker, the warning throttle and store-call timings (tests inject one). @default performance.now */
   readonly clock?: MillisClock
 }
@@ -81,15 +84,42 @@ export class Failover {
     this.#door = door
     this.#options = options
     this.#clock = options.clock ?? (() => performance.now())
-    this.#breaker = new CircuitBreaker(options.circuitBreaker, this.#clock)
+    const store = door.breakerKey
+    this.#breaker = new CircuitBreaker(options.circuitBreaker, this.#clock, (state) =>
+      notify(options.observer, 'circuit', { store, state }),
+    )
+    // The gauge's first value: a store that can fail starts closed.
+    if (door.caps.canFail) notify(options.observer, 'circuit', { store, state: 'closed' })
     this.#warn = new WarnThrottle(options.logger, WarningCodes.STORE_UNAVAILABLE, undefined, this.#clock)
     this.#local = new MemoryStore({ maxKeys: options.localMaxKeys })
+    if (door.onFirstSignal !== undefined && typeof options.logger.info === 'function') {
+      door.onFirstSignal((signal) => this.#startupLine(signal))
+    }
   }
 
-  #observe(started: number, outcome: 'ok' | 'error' | 'timeout'): void {
+  /** The one start-up line, through the logger's `info`: the store was reached, or is failing and why. */
+  #startupLine(signal: StoreSignal): void {
+    const { logger, timeoutMs, mode } = this.#options
+    const store = this.#door.kind
+    if (signal.reached) {
+      inform(
+        logger,
+        { store, timeoutMs, failureMode: mode },
+        `@sluice: the ${store} store is reached; each check waits at most ${timeoutMs} ms for it (timeoutMs)`,
+      )
+      return
+    }
+    inform(
+      logger,
+      { store, cause: signal.cause, timeoutMs, failureMode: mode },
+      `@sluice: the ${store} store is failing (${signal.cause}); until it is reached, checks are answered in '${mode}' failure mode, each after at most ${timeoutMs} ms (timeoutMs)`,
+    )
+  }
+
+  #observe(started: number, route: string, outcome: 'ok' | 'error' | 'timeout'): void {
     const observer = this.#options.observer
     if (observer?.storeCall !== undefined) {
-      notify(observer, 'storeCall', { store: this.#door.kind, seconds: (this.#clock() - started) / 1000, outcome })
+      notify(observer, 'storeCall', { store: this.#door.kind, route, seconds: (this.#clock() - started) / 1000, outcome })
     }
   }
 
@@ -108,8 +138,8 @@ export class Failover {
   }
 
   /** A failed store call (or a broken `cached()`), counted and timed; what the warning says of it. */
-  #failed(started: number, error: unknown): string {
-    this.#observe(started, error instanceof SluiceError && error.code === ErrorCodes.STORE_TIMEOUT ? 'timeout' : 'error')
+  #failed(started: number, route: string, error: unknown): string {
+    this.#observe(started, route, error instanceof SluiceError && error.code === ErrorCodes.STORE_TIMEOUT ? 'timeout' : 'error')
     this.#breaker.failure()
     this.#storeErrors++
     return failureText(error)
@@ -119,8 +149,8 @@ export class Failover {
     return this.#options.observer?.storeCall === undefined ? 0 : this.#clock()
   }
 
-  /** A check through the door by `deadline`, or the failure mode's answer. */
-  async check(request: PolicyCheck, deadline: Deadline): Promise<GuardedReply> {
+  /** A check through the door by `deadline` for `route` (what the store-call event names), or the failure mode's answer. */
+  async check(request: PolicyCheck, deadline: Deadline, route = '*'): Promise<GuardedReply> {
     const door = this.#door
     const ops = [{ op: 'check', request }] as const
     if (!door.caps.canFail) {
@@ -141,7 +171,7 @@ export class Failover {
           return { reply, policies: request.policies, source: 'store' }
         }
       } catch (error) {
-        return this.#degraded(request, this.#failed(started, error))
+        return this.#degraded(request, this.#failed(started, route, error))
       }
     }
     if (this.#breaker.allow()) {
@@ -149,12 +179,12 @@ export class Failover {
       try {
         const [answer] = await door.run(ops, deadline)
         const reply = checkedReply(answer, request, door.kind)
-        this.#observe(started, 'ok')
+        this.#observe(started, route, 'ok')
         this.#breaker.success()
         this.#storeAnswers++
         return { reply, policies: request.policies, source: 'store' }
       } catch (error) {
-        reason = this.#failed(started, error)
+        reason = this.#failed(started, route, error)
       }
     }
     return this.#degraded(request, reason)
@@ -163,10 +193,24 @@ export class Failover {
   /** The failure mode's answer, said out loud (rate-limited) and counted. */
   #degraded(request: PolicyCheck, reason: string): GuardedReply {
     this.#degradedAnswers++
-    const mode = this.#options.mode
+    const { mode, timeoutMs } = this.#options
+    // What the store's client last said (ECONNREFUSED, NOAUTH, CLUSTERDOWN…): the real cause
+    // behind a refusal at the deadline, or an open circuit.
+    const cause = this.#door.cause?.()
+    // In the message, the refusal without the prefix of the message it is part of.
+    const refusal = reason.replace(/^@sluice: /, '')
+    const why = cause === undefined || cause === reason ? refusal : `${cause}; ${refusal}`
     this.#warn.warn(
-      { store: this.#door.kind, failureMode: mode, circuit: this.#breaker.state, reason, degradedAnswers: this.#degradedAnswers },
-      `@sluice: the ${this.#door.kind} store is unavailable; answering in '${mode}' failure mode`,
+      {
+        store: this.#door.kind,
+        failureMode: mode,
+        circuit: this.#breaker.state,
+        reason,
+        ...(cause === undefined ? {} : { cause }),
+        timeoutMs,
+        degradedAnswers: this.#degradedAnswers,
+      },
+      `@sluice: the ${this.#door.kind} store is unavailable (${why}); answering in '${mode}' failure mode (timeoutMs: ${timeoutMs} ms)`,
     )
     if (mode !== 'local') return { reply: undefined, policies: request.policies, source: mode }
     const shares = request.policies.map((policy) => localShare(policy, this.#options.replicas, request.cost))

@@ -37,6 +37,7 @@ export class LimiterCore<Req> {
   /** This limiter's claims on its bucket ids' shapes, among every limiter on the same store. */
   readonly #claims: BucketClaims
   #shadowDenials = 0
+  #skipped = 0
 
   constructor(options: ResolvedOptions<Req>) {
     this.options = options
@@ -47,6 +48,7 @@ export class LimiterCore<Req> {
       circuitBreaker: options.circuitBreaker,
       logger: options.logger,
       localMaxKeys: options.memoryMaxKeys,
+      timeoutMs: options.timeoutMs,
     })
     this.once = new WarnOnce(options.logger)
     this.identity = new ClientIdentity<Req>(this.once, options.ipv6Subnet)
@@ -86,12 +88,13 @@ export class LimiterCore<Req> {
 
   /**
    * One check of a client's buckets through the store (or the failure mode), summarized. The
-   * request's deadline is made here, once: `timeoutMs` from now.
+   * request's deadline is made here, once: `timeoutMs` from now. `route` names the check's route
+   * in the store-call event.
    */
-  async measure(clientId: string, binding: Binding, tokens: number): Promise<Measured> {
+  async measure(clientId: string, binding: Binding, tokens: number, route: string): Promise<Measured> {
     const keys = this.keys(clientId, binding)
     const deadline = deadlineIn(this.options.timeoutMs)
-    const answer = await this.failover.check({ keys, policies: binding.policies, cost: tokens }, deadline)
+    const answer = await this.failover.check({ keys, policies: binding.policies, cost: tokens }, deadline, route)
     if (answer.reply === undefined) return { result: undefined, source: answer.source }
     const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store')
     for (const p of result.policies) {
@@ -135,7 +138,14 @@ export class LimiterCore<Req> {
     return decision
   }
 
+  /** A request `skip` exempted on `route`: counted, and told to the observer. */
+  skipped(route: string): undefined {
+    this.#skipped++
+    notify(this.options.observer, 'skipped', { route })
+    return undefined
+  }
+
   stats(): SluiceStats {
-    return { ...this.failover.stats, shadowDenials: this.#shadowDenials, unknownIp: this.identity.unknownIp }
+    return { ...this.failover.stats, skipped: this.#skipped, shadowDenials: this.#shadowDenials, unknownIp: this.identity.unknownIp }
   }
 }

@@ -188,7 +188,7 @@ function bindRoute<Req>(
       }
       if (skip !== undefined) {
         const skipped = callRequestFunction('skip', () => skip(request), checkedSkip)
-        if (isThenable(skipped) ? await skipped : skipped) return undefined
+        if (isThenable(skipped) ? await skipped : skipped) return core.skipped(route)
       }
       const client = core.identity.of(key, request, view)
       const clientId = isThenable(client) ? await client : client
@@ -201,7 +201,7 @@ function bindRoute<Req>(
       const binding = isThenable(chosen) ? await chosen : chosen
       const counted = typeof cost === 'number' ? cost : callRequestFunction('cost', () => cost(request), checkedCost)
       const tokens = isThenable(counted) ? await counted : counted
-      const decision = core.decide(route, binding, await core.measure(clientId, binding, tokens), request)
+      const decision = core.decide(route, binding, await core.measure(clientId, binding, tokens, route), request)
       return isThenable(decision) ? await decision : decision
     },
   }

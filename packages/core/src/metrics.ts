@@ -1,9 +1,9 @@
 import type * as PromClient from 'prom-client'
 import type { Registry } from 'prom-client'
-import type { SluiceObserver } from './types.js'
+import type { BreakerState, SluiceObserver } from './types.js'
 
 /** The parts of the prom-client module the metrics use: pass your own `import * as client from 'prom-client'`. */
-export type PromClientModule = Pick<typeof PromClient, 'Counter' | 'Histogram' | 'register'>
+export type PromClientModule = Pick<typeof PromClient, 'Counter' | 'Gauge' | 'Histogram' | 'register'>
 
 export interface SluiceMetricsOptions {
   /** Where the metrics are registered. @default prom-client's global registry */
@@ -12,20 +12,23 @@ export interface SluiceMetricsOptions {
   readonly prefix?: string
 }
 
+const STATES: readonly BreakerState[] = ['closed', 'open', 'half-open']
+
 export interface SluiceMetrics extends SluiceObserver {
   readonly registry: Registry
 }
 
 /**
  * Prometheus metrics through prom-client, as an observer to pass to the limiter's `observer`
- * option: requests by route, outcome and source (store or failure mode), policy checks by route,
- * policy and result (shadow policies included), and the latency of store calls.
+ * option: requests by route, outcome and source (store or failure mode; `skipped` requests with
+ * source `none`), policy checks by route, policy and result (shadow policies included), the
+ * latency of store calls, and each store's circuit state (1 for the current state, 0 for the others).
  *
  * The app passes its own prom-client module, so the metrics land in the very registry it serves,
  * and Sluice never loads prom-client itself (it stays an optional peer).
  */
 export function createMetrics(client: PromClientModule, options: SluiceMetricsOptions = {}): SluiceMetrics {
-  const { Counter, Histogram } = client
+  const { Counter, Gauge, Histogram } = client
   const registry = options.registry ?? client.register
   const prefix = options.prefix ?? 'sluice_'
   const requests = new Counter({
@@ -47,6 +50,12 @@ export function createMetrics(client: PromClientModule, options: SluiceMetricsOp
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   })
+  const circuit = new Gauge({
+    name: `${prefix}circuit_state`,
+    help: "The store's circuit breaker: 1 for its current state, 0 for the others",
+    labelNames: ['store', 'state'] as const,
+    registers: [registry],
+  })
   return {
     registry,
     decision({ route, decision }) {
@@ -58,7 +67,13 @@ export function createMetrics(client: PromClientModule, options: SluiceMetricsOp
     storeCall({ store, seconds, outcome }) {
       storeSeconds.observe({ store, outcome }, seconds)
     },
+    skipped({ route }) {
+      requests.inc({ route, outcome: 'skipped', source: 'none' })
+    },
+    circuit({ store, state }) {
+      for (const s of STATES) circuit.set({ store, state: s }, s === state ? 1 : 0)
+    },
   }
 }
 
-export type { DecisionEvent, SluiceObserver, StoreCallEvent } from './types.js'
+export type { CircuitEvent, DecisionEvent, SkippedEvent, SluiceObserver, StoreCallEvent } from './types.js'

@@ -1,9 +1,11 @@
 import { ignoreRejection } from './thenable.js'
-import type { DecisionEvent, SluiceObserver, StoreCallEvent } from './types.js'
+import type { CircuitEvent, DecisionEvent, SkippedEvent, SluiceObserver, StoreCallEvent } from './types.js'
 
 interface ObserverEvents {
   readonly decision: DecisionEvent
   readonly storeCall: StoreCallEvent
+  readonly skipped: SkippedEvent
+  readonly circuit: CircuitEvent
 }
 
 /**

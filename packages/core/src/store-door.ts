@@ -1,8 +1,10 @@
 import { ErrorCodes, SluiceError, SluiceOptionError } from './errors.js'
+import { adapterOf } from './stores/clients/index.js'
 import { MemoryStore } from './stores/memory-store.js'
+import { connectionOf } from './stores/redis-connection.js'
 import { RedisStore } from './stores/redis-store.js'
 import { withTimeout } from './timeout.js'
-import type { CheckReply, CheckRequest, Deadline, Store, StoreCaps, StoreDoor, StoreOp } from './types.js'
+import type { CheckReply, CheckRequest, Deadline, Store, StoreCaps, StoreDoor, StoreOp, StoreSignal } from './types.js'
 
 /**
  * The one door into a store. Each kind of store comes in once, here, where options are
@@ -45,6 +47,8 @@ function memoryDoor(store: MemoryStore): StoreDoor {
 }
 
 function redisDoor(store: RedisStore): StoreDoor {
+  // The store's connection, the one state every store on its client shares (and its error listener).
+  const connection = connectionOf(adapterOf(store.client))
   const one = (op: StoreOp, deadline: Deadline): Promise<CheckReply> => store.checkWithin(requestOf(op), deadline)
   return Object.freeze({
     kind: store.kind,
@@ -55,6 +59,8 @@ function redisDoor(store: RedisStore): StoreDoor {
       ops.length === 1 ? one(ops[0]!, deadline).then((reply) => [reply]) : Promise.all(ops.map((op) => one(op, deadline))),
     reset: (keys: readonly string[], deadline: Deadline) => store.resetWithin(keys, deadline),
     breakerKey: store.kind,
+    cause: () => connection.cause,
+    onFirstSignal: (listener: (signal: StoreSignal) => void) => connection.onFirstSignal(listener),
   })
 }
 

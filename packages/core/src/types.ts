@@ -123,7 +123,14 @@ export interface StoreDoor {
   reset(keys: readonly string[], deadline: Deadline): Promise<void>
   /** Which circuit breaker answers for this door's calls: one per store today, room for one per node. */
   readonly breakerKey: string
+  /** Why the store cannot be reached, when its client said (the Redis client's last error since it was ready). */
+  readonly cause?: () => string | undefined
+  /** Tell `listener` once whether the store was first reached or failing (the Redis client's first `ready` or error). */
+  readonly onFirstSignal?: (listener: (signal: StoreSignal) => void) => void
 }
+
+/** Whether a store's client was reached at start-up, or the cause it gave for failing. */
+export type StoreSignal = { readonly reached: true } | { readonly reached: false; readonly cause: string }
 
 /** A monotonic clock in whole nanoseconds. */
 export type NanoClock = () => number
@@ -196,6 +203,8 @@ export interface IoRedisClient {
   /** A plain client's socket: one the server has half-closed is no longer writable. */
   readonly stream?: { readonly writable?: boolean }
   on(event: 'ready' | 'end', listener: () => void): unknown
+  /** The store listens for errors to name their cause (which silences ioredis's "Unhandled error event" print). */
+  on(event: 'error', listener: (error: unknown) => void): unknown
   defineCommand(name: string, definition: { lua: string }): void
   /** Connects a `lazyConnect` client (a check must never be its first command, queued offline). */
   connect(): Promise<void>
@@ -222,6 +231,7 @@ export interface NodeRedisClient {
   readonly isOpen: boolean
   readonly isReady: boolean
   on(event: 'ready' | 'end', listener: () => void): unknown
+  on(event: 'error', listener: (error: unknown) => void): unknown
   evalSha(sha: string, options: NodeRedisScriptOptions): Promise<unknown>
   eval(script: string, options: NodeRedisScriptOptions): Promise<unknown>
   del(keys: string[]): Promise<unknown>
@@ -247,6 +257,7 @@ export interface NodeRedisCluster {
   /** Each slot's shard, its master first. */
   readonly slots: readonly { readonly master: NodeRedisClusterNode }[]
   on(event: 'connect' | 'disconnect' | 'node-ready', listener: () => void): unknown
+  on(event: 'error', listener: (error: unknown) => void): unknown
   evalSha(sha: string, options: NodeRedisScriptOptions): Promise<unknown>
   eval(script: string, options: NodeRedisScriptOptions): Promise<unknown>
   del(keys: string[]): Promise<unknown>
@@ -282,6 +293,8 @@ export interface StoreClient {
   halfClosed(): boolean
   onReady(listener: () => void): void
   onEnd(listener: () => void): void
+  /** The client's errors: why it cannot be used (listening also keeps an unheard `error` event from being printed or thrown). */
+  onError(listener: (error: unknown) => void): void
   /** Connect a client that waits for its first command to (ioredis `lazyConnect`). */
   connect(): Promise<void>
   /** Run the token-bucket script by its SHA, sent whole only on `NOSCRIPT`. */
@@ -741,6 +754,8 @@ export type Outcome = 'allowed' | 'denied' | 'cost-exceeds-capacity' | 'missing-
 /** The part of a pino-style logger Sluice uses. */
 export interface SluiceLogger {
   warn(object: object, message: string): void
+  /** When present, the one start-up line: the store was reached, or is failing and why. */
+  info?(object: object, message: string): void
 }
 
 /** One checked request, as an observer sees it. */
@@ -753,6 +768,8 @@ export interface DecisionEvent {
 /** One store call, timed from the request's point of view (coalescing wait included). */
 export interface StoreCallEvent {
   readonly store: string
+  /** The route whose check made the call, as `DecisionEvent.route` names it (`manual` for `limiter.check`), to tie a span to its request. */
+  readonly route: string
   readonly seconds: number
   readonly outcome: 'ok' | 'error' | 'timeout'
 }
@@ -764,6 +781,23 @@ export interface StoreCallEvent {
 export interface SluiceObserver {
   decision?(event: DecisionEvent): void
   storeCall?(event: StoreCallEvent): void
+  /** A request `skip` exempted: no check, no decision. */
+  skipped?(event: SkippedEvent): void
+  /** The circuit breaker changed state (and once at start, `closed`, for a store that can fail). */
+  circuit?(event: CircuitEvent): void
+}
+
+/** A request `skip` exempted. */
+export interface SkippedEvent {
+  /** The route, as `DecisionEvent.route` names it. */
+  readonly route: string
+}
+
+/** A circuit breaker's new state. */
+export interface CircuitEvent {
+  /** The store the breaker guards (its kind: `redis`, or a custom store's). */
+  readonly store: string
+  readonly state: BreakerState
 }
 
 /** Counters an app can read (and export as metrics). */
@@ -779,6 +813,8 @@ export interface LimiterStats {
 
 /** Counters for metrics. */
 export interface SluiceStats extends LimiterStats {
+  /** Requests `skip` exempted (no check). */
+  readonly skipped: number
   /** Requests a shadow policy would have denied (they were not denied). */
   readonly shadowDenials: number
   /**

@@ -41,6 +41,15 @@ export function warn(logger: SluiceLogger, code: WarningCode, details: object, m
   }
 }
 
+/** Log an informational line through the logger's `info`, if it has one; like `warn`, never failing the caller. */
+export function inform(logger: SluiceLogger, details: object, message: string): void {
+  try {
+    if (typeof logger.info === 'function') ignoreRejection(logger.info(details, message))
+  } catch {
+    // A bystander, as in `warn`.
+  }
+}
+
 /** Warns once per instance: for misconfigurations that every request would otherwise repeat. */
 export class WarnOnce {
   readonly #logger: SluiceLogger

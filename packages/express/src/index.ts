@@ -102,6 +102,20 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
 
   // Null with `global: false`: only the routes that ask for a limit have one.
   const whole = limiter.forRoute(undefined, '*', '*')
+  // The app-wide limit as each dispatched route's pattern names it (`GET /users/:id`), as
+  // Fastify labels its routes: one binding of the same buckets per pattern, bounded.
+  const byPattern = new Map<string, RouteLimiter<Request>>()
+  const labeled = (label: string): RouteLimiter<Request> | null => {
+    if (whole === null || label === '*') return whole
+    let route = byPattern.get(label)
+    if (route === undefined) {
+      if (byPattern.size >= MAX_LABELS) return whole
+      const space = label.indexOf(' ')
+      route = limiter.forRoute(undefined, label.slice(0, space), label.slice(space + 1)) ?? whole
+      byPattern.set(label, route)
+    }
+    return route
+  }
 
   // A request left to an override that never ran (a handler before it answered, or the walk was
   // wrong): it is charged now, to the override when its route was reached, else app-wide.
@@ -126,9 +140,10 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
     appWide.add(req)
     const owner = finder.owner(req)
     if (owner.kind === 'app') {
-      if (whole === null) return next()
+      const route = labeled(owner.route)
+      if (route === null) return next()
       appWideChecked.add(req)
-      return check(whole, req, res, next)
+      return check(route, req, res, next)
     }
     // Read now: once the response ends, the socket (and so the client's address) may be gone.
     // Under the trust-proxy setting, as every check reads it: a proxy's own address is no client.
@@ -172,6 +187,9 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
     },
   })
 }
+
+/** Most route patterns the app-wide limit labels apart; past them, requests are labeled `*`. */
+const MAX_LABELS = 1_000
 
 /** One `limit.route(id, override)`: its id, its limiter (null when exempt), what was said about it. */
 interface Override {

@@ -5,8 +5,12 @@ import { firstRoute, type RouterLike, taggedRoutes } from './router-walk.js'
 
 /** What the app-wide middleware does with a request. */
 export type Owner<T> =
-  /** Check it itself: no override of this limiter on the route Express dispatches it to. */
-  | { readonly kind: 'app' }
+  /**
+   * Check it itself: no override of this limiter on the route Express dispatches it to. `route`
+   * names that route by its pattern (`GET /users/:id`) for the observer, or is `*` (no route, or
+   * one that cannot be named without the client's text).
+   */
+  | { readonly kind: 'app'; readonly route: string }
   /** Leave it to this override, the first of this limiter's on the route Express dispatches it to. */
   | { readonly kind: 'override'; readonly tag: T; readonly route: object }
 
@@ -17,7 +21,7 @@ export interface Mismatch<T> {
   readonly actual: string
 }
 
-const APP: Owner<never> = { kind: 'app' }
+const APP: Owner<never> = { kind: 'app', route: '*' }
 // Paths are the client's to choose: the answers are cached per app, per method and path, bounded.
 const CACHED_PATHS = 2_000
 
@@ -69,7 +73,9 @@ export class OverrideFinder<T extends { readonly id: RouteId }> {
     const found = firstRoute(router, req.method, pathname)
     if (typeof found === 'string') return APP
     const handler = found.handlers.find((h) => typeof h === 'function' && this.#tags.has(h)) as object | undefined
-    if (handler === undefined) return APP
+    if (handler === undefined) {
+      return found.pattern === undefined ? APP : { kind: 'app', route: `${req.method} ${mountOf(req.app)}${found.pattern}` }
+    }
     const tag = this.#tags.get(handler)!
     const sensitive = req.app.enabled('case sensitive routing')
     const strict = req.app.enabled('strict routing')
@@ -95,6 +101,13 @@ export class OverrideFinder<T extends { readonly id: RouteId }> {
       }
     }
   }
+}
+
+/** A sub-app's mount path as declared ('' for the app itself, or one mounted at `/`). */
+function mountOf(app: Application): string {
+  if ((app as Application & { readonly parent?: unknown }).parent === undefined) return ''
+  const mount = app.path()
+  return mount === '/' ? '' : mount
 }
 
 /** The path the app's router sees; undefined for a sub-app whose mount path is not a plain prefix. */

@@ -10,10 +10,17 @@ interface Layer {
   readonly route?: Route
   readonly method?: string
   readonly slash?: boolean
-  readonly matchers?: ReadonlyArray<(path: string) => { readonly path: string } | false>
-  match?(path: string): { readonly path: string } | boolean
+  readonly matchers?: ReadonlyArray<(path: string) => Match | false>
+  match?(path: string): Match | boolean
   /** Where router < 2.3 stores a match. */
   readonly path?: string
+  readonly params?: Readonly<Record<string, unknown>>
+}
+
+/** What a layer's matcher answers: the raw path it matched, and its parameters. */
+interface Match {
+  readonly path: string
+  readonly params?: Readonly<Record<string, unknown>>
 }
 
 /** The parts of a `router` Route this walk reads. */
@@ -26,6 +33,8 @@ interface Route {
 /** A router (an app's `app.router`, or `express.Router()`): a function with a stack. */
 export interface RouterLike {
   readonly stack: readonly unknown[]
+  /** The router's `caseSensitive` option (the app's 'case sensitive routing'). */
+  readonly caseSensitive?: boolean
 }
 
 /** The route a request goes to: its handlers for the request's method, in order. */
@@ -34,6 +43,12 @@ export interface Dispatch {
   readonly handlers: readonly unknown[]
   /** The raw path the mounted routers on the way matched, such as `/api`. */
   readonly prefix: string
+  /**
+   * The route as declared, its mount paths included (`/api/users/:id`), for a metric's label;
+   * undefined when a mount path had parameters (the raw prefix would be the client's text).
+   * The prefix of a case-insensitive router is lower-cased, so a client's case does not make new labels.
+   */
+  readonly pattern: string | undefined
 }
 
 /** What a walk may answer: a route, no route at all (a 404), or "the router would fail first". */
@@ -43,50 +58,60 @@ const MAX_DEPTH = 32
 
 /** The first route of `router` that a `method` request for `path` (the router's own pathname) reaches. */
 export function firstRoute(router: RouterLike, method: string, path: string): WalkResult {
-  return walk(router.stack as readonly Layer[], method, path, '', 0)
+  return walk(router, method, path, '', '', 0)
 }
 
-function walk(stack: readonly Layer[], method: string, path: string, prefix: string, depth: number): WalkResult {
+function walk(router: RouterLike, method: string, path: string, prefix: string, named: string | undefined, depth: number): WalkResult {
   if (depth > MAX_DEPTH) return 'unknown'
-  for (const layer of stack) {
-    let matched: string | undefined
+  for (const layer of router.stack as readonly Layer[]) {
+    let match: Match | undefined
     try {
-      matched = matchPath(layer, path)
+      match = matchPath(layer, path)
     } catch {
       // A malformed escape in a parameter: the router sends the error on, to no route.
       return 'unknown'
     }
-    if (matched === undefined) continue
+    if (match === undefined) continue
+    const matched = match.path
     const route = layer.route
     if (route !== undefined) {
       const handlers = handlersFor(route, method)
       // The router skips a route for another method (HEAD enters it and finds no handler).
-      if (handlers.length > 0) return { route, handlers, prefix }
+      if (handlers.length > 0) return { route, handlers, prefix, pattern: named === undefined ? undefined : named + patternOf(route.path) }
       continue
     }
     if (!isRouter(layer.handle)) continue // other middleware is assumed to call next()
     const rest = trimPrefix(path, matched)
     if (rest === undefined) continue
-    const found = walk(layer.handle.stack as readonly Layer[], method, rest, prefix + matched, depth + 1)
+    const literal = Object.keys(match.params ?? {}).length === 0
+    const mount = router.caseSensitive === true ? matched : matched.toLowerCase()
+    const found = walk(layer.handle, method, rest, prefix + matched, named !== undefined && literal ? named + mount : undefined, depth + 1)
     if (found !== 'none') return found
   }
   return 'none'
 }
 
-/** The raw path a layer matched, or undefined; throws where the router's matching throws. */
-function matchPath(layer: Layer, path: string): string | undefined {
-  if (layer.slash === true) return ''
+/** What a layer matched, or undefined; throws where the router's matching throws. */
+function matchPath(layer: Layer, path: string): Match | undefined {
+  if (layer.slash === true) return { path: '' }
   if (Array.isArray(layer.matchers)) {
     for (const matcher of layer.matchers) {
       const found = matcher(path)
-      if (found !== false) return found.path
+      if (found !== false) return found
     }
     return undefined
   }
   // A router without compiled matchers on its layers: its own `match` (2.3 returns the match).
   const found = layer.match?.(path)
   if (found === undefined || found === false) return undefined
-  return found === true ? (layer.path ?? '') : found.path
+  return found === true ? { path: layer.path ?? '', params: layer.params } : found
+}
+
+/** A route's declared path as a label: a string as written, several joined, a RegExp as its source. */
+function patternOf(path: unknown): string {
+  if (typeof path === 'string') return path
+  if (Array.isArray(path)) return path.map(patternOf).join('|')
+  return String(path)
 }
 
 /** A route's handlers that a request of this method runs, as `Route#dispatch` picks them. */

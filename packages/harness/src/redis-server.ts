@@ -47,9 +47,11 @@ export async function spawnRedis(binary: string, port: number, extraArgs: readon
   return child
 }
 
-export async function startRedis(options: { port?: number } = {}): Promise<RedisServer> {
+/** `args` add to or override the server's settings (e.g. `['--requirepass', 'secret']`), on every (re)start. */
+export async function startRedis(options: { port?: number; args?: readonly string[] } = {}): Promise<RedisServer> {
   const binary = findBinary('redis-server')
-  const [port, child] = await onFreePort((p) => spawnRedis(binary, p), options.port)
+  const extraArgs = options.args ?? []
+  const [port, child] = await onFreePort((p) => spawnRedis(binary, p, extraArgs), options.port)
   const clients = new Set<Redis>()
   let current: ChildProcess = child
   return {
@@ -65,7 +67,7 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
       await stopProcess(current, { signal: 'SIGKILL' })
     },
     async restart() {
-      current = await spawnRedis(binary, port)
+      current = await spawnRedis(binary, port, extraArgs)
     },
     pause() {
       current.kill('SIGSTOP')

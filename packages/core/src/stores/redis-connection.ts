@@ -1,6 +1,6 @@
 import { remaining } from '../deadline.js'
 import { ErrorCodes, SluiceError } from '../errors.js'
-import type { Deadline, StoreClient } from '../types.js'
+import type { Deadline, StoreClient, StoreSignal } from '../types.js'
 import { SINGLE_NODE } from './clients/single-node.js'
 import { RedisClock } from './redis-clock.js'
 
@@ -34,6 +34,10 @@ export class RedisConnection {
   readonly #waiters = new Set<() => void>()
   /** Nodes whose TIME is being read, so a burst of calls asks once. */
   readonly #reading = new Set<string>()
+  /** The last error the client emitted since it was last ready: why a call cannot go (ECONNREFUSED, NOAUTH, CLUSTERDOWN…). */
+  #lastError: string | undefined
+  /** Told once, of the first `ready` or `error`, whichever comes first. */
+  #firstSignal: ((signal: StoreSignal) => void)[] = []
 
   constructor(client: StoreClient) {
     this.#client = client
@@ -41,11 +45,41 @@ export class RedisConnection {
     if (this.wasReady) this.#readClocks()
     client.onReady(() => {
       this.wasReady = true
+      this.#lastError = undefined
+      this.#signal({ reached: true })
       this.#readClocks()
       this.#wake()
     })
+    // The client's errors are its connection's causes: a refused connection, a wrong password, a
+    // cluster that is down. Keeping the last one lets a warning name it. Listening also silences
+    // ioredis's own "Unhandled error event" print, which it writes only when nobody listens.
+    client.onError((error: unknown) => {
+      this.#lastError = causeOf(error)
+      this.#signal({ reached: false, cause: this.#lastError })
+    })
     // A client closed for good wakes its waiters, which then give up at once.
     client.onEnd(() => this.#wake())
+  }
+
+  /** Why the client cannot be used: its last error since it was last ready, if any. */
+  get cause(): string | undefined {
+    return this.#lastError
+  }
+
+  /**
+   * Tell `listener`, once, whether the client was reached: at its first `ready` or its first
+   * error, whichever comes first (at once if either has already happened).
+   */
+  onFirstSignal(listener: (signal: StoreSignal) => void): void {
+    if (this.#client.status() === 'ready') listener({ reached: true })
+    else if (this.#lastError !== undefined) listener({ reached: false, cause: this.#lastError })
+    else this.#firstSignal.push(listener)
+  }
+
+  #signal(signal: StoreSignal): void {
+    const listeners = this.#firstSignal
+    this.#firstSignal = []
+    for (const listener of listeners) listener(signal)
   }
 
   get phase(): ClientPhase {
@@ -164,6 +198,17 @@ export class RedisConnection {
         this.#reading.delete(name)
       },
     )
+  }
+}
+
+/** An error's message, with its code when the message does not already say it. */
+function causeOf(error: unknown): string {
+  try {
+    if (!(error instanceof Error)) return String(error)
+    const code: unknown = Reflect.get(error, 'code')
+    return typeof code === 'string' && !error.message.includes(code) ? `${code}: ${error.message}` : error.message
+  } catch {
+    return 'an error that cannot be printed'
   }
 }
 

@@ -20,8 +20,11 @@ import type {
   RedisStoreOptions,
   RefillRate,
   RouteLimitOptions,
+  SluiceLogger,
+  SluiceObserver,
   SluiceStats,
   Store,
+  StoreCallEvent,
   StoreDoor,
 } from '../../src/types.js'
 
@@ -142,6 +145,16 @@ describe('@sluice/core types', () => {
     expectTypeOf<RateLimitResult['used']>().toEqualTypeOf<number>()
     expectTypeOf<RateLimitResult['resetTime']>().toEqualTypeOf<Date>()
     expectTypeOf<ProblemDetails['cost']>().toEqualTypeOf<number | undefined>()
+  })
+
+  it("types the observer's events and the logger's optional info", () => {
+    expectTypeOf<StoreCallEvent['route']>().toEqualTypeOf<string>()
+    expectTypeOf<Parameters<NonNullable<SluiceObserver['skipped']>>[0]>().toEqualTypeOf<import('../../src/index.js').SkippedEvent>()
+    expectTypeOf<Parameters<NonNullable<SluiceObserver['circuit']>>[0]['state']>().toEqualTypeOf<'closed' | 'open' | 'half-open'>()
+    expectTypeOf<SluiceStats['skipped']>().toEqualTypeOf<number>()
+    // A warn-only logger is still a logger; pino's and Fastify's add `info`.
+    expectTypeOf<{ warn(o: object, m: string): void }>().toExtend<SluiceLogger>()
+    expectTypeOf<SluiceLogger['info']>().toEqualTypeOf<((object: object, message: string) => void) | undefined>()
   })
 
   it('types the request view and what it found wrong with the address', () => {

@@ -6,7 +6,7 @@ import { Failover, type FailoverOptions, localShare, type PolicyCheck } from '..
 import { resolvePolicy } from '../../src/policies.js'
 import { doorOf } from '../../src/store-door.js'
 import { MemoryStore } from '../../src/stores/memory-store.js'
-import type { CheckReply, CheckRequest, Deadline, Store, StoreCallEvent, StoreDoor, StoreOp } from '../../src/types.js'
+import type { CheckReply, CheckRequest, Deadline, Store, StoreCallEvent, StoreDoor, StoreOp, StoreSignal } from '../../src/types.js'
 import { manualClock } from '../support/manual-clock.js'
 
 // Slow enough that no token comes back while a test runs, so the local buckets' own clock
@@ -75,6 +75,7 @@ function guard(store: Store | StoreDoor, options: Partial<FailoverOptions> = {})
     circuitBreaker: breakerOptions,
     logger,
     localMaxKeys: 100,
+    timeoutMs: TIMEOUT_MS,
     clock: clock.now,
     ...options,
   })
@@ -94,7 +95,7 @@ describe('Failover: answers from the store', () => {
     const { failover, clock, storeCalls } = guard(store)
     const guarded = await failover.check(request(), due())
     expect(guarded).toMatchObject({ source: 'store', policies: [policy], reply: { admitted: true, buckets: [{ remaining: 9 }] } })
-    expect(storeCalls).toEqual([{ store: 'scripted', seconds: 0.03, outcome: 'ok' }])
+    expect(storeCalls).toEqual([{ store: 'scripted', route: '*', seconds: 0.03, outcome: 'ok' }])
     expect(failover.stats).toEqual({ storeAnswers: 1, degradedAnswers: 0, storeErrors: 0, circuit: 'closed' })
   })
 
@@ -318,7 +319,8 @@ describe('localShare', () => {
 describe('Failover: the circuit breaker', () => {
   it('stops calling a failing store after the threshold, probes once per cooldown, and closes on success', async () => {
     const store = scriptedStore(down)
-    const { failover, clock } = guard(store)
+    const states: string[] = []
+    const { failover, clock } = guard(store, { observer: { circuit: (event) => states.push(`${event.store}:${event.state}`) } })
     for (let i = 0; i < breakerOptions.failureThreshold; i++) await failover.check(request(), due())
     expect(failover.stats.circuit).toBe('open')
     for (let i = 0; i < 10; i++) await expect(failover.check(request(), due())).resolves.toMatchObject({ source: 'local' })
@@ -339,6 +341,15 @@ describe('Failover: the circuit breaker', () => {
     clock.advance(1)
     await expect(failover.check(request(), due())).resolves.toMatchObject({ source: 'store' })
     expect(failover.stats).toEqual({ storeAnswers: 1, degradedAnswers: 16, storeErrors: 4, circuit: 'closed' })
+    // Every transition told to the observer, after the state it starts in.
+    expect(states).toEqual([
+      'scripted:closed',
+      'scripted:open',
+      'scripted:half-open',
+      'scripted:open',
+      'scripted:half-open',
+      'scripted:closed',
+    ])
   })
 
   it('sends only the probe while it is in flight; concurrent checks get the failure mode', async () => {
@@ -377,10 +388,11 @@ describe('Failover: the degraded warning', () => {
           failureMode: 'local',
           circuit: 'closed',
           reason: 'connection refused',
+          timeoutMs: TIMEOUT_MS,
           degradedAnswers: 1,
           suppressed: 0,
         },
-        message: "@sluice: the scripted store is unavailable; answering in 'local' failure mode",
+        message: "@sluice: the scripted store is unavailable (connection refused); answering in 'local' failure mode (timeoutMs: 100 ms)",
       },
     ])
     clock.advance(5_000) // 10 s after the first warning
@@ -398,5 +410,50 @@ describe('Failover: the degraded warning', () => {
       },
     })
     await expect(failover.check(request(), due())).resolves.toMatchObject({ source: 'local' })
+  })
+})
+
+describe("Failover: the store's cause and the start-up line", () => {
+  /** A door whose client's last error is `cause`, and whose first signal the test sends. */
+  function causedDoor(cause: string | undefined) {
+    let listener: ((signal: StoreSignal) => void) | undefined
+    const door: StoreDoor = {
+      ...ownDoor(() => Promise.reject(refused('queued'))),
+      cause: () => cause,
+      onFirstSignal: (l) => {
+        listener = l
+      },
+    }
+    return { door, signal: (s: StoreSignal) => listener?.(s), listening: () => listener !== undefined }
+  }
+
+  it("names the client's cause beside the refusal, and the budget as configured", async () => {
+    const { door } = causedDoor('NOAUTH Authentication required.')
+    const { failover, logger } = guard(door)
+    await failover.check(request(), due())
+    expect(logger.lines[0]!.object).toMatchObject({ cause: 'NOAUTH Authentication required.', timeoutMs: TIMEOUT_MS })
+    expect(logger.lines[0]!.message).toBe(
+      "@sluice: the door store is unavailable (NOAUTH Authentication required.; the store call was still waiting to be sent when its deadline passed; it was not sent (queued)); answering in 'local' failure mode (timeoutMs: 100 ms)",
+    )
+  })
+
+  it('logs one start-up line through info, when the logger has one; an info that throws is ignored', () => {
+    const infos: string[] = []
+    const withInfo = causedDoor(undefined)
+    guard(withInfo.door, { logger: Object.assign(recordingLogger(), { info: (_o: object, m: string) => void infos.push(m) }) })
+    withInfo.signal({ reached: false, cause: 'connect ECONNREFUSED 127.0.0.1:1' })
+    expect(infos).toEqual([
+      "@sluice: the door store is failing (connect ECONNREFUSED 127.0.0.1:1); until it is reached, checks are answered in 'local' failure mode, each after at most 100 ms (timeoutMs)",
+    ])
+    // A warn-only logger (process warnings) does not even listen.
+    const warnOnly = causedDoor(undefined)
+    guard(warnOnly.door)
+    expect(warnOnly.listening()).toBe(false)
+    const throwing = causedDoor(undefined)
+    const info = (): void => {
+      throw new Error('the log sink is gone')
+    }
+    guard(throwing.door, { logger: Object.assign(recordingLogger(), { info }) })
+    expect(() => throwing.signal({ reached: true })).not.toThrow()
   })
 })

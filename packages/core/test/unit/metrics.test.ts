@@ -37,6 +37,60 @@ describe('Prometheus metrics', () => {
     expect(logger.lines.map((l) => l.object.code)).toContain('SLUICE_SHADOW_DENIAL')
   })
 
+  it('counts skipped requests, in stats() and as outcome "skipped"', async () => {
+    const registry = new Registry()
+    const limiter = createLimiter<{ health?: boolean }>({
+      capacity: 5,
+      refillPerSecond: 0.001,
+      observer: createMetrics(promClient, { registry }),
+      skip: (request) => request.health === true,
+    })
+    const route = limiter.forRoute(undefined, 'GET', '/health')!
+    for (let i = 0; i < 3; i++) expect(await route.check({ health: true }, view)).toBeUndefined()
+    await route.check({}, view)
+    expect(limiter.controls.stats()).toMatchObject({ skipped: 3, storeAnswers: 1 })
+    expect(await value(registry, 'sluice_requests_total', { route: 'GET /health', outcome: 'skipped', source: 'none' })).toBe(3)
+    expect(await value(registry, 'sluice_requests_total', { route: 'GET /health', outcome: 'allowed', source: 'store' })).toBe(1)
+  })
+
+  it('shows the circuit state as a gauge: 1 for the current state, 0 for the others', async () => {
+    const registry = new Registry()
+    const metrics = createMetrics(promClient, { registry })
+    const state = async (s: string) => value(registry, 'sluice_circuit_state', { store: 'redis', state: s })
+    metrics.circuit!({ store: 'redis', state: 'closed' })
+    expect([await state('closed'), await state('open'), await state('half-open')]).toEqual([1, 0, 0])
+    metrics.circuit!({ store: 'redis', state: 'open' })
+    expect([await state('closed'), await state('open'), await state('half-open')]).toEqual([0, 1, 0])
+    metrics.circuit!({ store: 'redis', state: 'half-open' })
+    expect([await state('closed'), await state('open'), await state('half-open')]).toEqual([0, 0, 1])
+  })
+
+  it('a failing custom store drives the gauge through the breaker, and its store calls carry the route', async () => {
+    const registry = new Registry()
+    const metrics = createMetrics(promClient, { registry })
+    const routes: string[] = []
+    const limiter = createLimiter({
+      capacity: 5,
+      refillPerSecond: 0.001,
+      logger: recordingLogger(),
+      circuitBreaker: { failureThreshold: 2, cooldownMs: 60_000, maxCooldownMs: 60_000 },
+      store: { kind: 'flaky', check: () => Promise.reject(new Error('gone')) },
+      observer: {
+        ...metrics,
+        storeCall(event) {
+          routes.push(event.route)
+          metrics.storeCall!(event)
+        },
+      },
+    })
+    const route = limiter.forRoute(undefined, 'POST', '/login')!
+    const state = async (s: string) => value(registry, 'sluice_circuit_state', { store: 'flaky', state: s })
+    expect(await state('closed')).toBe(1)
+    for (let i = 0; i < 2; i++) await route.check({}, view)
+    expect([await state('closed'), await state('open')]).toEqual([0, 1])
+    expect(routes).toEqual(['POST /login', 'POST /login'])
+  })
+
   it('never lets a failing observer fail a request', async () => {
     const limiter = createLimiter({
       capacity: 1,

@@ -55,6 +55,32 @@ describe('@sluice/express without Redis', () => {
     expect(seen.codes.filter((c) => c === 'SLUICE_PERMISSIVE_TRUST_PROXY')).toHaveLength(2)
   })
 
+  it('labels app-wide checks by the dispatched route pattern, as Fastify does, and `*` where none can be named', async () => {
+    const app = express()
+    const routes: string[] = []
+    const limit = rateLimit({ capacity: 100, refillPerSecond: 0.001, observer: { decision: (event) => routes.push(event.route) } })
+    app.use(limit)
+    app.get('/users/:id', (_req, res) => res.send('ok'))
+    const api = express.Router()
+    api.post('/items/:item', (_req, res) => res.send('ok'))
+    app.use('/api', api)
+    // A mount path with a parameter: its raw text is the client's, so it is no label.
+    const tenant = express.Router()
+    tenant.get('/home', (_req, res) => res.send('ok'))
+    app.use('/t/:tenant', tenant)
+    const url = await listen(app)
+    await get(`${url}/users/1`)
+    await get(`${url}/users/2`)
+    await fetch(`${url}/API/items/9`, { method: 'POST' })
+    await get(`${url}/t/acme/home`)
+    await get(`${url}/nowhere`)
+    expect(routes).toEqual(['GET /users/:id', 'GET /users/:id', 'POST /api/items/:item', '*', '*'])
+    // Every label draws from the one app-wide bucket.
+    expect(limit.stats().storeAnswers).toBe(5)
+    const last = await get(`${url}/users/3`)
+    expect(last.headers.get('x-ratelimit-remaining')).toBe('94')
+  })
+
   it('throws coded option errors at creation', () => {
     expect(() => rateLimit({ capacity: 0, refillPerSecond: 1 })).toThrow(
       expect.objectContaining({ code: 'ERR_SLUICE_INVALID_OPTION', option: 'capacity' }),

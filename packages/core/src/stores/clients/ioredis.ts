@@ -41,6 +41,7 @@ export function ioRedisAdapter(client: IoRedisClient): StoreClient {
     halfClosed: () => client.stream?.writable === false,
     onReady: (listener: () => void) => void client.on('ready', listener),
     onEnd: (listener: () => void) => void client.on('end', listener),
+    onError: (listener: (error: unknown) => void) => void client.on('error', listener),
     connect: () => client.connect(),
     runScript: (keys: readonly string[], args: readonly (string | number)[]) => script(keys.length, ...keys, ...args),
     del: (keys: readonly string[]) => client.del(...keys),

@@ -42,6 +42,7 @@ export function nodeRedisClusterAdapter(cluster: NodeRedisCluster): StoreClient 
       cluster.on('node-ready', listener)
     },
     onEnd: (listener: () => void) => void cluster.on('disconnect', listener),
+    onError: (listener: (error: unknown) => void) => void cluster.on('error', listener),
     connect: () => Promise.resolve(),
     runScript: (keys: readonly string[], args: readonly (string | number)[]) => run({ keys: [...keys], arguments: args.map(String) }),
     del: (keys: readonly string[]) => cluster.del([...keys]),

@@ -47,6 +47,7 @@ export function nodeRedisAdapter(client: NodeRedisClient): StoreClient {
     halfClosed: () => false,
     onReady: (listener: () => void) => void client.on('ready', listener),
     onEnd: (listener: () => void) => void client.on('end', listener),
+    onError: (listener: (error: unknown) => void) => void client.on('error', listener),
     // The app connects a node-redis client; Sluice never does.
     connect: () => Promise.resolve(),
     runScript: (keys: readonly string[], args: readonly (string | number)[]) => run({ keys: [...keys], arguments: args.map(String) }),
