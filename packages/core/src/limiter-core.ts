@@ -138,7 +138,7 @@ export class LimiterCore<Req> {
     return decision
   }
 
-  /** A request `skip` exempted on `route`: counted, and told to the observer. */
+  /** A request `allowList` or `skip` exempted on `route`: counted, and told to the observer. */
   skipped(route: string): undefined {
     this.#skipped++
     notify(this.options.observer, 'skipped', { route })

@@ -184,7 +184,7 @@ function bindRoute<Req>(
     async check(request, view) {
       if (allowList !== undefined) {
         const allowed = allowList.allows(request, view)
-        if (isThenable(allowed) ? await allowed : allowed) return undefined
+        if (isThenable(allowed) ? await allowed : allowed) return core.skipped(route)
       }
       if (skip !== undefined) {
         const skipped = callRequestFunction('skip', () => skip(request), checkedSkip)
