@@ -1,6 +1,6 @@
 import type { RedisClient } from '@sluice/core'
-import { startRedis, startRedisCluster } from '@sluice/harness'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisBackend, redisBackends } from '../support/backends.js'
 import {
   type ConformanceOptions,
   drivers,
@@ -11,92 +11,9 @@ import {
   type Settings,
 } from '../support/drivers.js'
 import { get, limitHeaders } from '../support/http.js'
-import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient } from '../support/redis-clients.js'
 
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8'
-
-/**
- * Where the buckets live: the same cases run on one Redis and on a three-master Redis Cluster
- * through ioredis, on both through node-redis, and on one Redis through iovalkey.
- */
-interface Backend {
-  readonly client: RedisClient
-  /** Every key matching `pattern`, on every node. */
-  keys(pattern: string): Promise<string[]>
-  stop(): Promise<void>
-}
-
-const backends = [
-  {
-    name: 'one Redis',
-    async start(): Promise<Backend> {
-      const server = await startRedis()
-      const client = server.client()
-      return { client, keys: (pattern) => client.keys(pattern), stop: () => server.stop() }
-    },
-  },
-  {
-    name: 'a Redis Cluster',
-    async start(): Promise<Backend> {
-      const cluster = await startRedisCluster({ masters: 3 })
-      const nodes = cluster.ports.map((port) => cluster.node(port))
-      return {
-        client: cluster.client(),
-        keys: async (pattern) => (await Promise.all(nodes.map((node) => node.keys(pattern)))).flat(),
-        stop: () => cluster.stop(),
-      }
-    },
-  },
-  {
-    name: 'one Redis through node-redis',
-    async start(): Promise<Backend> {
-      const server = await startRedis()
-      const client = await nodeRedisClient(server)
-      const inspector = server.client()
-      return {
-        client,
-        keys: (pattern) => inspector.keys(pattern),
-        stop: async () => {
-          await closeNodeRedis(client)
-          await server.stop()
-        },
-      }
-    },
-  },
-  {
-    name: 'a Redis Cluster through node-redis',
-    async start(): Promise<Backend> {
-      const cluster = await startRedisCluster({ masters: 3 })
-      const client = await nodeRedisCluster(cluster)
-      const nodes = cluster.ports.map((port) => cluster.node(port))
-      return {
-        client,
-        keys: async (pattern) => (await Promise.all(nodes.map((node) => node.keys(pattern)))).flat(),
-        stop: async () => {
-          await closeNodeRedis(client)
-          await cluster.stop()
-        },
-      }
-    },
-  },
-  {
-    name: 'one Redis through iovalkey',
-    async start(): Promise<Backend> {
-      const server = await startRedis()
-      const client = valkeyClient(server)
-      return {
-        client,
-        keys: (pattern) => client.keys(pattern),
-        stop: async () => {
-          client.disconnect()
-          await server.stop()
-        },
-      }
-    },
-  },
-]
-
-let backend: Backend
+let backend: RedisBackend
 let redis: RedisClient
 let n = 0
 const running: RunningApp[] = []
@@ -113,7 +30,7 @@ function base(options: Partial<ConformanceOptions>): ConformanceOptions {
   return { redis, capacity: 5, refillPerSecond: 0.001, prefix: uniquePrefix(), timeoutMs: 5_000, ...options } as ConformanceOptions
 }
 
-describe.each(backends)('on $name', (store) => {
+describe.each(redisBackends)('on $name', (store) => {
   beforeAll(async () => {
     backend = await store.start()
     redis = backend.client

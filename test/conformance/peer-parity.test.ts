@@ -1,6 +1,7 @@
 import type { RedisClient } from '@sluice/core'
-import { startRedis, startRedisCluster } from '@sluice/harness'
+import { startRedis } from '@sluice/harness'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { redisBackends } from '../support/backends.js'
 import {
   type ConformanceOptions,
   drivers,
@@ -11,7 +12,6 @@ import {
   type Settings,
 } from '../support/drivers.js'
 import { get, limitHeaders } from '../support/http.js'
-import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient } from '../support/redis-clients.js'
 
 /**
  * The controls users of @fastify/rate-limit and express-rate-limit look for: skip, a custom deny
@@ -25,62 +25,14 @@ interface Backend {
 }
 
 const backends = [
-  {
-    name: 'one Redis',
+  // The Redis backends the conformance suite runs on, and process memory.
+  ...redisBackends.map(({ name, start }) => ({
+    name,
     async start(): Promise<Backend> {
-      const server = await startRedis()
-      return { redis: server.client(), stop: () => server.stop() }
+      const { client, stop } = await start()
+      return { redis: client, stop }
     },
-  },
-  {
-    name: 'a Redis Cluster',
-    async start(): Promise<Backend> {
-      const cluster = await startRedisCluster({ masters: 3 })
-      return { redis: cluster.client(), stop: () => cluster.stop() }
-    },
-  },
-  {
-    name: 'one Redis through node-redis',
-    async start(): Promise<Backend> {
-      const server = await startRedis()
-      const client = await nodeRedisClient(server)
-      return {
-        redis: client,
-        stop: async () => {
-          await closeNodeRedis(client)
-          await server.stop()
-        },
-      }
-    },
-  },
-  {
-    name: 'a Redis Cluster through node-redis',
-    async start(): Promise<Backend> {
-      const cluster = await startRedisCluster({ masters: 3 })
-      const client = await nodeRedisCluster(cluster)
-      return {
-        redis: client,
-        stop: async () => {
-          await closeNodeRedis(client)
-          await cluster.stop()
-        },
-      }
-    },
-  },
-  {
-    name: 'one Redis through iovalkey',
-    async start(): Promise<Backend> {
-      const server = await startRedis()
-      const client = valkeyClient(server)
-      return {
-        redis: client,
-        stop: async () => {
-          client.disconnect()
-          await server.stop()
-        },
-      }
-    },
-  },
+  })),
   {
     name: 'process memory',
     async start(): Promise<Backend> {

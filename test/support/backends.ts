@@ -1,0 +1,85 @@
+import type { RedisClient } from '@sluice/core'
+import { startRedis, startRedisCluster } from '@sluice/harness'
+import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient } from './redis-clients.js'
+
+/**
+ * Where the conformance suites keep their buckets: one Redis and a three-master Redis Cluster
+ * through ioredis, both through node-redis, and one Redis through iovalkey. Each started server
+ * is the suite's own, stopped with `stop`.
+ */
+export interface RedisBackend {
+  readonly client: RedisClient
+  /** Every key matching `pattern`, on every node. */
+  keys(pattern: string): Promise<string[]>
+  stop(): Promise<void>
+}
+
+export const redisBackends: readonly { readonly name: string; start(): Promise<RedisBackend> }[] = [
+  {
+    name: 'one Redis',
+    async start(): Promise<RedisBackend> {
+      const server = await startRedis()
+      const client = server.client()
+      return { client, keys: (pattern) => client.keys(pattern), stop: () => server.stop() }
+    },
+  },
+  {
+    name: 'a Redis Cluster',
+    async start(): Promise<RedisBackend> {
+      const cluster = await startRedisCluster({ masters: 3 })
+      const nodes = cluster.ports.map((port) => cluster.node(port))
+      return {
+        client: cluster.client(),
+        keys: async (pattern) => (await Promise.all(nodes.map((node) => node.keys(pattern)))).flat(),
+        stop: () => cluster.stop(),
+      }
+    },
+  },
+  {
+    name: 'one Redis through node-redis',
+    async start(): Promise<RedisBackend> {
+      const server = await startRedis()
+      const client = await nodeRedisClient(server)
+      const inspector = server.client()
+      return {
+        client,
+        keys: (pattern) => inspector.keys(pattern),
+        stop: async () => {
+          await closeNodeRedis(client)
+          await server.stop()
+        },
+      }
+    },
+  },
+  {
+    name: 'a Redis Cluster through node-redis',
+    async start(): Promise<RedisBackend> {
+      const cluster = await startRedisCluster({ masters: 3 })
+      const client = await nodeRedisCluster(cluster)
+      const nodes = cluster.ports.map((port) => cluster.node(port))
+      return {
+        client,
+        keys: async (pattern) => (await Promise.all(nodes.map((node) => node.keys(pattern)))).flat(),
+        stop: async () => {
+          await closeNodeRedis(client)
+          await cluster.stop()
+        },
+      }
+    },
+  },
+  {
+    name: 'one Redis through iovalkey',
+    async start(): Promise<RedisBackend> {
+      const server = await startRedis()
+      const client = valkeyClient(server)
+      return {
+        client,
+        keys: (pattern) => client.keys(pattern),
+        stop: async () => {
+          client.disconnect()
+          await server.stop()
+        },
+      }
+    },
+  },
+]
