@@ -90,10 +90,38 @@ export interface Store {
  */
 export type Deadline = number & { readonly __deadline: unique symbol }
 
-/** One operation a store runs: a check, or a dry run of one (an operator's peek, which takes nothing). */
-export interface StoreOp {
-  readonly op: 'check' | 'peek'
-  readonly request: CheckRequest
+/**
+ * A settle: the difference between a request's actual cost and what its check reserved, applied
+ * to the buckets that check took from (captured at admission, never recomputed).
+ */
+export interface SettleRequest {
+  /** The store keys of the buckets the check took from. */
+  readonly keys: readonly string[]
+  /** Their shapes, in the order of `keys`, as the check had them. */
+  readonly policies: readonly BucketPolicy[]
+  /** actual − reserved: a whole number ≠ 0; more debt when positive, a refund when negative. */
+  readonly delta: number
+}
+
+/**
+ * One operation a store runs: a check, a dry run of one (an operator's peek, which takes
+ * nothing), or a settle of a check's cost afterwards (only a store whose caps say `settles`).
+ * Every operation answers a `CheckReply`: a settle's describes its buckets after it.
+ */
+export type StoreOp =
+  | { readonly op: 'check' | 'peek'; readonly request: CheckRequest }
+  | { readonly op: 'settle'; readonly request: SettleRequest }
+
+/**
+ * One operation as the token-bucket script reads it (scripts/wire.ts, `OpKinds`): its kind
+ * (0 check, 1 dry run, 2 extra charge, 3 refund; 4–7 reserved for leases), a magnitude in whole
+ * tokens (a cost, or a settle's |delta|), and its buckets.
+ */
+export interface WireOp {
+  readonly kind: number
+  readonly magnitude: number
+  readonly keys: readonly string[]
+  readonly policies: readonly BucketPolicy[]
 }
 
 /** What a store can do besides checks, declared once where it is normalized (store-door.ts). */
