@@ -19,7 +19,7 @@ export function summarize(r: Omit<Report, 'summary'>): string {
   if (SCENARIOS[r.scenario].measure === 'tokens') {
     const c = r.clients[0]
     const got = `${count(c?.admitted ?? 0)} tokens of streamed answers`
-    const cap = `the ${count(Math.floor(c?.bound ?? r.bound))} its bucket allows in ${seconds(r.elapsedSeconds)} (capacity + refill × time, plus one answer's overshoot per connection${(c?.degradedAdmitted ?? 0) > 0 ? ', plus the tokens answered from local fallback buckets' : ''})`
+    const cap = `the ${runBound(r)} its bucket allows in ${seconds(r.elapsedSeconds)}: capacity + refill × time, plus one answer's overshoot per connection${(c?.degradedAdmitted ?? 0) > 0 ? ', plus the tokens answered from local fallback buckets' : ''}`
     if (r.mode === 'local') return `WITHOUT A SHARED REDIS: a client received ${got}, ${times(c?.share ?? 0)} ${cap}.`
     return v.withinBound
       ? `PASS: a client received ${got} through ${replicas}, each answer settled after it ended: ${percent(c?.share ?? 0)} of ${cap}.`
