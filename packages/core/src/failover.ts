@@ -12,6 +12,7 @@ import type {
   FailureMode,
   LimiterStats,
   ResolvedPolicy,
+  SettleRequest,
   SluiceLogger,
   SluiceObserver,
   StoreDoor,
@@ -188,6 +189,28 @@ export class Failover {
       }
     }
     return this.#degraded(request, reason)
+  }
+
+  /**
+   * A settle of a check this guard answered: `local` when the local buckets answered it (they
+   * get the settle), else the store's buckets, or nothing: a store answer is never settled
+   * locally. Sent only while the circuit is closed (a probe is a check's), by `deadline`; past
+   * it refused unsent, so an undefined answer means provably not applied. Never rejects.
+   */
+  async settle(request: SettleRequest, local: boolean, deadline: Deadline): Promise<CheckReply | undefined> {
+    if (local) return this.#local.settleSync(request)
+    const door = this.#door
+    if (door.caps.canFail && this.#breaker.state !== 'closed') return undefined
+    try {
+      const [reply] = await door.run([{ op: 'settle', request }], deadline)
+      return reply
+    } catch {
+      if (door.caps.canFail) {
+        this.#breaker.failure()
+        this.#storeErrors++
+      }
+      return undefined
+    }
   }
 
   /** The failure mode's answer, said out loud (rate-limited) and counted. */

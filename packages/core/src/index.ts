@@ -45,6 +45,8 @@ export type {
   RefillUnit,
   ResolvedPolicy,
   RouteLimitOptions,
+  SettleEvent,
+  SettleOption,
   SeveralPolicies,
   SkipOption,
   SkippedEvent,

@@ -2,14 +2,16 @@ import { type BucketClaim, BucketClaims } from './bucket-claims.js'
 import { ClientIdentity } from './client-identity.js'
 import { deadlineIn } from './deadline.js'
 import { denialFor } from './deny-body.js'
+import { composeEnd, type EndStep, type OnEnd } from './end-steps.js'
 import { Failover, type GuardedReply } from './failover.js'
 import { policyHeader, rateLimitHeaders } from './headers.js'
 import { bucketKey } from './keys.js'
 import { notify } from './observer.js'
 import { LIMITER_UNAVAILABLE } from './problem.js'
+import { Settler } from './settle.js'
 import { summarize } from './summarize.js'
 import { isThenable } from './thenable.js'
-import type { Binding, Decision, Denial, RateLimitResult, ResolvedOptions, ResolvedPolicy, SluiceStats } from './types.js'
+import type { Binding, Decision, Denial, RateLimitResult, ResolvedOptions, ResolvedPolicy, SettleOption, SluiceStats } from './types.js'
 import { WarningCodes, WarnOnce, WarnThrottle } from './warnings.js'
 
 /** One measurement of a client's buckets: undefined when the `allow` or `deny` failure mode measured nothing. */
@@ -30,6 +32,8 @@ export class LimiterCore<Req> {
   readonly identity: ClientIdentity<Req>
   /** The one guard on the one path into the store. */
   readonly failover: Failover
+  /** Settles of admitted results: the `settle` option's end step, and `settle()` by hand. */
+  readonly settler: Settler<Req>
   readonly #shadow: WarnThrottle
   readonly #denyBodyFailed: WarnThrottle
   /** Every bucket id any route of this limiter checks: what a reset deletes. */
@@ -48,6 +52,12 @@ export class LimiterCore<Req> {
       circuitBreaker: options.circuitBreaker,
       logger: options.logger,
       localMaxKeys: options.memoryMaxKeys,
+      timeoutMs: options.timeoutMs,
+    })
+    this.settler = new Settler<Req>({
+      failover: this.failover,
+      observer: options.observer,
+      logger: options.logger,
       timeoutMs: options.timeoutMs,
     })
     this.once = new WarnOnce(options.logger)
@@ -97,6 +107,7 @@ export class LimiterCore<Req> {
     const answer = await this.failover.check({ keys, policies: binding.policies, cost: tokens }, deadline, route)
     if (answer.reply === undefined) return { result: undefined, source: answer.source }
     const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store')
+    if (result.allowed) this.settler.issue(result)
     for (const p of result.policies) {
       if (p.policy.shadow && p.status !== 'allowed') {
         this.#shadowDenials++
@@ -110,10 +121,34 @@ export class LimiterCore<Req> {
   }
 
   /**
-   * The decision for a measurement of `binding` on `route`: headers, and the denial to send, if
-   * any. Synchronous unless `denyBody` returns a promise.
+   * The end steps of a route (end-steps.ts), made once when it is bound: its `settle`, if any
+   * (issue 22 adds its leases' release here).
    */
-  decide(route: string, binding: Binding, measured: Measured, request: Req): Decision | Promise<Decision> {
+  endSteps(settle: SettleOption<Req> | undefined): readonly EndStep<Req, unknown>[] {
+    const steps: EndStep<Req, unknown>[] = []
+    if (settle !== undefined) steps.push(this.settler.step(settle))
+    return steps
+  }
+
+  /** What an admitted measurement's request does once its response has ended; undefined when nothing. */
+  onEnd(route: string, steps: readonly EndStep<Req, unknown>[], measured: Measured): OnEnd<Req, unknown> | undefined {
+    const { result } = measured
+    if (steps.length === 0 || result === undefined || !result.allowed) return undefined
+    return composeEnd(steps, { route, result })
+  }
+
+  /**
+   * The decision for a measurement of `binding` on `route`: headers, and the denial to send, if
+   * any; `onEnd` for an admitted one, what its end does. Synchronous unless `denyBody` returns a
+   * promise.
+   */
+  decide(
+    route: string,
+    binding: Binding,
+    measured: Measured,
+    request: Req,
+    onEnd?: OnEnd<Req, unknown>,
+  ): Decision<Req, unknown> | Promise<Decision<Req, unknown>> {
     const { result, source } = measured
     if (result === undefined) {
       // `allow` and `deny` failure modes measured nothing, so they claim no quota.
@@ -127,13 +162,19 @@ export class LimiterCore<Req> {
     // Local shares are other policies than the route's, so their header is built afresh.
     const constant = source === 'store' ? binding.policyHeader : undefined
     const headers = rateLimitHeaders(result, this.options.headers, constant)
-    const send = (deny: Denial | undefined): Decision => this.observe(route, { result, headers, deny, source, outcome: result.status })
+    const send = (deny: Denial | undefined): Decision<Req, unknown> =>
+      this.observe(
+        route,
+        onEnd === undefined || deny !== undefined
+          ? { result, headers, deny, source, outcome: result.status }
+          : { result, headers, deny, source, outcome: result.status, onEnd },
+      )
     const refusal = result.allowed ? undefined : denialFor(this.options.denyBody, this.#denyBodyFailed, result, request)
     return isThenable(refusal) ? Promise.resolve(refusal).then(send) : send(refusal)
   }
 
   /** A decision, told to the observer. */
-  observe(route: string, decision: Decision): Decision {
+  observe<D extends Decision<Req, unknown>>(route: string, decision: D): D {
     notify(this.options.observer, 'decision', { route, decision })
     return decision
   }
@@ -146,6 +187,12 @@ export class LimiterCore<Req> {
   }
 
   stats(): SluiceStats {
-    return { ...this.failover.stats, skipped: this.#skipped, shadowDenials: this.#shadowDenials, unknownIp: this.identity.unknownIp }
+    return {
+      ...this.failover.stats,
+      skipped: this.#skipped,
+      shadowDenials: this.#shadowDenials,
+      unknownIp: this.identity.unknownIp,
+      ...this.settler.stats,
+    }
   }
 }

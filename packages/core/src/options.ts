@@ -19,6 +19,7 @@ import type {
   ResolvedLimiterOptions,
   ResolvedOptions,
   ResolvedPolicy,
+  SettleOption,
   SkipOption,
   SluiceLogger,
   SluiceObserver,
@@ -58,6 +59,7 @@ export const LIMITER_OPTION_NAMES = [
   'key',
   'cost',
   'skip',
+  'settle',
   'global',
   'allowList',
   'headers',
@@ -89,7 +91,21 @@ function resolveGlobal(value: unknown): boolean {
   return value
 }
 
-export const ROUTE_OPTION_NAMES = ['capacity', 'refill', 'refillPerSecond', 'name', 'shadow', 'policies', 'key', 'cost', 'skip'] as const
+export const ROUTE_OPTION_NAMES = [
+  'capacity',
+  'refill',
+  'refillPerSecond',
+  'name',
+  'shadow',
+  'policies',
+  'key',
+  'cost',
+  'skip',
+  'settle',
+] as const
+
+/** What a `settle` option must be, in its error. */
+export const SETTLE_SHAPE = '(request, reply) => number | undefined | Promise<number | undefined>'
 const HEADER_FAMILIES: readonly HeaderFamilies[] = ['all', 'ietf', 'legacy', 'none']
 
 /** An optional function option: undefined, or a function. */
@@ -236,6 +252,7 @@ export function resolveLimiterOptions<Req>(
     // A static cost must fit every tier, since any request may be on any tier.
     cost: resolveCost<Req>(input.cost, 'cost', tiers === undefined ? policies : [...tiers.values()].flat()),
     skip: resolveFunction<SkipOption<Req>>(input.skip, 'skip', '(request) => boolean | Promise<boolean>'),
+    settle: resolveFunction<SettleOption<Req>>(input.settle, 'settle', SETTLE_SHAPE),
     global: resolveGlobal(input.global),
     allowList: resolveAllowList<Req>(input.allowList),
     headers: resolveHeaderFamilies(input.headers),
@@ -253,5 +270,6 @@ export function resolveLimiterOptions<Req>(
   }
   // Last, once every option above has been checked.
   const door = resolveStore(input, memoryMaxKeys)
+  if (resolved.settle !== undefined) assertCapabilities(door, ['settles'], 'settle')
   return Object.freeze({ ...resolved, store: door.store, door })
 }

@@ -25,6 +25,10 @@ export const WarningCodes = {
   ROUTE_MISMATCH: 'SLUICE_ROUTE_MISMATCH',
   /** A custom deny body threw, rejected, or could not be sent (not an object or a string, not serializable): the default body was sent instead. */
   DENY_BODY_FAILED: 'SLUICE_DENY_BODY_FAILED',
+  /** A `settle` threw, rejected, or returned something other than a whole number ≥ 0 or undefined: the reservation stands. */
+  SETTLE_FAILED: 'SLUICE_SETTLE_FAILED',
+  /** A settle could not be applied (the store failed or was too slow): the reservation stands, and it is never retried. */
+  SETTLE_DROPPED: 'SLUICE_SETTLE_DROPPED',
 } as const
 
 export type WarningCode = (typeof WarningCodes)[keyof typeof WarningCodes]

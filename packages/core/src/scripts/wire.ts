@@ -1,24 +1,51 @@
 import { admits, describeBucket } from '../bucket.js'
 import { ErrorCodes, SluiceError } from '../errors.js'
-import type { BucketPolicy, CheckReply, CheckRequest, CheckStatus } from '../types.js'
+import type { BucketPolicy, CheckRequest, CheckStatus, CheckStep, SettleRequest, WireOp } from '../types.js'
 
-/** The token-bucket script's KEYS and ARGV for a batch of checks (layout in token-bucket.ts). */
+/** The token-bucket script's KEYS and ARGV for a batch of operations (layout in token-bucket.ts). */
 export interface EncodedBatch {
   readonly keys: string[]
   readonly args: number[]
 }
 
-/** The most buckets one check may cover: its count travels in five bits of its head. */
+/** The most buckets one operation may cover: its count travels in five bits of its head. */
 export const MAX_BUCKETS_PER_CHECK = 31
-/** The largest cost, exclusive: the cost travels in the 47 bits of the head above count and dry flag. */
-export const COST_LIMIT = 2 ** 47
+/** The largest magnitude (a cost), exclusive: it travels in the 45 bits of the head above kind and count. */
+export const COST_LIMIT = 2 ** 45
 
 /**
- * Refuse, with a coded error, a check the wire format cannot carry: more than 31 buckets, a
- * cost outside 1 to 2^47 − 1, or keys and policies that do not pair up. The limiter never makes
- * one (16 policies, a cost up to 2^31); a direct store call can.
+ * What an operation does, as its head's three kind bits carry it (token-bucket.ts lists them).
+ * Kinds 4 to 7 are reserved for in-flight leases (issue 22); the script refuses them until then.
  */
-export function assertEncodable(check: CheckRequest): void {
+export const OpKinds = Object.freeze({
+  /** Take `magnitude` tokens from every bucket, all or nothing. */
+  check: 0,
+  /** Answer as a check would, take nothing. */
+  peek: 1,
+  /** Settle: `magnitude` tokens more debt on every bucket (up to its capacity below empty). */
+  charge: 2,
+  /** Settle: `magnitude` tokens back to every bucket (never above full; a missing key is left alone). */
+  refund: 3,
+} as const)
+
+/** The wire operation of a check or a dry run. */
+export function checkOp(check: CheckRequest): WireOp {
+  return { kind: check.dryRun === true ? OpKinds.peek : OpKinds.check, magnitude: check.cost, keys: check.keys, policies: check.policies }
+}
+
+/** The wire operation of a settle: an extra charge for a positive delta, a refund for a negative one. */
+export function settleOp(settle: SettleRequest): WireOp {
+  const { delta } = settle
+  return { kind: delta > 0 ? OpKinds.charge : OpKinds.refund, magnitude: Math.abs(delta), keys: settle.keys, policies: settle.policies }
+}
+
+/**
+ * Refuse, with a coded error, an operation the wire format cannot carry: more than 31 buckets, a
+ * cost (magnitude) outside 1 to 2^45 − 1, a kind outside 0 to 7, or keys and policies that do
+ * not pair up. The limiter never makes one (16 policies, a cost up to 2^31); a direct store
+ * call can.
+ */
+export function assertEncodable(check: CheckRequest | WireOp): void {
   const n = check.keys.length
   if (n < 1 || n > MAX_BUCKETS_PER_CHECK || check.policies.length !== n) {
     throw new SluiceError(
@@ -26,25 +53,28 @@ export function assertEncodable(check: CheckRequest): void {
       `@sluice: a check covers 1 to ${MAX_BUCKETS_PER_CHECK} buckets, one policy per key; got ${n} keys and ${check.policies.length} policies`,
     )
   }
-  const { cost } = check
+  const cost = 'magnitude' in check ? check.magnitude : check.cost
   if (!Number.isInteger(cost) || cost < 1 || cost >= COST_LIMIT) {
-    throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, `@sluice: a check's cost must be a whole number from 1 to 2^47 − 1; got ${cost}`)
+    throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, `@sluice: a check's cost must be a whole number from 1 to 2^45 − 1; got ${cost}`)
+  }
+  if ('kind' in check && !(Number.isInteger(check.kind) && check.kind >= 0 && check.kind <= 7)) {
+    throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, `@sluice: an operation's kind must be a whole number from 0 to 7; got ${check.kind}`)
   }
 }
 
-/** A check's head: cost, dry-run flag and bucket count in one number (exact: < 2^53). */
-function headOf(check: CheckRequest): number {
-  return check.cost * 64 + (check.dryRun === true ? 32 : 0) + check.keys.length
+/** An operation's head: magnitude, kind and bucket count in one number (exact: < 2^53). */
+function headOf(op: WireOp): number {
+  return op.magnitude * 256 + op.kind * 32 + op.keys.length
 }
 
 /**
- * Encode a batch: each distinct key and each distinct bucket shape is sent once, and each check
- * refers to them by index, so fifty checks of one hot key cost Redis one read and one write.
- * A check is its head (cost, dry flag, bucket count in one number) and one number per bucket
- * (its key and shape in one); layout in token-bucket.ts. Throws ERR_SLUICE_INVALID_ARGUMENT for
- * a check `assertEncodable` refuses.
+ * Encode a batch: each distinct key and each distinct bucket shape is sent once, and each
+ * operation refers to them by index, so fifty checks of one hot key cost Redis one read and one
+ * write. An operation is its head (magnitude, kind, bucket count in one number) and one number
+ * per bucket (its key and shape in one); layout in token-bucket.ts. Throws
+ * ERR_SLUICE_INVALID_ARGUMENT for an operation `assertEncodable` refuses.
  */
-export function encodeBatch(checks: readonly CheckRequest[], deadlineUs: number): EncodedBatch {
+export function encodeBatch(checks: readonly WireOp[], deadlineUs: number): EncodedBatch {
   const keys: string[] = []
   const keyIndex = new Map<string, number>()
   const shapes: BucketPolicy[] = []
@@ -95,34 +125,40 @@ export interface DecodedBatch {
   readonly redisTimeUs: number
   /** False when the batch arrived after its deadline: nothing was read or taken. */
   readonly ran: boolean
-  /** Per check: its reply, and every bucket's debt after it (for the deny cache). */
-  readonly steps: ReadonlyArray<{ readonly reply: CheckReply; readonly debtsNs: readonly number[] }>
+  /** Per operation: its reply, and every bucket's debt after it (for the deny cache). */
+  readonly steps: readonly CheckStep[]
 }
 
 function malformed(what: string): SluiceError {
   return new SluiceError(ErrorCodes.STORE_REPLY, `@sluice: the token-bucket script returned an unexpected reply (${what})`)
 }
 
-/** Read the script's flat integer reply back into one step per check. */
-export function decodeBatch(raw: unknown, checks: readonly CheckRequest[]): DecodedBatch {
+/**
+ * Read the script's flat integer reply back into one step per operation. A settle's reply
+ * describes its buckets after it, as a check of one token that paid nothing would.
+ */
+export function decodeBatch(raw: unknown, checks: readonly WireOp[]): DecodedBatch {
   if (!Array.isArray(raw) || raw.length === 0) throw malformed('not a non-empty array')
   const redisTimeUs = raw[0] as unknown
   if (typeof redisTimeUs !== 'number') throw malformed(`item 0 is ${typeof redisTimeUs}`)
   if (raw.length === 1) return { redisTimeUs, ran: false, steps: [] }
   let at = 1
-  const steps = checks.map(({ policies, cost, dryRun }) => {
+  const steps = checks.map(({ policies, magnitude, kind }): CheckStep => {
+    const settle = kind === OpKinds.charge || kind === OpKinds.refund
+    const cost = settle ? 1 : magnitude
     const statuses: CheckStatus[] = []
     const debtsNs: number[] = []
     for (let i = 0; i < policies.length; i++) {
       const value = raw[at++] as unknown
       if (typeof value !== 'number') throw malformed(`item ${at - 1} is ${typeof value}`)
       const fits = value >= 0
+      if (settle && !fits) throw malformed('a settle answered a refusal')
       if (fits && cost > policies[i]!.capacity) throw malformed('a cost above the capacity read as affordable')
       statuses.push(fits ? 'allowed' : cost > policies[i]!.capacity ? 'cost-exceeds-capacity' : 'denied')
       debtsNs.push(fits ? value : -1 - value)
     }
-    const admitted = admits(statuses, policies)
-    const pays = admitted && dryRun !== true
+    const admitted = settle || admits(statuses, policies)
+    const pays = admitted && kind === OpKinds.check
     const buckets = policies.map((policy, i) => describeBucket(debtsNs[i]!, policy, cost, statuses[i]!, pays))
     return { reply: { admitted, buckets }, debtsNs }
   })

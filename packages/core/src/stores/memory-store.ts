@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache'
-import { applyCheck } from '../bucket.js'
+import { applyCheck, applySettle, clampDebt } from '../bucket.js'
 import { resolveMemoryStoreOptions } from '../store-options.js'
-import type { CheckReply, CheckRequest, MemoryStoreOptions, NanoClock, Store } from '../types.js'
+import type { CheckReply, CheckRequest, CheckStep, MemoryStoreOptions, NanoClock, SettleRequest, Store } from '../types.js'
 
 export type { MemoryStoreOptions, NanoClock } from '../types.js'
 
@@ -40,19 +40,33 @@ export class MemoryStore implements Store {
 
   checkSync(request: CheckRequest): CheckReply {
     const now = this.#clock()
-    const { keys, policies } = request
-    const debts = keys.map((key, i) => {
+    const step = applyCheck(this.#debts(request, now), request)
+    if (request.dryRun !== true) this.#write(request.keys, step, now)
+    return step.reply
+  }
+
+  /** A settle of a check's cost (bucket.ts, `applySettle`); a refund of a missing key changes nothing. */
+  settleSync(request: SettleRequest): CheckReply {
+    const now = this.#clock()
+    const step = applySettle(this.#debts(request, now), request)
+    this.#write(request.keys, step, now)
+    return step.reply
+  }
+
+  /** Each bucket's debt now, clamped as the script reads it (to two windows). */
+  #debts(request: Pick<CheckRequest, 'keys' | 'policies'>, now: number): number[] {
+    return request.keys.map((key, i) => {
       const fullAt = this.#full.get(key)
-      return fullAt === undefined ? 0 : Math.min(Math.max(fullAt - now, 0), policies[i]!.capacity * policies[i]!.intervalNs)
+      return fullAt === undefined ? 0 : clampDebt(fullAt - now, request.policies[i]!)
     })
-    const step = applyCheck(debts, request)
-    if (request.dryRun === true) return step.reply
+  }
+
+  #write(keys: readonly string[], step: CheckStep, now: number): void {
     for (let i = 0; i < keys.length; i++) {
       const debt = step.debtsNs[i]!
       if (debt > 0) this.#full.set(keys[i]!, now + debt)
       else this.#full.delete(keys[i]!)
     }
-    return step.reply
   }
 
   /** Drop these buckets: they start full again. */

@@ -1,10 +1,21 @@
 import calculateSlot from 'cluster-key-slot'
 import { deadlineAt, deadlineIn } from '../deadline.js'
 import { ErrorCodes, refused, SluiceError } from '../errors.js'
-import { assertEncodable, decodeBatch, encodeBatch } from '../scripts/wire.js'
+import { assertEncodable, checkOp, decodeBatch, encodeBatch, settleOp } from '../scripts/wire.js'
 import { resolveRedisStoreOptions } from '../store-options.js'
 import { withTimeout } from '../timeout.js'
-import type { CheckReply, CheckRequest, CheckStep, Deadline, RedisClient, RedisStoreOptions, Store, StoreClient } from '../types.js'
+import type {
+  CheckReply,
+  CheckRequest,
+  CheckStep,
+  Deadline,
+  RedisClient,
+  RedisStoreOptions,
+  SettleRequest,
+  Store,
+  StoreClient,
+  WireOp,
+} from '../types.js'
 import { Batcher } from './batcher.js'
 import { adapterOf } from './clients/index.js'
 import { DenyCache } from './deny-cache.js'
@@ -27,7 +38,7 @@ export class RedisStore implements Store {
   readonly kind = 'redis'
   readonly client: RedisClient
   readonly #client: StoreClient
-  readonly #batcher: Batcher<CheckRequest, CheckStep> | undefined
+  readonly #batcher: Batcher<WireOp, CheckStep> | undefined
   readonly #denied: DenyCache | undefined
   readonly #connection: RedisConnection
   readonly #timeoutMs: number
@@ -42,8 +53,8 @@ export class RedisStore implements Store {
     this.#connection = connectionOf(this.#client)
     if (resolved.coalesce) {
       // One batch per slot (a script call runs in one), calls in flight counted per node.
-      const slotOf = (r: CheckRequest): number => calculateSlot(r.keys[0]!)
-      this.#batcher = new Batcher<CheckRequest, CheckStep>({
+      const slotOf = (r: WireOp): number => calculateSlot(r.keys[0]!)
+      this.#batcher = new Batcher<WireOp, CheckStep>({
         flush: (checks, deadline) => this.#send(checks, deadlineAt(deadline)),
         groupOf: this.#client.isCluster ? slotOf : () => 0,
         laneOf: (slot) => this.#client.nodeOfSlot(slot as number),
@@ -66,12 +77,28 @@ export class RedisStore implements Store {
 
   /** A check by `deadline` (after the deny cache, which the caller asks first). */
   async checkWithin(request: CheckRequest, deadline: Deadline): Promise<CheckReply> {
-    // Refused alone, before it joins a batch whose other checks it would fail.
-    assertEncodable(request)
     const startedAt = performance.now()
-    const step = this.#batcher !== undefined ? await this.#batcher.push(request, deadline) : (await this.#send([request], deadline))[0]!
+    const step = await this.runWithin(checkOp(request), deadline)
     this.#denied?.record(request, step, startedAt)
     return step.reply
+  }
+
+  /**
+   * A settle of a check's cost by `deadline`, coalesced with checks; past the deadline it is
+   * refused unsent (or, queued in Redis, not run): then it was provably not applied.
+   */
+  async settleWithin(request: SettleRequest, deadline: Deadline): Promise<CheckReply> {
+    const startedAt = performance.now()
+    const step = await this.runWithin(settleOp(request), deadline)
+    this.#denied?.settled(request, step, startedAt)
+    return step.reply
+  }
+
+  /** One operation of the script (a check, a dry run, a settle…) by `deadline`, coalesced with the others. */
+  runWithin(op: WireOp, deadline: Deadline): Promise<CheckStep> {
+    // Refused alone, before it joins a batch whose other operations it would fail.
+    assertEncodable(op)
+    return this.#batcher !== undefined ? this.#batcher.push(op, deadline) : this.#send([op], deadline).then((steps) => steps[0]!)
   }
 
   /** Delete a client's buckets; all of them share its hash tag, so one command on one node does. */
@@ -102,7 +129,7 @@ export class RedisStore implements Store {
     return this.#connection.usableNow(nodeOf) ?? this.#connection.usable(nodeOf, deadline)
   }
 
-  async #send(checks: CheckRequest[], deadline: Deadline): Promise<readonly CheckStep[]> {
+  async #send(checks: WireOp[], deadline: Deadline): Promise<readonly CheckStep[]> {
     this.#assertConnected()
     const node = await this.#whenUsable(checks[0]!.keys[0]!, deadline)
     // The wait may have outlasted a connection that was ready.

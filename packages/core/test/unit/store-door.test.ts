@@ -44,7 +44,7 @@ describe('doorOf', () => {
     const store = new RedisStore(client)
     const door = doorOf(store)
     expect(door).toMatchObject({ kind: 'redis', store })
-    expect(door.caps).toEqual({ canFail: true, settles: false, leases: false })
+    expect(door.caps).toEqual({ canFail: true, settles: true, leases: false })
     expect(door.cached?.(check())).toBeUndefined()
   })
 
@@ -52,9 +52,26 @@ describe('doorOf', () => {
     const store = new MemoryStore({ clock: () => 0 })
     const door = doorOf(store)
     expect(door).toMatchObject({ kind: 'memory', store })
-    expect(door.caps).toEqual({ canFail: false, settles: false, leases: false })
+    expect(door.caps).toEqual({ canFail: false, settles: true, leases: false })
     const [reply] = await door.run([{ op: 'check', request: check() }], deadlineIn(100))
     expect(reply).toMatchObject({ admitted: true, buckets: [{ remaining: 1 }] })
+  })
+
+  it('runs a settle on a MemoryStore, and refuses one on a custom store (which cannot settle)', async () => {
+    const memory = doorOf(new MemoryStore({ clock: () => 0 }))
+    const request = check()
+    await memory.run([{ op: 'check', request }], deadlineIn(100))
+    const [settled] = await memory.run(
+      [{ op: 'settle', request: { keys: request.keys, policies: request.policies, delta: -1 } }],
+      deadlineIn(100),
+    )
+    expect(settled!.buckets[0]!.remaining).toBe(request.policies[0]!.capacity)
+    const custom = doorOf(customStore())
+    await expect(
+      custom.run([{ op: 'settle', request: { keys: ['a'], policies: request.policies, delta: 1 } }], deadlineIn(100)),
+    ).rejects.toMatchObject({
+      code: ErrorCodes.STORE_UNAVAILABLE,
+    })
   })
 
   it('runs a peek as a dry run, one reply per op, in order', async () => {
@@ -111,8 +128,10 @@ describe('assertCapabilities', () => {
     expect((thrown as Error).message).toMatch(/^@sluice: invalid option `policies\[0\]\.settle`: expected a store that /)
   })
 
-  it('refuses the built-in stores the same way, until they can', () => {
+  it('refuses the built-in stores the same way, until they can; both can settle', () => {
     expect(() => assertCapabilities(door(new MemoryStore()), ['leases'], 'concurrency')).toThrow(SluiceOptionError)
-    expect(() => assertCapabilities(door(new RedisStore(client)), ['settles'], 'settle')).toThrow(SluiceOptionError)
+    expect(() => assertCapabilities(door(new RedisStore(client)), ['leases'], 'concurrency')).toThrow(SluiceOptionError)
+    expect(() => assertCapabilities(door(new MemoryStore()), ['settles'], 'settle')).not.toThrow()
+    expect(() => assertCapabilities(door(new RedisStore(client)), ['settles'], 'settle')).not.toThrow()
   })
 })
