@@ -121,8 +121,11 @@ export interface StoreDoor {
   run(ops: readonly StoreOp[], deadline: Deadline): Promise<CheckReply[]>
   /** Delete these buckets by `deadline`; rejects with ERR_SLUICE_STORE_UNAVAILABLE for a store that cannot. */
   reset(keys: readonly string[], deadline: Deadline): Promise<void>
-  /** Which circuit breaker answers for this door's calls: one per store today, room for one per node. */
-  readonly breakerKey: string
+  /**
+   * The node a check goes to, which names the circuit breaker that answers for it: a Cluster
+   * master (`host:port`, as the batcher's lanes are keyed), or the store's kind for a store of one node.
+   */
+  nodeOf(request: CheckRequest): string
   /** Why the store cannot be reached, when its client said (the Redis client's last error since it was ready). */
   readonly cause?: () => string | undefined
   /** Tell `listener` once whether the store was first reached or failing (the Redis client's first `ready` or error). */
@@ -793,9 +796,12 @@ export interface SkippedEvent {
   readonly route: string
 }
 
-/** A circuit breaker's new state. */
+/**
+ * A store's circuit state changed: its worst node's breaker (a Cluster has one per master), so
+ * `open` while any node's circuit is open, `half-open` while one probes and none is open.
+ */
 export interface CircuitEvent {
-  /** The store the breaker guards (its kind: `redis`, or a custom store's). */
+  /** The store the breakers guard (its kind: `redis`, or a custom store's). */
   readonly store: string
   readonly state: BreakerState
 }
