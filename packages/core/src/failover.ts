@@ -87,9 +87,7 @@ export class Failover {
     this.#options = options
     this.#clock = options.clock ?? (() => performance.now())
     const store = door.kind
-    this.#breakers = new NodeBreakers(options.circuitBreaker, this.#clock, (state) =>
-      notify(options.observer, 'circuit', { store, state }),
-    )
+    this.#breakers = new NodeBreakers(options.circuitBreaker, this.#clock, (state) => notify(options.observer, 'circuit', { store, state }))
     // The gauge's first value: a store that can fail starts closed.
     if (door.caps.canFail) notify(options.observer, 'circuit', { store, state: 'closed' })
     this.#warn = new WarnThrottle(options.logger, WarningCodes.STORE_UNAVAILABLE, undefined, this.#clock)

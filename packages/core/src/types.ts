@@ -294,6 +294,12 @@ export interface StoreClient {
   status(): string
   /** Ready, but the server has half-closed the socket and the client has not noticed yet. */
   halfClosed(): boolean
+  /**
+   * A cluster client whose connection to `node` is down while the others are up (a master that
+   * died, before its replica takes its slots): a call to it would wait in that node's offline
+   * queue. False only where the client says so (node-redis); the calls' deadlines cover the rest.
+   */
+  nodeDown(node: string): boolean
   onReady(listener: () => void): void
   onEnd(listener: () => void): void
   /** The client's errors: why it cannot be used (listening also keeps an unheard `error` event from being printed or thrown). */

@@ -14,8 +14,9 @@ const nameOf = (node: NodeRedisClusterNode): string => `${node.host}:${node.port
 /**
  * A node-redis cluster (`createCluster` from `redis` v5), connected by the app. Like a plain
  * node-redis client: `EVALSHA`, `EVAL` only on `NOSCRIPT`, routed by the first key (all of one
- * client's keys share a hash tag, so one slot). Ready while open and every master's connection
- * is ready; a master that is reconnecting makes it `reconnecting`, as an ioredis cluster is.
+ * client's keys share a hash tag, so one slot). Ready while open and a master's connection is
+ * ready; a master that is reconnecting is `nodeDown`, its keys refused unsent, and while every
+ * master is, the cluster is `reconnecting`.
  */
 export function nodeRedisClusterAdapter(cluster: NodeRedisCluster): StoreClient {
   let ended = false
@@ -23,6 +24,7 @@ export function nodeRedisClusterAdapter(cluster: NodeRedisCluster): StoreClient 
     ended = true
   })
   const allReady = (): boolean => cluster.masters.every((m) => m.client === undefined || m.client.isReady)
+  const anyReady = (): boolean => cluster.masters.some((m) => m.client?.isReady === true)
   const run = async (options: NodeRedisScriptOptions): Promise<unknown> => {
     try {
       return await cluster.evalSha(TOKEN_BUCKET_SHA, options)
@@ -35,8 +37,14 @@ export function nodeRedisClusterAdapter(cluster: NodeRedisCluster): StoreClient 
     family: 'node-redis',
     client: cluster,
     isCluster: true,
-    status: () => (cluster.isOpen ? (allReady() ? 'ready' : 'reconnecting') : ended ? 'end' : 'not connected'),
+    // Ready while any master is: one dead master is that node's trouble (nodeDown), not the
+    // whole cluster's, and the keys on the healthy masters keep going to Redis.
+    status: () => (cluster.isOpen ? (anyReady() || allReady() ? 'ready' : 'reconnecting') : ended ? 'end' : 'not connected'),
     halfClosed: () => false,
+    nodeDown(node: string) {
+      const master = cluster.masters.find((m) => nameOf(m) === node)
+      return master?.client !== undefined && !master.client.isReady
+    },
     onReady(listener: () => void) {
       cluster.on('connect', listener)
       cluster.on('node-ready', listener)
