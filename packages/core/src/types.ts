@@ -273,7 +273,26 @@ export interface NodeRedisCluster {
  * a node-redis client or cluster. Its family is told apart once, when the store is made; a value that is
  * none of them is a coded option error (`ERR_SLUICE_INVALID_OPTION`).
  */
-export type RedisClient = IoRedisClient | NodeRedisClient | NodeRedisCluster
+/**
+ * A node-redis Sentinel client (`createSentinel` from `redis` v5), connected by the app: it asks
+ * the Sentinels for the primary and moves to the new one on a failover (`topology-change`).
+ */
+export interface NodeRedisSentinel {
+  readonly isOpen: boolean
+  readonly isReady: boolean
+  on(event: 'topology-change', listener: (event: { readonly type: string }) => void): unknown
+  on(event: 'error', listener: (error: unknown) => void): unknown
+  evalSha(sha: string, options: NodeRedisScriptOptions): Promise<unknown>
+  eval(script: string, options: NodeRedisScriptOptions): Promise<unknown>
+  del(keys: string[]): Promise<unknown>
+  time(): Promise<readonly (number | string)[]>
+  /** The primary it writes to now. */
+  getMasterNode(): { readonly host: string; readonly port: number } | undefined
+  /** A lease on a primary connection (what tells a Sentinel client apart from a plain one). */
+  acquire(): Promise<unknown>
+}
+
+export type RedisClient = IoRedisClient | NodeRedisClient | NodeRedisCluster | NodeRedisSentinel
 
 /** Which adapter speaks to a client (stores/clients/). */
 export type ClientFamily = 'ioredis' | 'node-redis'
