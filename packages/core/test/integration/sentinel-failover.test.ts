@@ -7,7 +7,7 @@ import { createLimiter } from '../../src/adapter.js'
 import { adapterOf } from '../../src/stores/clients/index.js'
 import { connectionOf, SINGLE_NODE } from '../../src/stores/redis-connection.js'
 import type { RedisClient, RequestView } from '../../src/types.js'
-import { eventLoopLag, type LoadRun, steadyLoad } from '../support/steady-load.js'
+import { bySource, eventLoopLag, type LoadRun, steadyLoad } from '../support/steady-load.js'
 
 // Issue 23: a primary, a replica and three Sentinels; under steady load through the limiter the
 // primary is SIGKILLed and the replica promoted. Requests get no 5xx (the failure mode is
@@ -149,7 +149,7 @@ describe.each(Object.keys(FAMILIES))('a Sentinel failover under load, through %s
     const localAdmitted = run.decisions.filter((d) => d.allowed && d.source === 'local').length
     const seconds = run.seconds
     const bound = CAPACITY + REFILL * seconds + localAdmitted + CAPACITY
-    const sources = run.decisions.reduce<Record<string, number>>((acc, d) => ({ ...acc, [d.source]: (acc[d.source] ?? 0) + 1 }), {})
+    const sources = bySource(run.decisions)
     console.log(
       `${family}: promotion ${promotedMs.toFixed(0)} ms after the kill, Redis answers again ${recoveredMs.toFixed(0)} ms after it (${(recoveredMs - promotedMs).toFixed(0)} ms after the promotion); ` +
         `${run.decisions.length} requests ${JSON.stringify(sources)}, 0 5xx: ${run.decisions.every((d) => d.status < 500)}; ` +

@@ -107,3 +107,10 @@ export function eventLoopLag(): { stop(): number } {
     },
   }
 }
+
+/** How many answers came from each source, for the printed figures. */
+export function bySource(decisions: readonly LoadDecision[]): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const d of decisions) counts[d.source] = (counts[d.source] ?? 0) + 1
+  return counts
+}
