@@ -264,6 +264,11 @@ export interface NodeRedisCluster {
   evalSha(sha: string, options: NodeRedisScriptOptions): Promise<unknown>
   eval(script: string, options: NodeRedisScriptOptions): Promise<unknown>
   del(keys: string[]): Promise<unknown>
+  /**
+   * Its slot map (node-redis 5's, declared in its types): `rediscover` reads the map again from a
+   * node. node-redis does so only on `MOVED`, which a dead master never sends.
+   */
+  readonly _slots?: { rediscover(startWith: never): Promise<void> }
   /** A master's own client, whose TIME is that node's clock. */
   nodeClient(node: NodeRedisClusterNode): Promise<{ time(): Promise<readonly (number | string)[]> }>
 }
@@ -317,6 +322,8 @@ export interface StoreClient {
    * A cluster client whose connection to `node` is down while the others are up (a master that
    * died, before its replica takes its slots): a call to it would wait in that node's offline
    * queue. False only where the client says so (node-redis); the calls' deadlines cover the rest.
+   * Asking prompts a node-redis cluster to read its slot map again (a dead master's replica may
+   * own its slots by now).
    */
   nodeDown(node: string): boolean
   onReady(listener: () => void): void

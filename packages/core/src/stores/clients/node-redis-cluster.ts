@@ -11,6 +11,9 @@ export function isNodeRedisCluster(value: object): value is NodeRedisCluster {
 
 const nameOf = (node: NodeRedisClusterNode): string => `${node.host}:${node.port}`
 
+/** At most one slot-map reading per this long while a master is down (ms). */
+const REDISCOVER_EVERY_MS = 500
+
 /**
  * A node-redis cluster (`createCluster` from `redis` v5), connected by the app. Like a plain
  * node-redis client: `EVALSHA`, `EVAL` only on `NOSCRIPT`, routed by the first key (all of one
@@ -25,6 +28,16 @@ export function nodeRedisClusterAdapter(cluster: NodeRedisCluster): StoreClient 
   })
   const allReady = (): boolean => cluster.masters.every((m) => m.client === undefined || m.client.isReady)
   const anyReady = (): boolean => cluster.masters.some((m) => m.client?.isReady === true)
+  let rediscoveredAt = Number.NEGATIVE_INFINITY
+  // A dead master's slots go to its replica, but node-redis keeps sending them to the dead
+  // address until a MOVED, which never comes: read the slot map again from a master that is up.
+  const rediscover = (): void => {
+    const now = performance.now()
+    const from = cluster.masters.find((m) => m.client?.isReady === true)?.client
+    if (cluster._slots === undefined || from === undefined || now - rediscoveredAt < REDISCOVER_EVERY_MS) return
+    rediscoveredAt = now
+    cluster._slots.rediscover(from as never).catch(() => {})
+  }
   const run = async (options: NodeRedisScriptOptions): Promise<unknown> => {
     try {
       return await cluster.evalSha(TOKEN_BUCKET_SHA, options)
@@ -43,7 +56,9 @@ export function nodeRedisClusterAdapter(cluster: NodeRedisCluster): StoreClient 
     halfClosed: () => false,
     nodeDown(node: string) {
       const master = cluster.masters.find((m) => nameOf(m) === node)
-      return master?.client !== undefined && !master.client.isReady
+      const down = master?.client !== undefined && !master.client.isReady
+      if (down) rediscover()
+      return down
     },
     onReady(listener: () => void) {
       cluster.on('connect', listener)
