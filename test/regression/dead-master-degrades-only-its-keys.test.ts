@@ -1,5 +1,4 @@
-import type { RequestView } from '@sluice/core'
-import { createLimiter } from '@sluice/core/adapter'
+import { createLimiter, type RequestView } from '@sluice/core/adapter'
 import { pollUntil, type RedisClusterServer, startRedisCluster } from '@sluice/harness'
 import type { Cluster } from 'ioredis'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'

@@ -72,7 +72,7 @@ const FAMILIES: Record<string, Family> = {
         void client.on('topology-change', (event: { type: string }) => {
           if (event.type === 'MASTER_CHANGE') listener()
         })
-      return { client: client as unknown as RedisClient, onNewPrimary }
+      return { client, onNewPrimary }
     },
   },
 }
