@@ -20,7 +20,7 @@ const DOWN_AFTER_MS = 1_000
 const TIMEOUT_MS = 250
 const CAPACITY = 20
 const REFILL = 10
-const MAX_COOLDOWN_MS = 2_000
+const MAX_COOLDOWN_MS = 1_000
 /** The longest a client waits between two reconnect attempts, as configured below. */
 const RECONNECT_MS = 500
 
