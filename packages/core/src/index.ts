@@ -35,6 +35,7 @@ export type {
   NodeRedisCluster,
   NodeRedisClusterNode,
   NodeRedisScriptOptions,
+  NodeRedisSentinel,
   Outcome,
   PolicyOptions,
   PolicyResult,
