@@ -375,13 +375,13 @@ describe('Failover: a circuit breaker per node', () => {
   function twoNodes() {
     const buckets = new MemoryStore({ clock: () => 0 })
     const calls = { a: 0, b: 0 }
-    const node = (r: CheckRequest): 'a' | 'b' => (r.keys[0]!.startsWith('a') ? 'a' : 'b')
+    const node = (r: { readonly keys: readonly string[] }): 'a' | 'b' => (r.keys[0]!.startsWith('a') ? 'a' : 'b')
     const door: StoreDoor = {
       ...ownDoor((ops) =>
         Promise.all(
           ops.map((op) => {
             calls[node(op.request)]++
-            return node(op.request) === 'a' ? down() : buckets.check(op.request)
+            return node(op.request) === 'a' ? down() : buckets.check(op.request as CheckRequest)
           }),
         ),
       ),

@@ -35,7 +35,7 @@ describe('doorOf', () => {
     const store = customStore()
     const door = doorOf(store)
     expect(door).toMatchObject({ kind: 'custom', store })
-    expect(door.nodeOf({ keys: ['k'], policies: [], cost: 1 })).toBe('custom')
+    expect(door.nodeOf({ keys: ['k'] })).toBe('custom')
     expect(door.caps).toEqual({ canFail: true, settles: false, leases: false })
     expect(door.cached).toBeUndefined()
     expect(Object.isFrozen(door)).toBe(true)
