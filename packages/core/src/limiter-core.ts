@@ -4,18 +4,34 @@ import { deadlineIn } from './deadline.js'
 import { denialFor } from './deny-body.js'
 import { Failover, type GuardedReply } from './failover.js'
 import { policyHeader, rateLimitHeaders } from './headers.js'
-import { bucketKey } from './keys.js'
+import { bucketKey, slotSetId } from './keys.js'
 import { notify } from './observer.js'
 import { LIMITER_UNAVAILABLE } from './problem.js'
 import { summarize } from './summarize.js'
 import { isThenable } from './thenable.js'
-import type { Binding, Decision, Denial, RateLimitResult, ResolvedOptions, ResolvedPolicy, SluiceStats } from './types.js'
+import { type Lease, LeaseKeeper, nextLeaseId } from './leases.js'
+import { isConcurrency } from './policies.js'
+import { assertCapabilities } from './store-door.js'
+import type {
+  AnyResolvedPolicy,
+  Binding,
+  Decision,
+  Denial,
+  RateLimitResult,
+  ResolvedConcurrencyPolicy,
+  ResolvedOptions,
+  ResolvedPolicy,
+  SlotClaim,
+  SluiceStats,
+} from './types.js'
 import { WarningCodes, WarnOnce, WarnThrottle } from './warnings.js'
 
 /** One measurement of a client's buckets: undefined when the `allow` or `deny` failure mode measured nothing. */
 export interface Measured {
   readonly result: RateLimitResult | undefined
   readonly source: GuardedReply['source']
+  /** The slots this check took, to release when the response ends: absent when it took none. */
+  readonly lease?: Lease
 }
 
 /**
@@ -30,6 +46,8 @@ export class LimiterCore<Req> {
   readonly identity: ClientIdentity<Req>
   /** The one guard on the one path into the store. */
   readonly failover: Failover
+  /** The slots this process holds open: renewed while open, released once. */
+  readonly leases: LeaseKeeper
   readonly #shadow: WarnThrottle
   readonly #denyBodyFailed: WarnThrottle
   /** Every bucket id any route of this limiter checks: what a reset deletes. */
@@ -55,6 +73,7 @@ export class LimiterCore<Req> {
     this.#shadow = new WarnThrottle(options.logger, WarningCodes.SHADOW_DENIAL)
     this.#denyBodyFailed = new WarnThrottle(options.logger, WarningCodes.DENY_BODY_FAILED)
     this.#claims = new BucketClaims(options.door.store, options.prefix, this)
+    this.leases = new LeaseKeeper(this.failover, options.logger)
   }
 
   /**
@@ -63,20 +82,57 @@ export class LimiterCore<Req> {
    * `optionOf(i)` names policy `i`'s option as the user wrote it, for that error. A reset deletes
    * these buckets, unless `resettable` is false (a handler's manual policies).
    */
-  bind(policies: readonly ResolvedPolicy[], bucketIds: readonly string[], optionOf: (i: number) => string, resettable = true): Binding {
-    this.#claims.claim(policies.map((policy, i): BucketClaim => ({ bucketId: bucketIds[i]!, policy, option: optionOf(i) })))
-    if (resettable) for (const id of bucketIds) this.#bucketIds.add(id)
-    return Object.freeze({ policies, bucketIds, policyHeader: policyHeader(policies) })
+  bind(policies: readonly AnyResolvedPolicy[], bucketIds: readonly string[], optionOf: (i: number) => string, resettable = true): Binding {
+    const buckets: ResolvedPolicy[] = []
+    const ids: string[] = []
+    const slots: ResolvedConcurrencyPolicy[] = []
+    const slotIds: string[] = []
+    const claims: BucketClaim[] = []
+    policies.forEach((policy, i) => {
+      if (isConcurrency(policy)) {
+        // Slots ask for a store with leases, wherever they are declared (a route, a tier, a handler).
+        assertCapabilities(this.options.door, ['leases'], optionOf(i).replace(/name$/, 'concurrency'))
+        slots.push(policy)
+        slotIds.push(slotSetId(bucketIds[i]!))
+        claims.push({ bucketId: slotIds.at(-1)!, policy, option: optionOf(i) })
+      } else {
+        buckets.push(policy)
+        ids.push(bucketIds[i]!)
+        claims.push({ bucketId: bucketIds[i]!, policy, option: optionOf(i) })
+      }
+    })
+    this.#claims.claim(claims)
+    if (resettable) for (const id of ids) this.#bucketIds.add(id)
+    return Object.freeze({
+      policies: Object.freeze(buckets),
+      bucketIds: Object.freeze(ids),
+      slots: Object.freeze(slots),
+      slotIds: Object.freeze(slotIds),
+      // Buckets first, then in-flight limits: the order of the RateLimit header's members.
+      policyHeader: policyHeader([...buckets, ...slots]),
+    })
   }
 
   /** Give back this limiter's claims on its buckets' ids. */
   release(): void {
     this.#claims.release()
+    this.leases.close()
   }
 
   /** The store keys of a client's buckets in a binding. */
   keys(clientId: string, binding: Binding): string[] {
     return binding.bucketIds.map((id) => bucketKey(this.options.prefix, clientId, id))
+  }
+
+  /** The slots a client's check asks for in a binding, each with a fresh lease id; undefined when it has none. */
+  slots(clientId: string, binding: Binding): SlotClaim[] | undefined {
+    if (binding.slots.length === 0) return undefined
+    return binding.slots.map((policy, i) => ({
+      key: bucketKey(this.options.prefix, clientId, binding.slotIds[i]!),
+      limit: policy.concurrency,
+      leaseMs: policy.leaseMs,
+      leaseId: nextLeaseId(),
+    }))
   }
 
   /** The keys of every bucket of a client a reset deletes; forgotten here, in the failure-mode buckets. */
@@ -94,9 +150,13 @@ export class LimiterCore<Req> {
   async measure(clientId: string, binding: Binding, tokens: number, route: string): Promise<Measured> {
     const keys = this.keys(clientId, binding)
     const deadline = deadlineIn(this.options.timeoutMs)
-    const answer = await this.failover.check({ keys, policies: binding.policies, cost: tokens }, deadline, route)
+    const slots = this.slots(clientId, binding)
+    const sentAt = performance.now()
+    const request = slots === undefined ? { keys, policies: binding.policies, cost: tokens } : { keys, policies: binding.policies, cost: tokens, slots }
+    const answer = await this.failover.check(request, deadline, route, binding.slots)
     if (answer.reply === undefined) return { result: undefined, source: answer.source }
-    const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store')
+    const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store', answer.slots, slots)
+    const lease = slots === undefined ? undefined : this.leases.opened(answer.reply, slots, answer.source === 'local', sentAt)
     for (const p of result.policies) {
       if (p.policy.shadow && p.status !== 'allowed') {
         this.#shadowDenials++
@@ -106,7 +166,7 @@ export class LimiterCore<Req> {
         )
       }
     }
-    return { result, source: answer.source }
+    return lease === undefined ? { result, source: answer.source } : { result, source: answer.source, lease }
   }
 
   /**

@@ -155,7 +155,7 @@ function routeBinding<Req>(
   url: string,
 ): Binding | undefined {
   if (![...POLICY_KEYS, 'policies'].some((k) => config[k] !== undefined)) return undefined
-  const policies = resolveRoutePolicies(config, core.options.policies[0]!)
+  const policies = resolveRoutePolicies(config, core.options.policies)
   return core.bind(
     policies,
     policies.map((p) => routeBucketId(p.name, method, url)),

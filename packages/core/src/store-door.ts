@@ -4,7 +4,7 @@ import { MemoryStore } from './stores/memory-store.js'
 import { connectionOf } from './stores/redis-connection.js'
 import { RedisStore } from './stores/redis-store.js'
 import { withTimeout } from './timeout.js'
-import type { CheckReply, CheckRequest, Deadline, Store, StoreCaps, StoreDoor, StoreOp, StoreSignal } from './types.js'
+import type { CheckReply, CheckRequest, Deadline, LeaseOp, Store, StoreCaps, StoreDoor, StoreOp, StoreSignal } from './types.js'
 
 /**
  * The one door into a store. Each kind of store comes in once, here, where options are
@@ -18,8 +18,8 @@ import type { CheckReply, CheckRequest, Deadline, Store, StoreCaps, StoreDoor, S
  */
 
 const CAPS: Readonly<Record<'memory' | 'redis' | 'custom', StoreCaps>> = Object.freeze({
-  memory: Object.freeze({ canFail: false, settles: false, leases: false }),
-  redis: Object.freeze({ canFail: true, settles: false, leases: false }),
+  memory: Object.freeze({ canFail: false, settles: false, leases: true }),
+  redis: Object.freeze({ canFail: true, settles: false, leases: true }),
   custom: Object.freeze({ canFail: true, settles: false, leases: false }),
 })
 
@@ -38,6 +38,7 @@ function memoryDoor(store: MemoryStore): StoreDoor {
     store,
     caps: CAPS.memory,
     run: (ops: readonly StoreOp[]) => Promise.resolve(ops.map((op) => store.checkSync(requestOf(op)))),
+    runLeases: (ops: readonly LeaseOp[]) => Promise.resolve(store.runLeasesSync(ops)),
     reset(keys: readonly string[]) {
       store.forget(keys)
       return Promise.resolve()
@@ -57,6 +58,7 @@ function redisDoor(store: RedisStore): StoreDoor {
     cached: (request: CheckRequest) => store.cached(request),
     run: (ops: readonly StoreOp[], deadline: Deadline) =>
       ops.length === 1 ? one(ops[0]!, deadline).then((reply) => [reply]) : Promise.all(ops.map((op) => one(op, deadline))),
+    runLeases: (ops: readonly LeaseOp[], deadline: Deadline) => store.leasesWithin(ops, deadline),
     reset: (keys: readonly string[], deadline: Deadline) => store.resetWithin(keys, deadline),
     breakerKey: store.kind,
     cause: () => connection.cause,

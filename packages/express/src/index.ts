@@ -155,12 +155,13 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
   }
 
   // The controls' own methods: they close over the limiter, not over `this`.
-  const { stats, reset, peek, check: manualCheck } = limiter.controls
+  const { stats, reset, peek, check: manualCheck, acquire } = limiter.controls
   return Object.assign(middleware, {
     stats,
     reset,
     peek,
     check: manualCheck,
+    acquire,
     route(id: string, override: SluiceExpressRouteOptions | false): RequestHandler {
       const routeId = new RouteId(id)
       const route = limiter.forRoute(override, '', id)

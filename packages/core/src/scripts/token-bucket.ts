@@ -2,7 +2,7 @@
  * The token-bucket check as one Redis Lua script: one round trip, atomic, on the Redis clock.
  *
  * One call carries a batch of checks; a check covers one or more buckets (one per policy of a
- * request) and is all or nothing. Mirrors `applyCheck` in bucket.ts. Version 3: the arguments
+ * request) and is all or nothing. Mirrors `applyCheck` in bucket.ts. Version 4 (version 3 with a kind in each head, and slots; see below): the arguments
  * and the reply are packed (wire.ts encodes and decodes them), and a call of one check of one
  * bucket, the usual call when Redis keeps up, has a layout and a path of its own: four
  * arguments, two integers back, no table made but the reply.
@@ -18,10 +18,23 @@
  *                   interval  whole nanoseconds to refill one token (≥ 1)
  *                   capacity  whole tokens (≥ 1; capacity × interval < 2^22 s, ~48 days),
  *                             negated for a shadow policy (measured, never denies)
- *          then per check, in arrival order: its head, cost × 64 + dry × 32 + n (n its bucket
- *          count, 1 to 31; dry 1 for a dry run, which answers as for that cost and takes
- *          nothing; cost whole tokens, 1 to 2^47 − 1), then n references, one per bucket:
- *          (shape − 1) × K + key, both indexes from 1
+ *          then per operation, in arrival order: its head, magnitude × 256 + kind × 32 + n
+ *          (n a count, 0 to 31; magnitude below 2^45), then what its kind says:
+ *            kind 0  a check: magnitude its cost in whole tokens, n its bucket count (≥ 1), then
+ *                    n references, one per bucket: (shape − 1) × K + key, both indexes from 1
+ *            kind 1  a dry run of one, which answers as for that cost and takes nothing
+ *            kind 2–3  reserved (settling a cost afterwards, issue 21)
+ *            kind 4  a check that also takes in-flight slots, all or nothing with its buckets:
+ *                    as kind 0 (n may be 0), then m, then m × (key index, limit, leaseMs, lease
+ *                    id). Each slot set is pruned of expired leases first (so a refused check
+ *                    may still write: the pruning), then fits if it holds fewer than limit;
+ *                    if every bucket and slot fits, each set gets the lease id, scored by its
+ *                    expiry in Redis µs (TIME + leaseMs), and PEXPIRE leaseMs + slack
+ *            kind 5  renew n leases, magnitude their leaseMs: n × (key index, lease id); only a
+ *                    live lease (score > TIME) is extended (and its set's PEXPIRE); an expired
+ *                    one is removed, never resurrected
+ *            kind 6  release n leases: n × (key index, lease id), removed (a set left empty is
+ *                    deleted by Redis)
  *
  *   Reply: a flat array of integers: Redis TIME when the script ran (µs since the epoch), alone
  *          if the deadline had passed (nothing read, nothing taken); else followed, per check
@@ -29,6 +42,8 @@
  *          short of full) if it can afford the cost, −1 − debtNs if it cannot. A cost above the
  *          capacity (a bucket that never can) reads as cannot; the caller knows both numbers.
  *          The caller derives admission and every header from these (bucket.ts, describeBucket).
+ *          A kind 4 check then answers per slot the live leases before it, as live if one was
+ *          free, −1 − live if not; kinds 5 and 6 answer 1 per lease that was live, else 0.
  *
  * State: one integer per key, the bucket's "theoretical arrival time" (the instant it is full
  * again) in nanoseconds, modulo 2^23 seconds: the same as version 2's, so buckets carry over
@@ -49,11 +64,14 @@
  * writes each key it took from with one `SET … PX`: per distinct key, a share of one command and
  * one write, where version 2 ran a `GET` and a `SET`.
  */
+/** A slot set outlives its latest lease by this much, so its own expiry never removes a live lease. */
+export const LEASE_SLACK_MS = 1_000
+
 // The body defines no functions, and allocates per batch only its two key tables, MGET's reply
 // and its own (and, for checks of several buckets, four scratch tables reused by all of them):
 // on Redis 7 a closure or a table made on every call is a measurable share of a short script's
 // cost. The call of one check of one bucket makes no table but its reply.
-const SCRIPT_BODY = (clock: string, lastArg: string, ttlSlackMs: number): string => `
+const SCRIPT_BODY = (clock: string, lastArg: string, ttlSlackMs: number, leaseSlackMs = ttlSlackMs + LEASE_SLACK_MS): string => `
 local MOD = 8388608000000000
 local HALF = 4194304000000000
 local t = ${clock}
@@ -69,8 +87,8 @@ if last == 4 then
   -- but the reply. (The general layout has at least six arguments.)
   local interval, capacity, head = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
   if capacity < 0 then capacity = -capacity end
-  local dry = head % 64 >= 32
-  local cost = (head - head % 64) / 64
+  local dry = head % 256 >= 32
+  local cost = (head - head % 256) / 256
   local need = cost * interval
   local v
   if dry or cost > capacity then
@@ -115,16 +133,39 @@ while i <= K do
   i = j + 1
 end
 local ks, ds, ns, fs
+local sk, sm, si, sv
 local out = { timeUs }
 local o = 1
 local a = 3 + 2 * tonumber(ARGV[2])
 while a <= last do
   local head = tonumber(ARGV[a])
   local n = head % 32
-  local dry = head % 64 >= 32
-  local cost = (head - head % 64) / 64
+  local kind = (head % 256 - n) / 32
+  local dry = kind == 1
+  local cost = (head - head % 256) / 256
   a = a + 1
-  if n == 1 then
+  if kind >= 5 then
+    -- Renew (5) or release (6) n leases: only a live one; an expired one is pruned, never
+    -- resurrected. 1 if it was live, else 0.
+    for j = 1, n do
+      local key, id = KEYS[tonumber(ARGV[a])], ARGV[a + 1]
+      a = a + 2
+      local score = redis.call('ZSCORE', key, id)
+      local v = 0
+      if score then
+        if kind == 5 and tonumber(score) > timeUs then
+          redis.call('ZADD', key, 'XX', timeUs + cost * 1000, id)
+          redis.call('PEXPIRE', key, cost + ${leaseSlackMs})
+          v = 1
+        else
+          if tonumber(score) > timeUs then v = 1 end
+          redis.call('ZREM', key, id)
+        end
+      end
+      o = o + 1
+      out[o] = v
+    end
+  elseif n == 1 and kind < 4 then
     local ref = tonumber(ARGV[a]) - 1
     a = a + 1
     local s = ref % K
@@ -178,6 +219,25 @@ while a <= last do
       if enforce and not fits then admitted = false end
       ks[j], ds[j], ns[j], fs[j] = k, d, cost * interval, fits
     end
+    local m = 0
+    if kind == 4 then
+      -- Slots: prune the expired leases (a write even if the check is refused), then count.
+      if sk == nil then sk, sm, si, sv = {}, {}, {}, {} end
+      m = tonumber(ARGV[a])
+      a = a + 1
+      for j = 1, m do
+        local k, limit = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+        sk[j], sm[j], si[j] = k, tonumber(ARGV[a + 2]), ARGV[a + 3]
+        a = a + 4
+        redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', timeUs)
+        local live = redis.call('ZCARD', KEYS[k])
+        if live >= limit then
+          admitted = false
+          live = -1 - live
+        end
+        sv[j] = live
+      end
+    end
     for j = 1, n do
       local d = ds[j]
       if fs[j] then
@@ -193,6 +253,14 @@ while a <= last do
       end
       o = o + 1
       out[o] = d
+    end
+    for j = 1, m do
+      if admitted and sv[j] >= 0 then
+        redis.call('ZADD', KEYS[sk[j]], timeUs + sm[j] * 1000, si[j])
+        redis.call('PEXPIRE', KEYS[sk[j]], sm[j] + ${leaseSlackMs})
+      end
+      o = o + 1
+      out[o] = sv[j]
     end
   end
 end
@@ -223,4 +291,4 @@ export const MAX_WINDOW_NS = 4_194_304_000_000_000
  * carries the script's version: two versions of Sluice on one client never share a script whose
  * arguments they read differently.
  */
-export const TOKEN_BUCKET_COMMAND = 'sluiceTokenBucketV3'
+export const TOKEN_BUCKET_COMMAND = 'sluiceTokenBucketV4'

@@ -1,10 +1,10 @@
 import calculateSlot from 'cluster-key-slot'
 import { deadlineAt, deadlineIn } from '../deadline.js'
 import { ErrorCodes, refused, SluiceError } from '../errors.js'
-import { assertEncodable, decodeBatch, encodeBatch } from '../scripts/wire.js'
+import { assertEncodable, decodeBatch, encodeBatch, firstKey, type WireOp, type WireStep } from '../scripts/wire.js'
 import { resolveRedisStoreOptions } from '../store-options.js'
 import { withTimeout } from '../timeout.js'
-import type { CheckReply, CheckRequest, CheckStep, Deadline, RedisClient, RedisStoreOptions, Store, StoreClient } from '../types.js'
+import type { CheckReply, CheckRequest, CheckStep, Deadline, LeaseOp, RedisClient, RedisStoreOptions, Store, StoreClient } from '../types.js'
 import { Batcher } from './batcher.js'
 import { adapterOf } from './clients/index.js'
 import { DenyCache } from './deny-cache.js'
@@ -27,7 +27,7 @@ export class RedisStore implements Store {
   readonly kind = 'redis'
   readonly client: RedisClient
   readonly #client: StoreClient
-  readonly #batcher: Batcher<CheckRequest, CheckStep> | undefined
+  readonly #batcher: Batcher<WireOp, WireStep> | undefined
   readonly #denied: DenyCache | undefined
   readonly #connection: RedisConnection
   readonly #timeoutMs: number
@@ -42,8 +42,8 @@ export class RedisStore implements Store {
     this.#connection = connectionOf(this.#client)
     if (resolved.coalesce) {
       // One batch per slot (a script call runs in one), calls in flight counted per node.
-      const slotOf = (r: CheckRequest): number => calculateSlot(r.keys[0]!)
-      this.#batcher = new Batcher<CheckRequest, CheckStep>({
+      const slotOf = (op: WireOp): number => calculateSlot(firstKey(op))
+      this.#batcher = new Batcher<WireOp, WireStep>({
         flush: (checks, deadline) => this.#send(checks, deadlineAt(deadline)),
         groupOf: this.#client.isCluster ? slotOf : () => 0,
         laneOf: (slot) => this.#client.nodeOfSlot(slot as number),
@@ -69,9 +69,19 @@ export class RedisStore implements Store {
     // Refused alone, before it joins a batch whose other checks it would fail.
     assertEncodable(request)
     const startedAt = performance.now()
-    const step = this.#batcher !== undefined ? await this.#batcher.push(request, deadline) : (await this.#send([request], deadline))[0]!
+    const step = (this.#batcher !== undefined ? await this.#batcher.push(request, deadline) : (await this.#send([request], deadline))[0]!) as CheckStep
     this.#denied?.record(request, step, startedAt)
     return step.reply
+  }
+
+  /**
+   * Renew or release leases by `deadline`, in the same per-slot queue as checks: per op, whether
+   * the lease was live (renewed) or there (released).
+   */
+  leasesWithin(ops: readonly LeaseOp[], deadline: Deadline): Promise<boolean[]> {
+    const one = (op: LeaseOp): Promise<boolean> =>
+      (this.#batcher !== undefined ? this.#batcher.push(op, deadline) : this.#send([op], deadline).then((steps) => steps[0]!)) as Promise<boolean>
+    return Promise.all(ops.map(one))
   }
 
   /** Delete a client's buckets; all of them share its hash tag, so one command on one node does. */
@@ -102,9 +112,9 @@ export class RedisStore implements Store {
     return this.#connection.usableNow(nodeOf) ?? this.#connection.usable(nodeOf, deadline)
   }
 
-  async #send(checks: CheckRequest[], deadline: Deadline): Promise<readonly CheckStep[]> {
+  async #send(checks: WireOp[], deadline: Deadline): Promise<readonly WireStep[]> {
     this.#assertConnected()
-    const node = await this.#whenUsable(checks[0]!.keys[0]!, deadline)
+    const node = await this.#whenUsable(firstKey(checks[0]!), deadline)
     // The wait may have outlasted a connection that was ready.
     this.#assertConnected()
     // The deadline in Redis time, converted here at the wire; 0 while the node's clock is unknown.

@@ -44,7 +44,8 @@ describe('doorOf', () => {
     const store = new RedisStore(client)
     const door = doorOf(store)
     expect(door).toMatchObject({ kind: 'redis', store })
-    expect(door.caps).toEqual({ canFail: true, settles: false, leases: false })
+    expect(door.caps).toEqual({ canFail: true, settles: false, leases: true })
+    expect(typeof door.runLeases).toBe('function')
     expect(door.cached?.(check())).toBeUndefined()
   })
 
@@ -52,7 +53,7 @@ describe('doorOf', () => {
     const store = new MemoryStore({ clock: () => 0 })
     const door = doorOf(store)
     expect(door).toMatchObject({ kind: 'memory', store })
-    expect(door.caps).toEqual({ canFail: false, settles: false, leases: false })
+    expect(door.caps).toEqual({ canFail: false, settles: false, leases: true })
     const [reply] = await door.run([{ op: 'check', request: check() }], deadlineIn(100))
     expect(reply).toMatchObject({ admitted: true, buckets: [{ remaining: 1 }] })
   })
@@ -111,8 +112,9 @@ describe('assertCapabilities', () => {
     expect((thrown as Error).message).toMatch(/^@sluice: invalid option `policies\[0\]\.settle`: expected a store that /)
   })
 
-  it('refuses the built-in stores the same way, until they can', () => {
-    expect(() => assertCapabilities(door(new MemoryStore()), ['leases'], 'concurrency')).toThrow(SluiceOptionError)
+  it('refuses the built-in stores the same way, until they can (both hold leases)', () => {
+    expect(() => assertCapabilities(door(new MemoryStore()), ['leases'], 'concurrency')).not.toThrow()
+    expect(() => assertCapabilities(door(new RedisStore(client)), ['leases'], 'concurrency')).not.toThrow()
     expect(() => assertCapabilities(door(new RedisStore(client)), ['settles'], 'settle')).toThrow(SluiceOptionError)
   })
 })

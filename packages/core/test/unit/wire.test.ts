@@ -26,10 +26,10 @@ describe('encodeBatch', () => {
   it('sends one check of one bucket as four arguments: deadline, interval, capacity, head', () => {
     expect(encodeBatch([check(['a'], [perSecond], 3)], DEADLINE)).toEqual({
       keys: ['a'],
-      args: [DEADLINE, 100_000_000, 10, 3 * 64 + 1],
+      args: [DEADLINE, 100_000_000, 10, 3 * 256 + 1],
     })
     // A shadow policy's capacity is negated; a dry run sets 32 in the head.
-    expect(encodeBatch([check(['a'], [perMinute], 2, true)], 0).args).toEqual([0, 1_000_000_000, -60, 2 * 64 + 32 + 1])
+    expect(encodeBatch([check(['a'], [perMinute], 2, true)], 0).args).toEqual([0, 1_000_000_000, -60, 2 * 256 + 32 + 1])
   })
 
   it('sends a batch as shapes, then each check as its head and one reference per bucket', () => {
@@ -47,14 +47,14 @@ describe('encodeBatch', () => {
       1_000_000_000,
       -60,
       // check 1: cost 1, one bucket: key 1 (a), shape 1
-      64 + 1,
+      256 + 1,
       0 * K + 1,
       // check 2: cost 5, two buckets: key 2 (b) shape 2, key 1 (a) shape 1
-      5 * 64 + 2,
+      5 * 256 + 2,
       1 * K + 2,
       0 * K + 1,
       // check 3: dry run, key 2 (b), shape 2
-      64 + 32 + 1,
+      256 + 32 + 1,
       1 * K + 2,
     ])
   })
@@ -63,12 +63,12 @@ describe('encodeBatch', () => {
     const copy = { ...perSecond }
     const { keys, args } = encodeBatch([check(['a'], [perSecond]), check(['a'], [perSecond]), check(['a'], [copy])], 0)
     expect(keys).toEqual(['a'])
-    expect(args).toEqual([0, 2, 100_000_000, 10, 100_000_000, 10, 65, 1, 65, 1, 65, 2])
+    expect(args).toEqual([0, 2, 100_000_000, 10, 100_000_000, 10, 257, 1, 257, 1, 257, 2])
   })
 
   it('uses the batch layout for several checks of one key, and for one check of several buckets', () => {
-    expect(encodeBatch([check(['a'], [perSecond]), check(['a'], [perSecond])], 0).args).toEqual([0, 1, 100_000_000, 10, 65, 1, 65, 1])
-    expect(encodeBatch([check(['a', 'b'], [perSecond, perSecond])], 0).args).toEqual([0, 1, 100_000_000, 10, 66, 1, 2])
+    expect(encodeBatch([check(['a'], [perSecond]), check(['a'], [perSecond])], 0).args).toEqual([0, 1, 100_000_000, 10, 257, 1, 257, 1])
+    expect(encodeBatch([check(['a', 'b'], [perSecond, perSecond])], 0).args).toEqual([0, 1, 100_000_000, 10, 258, 1, 2])
   })
 
   it('carries the largest cost and bucket count exactly', () => {
@@ -83,11 +83,11 @@ describe('encodeBatch', () => {
       ],
       0,
     )
-    const head = args[4]!
+    const head = args[4] as number
     expect(Number.isSafeInteger(head)).toBe(true)
     expect(head % 32).toBe(MAX_BUCKETS_PER_CHECK)
-    expect(Math.floor(head / 64)).toBe(COST_LIMIT - 1)
-    expect(Math.floor(head / 32) % 2).toBe(0)
+    expect(Math.floor(head / 256)).toBe(COST_LIMIT - 1)
+    expect(Math.floor(head / 32) % 8).toBe(0)
   })
 
   it('refuses, with ERR_SLUICE_INVALID_ARGUMENT, a check the format cannot carry', () => {
