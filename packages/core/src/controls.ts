@@ -53,7 +53,10 @@ export function createControls<Req>(core: LimiterCore<Req>, own: Bindings<Req>):
   const manualSlotBinding = (policy: ManualAcquireOptions['policy']): Binding | undefined => {
     if (policy === undefined) return undefined
     if (!isPlainObject(policy)) {
-      throw new SluiceError(ErrorCodes.INVALID_ARGUMENT, "@sluice: acquire()'s `policy` must be an object, as { name, concurrency, leaseMs }")
+      throw new SluiceError(
+        ErrorCodes.INVALID_ARGUMENT,
+        "@sluice: acquire()'s `policy` must be an object, as { name, concurrency, leaseMs }",
+      )
     }
     assertKnownPolicyOptions(policy, POLICY_KEYS, 'policy.')
     const resolved = resolveConcurrencyPolicy(policy, 'policy.')

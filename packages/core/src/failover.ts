@@ -11,8 +11,8 @@ import type {
   Deadline,
   FailureMode,
   LeaseOp,
-  ResolvedConcurrencyPolicy,
   LimiterStats,
+  ResolvedConcurrencyPolicy,
   ResolvedPolicy,
   SluiceLogger,
   SluiceObserver,
@@ -210,7 +210,8 @@ export class Failover {
   leases(ops: readonly LeaseOp[], local: boolean, deadline: Deadline): Promise<boolean[]> {
     if (local) return Promise.resolve(this.#local.runLeasesSync(ops))
     const door = this.#door
-    if (door.runLeases === undefined) return Promise.reject(new SluiceError(ErrorCodes.STORE_UNAVAILABLE, '@sluice: the store holds no leases'))
+    if (door.runLeases === undefined)
+      return Promise.reject(new SluiceError(ErrorCodes.STORE_UNAVAILABLE, '@sluice: the store holds no leases'))
     if (this.#breaker.state === 'open') {
       return Promise.reject(new SluiceError(ErrorCodes.STORE_UNAVAILABLE, '@sluice: the circuit is open; nothing was sent'))
     }
@@ -243,7 +244,11 @@ export class Failover {
     const { replicas } = this.#options
     const shares = request.policies.map((policy) => localShare(policy, replicas, request.cost))
     if (slots === undefined || slots.length === 0 || request.slots === undefined) {
-      return { reply: this.#local.checkSync({ keys: request.keys, policies: shares, cost: request.cost }), policies: shares, source: 'local' }
+      return {
+        reply: this.#local.checkSync({ keys: request.keys, policies: shares, cost: request.cost }),
+        policies: shares,
+        source: 'local',
+      }
     }
     // Local slots are this replica's share, invisible to the store (and released here).
     const slotShares = slots.map((policy) => localSlotShare(policy, replicas))

@@ -69,8 +69,7 @@ export function rateLimitHeaders(result: RateLimitResult, families: HeaderFamili
   }
   if (families === 'all' || families === 'ietf') {
     const slots = result.slots
-    headers[HeaderNames.policy] =
-      policies ?? policyHeader([...result.policies.map((p) => p.policy), ...(slots ?? []).map((s) => s.policy)])
+    headers[HeaderNames.policy] = policies ?? policyHeader([...result.policies.map((p) => p.policy), ...(slots ?? []).map((s) => s.policy)])
     // r and t are non-negative integers below 10^15, which serialize as plain digits.
     let rateLimit = ''
     for (const p of result.policies) {

@@ -169,14 +169,17 @@ export class LeaseKeeper {
       let backoff = FIRST_BACKOFF_MS
       const attempt = (): void => {
         const left = lease.renewedAt + lease.leaseMs - this.#clock()
-        if (left <= 0) return resolve()
+        if (left <= 0) {
+          resolve()
+          return
+        }
         this.#failover.leases(ops, lease.local, deadlineIn(Math.min(left, MAX_CALL_MS))).then(
           () => resolve(),
           () => {
             const wait = Math.min(backoff, Math.max(0, lease.renewedAt + lease.leaseMs - this.#clock()))
             backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)
-            if (wait <= 0) return resolve()
-            setTimeout(attempt, wait).unref()
+            if (wait <= 0) resolve()
+            else setTimeout(attempt, wait).unref()
           },
         )
       }

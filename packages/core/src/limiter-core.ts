@@ -5,13 +5,13 @@ import { denialFor } from './deny-body.js'
 import { Failover, type GuardedReply } from './failover.js'
 import { policyHeader, rateLimitHeaders } from './headers.js'
 import { bucketKey, slotSetId } from './keys.js'
+import { type Lease, LeaseKeeper, nextLeaseId } from './leases.js'
 import { notify } from './observer.js'
+import { isConcurrency } from './policies.js'
 import { LIMITER_UNAVAILABLE } from './problem.js'
+import { assertCapabilities } from './store-door.js'
 import { summarize } from './summarize.js'
 import { isThenable } from './thenable.js'
-import { type Lease, LeaseKeeper, nextLeaseId } from './leases.js'
-import { isConcurrency } from './policies.js'
-import { assertCapabilities } from './store-door.js'
 import type {
   AnyResolvedPolicy,
   Binding,
@@ -152,7 +152,8 @@ export class LimiterCore<Req> {
     const deadline = deadlineIn(this.options.timeoutMs)
     const slots = this.slots(clientId, binding)
     const sentAt = performance.now()
-    const request = slots === undefined ? { keys, policies: binding.policies, cost: tokens } : { keys, policies: binding.policies, cost: tokens, slots }
+    const request =
+      slots === undefined ? { keys, policies: binding.policies, cost: tokens } : { keys, policies: binding.policies, cost: tokens, slots }
     const answer = await this.failover.check(request, deadline, route, binding.slots)
     if (answer.reply === undefined) return { result: undefined, source: answer.source }
     const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store', answer.slots, slots)
@@ -187,7 +188,15 @@ export class LimiterCore<Req> {
     // Local shares are other policies than the route's, so their header is built afresh.
     const constant = source === 'store' ? binding.policyHeader : undefined
     const headers = rateLimitHeaders(result, this.options.headers, constant)
-    const send = (deny: Denial | undefined): Decision => this.observe(route, { result, headers, deny, source, outcome: result.status })
+    const lease = measured.lease
+    const release = lease === undefined ? undefined : () => lease.release()
+    const send = (deny: Denial | undefined): Decision =>
+      this.observe(
+        route,
+        release === undefined
+          ? { result, headers, deny, source, outcome: result.status }
+          : { result, headers, deny, source, outcome: result.status, release },
+      )
     const refusal = result.allowed ? undefined : denialFor(this.options.denyBody, this.#denyBodyFailed, result, request)
     return isThenable(refusal) ? Promise.resolve(refusal).then(send) : send(refusal)
   }

@@ -1,4 +1,12 @@
-import type { CheckReply, PolicyResult, RateLimitResult, ResolvedConcurrencyPolicy, ResolvedPolicy, SlotClaim, SlotResult } from './types.js'
+import type {
+  CheckReply,
+  PolicyResult,
+  RateLimitResult,
+  ResolvedConcurrencyPolicy,
+  ResolvedPolicy,
+  SlotClaim,
+  SlotResult,
+} from './types.js'
 
 const NONE: readonly string[] = Object.freeze([])
 const NO_SLOTS: readonly SlotResult[] = Object.freeze([])
@@ -113,7 +121,16 @@ function withSlots(
   const retryAfterMs = admitted ? 0 : Math.max(bucketWait, slotRefused ? SLOT_RETRY_MS : 0)
   const status = admitted ? 'allowed' : neverAffordable ? 'cost-exceeds-capacity' : 'denied'
   const bucket = top ?? buckets[0]
-  const common = { allowed: admitted, status, cost, degraded, policies: buckets, slots, violated: violated.length === 0 ? NONE : violated, retryAfterMs } as const
+  const common = {
+    allowed: admitted,
+    status,
+    cost,
+    degraded,
+    policies: buckets,
+    slots,
+    violated: violated.length === 0 ? NONE : violated,
+    retryAfterMs,
+  } as const
   if (bucket !== undefined) {
     return {
       ...common,

@@ -437,7 +437,13 @@ export interface SeveralPolicies {
 
 /** Either one policy, inline, or several, checked all or nothing. */
 export type PolicySource =
-  | (PolicyOptions & { readonly concurrency?: never; readonly leaseMs?: never; readonly policies?: never; readonly tiers?: never; readonly tier?: never })
+  | (PolicyOptions & {
+      readonly concurrency?: never
+      readonly leaseMs?: never
+      readonly policies?: never
+      readonly tiers?: never
+      readonly tier?: never
+    })
   | (ConcurrencyPolicyOptions & { readonly policies?: never; readonly tiers?: never; readonly tier?: never })
   | (SeveralPolicies & { readonly tiers?: never; readonly tier?: never })
 
@@ -882,6 +888,11 @@ export interface Decision {
   readonly source: AnswerSource
   /** What happened, in one word, for logs and metrics. */
   readonly outcome: Outcome
+  /**
+   * Present when the request took in-flight slots: gives them back. The adapter calls it once
+   * the response has ended (sent, aborted or failed); idempotent, never rejects.
+   */
+  readonly release?: () => Promise<void>
 }
 
 export type Outcome = 'allowed' | 'denied' | 'cost-exceeds-capacity' | 'missing-key' | 'unavailable'

@@ -1,7 +1,7 @@
 import { admits, describeBucket } from '../bucket.js'
 import { ErrorCodes, SluiceError } from '../errors.js'
 import { describeSlot } from '../slots.js'
-import type { BucketPolicy, CheckReply, CheckRequest, CheckStatus, CheckStep, LeaseOp, SlotReply } from '../types.js'
+import type { BucketPolicy, CheckRequest, CheckStatus, CheckStep, LeaseOp, SlotReply } from '../types.js'
 
 /** One operation of a batch: a check (with slots or not), or a lease's renewal or release. */
 export type WireOp = CheckRequest | LeaseOp
@@ -116,7 +116,10 @@ export function encodeBatch(checks: readonly WireOp[], deadlineUs: number): Enco
   if (checks.length === 1 && K === 1 && !isLeaseOp(only) && checkKind(only) !== Kind.slots) {
     // One check of one bucket: its own four-argument layout.
     const shape = shapes[0]!
-    return { keys, args: [deadlineUs, shape.intervalNs, shape.shadow ? -shape.capacity : shape.capacity, head(only.cost, checkKind(only), 1)] }
+    return {
+      keys,
+      args: [deadlineUs, shape.intervalNs, shape.shadow ? -shape.capacity : shape.capacity, head(only.cost, checkKind(only), 1)],
+    }
   }
   // Lease ids go as strings: the script uses them as sorted-set members, unchanged.
   const args: (number | string)[] = [deadlineUs, shapes.length]

@@ -4,7 +4,17 @@ import { ErrorCodes, refused, SluiceError } from '../errors.js'
 import { assertEncodable, decodeBatch, encodeBatch, firstKey, type WireOp, type WireStep } from '../scripts/wire.js'
 import { resolveRedisStoreOptions } from '../store-options.js'
 import { withTimeout } from '../timeout.js'
-import type { CheckReply, CheckRequest, CheckStep, Deadline, LeaseOp, RedisClient, RedisStoreOptions, Store, StoreClient } from '../types.js'
+import type {
+  CheckReply,
+  CheckRequest,
+  CheckStep,
+  Deadline,
+  LeaseOp,
+  RedisClient,
+  RedisStoreOptions,
+  Store,
+  StoreClient,
+} from '../types.js'
 import { Batcher } from './batcher.js'
 import { adapterOf } from './clients/index.js'
 import { DenyCache } from './deny-cache.js'
@@ -69,7 +79,9 @@ export class RedisStore implements Store {
     // Refused alone, before it joins a batch whose other checks it would fail.
     assertEncodable(request)
     const startedAt = performance.now()
-    const step = (this.#batcher !== undefined ? await this.#batcher.push(request, deadline) : (await this.#send([request], deadline))[0]!) as CheckStep
+    const step = (
+      this.#batcher !== undefined ? await this.#batcher.push(request, deadline) : (await this.#send([request], deadline))[0]!
+    ) as CheckStep
     this.#denied?.record(request, step, startedAt)
     return step.reply
   }
@@ -80,7 +92,9 @@ export class RedisStore implements Store {
    */
   leasesWithin(ops: readonly LeaseOp[], deadline: Deadline): Promise<boolean[]> {
     const one = (op: LeaseOp): Promise<boolean> =>
-      (this.#batcher !== undefined ? this.#batcher.push(op, deadline) : this.#send([op], deadline).then((steps) => steps[0]!)) as Promise<boolean>
+      (this.#batcher !== undefined
+        ? this.#batcher.push(op, deadline)
+        : this.#send([op], deadline).then((steps) => steps[0]!)) as Promise<boolean>
     return Promise.all(ops.map(one))
   }
 
