@@ -25,7 +25,7 @@ export function offeredRate(s: Scenario, rate: number): number {
   return Math.max(1, Math.round(rate * (s.loadShare ?? 1)))
 }
 
-// A bucket that never empties during a run. Sluice bounds capacity / rate to about 48 days, so
+// A bucket that never empties during a run. Sluice bounds capacity / rate to about 24 days, so
 // the rate is high too; the fixed-window peers get 1e9 requests per 1,000 s.
 const NEVER_EMPTY: LimitSpec = { capacity: 1e9, refillPerSecond: 1e6 }
 // 10 requests, then one a second: a flood at thousands a second is almost all 429.

@@ -1,10 +1,12 @@
-import type { BucketPolicy, BucketReply, CheckReply, CheckRequest, CheckStatus, CheckStep } from './types.js'
+import type { BucketPolicy, BucketReply, CheckReply, CheckRequest, CheckStatus, CheckStep, SettleRequest } from './types.js'
 
 /**
  * The token bucket in GCRA form, as pure integer arithmetic.
  *
  * A bucket's whole state is its "debt": how many nanoseconds of refill it is short of full
- * (0 = full, `capacity × interval` = empty). Tokens available = (window − debt) / interval.
+ * (0 = full, `capacity × interval` = empty, up to twice that after a settle's extra charge: a
+ * bucket owes at most its capacity below empty). Tokens available = (window − debt) / interval,
+ * negative in debt; a client is told never less than 0.
  * Every quantity is a whole number of nanoseconds below 2^53, so doubles hold them exactly and
  * no rounding accumulates however many requests a bucket sees. The only rounding is done once,
  * when a rate becomes a whole-nanosecond interval (see `resolvePolicy`).
@@ -50,7 +52,8 @@ export function admits(statuses: readonly CheckStatus[], policies: readonly Buck
 export function describeBucket(debt: number, policy: BucketPolicy, cost: number, status: CheckStatus, admitted: boolean): BucketReply {
   const { capacity, intervalNs } = policy
   const window = capacity * intervalNs
-  const remaining = floorDiv(window - debt, intervalNs)
+  // In debt (a settle charged more than the bucket held) a client is told 0, never less.
+  const remaining = Math.max(0, floorDiv(window - debt, intervalNs))
   return {
     status,
     taken: admitted && status === 'allowed',
@@ -62,8 +65,34 @@ export function describeBucket(debt: number, policy: BucketPolicy, cost: number,
   }
 }
 
+/** The most debt a bucket can carry: its capacity below empty, two windows. */
+export function maxDebtNs(policy: BucketPolicy): number {
+  return 2 * policy.capacity * policy.intervalNs
+}
+
+/** A stored debt as every read takes it: clamped to [0, two windows]. */
+export function clampDebt(debt: number, policy: BucketPolicy): number {
+  return Math.min(Math.max(debt, 0), maxDebtNs(policy))
+}
+
 /**
- * Apply one check to buckets that are `debtsNs` short of full (0 ≤ debt ≤ window each).
+ * Apply one settle to buckets that are `debtsNs` short of full: `delta` tokens more debt on
+ * each (up to two windows), or fewer (never below full). The reply describes each bucket after
+ * it, as a check of one token that paid nothing would. The store leaves a missing key alone on
+ * a refund; here a full bucket's refund is 0 anyway.
+ */
+export function applySettle(debtsNs: readonly number[], request: SettleRequest): CheckStep {
+  const { policies, delta } = request
+  const debts = policies.map((policy, i) => clampDebt(debtsNs[i]! + delta * policy.intervalNs, policy))
+  const reply: CheckReply = {
+    admitted: true,
+    buckets: policies.map((policy, i) => describeBucket(debts[i]!, policy, 1, 'allowed', false)),
+  }
+  return { reply, debtsNs: debts }
+}
+
+/**
+ * Apply one check to buckets that are `debtsNs` short of full (0 ≤ debt ≤ two windows each).
  * A check that is not admitted takes nothing from any bucket. `blocked`: something else the
  * check needs refused it (an in-flight slot), so no bucket pays either.
  */

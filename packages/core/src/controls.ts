@@ -113,6 +113,8 @@ export function createControls<Req>(core: LimiterCore<Req>, own: Bindings<Req>):
   return Object.freeze({
     stats: () => core.stats(),
 
+    settle: (result: RateLimitResult, actualCost: number): Promise<void> => core.settler.settle(result, actualCost),
+
     async reset(client: ClientRef): Promise<void> {
       const keys = core.forget(clientIdOf(client, options.ipv6Subnet))
       try {

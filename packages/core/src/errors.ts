@@ -21,6 +21,8 @@ export const ErrorCodes = {
   INVALID_ARGUMENT: 'ERR_SLUICE_INVALID_ARGUMENT',
   /** A second Sluice plugin in a Fastify scope that has one: `fastify.sluice` and every route would be ambiguous. */
   ALREADY_REGISTERED: 'ERR_SLUICE_ALREADY_REGISTERED',
+  /** `settle(result, actualCost)` on a result that was already settled (by hand or by the `settle` option). */
+  ALREADY_SETTLED: 'ERR_SLUICE_ALREADY_SETTLED',
   /** The store answered something that is not a token-bucket reply. */
   STORE_REPLY: 'ERR_SLUICE_STORE_REPLY',
   /** With `onDeny: 'error'`: a request the limiter refused (429, 403, 401 or 503), for the app's error handler. */

@@ -14,6 +14,7 @@ import type {
   LimiterStats,
   ResolvedConcurrencyPolicy,
   ResolvedPolicy,
+  SettleRequest,
   SluiceLogger,
   SluiceObserver,
   StoreDoor,
@@ -216,6 +217,28 @@ export class Failover {
       return Promise.reject(new SluiceError(ErrorCodes.STORE_UNAVAILABLE, '@sluice: the circuit is open; nothing was sent'))
     }
     return door.runLeases(ops, deadline)
+  }
+
+  /**
+   * A settle of a check this guard answered: `local` when the local buckets answered it (they
+   * get the settle), else the store's buckets, or nothing: a store answer is never settled
+   * locally. Sent only while the circuit is closed (a probe is a check's), by `deadline`; past
+   * it refused unsent, so an undefined answer means provably not applied. Never rejects.
+   */
+  async settle(request: SettleRequest, local: boolean, deadline: Deadline): Promise<CheckReply | undefined> {
+    if (local) return this.#local.settleSync(request)
+    const door = this.#door
+    if (door.caps.canFail && this.#breaker.state !== 'closed') return undefined
+    try {
+      const [reply] = await door.run([{ op: 'settle', request }], deadline)
+      return reply
+    } catch {
+      if (door.caps.canFail) {
+        this.#breaker.failure()
+        this.#storeErrors++
+      }
+      return undefined
+    }
   }
 
   /** The failure mode's answer, said out loud (rate-limited) and counted. */

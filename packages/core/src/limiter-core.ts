@@ -2,6 +2,7 @@ import { type BucketClaim, BucketClaims } from './bucket-claims.js'
 import { ClientIdentity } from './client-identity.js'
 import { deadlineIn } from './deadline.js'
 import { denialFor } from './deny-body.js'
+import { type Admission, composeEnd, type EndStep, type OnEnd } from './end-steps.js'
 import { Failover, type GuardedReply } from './failover.js'
 import { policyHeader, rateLimitHeaders } from './headers.js'
 import { bucketKey, slotSetId } from './keys.js'
@@ -9,6 +10,7 @@ import { type Lease, LeaseKeeper, nextLeaseId } from './leases.js'
 import { notify } from './observer.js'
 import { isConcurrency } from './policies.js'
 import { LIMITER_UNAVAILABLE } from './problem.js'
+import { Settler } from './settle.js'
 import { assertCapabilities } from './store-door.js'
 import { summarize } from './summarize.js'
 import { isThenable } from './thenable.js'
@@ -21,10 +23,18 @@ import type {
   ResolvedConcurrencyPolicy,
   ResolvedOptions,
   ResolvedPolicy,
+  SettleOption,
   SlotClaim,
   SluiceStats,
 } from './types.js'
 import { WarningCodes, WarnOnce, WarnThrottle } from './warnings.js'
+
+/** The end step of a route with in-flight limits: its request's slots go back once its response has ended. */
+const releaseStep = (admission: Admission): OnEnd<unknown, unknown> | undefined => {
+  const lease = admission.lease
+  // Never awaited, never rejecting (Lease.release retries and resolves).
+  return lease === undefined ? undefined : () => void lease.release()
+}
 
 /** One measurement of a client's buckets: undefined when the `allow` or `deny` failure mode measured nothing. */
 export interface Measured {
@@ -48,6 +58,8 @@ export class LimiterCore<Req> {
   readonly failover: Failover
   /** The slots this process holds open: renewed while open, released once. */
   readonly leases: LeaseKeeper
+  /** Settles of admitted results: the `settle` option's end step, and `settle()` by hand. */
+  readonly settler: Settler<Req>
   readonly #shadow: WarnThrottle
   readonly #denyBodyFailed: WarnThrottle
   /** Every bucket id any route of this limiter checks: what a reset deletes. */
@@ -66,6 +78,12 @@ export class LimiterCore<Req> {
       circuitBreaker: options.circuitBreaker,
       logger: options.logger,
       localMaxKeys: options.memoryMaxKeys,
+      timeoutMs: options.timeoutMs,
+    })
+    this.settler = new Settler<Req>({
+      failover: this.failover,
+      observer: options.observer,
+      logger: options.logger,
       timeoutMs: options.timeoutMs,
     })
     this.once = new WarnOnce(options.logger)
@@ -158,6 +176,7 @@ export class LimiterCore<Req> {
     if (answer.reply === undefined) return { result: undefined, source: answer.source }
     const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store', answer.slots, slots)
     const lease = slots === undefined ? undefined : this.leases.opened(answer.reply, slots, answer.source === 'local', sentAt)
+    if (result.allowed) this.settler.issue(result)
     for (const p of result.policies) {
       if (p.policy.shadow && p.status !== 'allowed') {
         this.#shadowDenials++
@@ -171,10 +190,35 @@ export class LimiterCore<Req> {
   }
 
   /**
-   * The decision for a measurement of `binding` on `route`: headers, and the denial to send, if
-   * any. Synchronous unless `denyBody` returns a promise.
+   * The end steps of a route (end-steps.ts), made once when it is bound: its `settle`, if any
+   * (issue 22 adds its leases' release here).
    */
-  decide(route: string, binding: Binding, measured: Measured, request: Req): Decision | Promise<Decision> {
+  endSteps(settle: SettleOption<Req> | undefined, leases: boolean): readonly EndStep<Req, unknown>[] {
+    const steps: EndStep<Req, unknown>[] = []
+    if (settle !== undefined) steps.push(this.settler.step(settle))
+    if (leases) steps.push(releaseStep)
+    return steps
+  }
+
+  /** What an admitted measurement's request does once its response has ended; undefined when nothing. */
+  onEnd(route: string, steps: readonly EndStep<Req, unknown>[], measured: Measured): OnEnd<Req, unknown> | undefined {
+    const { result } = measured
+    if (steps.length === 0 || result === undefined || !result.allowed) return undefined
+    return composeEnd(steps, measured.lease === undefined ? { route, result } : { route, result, lease: measured.lease })
+  }
+
+  /**
+   * The decision for a measurement of `binding` on `route`: headers, and the denial to send, if
+   * any; `onEnd` for an admitted one, what its end does. Synchronous unless `denyBody` returns a
+   * promise.
+   */
+  decide(
+    route: string,
+    binding: Binding,
+    measured: Measured,
+    request: Req,
+    onEnd?: OnEnd<Req, unknown>,
+  ): Decision<Req, unknown> | Promise<Decision<Req, unknown>> {
     const { result, source } = measured
     if (result === undefined) {
       // `allow` and `deny` failure modes measured nothing, so they claim no quota.
@@ -189,20 +233,19 @@ export class LimiterCore<Req> {
     const constant = source === 'store' ? binding.policyHeader : undefined
     const headers = rateLimitHeaders(result, this.options.headers, constant)
     const lease = measured.lease
-    const release = lease === undefined ? undefined : () => lease.release()
-    const send = (deny: Denial | undefined): Decision =>
-      this.observe(
-        route,
-        release === undefined
+    const send = (deny: Denial | undefined): Decision<Req, unknown> => {
+      const decision: Decision<Req, unknown> =
+        onEnd === undefined || deny !== undefined
           ? { result, headers, deny, source, outcome: result.status }
-          : { result, headers, deny, source, outcome: result.status, release },
-      )
+          : { result, headers, deny, source, outcome: result.status, onEnd }
+      return this.observe(route, lease === undefined ? decision : { ...decision, release: () => lease.release() })
+    }
     const refusal = result.allowed ? undefined : denialFor(this.options.denyBody, this.#denyBodyFailed, result, request)
     return isThenable(refusal) ? Promise.resolve(refusal).then(send) : send(refusal)
   }
 
   /** A decision, told to the observer. */
-  observe(route: string, decision: Decision): Decision {
+  observe<D extends Decision<Req, unknown>>(route: string, decision: D): D {
     notify(this.options.observer, 'decision', { route, decision })
     return decision
   }
@@ -215,6 +258,12 @@ export class LimiterCore<Req> {
   }
 
   stats(): SluiceStats {
-    return { ...this.failover.stats, skipped: this.#skipped, shadowDenials: this.#shadowDenials, unknownIp: this.identity.unknownIp }
+    return {
+      ...this.failover.stats,
+      skipped: this.#skipped,
+      shadowDenials: this.#shadowDenials,
+      unknownIp: this.identity.unknownIp,
+      ...this.settler.stats,
+    }
   }
 }

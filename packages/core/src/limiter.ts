@@ -2,11 +2,20 @@ import { Bindings } from './bindings.js'
 import { createControls } from './controls.js'
 import { routeBucketId } from './keys.js'
 import { LimiterCore } from './limiter-core.js'
-import { checkedCost, ROUTE_OPTION_NAMES, resolveCost, resolveFunction, resolveKey, resolveLimiterOptions } from './options.js'
+import {
+  checkedCost,
+  ROUTE_OPTION_NAMES,
+  resolveCost,
+  resolveFunction,
+  resolveKey,
+  resolveLimiterOptions,
+  SETTLE_SHAPE,
+} from './options.js'
 import { assertKnownPolicyOptions } from './peer-options.js'
 import { POLICY_KEYS, resolveRoutePolicies } from './policies.js'
 import { missingApiKey, problemDenial } from './problem.js'
 import { callRequestFunction, checkedBoolean } from './request-functions.js'
+import { assertCapabilities } from './store-door.js'
 import { isThenable } from './thenable.js'
 import { keysByIp } from './trust-proxy.js'
 import type {
@@ -20,6 +29,7 @@ import type {
   ResolvedLimiterOptions,
   ResolvedPolicy,
   RouteLimitOptions,
+  SettleOption,
   SkipOption,
   SluiceLogger,
 } from './types.js'
@@ -27,16 +37,19 @@ import { assertPlainObject } from './validate.js'
 import type { WarningCode } from './warnings.js'
 
 /** The policies bound to a route: checks a request against their buckets, all or nothing. */
-export interface RouteLimiter<Req> {
+export interface RouteLimiter<Req, Rep = unknown> {
   /** The route's policies (with tiers and no policies of its own, the first tier's). */
   readonly policies: readonly ResolvedPolicy[]
   /** Whether this route's key can end up being the client IP, or an `allowList` of addresses applies (so the trust-proxy setting matters). */
   readonly keysByIp: boolean
-  /** The decision for a request; undefined when `allowList` or `skip` exempted it (no check, nothing to send). */
-  check(request: Req, view: RequestView): Promise<Decision | undefined>
+  /**
+   * The decision for a request; undefined when `allowList` or `skip` exempted it (no check,
+   * nothing to send). An admitted one may carry `onEnd`: call it once the response has ended.
+   */
+  check(request: Req, view: RequestView): Promise<Decision<Req, Rep> | undefined>
 }
 
-export interface Limiter<Req> {
+export interface Limiter<Req, Rep = unknown> {
   readonly options: ResolvedLimiterOptions<Req>
   /** The operator's and handlers' calls, as the frozen object an adapter hands to the app. */
   readonly controls: LimiterControls<Req>
@@ -46,7 +59,7 @@ export interface Limiter<Req> {
    * `url` identify the route (its own buckets are named after them, and metrics label it); pass
    * `'*', '*'` for a limiter that is not bound to one route, or `''` and an id of your own.
    */
-  forRoute(config: RouteLimitOptions<Req> | false | undefined, method: string, url: string): RouteLimiter<Req> | null
+  forRoute(config: RouteLimitOptions<Req, Rep> | false | undefined, method: string, url: string): RouteLimiter<Req, Rep> | null
   /** Log a coded warning once for this limiter: for the misconfigurations an adapter detects. */
   warnOnce(code: WarningCode, details: object, message: string): void
   /**
@@ -59,13 +72,18 @@ export interface Limiter<Req> {
 
 /**
  * Validate options once and build the limiter. `adapterOptions` names the options the adapter
- * reads itself; `fallbackLogger` is where warnings go when no `logger` option is given.
+ * reads itself; `fallbackLogger` is where warnings go when no `logger` option is given. `Rep` is
+ * the framework's reply, as `settle` receives it (inside, the core passes it along untouched).
  */
-export function createLimiter<Req>(
-  input: LimiterOptions<Req>,
+export function createLimiter<Req, Rep = unknown>(
+  input: LimiterOptions<Req, Rep>,
   adapterOptions: readonly string[] = [],
   fallbackLogger?: SluiceLogger,
-): Limiter<Req> {
+): Limiter<Req, Rep> {
+  return createAnyLimiter<Req>(input as LimiterOptions<Req>, adapterOptions, fallbackLogger) as unknown as Limiter<Req, Rep>
+}
+
+function createAnyLimiter<Req>(input: LimiterOptions<Req>, adapterOptions: readonly string[], fallbackLogger?: SluiceLogger): Limiter<Req> {
   const options = resolveLimiterOptions<Req>(input, adapterOptions, fallbackLogger)
   const core = new LimiterCore<Req>(options)
   let own: Bindings<Req>
@@ -75,7 +93,7 @@ export function createLimiter<Req>(
     core.release()
     throw error
   }
-  const whole = bindRoute(core, '*', own, options.key, options.cost, options.skip)
+  const whole = bindRoute(core, '*', own, options.key, options.cost, options.skip, options.settle)
 
   return {
     options,
@@ -87,7 +105,7 @@ export function createLimiter<Req>(
       if (config === undefined) {
         // Opt-in limiting: a route that asks for nothing gets nothing, the app-wide binding included.
         if (!options.global) return null
-        return method === '*' ? whole : bindRoute(core, label, own, options.key, options.cost, options.skip)
+        return method === '*' ? whole : bindRoute(core, label, own, options.key, options.cost, options.skip, options.settle)
       }
       assertPlainObject(config, 'config.rateLimit')
       assertKnownPolicyOptions(config, ROUTE_OPTION_NAMES, 'config.rateLimit.')
@@ -103,7 +121,13 @@ export function createLimiter<Req>(
         config.skip === undefined
           ? options.skip
           : resolveFunction<SkipOption<Req>>(config.skip, 'config.rateLimit.skip', '(request) => boolean')
-      return bindRoute(core, label, bindings, key, cost, skip)
+      // A route's `settle` replaces the limiter's, as `skip` does.
+      let settle = options.settle
+      if (config.settle !== undefined) {
+        settle = resolveFunction<SettleOption<Req>>(config.settle, 'config.rateLimit.settle', SETTLE_SHAPE)
+        assertCapabilities(options.door, ['settles'], 'config.rateLimit.settle')
+      }
+      return bindRoute(core, label, bindings, key, cost, skip, settle)
     },
     close: () => core.release(),
   }
@@ -172,9 +196,14 @@ function bindRoute<Req>(
   key: KeyOption<Req>,
   cost: CostOption<Req>,
   skip: SkipOption<Req> | undefined,
+  settle: SettleOption<Req> | undefined,
 ): RouteLimiter<Req> {
   core.identity.warnIfUnverified(key)
   const { allowList } = core.options
+  const endSteps = core.endSteps(
+    settle,
+    bindings.all.some((b) => b.slots.length > 0),
+  )
   return {
     policies: bindings.policies,
     // An allow-list of addresses trusts them as much as a key by IP does.
@@ -201,7 +230,8 @@ function bindRoute<Req>(
       const binding = isThenable(chosen) ? await chosen : chosen
       const counted = typeof cost === 'number' ? cost : callRequestFunction('cost', () => cost(request), checkedCost)
       const tokens = isThenable(counted) ? await counted : counted
-      const decision = core.decide(route, binding, await core.measure(clientId, binding, tokens, route), request)
+      const measured = await core.measure(clientId, binding, tokens, route)
+      const decision = core.decide(route, binding, measured, request, core.onEnd(route, endSteps, measured))
       return isThenable(decision) ? await decision : decision
     },
   }

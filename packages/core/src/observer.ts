@@ -1,11 +1,12 @@
 import { ignoreRejection } from './thenable.js'
-import type { CircuitEvent, DecisionEvent, SkippedEvent, SluiceObserver, StoreCallEvent } from './types.js'
+import type { CircuitEvent, DecisionEvent, SettleEvent, SkippedEvent, SluiceObserver, StoreCallEvent } from './types.js'
 
 interface ObserverEvents {
   readonly decision: DecisionEvent
   readonly storeCall: StoreCallEvent
   readonly skipped: SkippedEvent
   readonly circuit: CircuitEvent
+  readonly settle: SettleEvent
 }
 
 /**

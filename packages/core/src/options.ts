@@ -20,6 +20,7 @@ import type {
   ResolvedLimiterOptions,
   ResolvedOptions,
   ResolvedPolicy,
+  SettleOption,
   SkipOption,
   SluiceLogger,
   SluiceObserver,
@@ -61,6 +62,7 @@ export const LIMITER_OPTION_NAMES = [
   'key',
   'cost',
   'skip',
+  'settle',
   'global',
   'allowList',
   'headers',
@@ -104,7 +106,11 @@ export const ROUTE_OPTION_NAMES = [
   'key',
   'cost',
   'skip',
+  'settle',
 ] as const
+
+/** What a `settle` option must be, in its error. */
+export const SETTLE_SHAPE = '(request, reply) => number | undefined | Promise<number | undefined>'
 const HEADER_FAMILIES: readonly HeaderFamilies[] = ['all', 'ietf', 'legacy', 'none']
 
 /** An optional function option: undefined, or a function. */
@@ -252,6 +258,7 @@ export function resolveLimiterOptions<Req>(
     // A static cost must fit every tier, since any request may be on any tier.
     cost: resolveCost<Req>(input.cost, 'cost', tiers === undefined ? policies : [...tiers.values()].flat()),
     skip: resolveFunction<SkipOption<Req>>(input.skip, 'skip', '(request) => boolean | Promise<boolean>'),
+    settle: resolveFunction<SettleOption<Req>>(input.settle, 'settle', SETTLE_SHAPE),
     global: resolveGlobal(input.global),
     allowList: resolveAllowList<Req>(input.allowList),
     headers: resolveHeaderFamilies(input.headers),
@@ -270,5 +277,6 @@ export function resolveLimiterOptions<Req>(
   // Last, once every option above has been checked.
   const every = tiers === undefined ? policies : [...tiers.values()].flat()
   const door = resolveStore(input, memoryMaxKeys, every.some(isConcurrency))
+  if (resolved.settle !== undefined) assertCapabilities(door, ['settles'], 'settle')
   return Object.freeze({ ...resolved, store: door.store, door })
 }

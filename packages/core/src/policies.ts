@@ -83,7 +83,7 @@ export function resolvePolicy(input: PolicyInput, path = '', inherited?: Rate): 
     throw invalid(
       `${path}capacity`,
       capacity,
-      `capacity / refillPerSecond must be under ${MAX_WINDOW_NS / 1e9} s (about 48 days) so a bucket refills within the script's clock range`,
+      `capacity / refillPerSecond must be under ${MAX_WINDOW_NS / 1e9} s (about 24 days) so a bucket, and a debt of up to its capacity, refills within the script's clock range`,
     )
   }
   const policy: ResolvedPolicy = Object.freeze({

@@ -14,22 +14,30 @@ import type { CheckReply, CheckRequest, Deadline, LeaseOp, Store, StoreCaps, Sto
  *   RedisStore   keeps the deadline itself (one timer per batch, a deadline in Redis time, a deny
  *                cache in front), so the door adds no timer
  *   a custom     only the public `Store`: `check` under a timer at the deadline, and `cached` and
- *   Store        `reset` if it has them
+ *   Store        `reset` if it has them; it cannot settle (the public `Store` stays small)
+ *
+ * An operation kind of its own (a settle; a lease, issue 22) is one more `op` in `StoreOp`, one
+ * more case in each door's `one`, and a capability in `StoreCaps` that `assertCapabilities`
+ * asks for at registration.
  */
 
 const CAPS: Readonly<Record<'memory' | 'redis' | 'custom', StoreCaps>> = Object.freeze({
-  memory: Object.freeze({ canFail: false, settles: false, leases: true }),
-  redis: Object.freeze({ canFail: true, settles: false, leases: true }),
+  memory: Object.freeze({ canFail: false, settles: true, leases: true }),
+  redis: Object.freeze({ canFail: true, settles: true, leases: true }),
   custom: Object.freeze({ canFail: true, settles: false, leases: false }),
 })
 
-/** The request an op sends: a peek is a dry run. */
-function requestOf(op: StoreOp): CheckRequest {
+/** The request a check op sends: a peek is a dry run. */
+function requestOf(op: Extract<StoreOp, { op: 'check' | 'peek' }>): CheckRequest {
   return op.op === 'peek' && op.request.dryRun !== true ? { ...op.request, dryRun: true } : op.request
 }
 
+function cannot(kind: string, what: string): SluiceError {
+  return new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the ${kind} store cannot ${what}`)
+}
+
 function cannotReset(kind: string): Promise<never> {
-  return Promise.reject(new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the ${kind} store cannot reset buckets`))
+  return Promise.reject(cannot(kind, 'reset buckets'))
 }
 
 function memoryDoor(store: MemoryStore): StoreDoor {
@@ -37,7 +45,8 @@ function memoryDoor(store: MemoryStore): StoreDoor {
     kind: store.kind,
     store,
     caps: CAPS.memory,
-    run: (ops: readonly StoreOp[]) => Promise.resolve(ops.map((op) => store.checkSync(requestOf(op)))),
+    run: (ops: readonly StoreOp[]) =>
+      Promise.resolve(ops.map((op) => (op.op === 'settle' ? store.settleSync(op.request) : store.checkSync(requestOf(op))))),
     runLeases: (ops: readonly LeaseOp[]) => Promise.resolve(store.runLeasesSync(ops)),
     reset(keys: readonly string[]) {
       store.forget(keys)
@@ -50,7 +59,8 @@ function memoryDoor(store: MemoryStore): StoreDoor {
 function redisDoor(store: RedisStore): StoreDoor {
   // The store's connection, the one state every store on its client shares (and its error listener).
   const connection = connectionOf(adapterOf(store.client))
-  const one = (op: StoreOp, deadline: Deadline): Promise<CheckReply> => store.checkWithin(requestOf(op), deadline)
+  const one = (op: StoreOp, deadline: Deadline): Promise<CheckReply> =>
+    op.op === 'settle' ? store.settleWithin(op.request, deadline) : store.checkWithin(requestOf(op), deadline)
   return Object.freeze({
     kind: store.kind,
     store,
@@ -69,7 +79,10 @@ function redisDoor(store: RedisStore): StoreDoor {
 function customDoor(store: Store): StoreDoor {
   // A store's own methods, called as its methods (`this` is the store), at once; a throw is a
   // rejection like any other failure.
-  const one = async (op: StoreOp): Promise<CheckReply> => store.check(requestOf(op))
+  const one = async (op: StoreOp): Promise<CheckReply> => {
+    if (op.op === 'settle') throw cannot(store.kind, 'settle a check afterwards')
+    return store.check(requestOf(op))
+  }
   const resetNow = async (keys: readonly string[]): Promise<void> => store.reset!(keys)
   return Object.freeze({
     kind: store.kind,

@@ -132,10 +132,42 @@ export interface Store {
  */
 export type Deadline = number & { readonly __deadline: unique symbol }
 
-/** One operation a store runs: a check, or a dry run of one (an operator's peek, which takes nothing). */
-export interface StoreOp {
-  readonly op: 'check' | 'peek'
-  readonly request: CheckRequest
+/**
+ * A settle: the difference between a request's actual cost and what its check reserved, applied
+ * to the buckets that check took from (captured at admission, never recomputed).
+ */
+export interface SettleRequest {
+  /** The store keys of the buckets the check took from. */
+  readonly keys: readonly string[]
+  /** Their shapes, in the order of `keys`, as the check had them. */
+  readonly policies: readonly BucketPolicy[]
+  /** actual − reserved: a whole number ≠ 0; more debt when positive, a refund when negative. */
+  readonly delta: number
+}
+
+/**
+ * One operation a store runs: a check, a dry run of one (an operator's peek, which takes
+ * nothing), or a settle of a check's cost afterwards (only a store whose caps say `settles`).
+ * Every operation answers a `CheckReply`: a settle's describes its buckets after it.
+ */
+export type StoreOp =
+  | { readonly op: 'check' | 'peek'; readonly request: CheckRequest }
+  | { readonly op: 'settle'; readonly request: SettleRequest }
+
+/**
+ * One operation as the token-bucket script reads it (scripts/wire.ts, `OpKinds`): its kind
+ * (0 check, 1 dry run, 2 extra charge, 3 refund; 4–7 reserved for leases), a magnitude in whole
+ * tokens (a cost, or a settle's |delta|), and its buckets.
+ */
+export interface WireOp {
+  readonly kind: number
+  readonly magnitude: number
+  readonly keys: readonly string[]
+  readonly policies: readonly BucketPolicy[]
+  /** Kind 4: the in-flight slots the check also takes, all or nothing with its buckets. */
+  readonly slots?: readonly SlotClaim[]
+  /** Kinds 5 and 6: the lease renewed (magnitude its leaseMs) or released. */
+  readonly lease?: LeaseRef
 }
 
 /** What a store can do besides checks, declared once where it is normalized (store-door.ts). */
@@ -581,8 +613,15 @@ export interface CircuitBreakerOptions {
   readonly maxCooldownMs?: number
 }
 
+/**
+ * The actual cost of a request, once its response has ended (sent in full, aborted by the
+ * client, or failed in the handler): a whole number ≥ 0 of tokens, or undefined to keep the
+ * reservation (`cost`). `reply` is the framework's (Fastify's reply, Express's `res`).
+ */
+export type SettleOption<Req, Rep = unknown> = (request: Req, reply: Rep) => number | undefined | Promise<number | undefined>
+
 /** Options shared by every adapter, apart from the policies. */
-export interface CommonLimiterOptions<Req> {
+export interface CommonLimiterOptions<Req, Rep = unknown> {
   /**
    * The Redis client shared by all replicas: an ioredis `Redis` or `Cluster`, an iovalkey client, or
    * a node-redis client (`createClient`). Omit to keep buckets in memory (one process).
@@ -596,6 +635,12 @@ export interface CommonLimiterOptions<Req> {
   readonly cost?: CostOption<Req>
   /** Requests for which this returns true are not limited at all (health checks). */
   readonly skip?: SkipOption<Req>
+  /**
+   * The request's actual cost, asked once its response has ended: `cost` is then a reservation,
+   * and the difference (refund or extra charge, into debt of at most a bucket's capacity) is
+   * applied to every bucket its check took from. See docs/settle.md. @default none: `cost` is final
+   */
+  readonly settle?: SettleOption<Req, Rep>
   /**
    * `false`: opt-in limiting. Only routes that ask for a limit (Fastify `config.rateLimit`, Express
    * `limit.route(id, override)`, `{}` for the limiter's own policies) and manual checks are
@@ -646,17 +691,19 @@ export interface CommonLimiterOptions<Req> {
  * Options shared by every adapter: one policy (`capacity`, `refill` or `refillPerSecond`, `name`) or
  * several (`policies`), checked all or nothing.
  */
-export type LimiterOptions<Req> = CommonLimiterOptions<Req> & (PolicySource | TierSource<Req>)
+export type LimiterOptions<Req, Rep = unknown> = CommonLimiterOptions<Req, Rep> & (PolicySource | TierSource<Req>)
 
 /**
  * A per-route override. Setting `capacity`, `refill`, `refillPerSecond`, `name` or `policies` gives the
  * route buckets of its own; a `cost`- or `key`-only override draws from the limiter's buckets.
  */
-export type RouteLimitOptions<Req> = {
+export type RouteLimitOptions<Req, Rep = unknown> = {
   readonly key?: KeyOption<Req>
   readonly cost?: CostOption<Req>
   /** Replaces the limiter's `skip` on this route. */
   readonly skip?: SkipOption<Req>
+  /** Replaces the limiter's `settle` on this route. */
+  readonly settle?: SettleOption<Req, Rep>
 } & (
   | (Partial<PolicyOptions> & { readonly concurrency?: never; readonly leaseMs?: never; readonly policies?: never })
   | (ConcurrencyPolicyOptions & { readonly policies?: never })
@@ -674,6 +721,7 @@ export interface ResolvedLimiterOptions<Req> {
   readonly key: KeyOption<Req>
   readonly cost: CostOption<Req>
   readonly skip: SkipOption<Req> | undefined
+  readonly settle: SettleOption<Req> | undefined
   /** Whether a request with no route override of its own is limited. */
   readonly global: boolean
   readonly allowList: ResolvedAllowList<Req> | undefined
@@ -721,6 +769,16 @@ export interface LimiterControls<Req> {
    * is unavailable and the failure mode is `allow` or `deny` (no bucket was measured).
    */
   check(request: Req, options: ManualCheckOptions): Promise<RateLimitResult>
+  /**
+   * Settle an admitted `result` (from `check()`, or `request.rateLimit`) at its actual cost, a
+   * whole number ≥ 0 of tokens: `actualCost − result.cost` is given back to, or charged beyond
+   * empty on, every bucket its check took from, at once. A result settles once: a second call
+   * throws `ERR_SLUICE_ALREADY_SETTLED`, a result this limiter did not give (or a copy of one)
+   * `ERR_SLUICE_INVALID_ARGUMENT`; a settled `request.rateLimit` is not settled again by the
+   * `settle` option. Resolves once applied or dropped: a store failure is counted in `stats()`
+   * and warned, never a rejection.
+   */
+  settle(result: RateLimitResult, actualCost: number): Promise<void>
   /**
    * Take an in-flight slot from a handler, by a key only it knows (three exports per user at
    * once): `allowed` says whether a slot was free; `release()` gives it back (idempotent, never
@@ -878,8 +936,11 @@ export interface ProblemDetails {
 /** Where an answer came from. */
 export type AnswerSource = 'store' | FailureMode
 
-/** What an adapter does with a request: set `headers`, and when `deny` is set, answer with it. */
-export interface Decision {
+/**
+ * What an adapter does with a request: set `headers`, and when `deny` is set, answer with it;
+ * when `onEnd` is set, call it once the response has ended (its `onResponseEnd`).
+ */
+export interface Decision<Req = unknown, Rep = unknown> {
   /** Undefined when no bucket was checked (a missing API key, or the `allow`/`deny` failure modes). */
   readonly result: RateLimitResult | undefined
   readonly headers: Readonly<Record<string, string>>
@@ -889,8 +950,14 @@ export interface Decision {
   /** What happened, in one word, for logs and metrics. */
   readonly outcome: Outcome
   /**
-   * Present when the request took in-flight slots: gives them back. The adapter calls it once
-   * the response has ended (sent, aborted or failed); idempotent, never rejects.
+   * What to do once the response has ended (end-steps.ts: a settle; room for more), for an
+   * admitted request that has anything to do; undefined otherwise, so no listener is attached.
+   * Never throws. (An in-flight slot's release is one of its steps.)
+   */
+  onEnd?(request: Req, reply: Rep): void
+  /**
+   * Present when the request took in-flight slots: the same release as `onEnd`'s step, for code
+   * that wants to await it (idempotent, never rejects).
    */
   readonly release?: () => Promise<void>
 }
@@ -933,6 +1000,20 @@ export interface SluiceObserver {
   skipped?(event: SkippedEvent): void
   /** The circuit breaker changed state (and once at start, `closed`, for a store that can fail). */
   circuit?(event: CircuitEvent): void
+  /** A request's cost was settled after its response (applied, or dropped unapplied). */
+  settle?(event: SettleEvent): void
+}
+
+/** One settle of a request's cost (the `settle` option, or `settle(result, actualCost)`). */
+export interface SettleEvent {
+  /** The route, as `DecisionEvent.route` names it (`manual` for a manual check's result). */
+  readonly route: string
+  /** `applied`: the buckets now reflect the actual cost; `dropped`: the store failed, the reservation stands. */
+  readonly outcome: 'applied' | 'dropped'
+  /** Tokens given back per bucket (actual < cost), else 0. */
+  readonly refundedTokens: number
+  /** Tokens charged beyond the reservation per bucket (actual > cost), else 0. */
+  readonly extraTokens: number
 }
 
 /** A request `skip` exempted. */
@@ -970,4 +1051,14 @@ export interface SluiceStats extends LimiterStats {
    * (see the `SLUICE_UNKNOWN_IP` warning).
    */
   readonly unknownIp: number
+  /** Settles applied to the buckets (the `settle` option's and `settle()`'s, a zero difference included). */
+  readonly settlesApplied: number
+  /** Settles that could not be applied (the store failed or was too slow): their reservations stand. */
+  readonly settlesDropped: number
+  /** `settle` functions that threw, rejected or returned nonsense (`SLUICE_SETTLE_FAILED`): their reservations stand. */
+  readonly settlesFailed: number
+  /** Tokens given back by applied settles, summed over requests (per request, the difference; not per bucket). */
+  readonly settleRefundedTokens: number
+  /** Tokens charged beyond reservations by applied settles, summed over requests. */
+  readonly settleExtraTokens: number
 }

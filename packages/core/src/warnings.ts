@@ -31,6 +31,10 @@ export const WarningCodes = {
    * or look at why the store was out of reach.
    */
   LEASE_LOST: 'SLUICE_LEASE_LOST',
+  /** A `settle` threw, rejected, or returned something other than a whole number ≥ 0 or undefined: the reservation stands. */
+  SETTLE_FAILED: 'SLUICE_SETTLE_FAILED',
+  /** A settle could not be applied (the store failed or was too slow): the reservation stands, and it is never retried. */
+  SETTLE_DROPPED: 'SLUICE_SETTLE_DROPPED',
 } as const
 
 export type WarningCode = (typeof WarningCodes)[keyof typeof WarningCodes]

@@ -11,13 +11,14 @@ import {
 } from '@sluice/core/adapter'
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express'
 import { OverrideFinder } from './override-finder.js'
+import { onResponseEnd } from './response-end.js'
 import { RouteId } from './route-id.js'
 
 /** Options of `@sluice/express`: exactly the core's options, with `Request` as the request type. */
-export type SluiceExpressOptions = LimiterOptions<Request>
+export type SluiceExpressOptions = LimiterOptions<Request, Response>
 
 /** A route override for `limit.route(id, override)`: the same shape as Fastify's `config.rateLimit`. */
-export type SluiceExpressRouteOptions = RouteLimitOptions<Request>
+export type SluiceExpressRouteOptions = RouteLimitOptions<Request, Response>
 
 /** The middleware, with the limiter's controls (documented on `LimiterControls`) and per-route variants. */
 export type SluiceMiddleware = RequestHandler &
@@ -54,7 +55,7 @@ export type { ClientRef, FailureMode, ManualCheckOptions, PolicyResult, RateLimi
  * Redis share their buckets, so give a separate limiter its own `name` (or use `.route()`).
  */
 export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
-  const limiter = createLimiter<Request>(options)
+  const limiter = createLimiter<Request, Response>(options)
   const { onDeny } = limiter.options
   const trustChecked = new WeakSet<Application>()
   // What this limiter did with each request, so that none is checked twice: the app-wide
@@ -79,7 +80,7 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
     ),
   )
 
-  const check = async (route: RouteLimiter<Request>, req: Request, res: Response, next: NextFunction): Promise<void> => {
+  const check = async (route: RouteLimiter<Request, Response>, req: Request, res: Response, next: NextFunction): Promise<void> => {
     if (route.keysByIp && !trustChecked.has(req.app)) {
       // Express's trust-proxy setting is only known once a request shows the app.
       trustChecked.add(req.app)
@@ -95,6 +96,9 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
     if (decision === undefined) return next()
     req.rateLimit = decision.result
     res.set(decision.headers)
+    // An admitted request with end work (a settle): once its response has ended, however it ends.
+    const { onEnd } = decision
+    if (onEnd !== undefined) onResponseEnd(res, () => onEnd.call(decision, req, res))
     if (decision.deny === undefined) return next()
     if (onDeny === 'error') return next(new SluiceDeniedError(decision.deny, decision.result))
     res.status(decision.deny.status).type(decision.deny.contentType).send(decision.deny.body)
@@ -104,8 +108,8 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
   const whole = limiter.forRoute(undefined, '*', '*')
   // The app-wide limit as each dispatched route's pattern names it (`GET /users/:id`), as
   // Fastify labels its routes: one binding of the same buckets per pattern, bounded.
-  const byPattern = new Map<string, RouteLimiter<Request>>()
-  const labeled = (label: string): RouteLimiter<Request> | null => {
+  const byPattern = new Map<string, RouteLimiter<Request, Response>>()
+  const labeled = (label: string): RouteLimiter<Request, Response> | null => {
     if (whole === null || label === '*') return whole
     let route = byPattern.get(label)
     if (route === undefined) {
@@ -119,7 +123,7 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
 
   // A request left to an override that never ran (a handler before it answered, or the walk was
   // wrong): it is charged now, to the override when its route was reached, else app-wide.
-  const chargeLate = (owner: Override, dispatched: object, req: Request, view: RequestView): void => {
+  const chargeLate = (owner: Override, dispatched: object, req: Request, res: Response, view: RequestView): void => {
     const reached = req.route === dispatched
     const late = reached ? owner.route : whole
     if (late === null) return // its route is exempt
@@ -129,9 +133,16 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
       { actual: `${req.method} ${req.originalUrl}` },
       `@sluice: a request for '${owner.id.id}' was answered without reaching that route's limit.route() middleware, so it was charged only after its answer; put limit.route('${owner.id.id}', …) first on the route`,
     )
-    late.check(req, view).catch(() => {
-      // The answer is sent: a late charge that fails has no one left to tell but the observer.
-    })
+    late.check(req, view).then(
+      (decision) => {
+        // Its response has ended: its end work (a settle) runs at once.
+        const onEnd = decision?.onEnd
+        if (onEnd !== undefined) onResponseEnd(res, () => onEnd.call(decision, req, res))
+      },
+      () => {
+        // The answer is sent: a late charge that fails has no one left to tell but the observer.
+      },
+    )
   }
 
   // Express 5 forwards a rejected promise to `next`, so errors reach the app's error handler.
@@ -149,18 +160,19 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
     // Under the trust-proxy setting, as every check reads it: a proxy's own address is no client.
     const view = requestView(req, req.app.get('trust proxy fn'), "Express's 'trust proxy'")
     res.once('close', () => {
-      if (!routeRan.has(req)) chargeLate(owner.tag, owner.route, req, view)
+      if (!routeRan.has(req)) chargeLate(owner.tag, owner.route, req, res, view)
     })
     next()
   }
 
   // The controls' own methods: they close over the limiter, not over `this`.
-  const { stats, reset, peek, check: manualCheck, acquire } = limiter.controls
+  const { stats, reset, peek, check: manualCheck, settle, acquire } = limiter.controls
   return Object.assign(middleware, {
     stats,
     reset,
     peek,
     check: manualCheck,
+    settle,
     acquire,
     route(id: string, override: SluiceExpressRouteOptions | false): RequestHandler {
       const routeId = new RouteId(id)
@@ -195,7 +207,7 @@ const MAX_LABELS = 1_000
 /** One `limit.route(id, override)`: its id, its limiter (null when exempt), what was said about it. */
 interface Override {
   readonly id: RouteId
-  readonly route: RouteLimiter<Request> | null
+  readonly route: RouteLimiter<Request, Response> | null
   readonly warned: Set<string>
 }
 

@@ -19,6 +19,7 @@ import {
 } from '@sluice/core/adapter'
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { onResponseEnd } from './response-end.js'
 import { fastifyTrustProxy } from './trust-proxy.js'
 import { uncoveredScopes } from './uncovered-scopes.js'
 
@@ -27,7 +28,7 @@ export const HOOKS = ['onRequest', 'preParsing', 'preValidation', 'preHandler'] 
 export type SluiceHook = (typeof HOOKS)[number]
 
 /** Options of `@sluice/fastify`: the core's options, plus where in the lifecycle the check runs. */
-export type SluiceFastifyOptions = LimiterOptions<FastifyRequest> & {
+export type SluiceFastifyOptions = LimiterOptions<FastifyRequest, FastifyReply> & {
   /**
    * The hook the check runs in. `onRequest` rejects before the body is read; pick
    * `preHandler` when the key or the cost needs the parsed body or an authenticated user.
@@ -37,7 +38,7 @@ export type SluiceFastifyOptions = LimiterOptions<FastifyRequest> & {
 }
 
 /** Per-route setting in `config.rateLimit`: an override, or `false` to exempt the route. */
-export type SluiceRouteConfig = RouteLimitOptions<FastifyRequest> | false
+export type SluiceRouteConfig = RouteLimitOptions<FastifyRequest, FastifyReply> | false
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -86,7 +87,7 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
       '@sluice: @sluice/fastify is already registered in this scope; register one per scope (a second limiter goes in a scope of its own, e.g. app.register(async (child) => { await child.register(rateLimit, …) }), and replaces this one for the routes declared there)',
     )
   }
-  const limiter = createLimiter<FastifyRequest>(options, ['hook'], isSilent(fastify.log) ? processWarningLogger : fastify.log)
+  const limiter = createLimiter<FastifyRequest, FastifyReply>(options, ['hook'], isSilent(fastify.log) ? processWarningLogger : fastify.log)
   const { onDeny } = limiter.options
   const trust = fastifyTrustProxy(fastify)
   const everyoneTrusted = trustsEveryone(trust)
@@ -99,7 +100,7 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
 
   // Each route's limit, bound once: keyed by the route's config object (Fastify's own, one per
   // route, and what `request.routeOptions.config` returns), `null` for an exempt route.
-  const bindings = new WeakMap<object, RouteLimiter<FastifyRequest> | null>()
+  const bindings = new WeakMap<object, RouteLimiter<FastifyRequest, FastifyReply> | null>()
   const bindRoute = (config: { readonly rateLimit?: unknown; readonly method?: unknown; readonly url?: unknown }) => {
     const label = routeLabel(config.method, config.url)
     const limit = limiter.forRoute(config.rateLimit as SluiceRouteConfig | undefined, label.methods, label.url)
@@ -119,10 +120,10 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
     route.config = { ...config, [bound]: limit } as typeof route.config
   })
 
-  const limitOf = (request: FastifyRequest): RouteLimiter<FastifyRequest> | null => {
+  const limitOf = (request: FastifyRequest): RouteLimiter<FastifyRequest, FastifyReply> | null => {
     const config = request.routeOptions.config as
       | {
-          readonly [bound]?: RouteLimiter<FastifyRequest> | null
+          readonly [bound]?: RouteLimiter<FastifyRequest, FastifyReply> | null
           readonly rateLimit?: unknown
           readonly method?: unknown
           readonly url?: unknown
@@ -150,6 +151,9 @@ const sluice: FastifyPluginAsync<SluiceFastifyOptions> = async (fastify, options
     if (decision === undefined) return
     request.rateLimit = decision.result
     reply.headers(decision.headers)
+    // An admitted request with end work (a settle): once its response has ended, however it ends.
+    const { onEnd } = decision
+    if (onEnd !== undefined) onResponseEnd(reply.raw, () => onEnd.call(decision, request, reply))
     if (decision.deny !== undefined) {
       if (onDeny === 'error') throw new SluiceDeniedError(decision.deny, decision.result)
       await reply.code(decision.deny.status).type(decision.deny.contentType).send(decision.deny.body)

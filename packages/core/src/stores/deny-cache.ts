@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
-import { applyCheck } from '../bucket.js'
-import type { BucketPolicy, CheckReply, CheckRequest, CheckStep } from '../types.js'
+import { applyCheck, clampDebt } from '../bucket.js'
+import type { BucketPolicy, CheckReply, CheckRequest, CheckStep, SettleRequest } from '../types.js'
 
 /** How long a denial is answered from memory at most: Redis is the truth again within this. */
 export const DENY_CACHE_MAX_AGE_MS = 1_000
@@ -14,7 +14,7 @@ interface Entry {
 }
 
 // Keys never contain a newline (their client ids are IPs or hashes), so joining is unambiguous.
-const identity = (request: CheckRequest): string => (request.keys.length === 1 ? request.keys[0]! : request.keys.join('\n'))
+const identity = (request: Pick<CheckRequest, 'keys'>): string => (request.keys.length === 1 ? request.keys[0]! : request.keys.join('\n'))
 
 function samePolicies(a: readonly BucketPolicy[], b: readonly BucketPolicy[]): boolean {
   if (a === b) return true
@@ -60,7 +60,7 @@ export class DenyCache {
     }
     const agedNs = Math.round(ageMs * 1_000_000)
     const step = applyCheck(
-      entry.debtsNs.map((d) => Math.max(0, d - agedNs)),
+      entry.debtsNs.map((d, i) => clampDebt(d - agedNs, entry.policies[i]!)),
       request,
     )
     if (step.reply.admitted) {
@@ -78,6 +78,24 @@ export class DenyCache {
     const id = identity(request)
     if (step.reply.admitted) this.#entries.delete(id)
     else this.#entries.set(id, { debtsNs: step.debtsNs, sentAt, policies: request.policies })
+  }
+
+  /**
+   * What Redis answered for a settle: every remembered denial of these buckets is brought up to
+   * date, where the settle's debt is known (the entry of exactly these keys), and forgotten where
+   * it is not (an entry over other keys as well), so a refund is never answered from a stale
+   * denial. Other replicas' entries age out within a second.
+   */
+  settled(request: SettleRequest, step: CheckStep, sentAt: number): void {
+    if (this.#entries.size === 0) return
+    const id = identity(request)
+    const entry = this.#entries.get(id)
+    if (entry !== undefined && samePolicies(entry.policies, request.policies)) {
+      // Aged from when the settle was sent, as a check's: an overestimate of the refill.
+      this.#entries.set(id, { debtsNs: step.debtsNs, sentAt, policies: request.policies })
+      return
+    }
+    this.forget(request.keys)
   }
 
   /** Forget every denial that involves one of these buckets (an operator reset them). */

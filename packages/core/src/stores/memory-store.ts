@@ -1,8 +1,18 @@
 import { LRUCache } from 'lru-cache'
-import { applyCheck, NS_PER_MS } from '../bucket.js'
+import { applyCheck, applySettle, clampDebt, NS_PER_MS } from '../bucket.js'
 import { describeSlot, slotFits } from '../slots.js'
 import { resolveMemoryStoreOptions } from '../store-options.js'
-import type { CheckReply, CheckRequest, LeaseOp, MemoryStoreOptions, NanoClock, SlotReply, Store } from '../types.js'
+import type {
+  CheckReply,
+  CheckRequest,
+  CheckStep,
+  LeaseOp,
+  MemoryStoreOptions,
+  NanoClock,
+  SettleRequest,
+  SlotReply,
+  Store,
+} from '../types.js'
 
 export type { MemoryStoreOptions, NanoClock } from '../types.js'
 
@@ -47,15 +57,11 @@ export class MemoryStore implements Store {
 
   checkSync(request: CheckRequest): CheckReply {
     const now = this.#clock()
-    const { keys, policies } = request
-    const debts = keys.map((key, i) => {
-      const fullAt = this.#full.get(key)
-      return fullAt === undefined ? 0 : Math.min(Math.max(fullAt - now, 0), policies[i]!.capacity * policies[i]!.intervalNs)
-    })
+    const debts = this.#debts(request, now)
     const slots = request.slots
     if (slots === undefined || slots.length === 0) {
       const step = applyCheck(debts, request)
-      if (request.dryRun !== true) this.#write(keys, step.debtsNs, now)
+      if (request.dryRun !== true) this.#write(request.keys, step, now)
       return step.reply
     }
     // Prune, then count: all or nothing with the buckets.
@@ -63,7 +69,7 @@ export class MemoryStore implements Store {
     const fits = slots.map((slot, i) => slotFits(live[i]!, slot))
     const step = applyCheck(debts, request, fits.includes(false))
     const takes = step.reply.admitted && request.dryRun !== true
-    if (request.dryRun !== true) this.#write(keys, step.debtsNs, now)
+    if (request.dryRun !== true) this.#write(request.keys, step, now)
     const replies: SlotReply[] = slots.map((slot, i) => {
       if (takes) this.#take(slot.key, slot.leaseId, now + slot.leaseMs * NS_PER_MS)
       return describeSlot(live[i]!, slot, fits[i]!, takes)
@@ -71,9 +77,25 @@ export class MemoryStore implements Store {
     return { admitted: step.reply.admitted, buckets: step.reply.buckets, slots: replies }
   }
 
-  #write(keys: readonly string[], debtsNs: readonly number[], now: number): void {
+  /** A settle of a check's cost (bucket.ts, `applySettle`); a refund of a missing key changes nothing. */
+  settleSync(request: SettleRequest): CheckReply {
+    const now = this.#clock()
+    const step = applySettle(this.#debts(request, now), request)
+    this.#write(request.keys, step, now)
+    return step.reply
+  }
+
+  /** Each bucket's debt now, clamped as the script reads it (to two windows). */
+  #debts(request: Pick<CheckRequest, 'keys' | 'policies'>, now: number): number[] {
+    return request.keys.map((key, i) => {
+      const fullAt = this.#full.get(key)
+      return fullAt === undefined ? 0 : clampDebt(fullAt - now, request.policies[i]!)
+    })
+  }
+
+  #write(keys: readonly string[], step: CheckStep, now: number): void {
     for (let i = 0; i < keys.length; i++) {
-      const debt = debtsNs[i]!
+      const debt = step.debtsNs[i]!
       if (debt > 0) this.#full.set(keys[i]!, now + debt)
       else this.#full.delete(keys[i]!)
     }

@@ -1,7 +1,7 @@
 import calculateSlot from 'cluster-key-slot'
 import { deadlineAt, deadlineIn } from '../deadline.js'
 import { ErrorCodes, refused, SluiceError } from '../errors.js'
-import { assertEncodable, decodeBatch, encodeBatch, firstKey, type WireOp, type WireStep } from '../scripts/wire.js'
+import { assertEncodable, checkOp, decodeBatch, encodeBatch, firstKey, leaseOp, settleOp } from '../scripts/wire.js'
 import { resolveRedisStoreOptions } from '../store-options.js'
 import { withTimeout } from '../timeout.js'
 import type {
@@ -12,8 +12,10 @@ import type {
   LeaseOp,
   RedisClient,
   RedisStoreOptions,
+  SettleRequest,
   Store,
   StoreClient,
+  WireOp,
 } from '../types.js'
 import { Batcher } from './batcher.js'
 import { adapterOf } from './clients/index.js'
@@ -37,7 +39,7 @@ export class RedisStore implements Store {
   readonly kind = 'redis'
   readonly client: RedisClient
   readonly #client: StoreClient
-  readonly #batcher: Batcher<WireOp, WireStep> | undefined
+  readonly #batcher: Batcher<WireOp, CheckStep> | undefined
   readonly #denied: DenyCache | undefined
   readonly #connection: RedisConnection
   readonly #timeoutMs: number
@@ -53,7 +55,7 @@ export class RedisStore implements Store {
     if (resolved.coalesce) {
       // One batch per slot (a script call runs in one), calls in flight counted per node.
       const slotOf = (op: WireOp): number => calculateSlot(firstKey(op))
-      this.#batcher = new Batcher<WireOp, WireStep>({
+      this.#batcher = new Batcher<WireOp, CheckStep>({
         flush: (checks, deadline) => this.#send(checks, deadlineAt(deadline)),
         groupOf: this.#client.isCluster ? slotOf : () => 0,
         laneOf: (slot) => this.#client.nodeOfSlot(slot as number),
@@ -76,14 +78,28 @@ export class RedisStore implements Store {
 
   /** A check by `deadline` (after the deny cache, which the caller asks first). */
   async checkWithin(request: CheckRequest, deadline: Deadline): Promise<CheckReply> {
-    // Refused alone, before it joins a batch whose other checks it would fail.
-    assertEncodable(request)
     const startedAt = performance.now()
-    const step = (
-      this.#batcher !== undefined ? await this.#batcher.push(request, deadline) : (await this.#send([request], deadline))[0]!
-    ) as CheckStep
+    const step = await this.runWithin(checkOp(request), deadline)
     this.#denied?.record(request, step, startedAt)
     return step.reply
+  }
+
+  /**
+   * A settle of a check's cost by `deadline`, coalesced with checks; past the deadline it is
+   * refused unsent (or, queued in Redis, not run): then it was provably not applied.
+   */
+  async settleWithin(request: SettleRequest, deadline: Deadline): Promise<CheckReply> {
+    const startedAt = performance.now()
+    const step = await this.runWithin(settleOp(request), deadline)
+    this.#denied?.settled(request, step, startedAt)
+    return step.reply
+  }
+
+  /** One operation of the script (a check, a dry run, a settle…) by `deadline`, coalesced with the others. */
+  runWithin(op: WireOp, deadline: Deadline): Promise<CheckStep> {
+    // Refused alone, before it joins a batch whose other operations it would fail.
+    assertEncodable(op)
+    return this.#batcher !== undefined ? this.#batcher.push(op, deadline) : this.#send([op], deadline).then((steps) => steps[0]!)
   }
 
   /**
@@ -91,11 +107,7 @@ export class RedisStore implements Store {
    * the lease was live (renewed) or there (released).
    */
   leasesWithin(ops: readonly LeaseOp[], deadline: Deadline): Promise<boolean[]> {
-    const one = (op: LeaseOp): Promise<boolean> =>
-      (this.#batcher !== undefined
-        ? this.#batcher.push(op, deadline)
-        : this.#send([op], deadline).then((steps) => steps[0]!)) as Promise<boolean>
-    return Promise.all(ops.map(one))
+    return Promise.all(ops.map((op) => this.runWithin(leaseOp(op), deadline).then((step) => step.reply.admitted)))
   }
 
   /** Delete a client's buckets; all of them share its hash tag, so one command on one node does. */
@@ -126,7 +138,7 @@ export class RedisStore implements Store {
     return this.#connection.usableNow(nodeOf) ?? this.#connection.usable(nodeOf, deadline)
   }
 
-  async #send(checks: WireOp[], deadline: Deadline): Promise<readonly WireStep[]> {
+  async #send(checks: WireOp[], deadline: Deadline): Promise<readonly CheckStep[]> {
     this.#assertConnected()
     const node = await this.#whenUsable(firstKey(checks[0]!), deadline)
     // The wait may have outlasted a connection that was ready.

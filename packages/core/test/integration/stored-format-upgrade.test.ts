@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolvePolicy } from '../../src/policies.js'
 import { TOKEN_BUCKET_COMMAND } from '../../src/scripts/token-bucket.js'
 import { encodeBatchV2, TOKEN_BUCKET_V2_COMMAND, TOKEN_BUCKET_V2_LUA } from '../../src/scripts/token-bucket-v2.js'
+import { encodeBatchV3, TOKEN_BUCKET_V3_COMMAND, TOKEN_BUCKET_V3_LUA } from '../../src/scripts/token-bucket-v3.js'
 import { RedisStore } from '../../src/stores/redis-store.js'
 import type { CheckRequest } from '../../src/types.js'
 
-// Version 3 of the script keeps version 2's stored format (one integer per key, its arrival time
+// Versions 3 and 4 of the script keep version 2's stored format (one integer per key, its arrival time
 // in ns modulo 2^23 s, a TTL of the time until full): buckets written by an app still on the old
 // version answer exactly under the new one, and the other way round, so a rolling upgrade where
 // both run at once neither forgets nor double-counts a token.
@@ -22,6 +23,7 @@ let server: RedisServer
 let redis: Redis
 let store: RedisStore
 let v2: (numKeys: number, ...args: (string | number)[]) => Promise<unknown>
+let v3: (numKeys: number, ...args: (string | number)[]) => Promise<unknown>
 let n = 0
 const key = (): string => `upgrade:${++n}:{client}:default`
 
@@ -38,13 +40,57 @@ beforeAll(async () => {
   redis = server.client()
   redis.defineCommand(TOKEN_BUCKET_V2_COMMAND, { lua: TOKEN_BUCKET_V2_LUA })
   v2 = (redis as unknown as Record<string, typeof v2>)[TOKEN_BUCKET_V2_COMMAND]!.bind(redis)
+  redis.defineCommand(TOKEN_BUCKET_V3_COMMAND, { lua: TOKEN_BUCKET_V3_LUA })
+  v3 = (redis as unknown as Record<string, typeof v3>)[TOKEN_BUCKET_V3_COMMAND]!.bind(redis)
   store = new RedisStore(redis, BUDGET)
 })
 afterAll(async () => {
   await server.stop()
 })
 
-describe('stored format: version 2 and version 3 of the script share their buckets', () => {
+/** Version 3's reply for one check: per bucket its debt, or −1 − debt when it could not afford the cost. */
+async function checkV3(request: CheckRequest): Promise<number[]> {
+  const { keys, args } = encodeBatchV3([request], 0)
+  const raw = (await v3(keys.length, ...keys, ...args)) as number[]
+  expect(raw.length).toBe(1 + request.keys.length)
+  return raw.slice(1)
+}
+
+describe('stored format: version 3 and version 4 of the script share their buckets', () => {
+  it('registers version 4 under a new name, beside version 3', () => {
+    expect(TOKEN_BUCKET_COMMAND).toBe('sluiceTokenBucketV4')
+    expect(TOKEN_BUCKET_V3_COMMAND).not.toBe(TOKEN_BUCKET_COMMAND)
+  })
+
+  it('a bucket version 3 charged answers exactly under version 4, alone and in a batch, and back', async () => {
+    const k = key()
+    expect(await checkV3({ keys: [k], policies: [hourly], cost: 7 })).toEqual([7 * HOUR_NS])
+    const next = await store.check({ keys: [k], policies: [hourly], cost: 1 })
+    expect(next.buckets[0]).toMatchObject({ status: 'allowed', taken: true, remaining: 2 })
+    const [a, b] = await Promise.all([
+      store.check({ keys: [k], policies: [hourly], cost: 2 }),
+      store.check({ keys: [k], policies: [hourly], cost: 1 }),
+    ])
+    expect([a!.buckets[0]!.remaining, b!.admitted]).toEqual([0, false])
+    // Version 4's state, read by version 3: 10 tokens of debt, less the ms since.
+    const [back] = await checkV3({ keys: [k], policies: [hourly], cost: 1 })
+    expect(back!).toBeLessThan(0)
+    expect(-1 - back!).toBeGreaterThan(10 * HOUR_NS - 60_000_000_000)
+  })
+
+  it('a check of several buckets, one shadow, reads what version 3 wrote to each', async () => {
+    const h = key()
+    const d = key()
+    await checkV3({ keys: [h, d], policies: [hourly, daily], cost: 9 })
+    const reply = await store.check({ keys: [h, d], policies: [hourly, daily], cost: 2 })
+    expect(reply.buckets.map((x) => [x.status, x.remaining])).toEqual([
+      ['denied', 1],
+      ['allowed', 11],
+    ])
+  })
+})
+
+describe('stored format: version 2 and the current script share their buckets', () => {
   it('registers the new script under a new name, beside the old', () => {
     expect(TOKEN_BUCKET_COMMAND).not.toBe(TOKEN_BUCKET_V2_COMMAND)
     expect(typeof (redis as unknown as Record<string, unknown>)[TOKEN_BUCKET_COMMAND]).toBe('function')

@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TOKEN_BUCKET_LUA_TEST_CLOCK } from '../../src/scripts/token-bucket.js'
-import { decodeBatch, encodeBatch } from '../../src/scripts/wire.js'
+import { checkOp, decodeBatch, encodeBatch } from '../../src/scripts/wire.js'
 import { MemoryStore } from '../../src/stores/memory-store.js'
 import type { BucketReply, CheckReply, CheckStatus } from '../../src/types.js'
 
@@ -124,9 +124,9 @@ describe('token bucket: script and memory store against a reference model', () =
           const expected = referenceCheck(reference, enforce, nowUs * 1_000n, cost)
           const request = { keys: buckets.map((_, i) => `prop:{${id}}:${i}`), policies, cost }
           expect(memory.checkSync(request)).toEqual(expected)
-          const { keys, args } = encodeBatch([request], 0)
+          const { keys, args } = encodeBatch([checkOp(request)], 0)
           const raw = await script(keys.length, ...keys, ...args, String(nowUs / 1_000_000n), String(nowUs % 1_000_000n))
-          expect(decodeBatch(raw, [request]).steps[0]!.reply).toEqual(expected)
+          expect(decodeBatch(raw, [checkOp(request)]).steps[0]!.reply).toEqual(expected)
         }
       }),
       { numRuns: 150 },
@@ -186,10 +186,10 @@ describe('token bucket: a coalesced batch against the same checks one by one', (
             ),
           )
           const batch = requests.map((r) => r.request)
-          const { keys, args } = encodeBatch(batch, 0)
+          const { keys, args } = encodeBatch(batch.map(checkOp), 0)
           expect(new Set(keys).size).toBe(keys.length)
           const raw = await script(keys.length, ...keys, ...args, String(nowUs / 1_000_000n), String(nowUs % 1_000_000n))
-          expect(decodeBatch(raw, batch).steps.map((step) => step.reply)).toEqual(expected)
+          expect(decodeBatch(raw, batch.map(checkOp)).steps.map((step) => step.reply)).toEqual(expected)
         }
       }),
       { numRuns: 100 },

@@ -136,7 +136,7 @@ describe('@sluice/core types', () => {
     const route = limiter.forRoute(undefined, 'GET', '/')
     expectTypeOf(route).toEqualTypeOf<import('../../src/adapter.js').RouteLimiter<Req> | null>()
     // Undefined when `skip` exempted the request.
-    expectTypeOf(route!.check).returns.resolves.toEqualTypeOf<Decision | undefined>()
+    expectTypeOf(route!.check).returns.resolves.toEqualTypeOf<Decision<Req, unknown> | undefined>()
     expectTypeOf<Decision['result']>().toEqualTypeOf<RateLimitResult | undefined>()
     expectTypeOf<RateLimitResult['status']>().toEqualTypeOf<'allowed' | 'denied' | 'cost-exceeds-capacity'>()
     expectTypeOf(limiter.controls.stats()).toEqualTypeOf<SluiceStats>()

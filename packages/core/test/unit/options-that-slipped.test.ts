@@ -41,7 +41,7 @@ describe('options that slipped through', () => {
   })
 
   it('refuses a window of exactly the clock range, where an empty bucket would read as full', () => {
-    // 2^22 s at one token per 2^22 / 4 s: capacity × interval is exactly the bound.
+    // 2^21 s at one token per 2^21 / 4 s: capacity × interval is exactly the bound.
     const atBound = { capacity: 4, refillPerSecond: 4 / (MAX_WINDOW_NS / 1e9) }
     expect(() => resolvePolicy(atBound)).toThrow(expect.objectContaining({ option: 'capacity' }))
     expect(() => resolvePolicy({ ...atBound, capacity: 3 })).not.toThrow()

@@ -44,7 +44,7 @@ describe('doorOf', () => {
     const store = new RedisStore(client)
     const door = doorOf(store)
     expect(door).toMatchObject({ kind: 'redis', store })
-    expect(door.caps).toEqual({ canFail: true, settles: false, leases: true })
+    expect(door.caps).toEqual({ canFail: true, settles: true, leases: true })
     expect(typeof door.runLeases).toBe('function')
     expect(door.cached?.(check())).toBeUndefined()
   })
@@ -53,9 +53,26 @@ describe('doorOf', () => {
     const store = new MemoryStore({ clock: () => 0 })
     const door = doorOf(store)
     expect(door).toMatchObject({ kind: 'memory', store })
-    expect(door.caps).toEqual({ canFail: false, settles: false, leases: true })
+    expect(door.caps).toEqual({ canFail: false, settles: true, leases: true })
     const [reply] = await door.run([{ op: 'check', request: check() }], deadlineIn(100))
     expect(reply).toMatchObject({ admitted: true, buckets: [{ remaining: 1 }] })
+  })
+
+  it('runs a settle on a MemoryStore, and refuses one on a custom store (which cannot settle)', async () => {
+    const memory = doorOf(new MemoryStore({ clock: () => 0 }))
+    const request = check()
+    await memory.run([{ op: 'check', request }], deadlineIn(100))
+    const [settled] = await memory.run(
+      [{ op: 'settle', request: { keys: request.keys, policies: request.policies, delta: -1 } }],
+      deadlineIn(100),
+    )
+    expect(settled!.buckets[0]!.remaining).toBe(request.policies[0]!.capacity)
+    const custom = doorOf(customStore())
+    await expect(
+      custom.run([{ op: 'settle', request: { keys: ['a'], policies: request.policies, delta: 1 } }], deadlineIn(100)),
+    ).rejects.toMatchObject({
+      code: ErrorCodes.STORE_UNAVAILABLE,
+    })
   })
 
   it('runs a peek as a dry run, one reply per op, in order', async () => {
@@ -112,9 +129,10 @@ describe('assertCapabilities', () => {
     expect((thrown as Error).message).toMatch(/^@sluice: invalid option `policies\[0\]\.settle`: expected a store that /)
   })
 
-  it('refuses the built-in stores the same way, until they can (both hold leases)', () => {
+  it('lets the built-in stores through: both can settle and hold leases', () => {
     expect(() => assertCapabilities(door(new MemoryStore()), ['leases'], 'concurrency')).not.toThrow()
     expect(() => assertCapabilities(door(new RedisStore(client)), ['leases'], 'concurrency')).not.toThrow()
-    expect(() => assertCapabilities(door(new RedisStore(client)), ['settles'], 'settle')).toThrow(SluiceOptionError)
+    expect(() => assertCapabilities(door(new MemoryStore()), ['settles'], 'settle')).not.toThrow()
+    expect(() => assertCapabilities(door(new RedisStore(client)), ['settles'], 'settle')).not.toThrow()
   })
 })

@@ -1,0 +1,28 @@
+import type { ServerResponse } from 'node:http'
+
+/**
+ * Run `fn` exactly once when the response has ended: on `'close'`, which Node emits after a
+ * finish (sent in full) and on an abort (the client went away mid-stream, the handler failed
+ * and the socket was destroyed), or at once, in a microtask, when the response had already
+ * closed before the decision came (the connection dropped before the handler ran). The one
+ * response-end path of this adapter: every end step (a settle, a lease's release) goes through
+ * it. `fn` must not throw; if it does, the throw is swallowed rather than crash the process
+ * from an event listener.
+ */
+export function onResponseEnd(res: ServerResponse, fn: () => void): void {
+  let done = false
+  const run = (): void => {
+    if (done) return
+    done = true
+    try {
+      fn()
+    } catch {
+      // The response has gone: there is no one left to tell.
+    }
+  }
+  if (res.closed) {
+    queueMicrotask(run)
+    return
+  }
+  res.once('close', run)
+}
