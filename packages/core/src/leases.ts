@@ -77,6 +77,7 @@ export class LeaseKeeper {
   /** leaseMs → the open leases of that length, and their renewal timer. */
   readonly #periods = new Map<number, Period>()
   #lostCount = 0
+  #released = 0
 
   constructor(failover: Failover, logger: SluiceLogger, clock: () => number = () => performance.now()) {
     this.#failover = failover
@@ -84,11 +85,11 @@ export class LeaseKeeper {
     this.#clock = clock
   }
 
-  /** Leases open in this process (tests, the operator). */
-  get open(): number {
-    let n = 0
-    for (const period of this.#periods.values()) n += period.open.size
-    return n
+  /** Leases open in this process, released ones and lost ones: for `stats()`. */
+  get stats(): { readonly leasesOpen: number; readonly leasesReleased: number; readonly leasesLost: number } {
+    let open = 0
+    for (const period of this.#periods.values()) open += period.open.size
+    return { leasesOpen: open, leasesReleased: this.#released, leasesLost: this.#lostCount }
   }
 
   /**
@@ -164,6 +165,7 @@ export class LeaseKeeper {
   /** Send a lease's release, retried with backoff until the store has surely let it go by itself. */
   release(lease: Lease): Promise<void> {
     this.#untrack(lease)
+    this.#released++
     const ops: LeaseOp[] = lease.refs.map((ref) => ({ op: 'release' as const, lease: ref }))
     return new Promise<void>((resolve) => {
       let backoff = FIRST_BACKOFF_MS

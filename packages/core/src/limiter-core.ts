@@ -264,6 +264,7 @@ export class LimiterCore<Req> {
       shadowDenials: this.#shadowDenials,
       unknownIp: this.identity.unknownIp,
       ...this.settler.stats,
+      ...this.leases.stats,
     }
   }
 }

@@ -1061,4 +1061,10 @@ export interface SluiceStats extends LimiterStats {
   readonly settleRefundedTokens: number
   /** Tokens charged beyond reservations by applied settles, summed over requests. */
   readonly settleExtraTokens: number
+  /** In-flight leases this process holds open now (taken, not yet released): renewed while open. */
+  readonly leasesOpen: number
+  /** In-flight leases released (each once), since the limiter was made. */
+  readonly leasesReleased: number
+  /** In-flight leases found expired while still open (`SLUICE_LEASE_LOST`). */
+  readonly leasesLost: number
 }
