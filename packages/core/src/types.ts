@@ -486,7 +486,9 @@ export type PolicySource =
  */
 export interface TierSource<Req> {
   /** Tier name (1–64 of `A-Z a-z 0-9 _ . -`) → its policy, or several; a single policy is named after its tier unless it has a name. */
-  readonly tiers: Readonly<Record<string, PolicyOptions | ConcurrencyPolicyOptions | readonly AnyPolicyOptions[]>>
+  readonly tiers: Readonly<
+    Record<string, PolicyOptions | (Omit<ConcurrencyPolicyOptions, 'name'> & { readonly name?: string }) | readonly AnyPolicyOptions[]>
+  >
   /** The request's tier, one of `tiers`' names; any other answer is a 500 for that request. */
   readonly tier: (request: Req) => string | Promise<string>
   readonly concurrency?: never
