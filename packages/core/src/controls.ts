@@ -127,6 +127,13 @@ export function createControls<Req>(core: LimiterCore<Req>, own: Bindings<Req>):
     async peek(client: ClientRef & { readonly tier?: string }): Promise<RateLimitResult> {
       const clientId = clientIdOf(client, options.ipv6Subnet)
       const binding = own.tier(client.tier)
+      // A peek reads token buckets; an in-flight limit's slots are not part of it.
+      if (binding.policies.length === 0) {
+        throw new SluiceError(
+          ErrorCodes.INVALID_ARGUMENT,
+          '@sluice: peek() reads token buckets, and these policies have none (only in-flight limits)',
+        )
+      }
       const keys = core.keys(clientId, binding)
       const request = { keys, policies: binding.policies, cost: 1, dryRun: true }
       try {

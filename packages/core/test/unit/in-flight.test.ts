@@ -215,5 +215,10 @@ describe('a limiter with an in-flight limit (memory)', () => {
     expect((await own.controls.check({}, { key: 'k' })).allowed).toBe(true)
     expect((await own.controls.acquire({}, { key: 'k' })).allowed).toBe(false)
     await first.release()
+    // A peek reads the buckets only; with in-flight limits alone there is nothing to read.
+    expect((await own.controls.peek({ id: 'k' })).slots).toEqual([])
+    await expect(create({ name: 'x', concurrency: 1 }).controls.peek({ id: 'k' })).rejects.toMatchObject({
+      code: 'ERR_SLUICE_INVALID_ARGUMENT',
+    })
   })
 })
