@@ -51,6 +51,8 @@ export type {
   ResolvedConcurrencyPolicy,
   ResolvedPolicy,
   RouteLimitOptions,
+  SettleEvent,
+  SettleOption,
   SeveralPolicies,
   SkipOption,
   SkippedEvent,

@@ -22,7 +22,9 @@ export interface SluiceMetrics extends SluiceObserver {
  * Prometheus metrics through prom-client, as an observer to pass to the limiter's `observer`
  * option: requests by route, outcome and source (store or failure mode; `skipped` requests with
  * source `none`), policy checks by route, policy and result (shadow policies included), the
- * latency of store calls, and each store's circuit state (1 for the current state, 0 for the others).
+ * latency of store calls, each store's circuit state (1 for the current state, 0 for the others),
+ * and settles after the response: applied or dropped by route, and the tokens they refunded or
+ * charged beyond the reservation.
  *
  * The app passes its own prom-client module, so the metrics land in the very registry it serves,
  * and Sluice never loads prom-client itself (it stays an optional peer).
@@ -56,6 +58,18 @@ export function createMetrics(client: PromClientModule, options: SluiceMetricsOp
     labelNames: ['store', 'state'] as const,
     registers: [registry],
   })
+  const settles = new Counter({
+    name: `${prefix}settles_total`,
+    help: 'Costs settled after the response, by route and outcome (applied; dropped: the store failed, the reservation stands)',
+    labelNames: ['route', 'outcome'] as const,
+    registers: [registry],
+  })
+  const settleTokens = new Counter({
+    name: `${prefix}settle_tokens_total`,
+    help: 'Tokens applied settles refunded, or charged beyond the reservation (extra), per request, by route',
+    labelNames: ['route', 'direction'] as const,
+    registers: [registry],
+  })
   return {
     registry,
     decision({ route, decision }) {
@@ -73,7 +87,12 @@ export function createMetrics(client: PromClientModule, options: SluiceMetricsOp
     circuit({ store, state }) {
       for (const s of STATES) circuit.set({ store, state: s }, s === state ? 1 : 0)
     },
+    settle({ route, outcome, refundedTokens, extraTokens }) {
+      settles.inc({ route, outcome })
+      if (refundedTokens > 0) settleTokens.inc({ route, direction: 'refunded' }, refundedTokens)
+      if (extraTokens > 0) settleTokens.inc({ route, direction: 'extra' }, extraTokens)
+    },
   }
 }
 
-export type { CircuitEvent, DecisionEvent, SkippedEvent, SluiceObserver, StoreCallEvent } from './types.js'
+export type { CircuitEvent, DecisionEvent, SettleEvent, SkippedEvent, SluiceObserver, StoreCallEvent } from './types.js'

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { rateLimit } from '@sluice/express'
-import { DEGRADED_HEADER } from '@sluice/loadtest/policy'
+import { DEGRADED_HEADER, STREAM_PATH, STREAM_TOKEN, streamReservation } from '@sluice/loadtest/policy'
 import express, { type Express, type Request, type Response } from 'express'
 import type { Cluster, Redis } from 'ioredis'
 import { pino } from 'pino'
@@ -42,6 +42,23 @@ export function buildExpressApp(config: DemoConfig, redis: Redis | Cluster | und
   })
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.contentType).send(await metrics.text())
+  })
+  // A streamed answer of random length, at most the capacity: half the capacity reserved, the
+  // difference settled once the response has ended (an aborted stream pays for what it streamed).
+  const streamed = new WeakMap<object, number>()
+  const stream = limit.route(`GET ${STREAM_PATH}`, {
+    cost: streamReservation(config.capacity),
+    settle: (_req, res) => streamed.get(res) ?? 0,
+  })
+  app.get(STREAM_PATH, stream, (_req, res) => {
+    const length = 1 + Math.floor(Math.random() * config.capacity)
+    res.type('text/plain')
+    streamed.set(res, 0)
+    for (let i = 1; i <= length; i++) {
+      streamed.set(res, i)
+      res.write(STREAM_TOKEN)
+    }
+    res.end()
   })
   app.get('/', limit, (req, res) => {
     res.json({ instance: config.instanceId, remaining: req.rateLimit?.remaining })

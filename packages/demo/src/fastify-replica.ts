@@ -1,5 +1,6 @@
+import { Readable } from 'node:stream'
 import rateLimit from '@sluice/fastify'
-import { DEGRADED_HEADER } from '@sluice/loadtest/policy'
+import { DEGRADED_HEADER, STREAM_PATH, STREAM_TOKEN, streamReservation } from '@sluice/loadtest/policy'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import type { DemoConfig } from './config.js'
@@ -31,6 +32,21 @@ export async function buildFastifyApp(config: DemoConfig, redis: Redis | Cluster
   await app.register(rateLimit, limitOptions(config, redis, metrics.observer))
 
   app.get('/', async (request) => ({ instance: config.instanceId, remaining: request.rateLimit?.remaining }))
+  // A streamed answer of random length, at most the capacity: half the capacity reserved, the
+  // difference settled once the response has ended (an aborted stream pays for what it streamed).
+  const streamed = new WeakMap<object, number>()
+  const settle = (request: object): number => streamed.get(request) ?? 0
+  app.get(STREAM_PATH, { config: { rateLimit: { cost: streamReservation(config.capacity), settle } } }, async (request, reply) => {
+    const length = 1 + Math.floor(Math.random() * config.capacity)
+    streamed.set(request, 0)
+    async function* tokens() {
+      for (let i = 1; i <= length; i++) {
+        streamed.set(request, i)
+        yield STREAM_TOKEN
+      }
+    }
+    return reply.type('text/plain').send(Readable.from(tokens()))
+  })
   app.get('/health', { config: { rateLimit: false } }, async () => ({ status: 'ok', instance: config.instanceId }))
   app.get('/metrics', { config: { rateLimit: false } }, async (_request, reply) =>
     reply.type(metrics.contentType).send(await metrics.text()),

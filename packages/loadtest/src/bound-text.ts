@@ -1,4 +1,5 @@
 import { allowed, count, rate, seconds } from './format.js'
+import { SCENARIOS } from './scenarios.js'
 import type { Report } from './types.js'
 
 type BoundParts = Pick<Report, 'bound' | 'capacity' | 'refillPerSecond' | 'elapsedSeconds'>
@@ -23,10 +24,25 @@ export function arithmetic(r: Omit<BoundParts, 'bound'>, degradedAdmitted = 0): 
  * The per-client bound of a run in words: one client's formula, or for several the shared part
  * and how degraded admissions add to it.
  */
-export function runBound(r: Pick<Report, 'clients' | 'totals'> & BoundParts): string {
+export function runBound(r: Pick<Report, 'clients' | 'totals'> & BoundParts & Partial<Pick<Report, 'scenario' | 'load'>>): string {
+  if (r.scenario !== undefined && r.load !== undefined && SCENARIOS[r.scenario].measure === 'tokens')
+    return settledFormula({ ...r, load: r.load })
   if (r.clients.length === 1) return boundFormula(r, r.clients[0]!.degradedAdmitted)
   const shared = boundFormula(r)
   return r.totals.degradedAdmitted === 0 ? shared : `${shared} plus that client's own degraded admissions`
+}
+
+/**
+ * The settle scenario's bound in tokens and how it was computed, e.g. `262 tokens (100 + 50/s ×
+ * 2.0 s + 2 connections × 31 tokens of overshoot)`, with `+ 12 degraded tokens` when there were
+ * some (the client's degraded admissions, counted in tokens).
+ */
+export function settledFormula(r: Pick<Report, 'clients' | 'load'> & BoundParts): string {
+  const degraded = r.clients[0]?.degradedAdmitted ?? 0
+  const shared = r.capacity + r.refillPerSecond * r.elapsedSeconds
+  const overshoot = Math.round((r.bound - shared) / Math.max(1, r.load.connectionsPerClient))
+  const parts = `${arithmetic(r)} + ${count(r.load.connectionsPerClient)} connections × ${count(overshoot)} tokens of overshoot`
+  return `${count(Math.floor(r.bound + degraded))} tokens (${degraded === 0 ? parts : `${parts} + ${count(degraded)} degraded tokens`})`
 }
 
 /**

@@ -32,6 +32,26 @@ export function admissionBound(capacity: number, refillPerSecond: number, elapse
 }
 
 /**
+ * The most tokens one client may receive in `elapsedSeconds` when each answer reserves some tokens
+ * and is settled with its length afterwards (the settle scenario, issue 21): the bucket's
+ * `capacity + refillPerSecond × elapsedSeconds`, plus, for each of its `connections`, one
+ * answer's overshoot (the largest `largestOvershootTokens`: tokens streamed beyond the
+ * reservation, which may take the bucket below empty, down to its debt cap), plus the tokens of
+ * its degraded admissions (answered from a local fallback bucket, which took nothing from the
+ * shared one).
+ */
+export function settledBound(
+  capacity: number,
+  refillPerSecond: number,
+  elapsedSeconds: number,
+  connections: number,
+  largestOvershootTokens: number,
+  degradedTokens = 0,
+): number {
+  return admissionBound(capacity, refillPerSecond, elapsedSeconds) + connections * Math.max(0, largestOvershootTokens) + degradedTokens
+}
+
+/**
  * The least a saturated client is admitted when no token is lost: the full bucket, and what
  * refilled in the `limitedSeconds` between its first denial and its last, less the one token that
  * may still have been refilling, and less one for each of its `connections`: a request still in
@@ -120,7 +140,8 @@ export interface Verdict {
   readonly deniedShare: number
 }
 
-export function judge(clients: readonly ClientOutcome[], saturating: boolean): Verdict {
+/** `measure: 'tokens'` (the settle scenario): a run passes when every client stayed within its bound. */
+export function judge(clients: readonly ClientOutcome[], saturating: boolean, measure: 'requests' | 'tokens' = 'requests'): Verdict {
   const shares = clients.map((c) => (c.bound > 0 ? c.admitted / c.bound : 0))
   const requests = clients.reduce((n, c) => n + c.requests, 0)
   const limited = clients.reduce((n, c) => n + c.limited, 0)
@@ -131,7 +152,7 @@ export function judge(clients: readonly ClientOutcome[], saturating: boolean): V
   const deniedShare = requests > 0 ? limited / requests : 0
   const fewDenied = requests > 0 && deniedShare <= MAX_STEADY_DENIED_SHARE
   return {
-    pass: withinBound && (saturating ? nearBound : fewDenied),
+    pass: withinBound && (measure === 'tokens' || (saturating ? nearBound : fewDenied)),
     withinBound,
     nearBound,
     fewDenied,

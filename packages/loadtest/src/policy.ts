@@ -18,4 +18,22 @@ export const API_KEY_HEADER = 'x-api-key'
  */
 export const DEGRADED_HEADER = 'x-sluice-degraded'
 
+/**
+ * The demo's streamed route (issue 21): it reserves `streamReservation(capacity)` tokens, streams
+ * a random number of `STREAM_TOKEN`s (1 to the capacity), and settles with how many it streamed.
+ * The load test's `settle` scenario counts the tokens it received against the bound.
+ */
+export const STREAM_PATH = '/stream'
+export const STREAM_TOKEN = 'token\n'
+
+/**
+ * What the streamed route reserves: half the capacity, rounded up. An answer then overshoots its
+ * reservation by at most half the capacity, so the two connections of the settle scenario, each
+ * admitted with the bucket at ≥ 0, can take it at most its capacity below empty: within the debt
+ * cap, so no extra charge is ever clamped away and the bound holds however long the run.
+ */
+export function streamReservation(capacity: number): number {
+  return Math.ceil(capacity / 2)
+}
+
 export const DEFAULT_POLICY = Object.freeze({ capacity: 100, refillPerSecond: 50, keyMode: 'ip' as KeyMode })

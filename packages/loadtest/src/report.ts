@@ -1,4 +1,5 @@
-import { admissionBound, admissionFloor, type Interval, judge, stalledDenials } from './bound.js'
+import { admissionBound, admissionFloor, type Interval, judge, settledBound, stalledDenials } from './bound.js'
+import { streamReservation } from './policy.js'
 import { answeredLocally, type Sample } from './sample.js'
 import { SCENARIOS } from './scenarios.js'
 import { cumulativeAdmitted, percentiles, perSecond, windowOf } from './stats.js'
@@ -32,8 +33,15 @@ export function buildReport(input: ReportInput): Report {
   const { samples, capacity, refillPerSecond } = input
   const window = windowOf(samples)
   const elapsedSeconds = (window.endMs - window.startMs) / 1000
-  const bound = admissionBound(capacity, refillPerSecond, elapsedSeconds)
   const scenario = SCENARIOS[input.scenario]
+  const tokens = scenario.measure === 'tokens'
+  const connections = input.load.connectionsPerClient
+  // The settle scenario counts tokens received; an answer's overshoot is what it streamed beyond its reservation.
+  const reserved = streamReservation(capacity)
+  const largestOvershoot = tokens ? Math.max(0, ...samples.filter((s) => s.status === 200).map((s) => (s.tokens ?? 0) - reserved)) : 0
+  const bound = tokens
+    ? settledBound(capacity, refillPerSecond, elapsedSeconds, connections, largestOvershoot)
+    : admissionBound(capacity, refillPerSecond, elapsedSeconds)
 
   const clients = input.load.clients.map((c) => ({
     label: c.label,
@@ -56,9 +64,10 @@ export function buildReport(input: ReportInput): Report {
     const c = clients[s.client]!
     const local = answeredLocally(s, capacity)
     c.requests++
-    if (s.status === 200) c.admitted++
+    const worth = tokens ? (s.tokens ?? 0) : 1
+    if (s.status === 200) c.admitted += worth
     else if (s.status === 429) c.limited++
-    if (s.status === 200 && local) c.degradedAdmitted++
+    if (s.status === 200 && local) c.degradedAdmitted += worth
     if (s.status === 200) admissions[s.client]!.push({ sentMs: s.sentMs, receivedMs: s.receivedMs })
     if (local) {
       firstDegradedSentMs[s.client] = Math.min(firstDegradedSentMs[s.client]!, s.sentMs)
@@ -70,12 +79,15 @@ export function buildReport(input: ReportInput): Report {
     }
   }
   for (const [i, c] of clients.entries()) {
-    c.bound = admissionBound(capacity, refillPerSecond, elapsedSeconds, c.degradedAdmitted)
+    c.bound = tokens
+      ? settledBound(capacity, refillPerSecond, elapsedSeconds, connections, largestOvershoot, c.degradedAdmitted)
+      : admissionBound(capacity, refillPerSecond, elapsedSeconds, c.degradedAdmitted)
     c.share = c.bound > 0 ? c.admitted / c.bound : 0
     const limitedSeconds = firstDenialMs[i]! < Infinity ? (lastDeniedSentMs[i]! - firstDenialMs[i]!) / 1000 : undefined
     const degradedSeconds = firstDegradedSentMs[i]! < Infinity ? (lastDegradedMs[i]! - firstDegradedSentMs[i]!) / 1000 : 0
     const stalls = stalledDenials(sharedDenials[i]!, admissions[i]!, (capacity / refillPerSecond) * 1000, 1000 / refillPerSecond)
-    c.floor = admissionFloor(capacity, refillPerSecond, limitedSeconds, input.load.connectionsPerClient, degradedSeconds, stalls)
+    // Answers of random length leave no floor to speak of: the settle scenario is judged by its bound.
+    c.floor = tokens ? 0 : admissionFloor(capacity, refillPerSecond, limitedSeconds, connections, degradedSeconds, stalls)
   }
 
   const worstOff = clients.reduce((worst, c, i) => (c.admitted < clients[worst]!.admitted ? i : worst), 0)
@@ -84,7 +96,7 @@ export function buildReport(input: ReportInput): Report {
   const answered = samples.filter((s) => s.status !== 0)
   const admitted = answered.filter((s) => s.status === 200).length
   const limited = answered.filter((s) => s.status === 429).length
-  const verdict = judge(clients, scenario.saturating)
+  const verdict = judge(clients, scenario.saturating, scenario.measure)
 
   const report: Omit<Report, 'summary'> = {
     scenario: input.scenario,

@@ -2,7 +2,7 @@ import { DEFAULT_SOURCE, freshClients, loopbackTarget } from './clients.js'
 import { driveAutocannon } from './drivers/autocannon.js'
 import { driveHttp } from './drivers/http.js'
 import { untilBucketFull } from './full-bucket.js'
-import type { KeyMode } from './policy.js'
+import { type KeyMode, STREAM_PATH } from './policy.js'
 import { buildReport } from './report.js'
 import { Recorder } from './sample.js'
 import {
@@ -11,6 +11,7 @@ import {
   MANY_CLIENTS_CONNECTIONS,
   SCENARIO_NAMES,
   type ScenarioName,
+  SETTLE_CONNECTIONS,
   STEADY_SHARE,
   type StoreMode,
 } from './scenarios.js'
@@ -52,6 +53,8 @@ interface Plan extends Load {
   readonly driver: 'autocannon' | 'http'
   /** The clients connect from 127.0.0.1, keyed by IP: their bucket may not start full. */
   readonly sharedSource: boolean
+  /** The path asked for, when not the gateway URL's own: the settle scenario's streamed route. */
+  readonly path?: string
 }
 
 /** The steady client's whole requests per second: under the refill rate, never above capacity. */
@@ -79,6 +82,17 @@ function plan(o: LoadTestOptions, keyMode: KeyMode): Plan {
         ratePerSecond: steadyRate(o.capacity, o.refillPerSecond),
         driver: 'autocannon',
         sharedSource: keyMode === 'ip',
+      }
+    case 'settle':
+      // node:http, which reads each streamed answer to count its tokens; a fresh client, whose
+      // bucket starts full (the route shares the client's bucket with `/`).
+      return {
+        clients: freshClients(1, keyMode),
+        connectionsPerClient: SETTLE_CONNECTIONS,
+        ratePerSecond: undefined,
+        driver: 'http',
+        sharedSource: false,
+        path: STREAM_PATH,
       }
     case 'many-clients':
       // autocannon cannot pick a source address; distinct IPs need node:http agents.
@@ -140,8 +154,10 @@ export async function runLoadTest(options: LoadTestOptions): Promise<Report> {
     // A paced run sends its exact count: autocannon sends each second's requests at once, and a
     // last batch on the duration's boundary would land in a second of its own.
     const amount = load.ratePerSecond === undefined ? undefined : Math.round(load.ratePerSecond * options.durationSeconds)
-    if (load.driver === 'http') await driveHttp({ ...common, url })
-    else await driveAutocannon({ ...common, url: url.href, overallRate: load.ratePerSecond, amount })
+    if (load.driver === 'http') {
+      const target = load.path === undefined ? url : new URL(load.path, url)
+      await driveHttp({ ...common, url: target, countTokens: load.path === STREAM_PATH })
+    } else await driveAutocannon({ ...common, url: url.href, overallRate: load.ratePerSecond, amount })
   } finally {
     clearInterval(ticker)
   }

@@ -17,6 +17,8 @@ export interface Sample {
   readonly limit: number | undefined
   /** The replica said it answered from its local fallback bucket (`DEGRADED_HEADER`). */
   readonly degraded?: boolean
+  /** Tokens of a streamed answer received (the settle scenario), else undefined. */
+  readonly tokens?: number
 }
 
 /** The response headers a sample keeps. */
@@ -40,9 +42,10 @@ export class Recorder {
   }
 
   /** `sentAt` and `receivedAt` are `performance.now()` readings. */
-  record(client: number, sentAt: number, receivedAt: number, status: number, headers?: SampleHeaders): void {
+  record(client: number, sentAt: number, receivedAt: number, status: number, headers?: SampleHeaders, tokens?: number): void {
     if (this.full) return
     this.samples.push({
+      ...(tokens === undefined ? {} : { tokens }),
       client,
       sentMs: sentAt - this.origin,
       receivedMs: receivedAt - this.origin,

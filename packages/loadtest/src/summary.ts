@@ -1,5 +1,6 @@
 import { arithmetic, runBound } from './bound-text.js'
 import { allowed, count, percent, rate, seconds, times } from './format.js'
+import { SCENARIOS } from './scenarios.js'
 import type { Report } from './types.js'
 
 /** The verdict in one sentence, for someone who has never heard of token buckets. */
@@ -15,6 +16,15 @@ export function summarize(r: Omit<Report, 'summary'>): string {
   const worst = r.clients.reduce((a, b) => (b.share > a.share ? b : a), r.clients[0] ?? { admitted: 0, share: 0, degradedAdmitted: 0 })
   const limit = limitOf(worst.degradedAdmitted)
 
+  if (SCENARIOS[r.scenario].measure === 'tokens') {
+    const c = r.clients[0]
+    const got = `${count(c?.admitted ?? 0)} tokens of streamed answers`
+    const cap = `the ${runBound(r)} its bucket allows in ${seconds(r.elapsedSeconds)}: capacity + refill × time, plus one answer's overshoot per connection${(c?.degradedAdmitted ?? 0) > 0 ? ', plus the tokens answered from local fallback buckets' : ''}`
+    if (r.mode === 'local') return `WITHOUT A SHARED REDIS: a client received ${got}, ${times(c?.share ?? 0)} ${cap}.`
+    return v.withinBound
+      ? `PASS: a client received ${got} through ${replicas}, each answer settled after it ended: ${percent(c?.share ?? 0)} of ${cap}.`
+      : `FAIL: a client received ${got}, ${times(c?.share ?? 0)} ${cap}: settles were lost or applied twice.`
+  }
   if (!r.saturating) {
     const denied = `${count(r.totals.limited)} of ${count(r.totals.requests)} requests denied`
     if (!v.withinBound) return `FAIL: a client got ${count(worst.admitted)} requests through, ${times(worst.share)} ${limit}.`

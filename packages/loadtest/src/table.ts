@@ -36,7 +36,12 @@ export function formatTable(r: Report): string {
     '',
   ]
   const bound = runBound(r)
-  if (!r.saturating) {
+  if (SCENARIOS[r.scenario].measure === 'tokens') {
+    const c = r.clients[0]
+    lines.push(
+      `  received ${count(c?.admitted ?? 0)} tokens in ${count(r.totals.admitted)} streamed answers, of at most ${bound}: ${percent(c?.share ?? 0)}`,
+    )
+  } else if (!r.saturating) {
     lines.push(`  admitted ${count(r.totals.admitted)} of ${count(r.totals.requests)} requests; at most ${bound} were allowed`)
   } else if (r.clients.length === 1) {
     lines.push(`  admitted ${count(r.clients[0]!.admitted)} of at most ${bound}: ${percent(r.clients[0]!.share)}`)

@@ -101,4 +101,21 @@ describe('settle in the script', () => {
     // 3 tokens of debt and its own: 4 hours, less the refill since.
     expect(last!.buckets[0]!.retryAfterMs).toBeGreaterThan((4 * HOUR_NS - SLACK_NS) / 1e6)
   })
+
+  it('coalesces a settle with the checks of its turn into one script call (watched with MONITOR)', async () => {
+    const [a, b] = [key(), key()]
+    await check([a], [hourly], 4)
+    const monitor = await redis.monitor()
+    const scripts: string[] = []
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      const name = String(args[0]).toLowerCase()
+      if (name === 'evalsha' || name === 'eval') scripts.push(name)
+    })
+    await Promise.all([settle([a], [hourly], -2), check([b], [hourly], 1), check([a], [hourly], 1)])
+    // MONITOR lines are written before the reply; one more round trip makes sure they arrived.
+    await redis.ping()
+    await monitor.disconnect()
+    expect(scripts).toHaveLength(1)
+    expect((await peek([a], [hourly])).buckets[0]!.remaining).toBe(7)
+  })
 })

@@ -20,6 +20,8 @@ import type {
   RedisStoreOptions,
   RefillRate,
   RouteLimitOptions,
+  SettleEvent,
+  SettleOption,
   SluiceLogger,
   SluiceObserver,
   SluiceStats,
@@ -123,6 +125,34 @@ describe('@sluice/core types', () => {
     expectTypeOf<Deadline>().toExtend<number>()
     // The public Store stays as small as it was: check and kind, and two optional capabilities.
     expectTypeOf<keyof Store>().toEqualTypeOf<'check' | 'kind' | 'cached' | 'reset'>()
+  })
+
+  it('types settle: the option, its route override, the manual call, its event and counters', () => {
+    expectTypeOf<SettleOption<Req, { sent: number }>>().toEqualTypeOf<
+      (request: Req, reply: { sent: number }) => number | undefined | Promise<number | undefined>
+    >()
+    expectTypeOf<{ capacity: 1; refillPerSecond: 1; settle: (r: Req) => number }>().toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ capacity: 1; refillPerSecond: 1; settle: (r: Req) => string }>().not.toExtend<LimiterOptions<Req>>()
+    expectTypeOf<{ settle: (r: Req, reply: { sent: number }) => Promise<undefined> }>().toExtend<RouteLimitOptions<Req, { sent: number }>>()
+    const limiter = createLimiter<Req>({ capacity: 1, refillPerSecond: 1 })
+    expectTypeOf(limiter.controls.settle).toEqualTypeOf<(result: RateLimitResult, actualCost: number) => Promise<void>>()
+    expectTypeOf<SettleEvent>().toEqualTypeOf<{
+      readonly route: string
+      readonly outcome: 'applied' | 'dropped'
+      readonly refundedTokens: number
+      readonly extraTokens: number
+    }>()
+    expectTypeOf<SluiceObserver['settle']>().toEqualTypeOf<((event: SettleEvent) => void) | undefined>()
+    expectTypeOf<
+      Pick<SluiceStats, 'settlesApplied' | 'settlesDropped' | 'settlesFailed' | 'settleRefundedTokens' | 'settleExtraTokens'>
+    >().toEqualTypeOf<{
+      readonly settlesApplied: number
+      readonly settlesDropped: number
+      readonly settlesFailed: number
+      readonly settleRefundedTokens: number
+      readonly settleExtraTokens: number
+    }>()
+    expectTypeOf<Decision<Req, { sent: number }>['onEnd']>().toEqualTypeOf<((request: Req, reply: { sent: number }) => void) | undefined>()
   })
 
   it('types route overrides', () => {

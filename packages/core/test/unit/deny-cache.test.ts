@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { applyCheck } from '../../src/bucket.js'
+import { applyCheck, applySettle } from '../../src/bucket.js'
 import { resolvePolicy } from '../../src/policies.js'
 import { DENY_CACHE_MAX_AGE_MS, DenyCache } from '../../src/stores/deny-cache.js'
 import type { CheckRequest, CheckStep, ResolvedPolicy } from '../../src/types.js'
@@ -148,5 +148,31 @@ describe('DenyCache', () => {
     cache.answer(a) // a is now the most recently used
     cache.record(c, emptyBuckets(c), 0)
     expect([a, b, c].map((r) => cache.answer(r)?.admitted)).toEqual([false, undefined, false])
+  })
+
+  it("is brought up to date by this replica's settle: a refund answered from a stale denial never", () => {
+    const { clock, cache } = cacheAt()
+    const request = check(['k'])
+    const empty = emptyBuckets(request)
+    cache.record(request, empty, 0)
+    expect(cache.answer(request)?.admitted).toBe(false)
+    // A refund of 2 tokens: the bucket is full again, and the cache must not deny.
+    const settle = { keys: ['k'], policies: request.policies, delta: -2 }
+    cache.settled(settle, applySettle(empty.debtsNs, settle), clock.now())
+    expect(cache.answer(request)).toBeUndefined()
+    // An extra charge into debt is remembered: 3 tokens of debt, 4 s until one token fits.
+    const charged = applySettle([2 * perSecond.intervalNs], { keys: ['k'], policies: request.policies, delta: 2 })
+    cache.record(request, applyCheck(charged.debtsNs, request), clock.now())
+    cache.settled({ keys: ['k'], policies: request.policies, delta: 2 }, charged, clock.now())
+    expect(cache.answer(request)).toMatchObject({ admitted: false, buckets: [{ retryAfterMs: 3_000, remaining: 0 }] })
+  })
+
+  it('forgets, on a settle, every denial over other keys as well (whose debt it does not know)', () => {
+    const { cache } = cacheAt()
+    const both = check(['a', 'b'])
+    cache.record(both, emptyBuckets(both), 0)
+    const settle = { keys: ['a'], policies: [perSecond], delta: -1 }
+    cache.settled(settle, applySettle([perSecond.capacity * perSecond.intervalNs], settle), 0)
+    expect(cache.answer(both)).toBeUndefined()
   })
 })

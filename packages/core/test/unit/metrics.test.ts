@@ -103,4 +103,19 @@ describe('Prometheus metrics', () => {
     })
     await expect(limiter.forRoute(undefined, '*', '*')!.check({}, view)).resolves.toMatchObject({ outcome: 'allowed' })
   })
+
+  it('counts settles by route and outcome, and the tokens they refunded or charged beyond the reservation', async () => {
+    const registry = new Registry()
+    const metrics = createMetrics(promClient, { registry })
+    const limiter = createLimiter<object>({ logger: recordingLogger(), observer: metrics, capacity: 10, refillPerSecond: 0.001, cost: 4 })
+    const route = limiter.forRoute(undefined, 'GET', '/chat')!
+    const refund = await limiter.controls.check({}, { key: 'a', cost: 4 })
+    await limiter.controls.settle(refund, 1)
+    const extra = await limiter.controls.check({}, { key: 'b', cost: 4 })
+    await limiter.controls.settle(extra, 6)
+    expect(route).toBeDefined()
+    expect(await value(registry, 'sluice_settles_total', { route: 'manual', outcome: 'applied' })).toBe(2)
+    expect(await value(registry, 'sluice_settle_tokens_total', { route: 'manual', direction: 'refunded' })).toBe(3)
+    expect(await value(registry, 'sluice_settle_tokens_total', { route: 'manual', direction: 'extra' })).toBe(2)
+  })
 })

@@ -1,21 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { createLimiter } from '../../src/adapter.js'
 import { didYouMean } from '../../src/did-you-mean.js'
-import { ErrorCodes, type SluiceOptionError } from '../../src/index.js'
+import { ErrorCodes } from '../../src/index.js'
 import { MIGRATION_URL, PEER_OPTION_NAMES, peerWindowSeconds } from '../../src/peer-options.js'
-import type { LimiterOptions } from '../../src/types.js'
-
-const create = (options: object) => createLimiter(options as LimiterOptions<unknown>)
-
-function refused(run: () => unknown): SluiceOptionError {
-  try {
-    run()
-  } catch (error) {
-    return error as SluiceOptionError
-  }
-  throw new Error('accepted')
-}
+import { create, refused } from '../support/refused.js'
 
 // Both peers' option names, as their READMEs and types list them (allowList, global, skip, store,
 // redis, hook and ipv6Subnet are Sluice's own options too, so they are not here).

@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { createLimiter } from '../../src/adapter.js'
-import { ErrorCodes, type SluiceOptionError } from '../../src/index.js'
+import { ErrorCodes } from '../../src/index.js'
 import { resolvePolicy } from '../../src/policies.js'
 import { parseRefill } from '../../src/refill.js'
 import { requestView } from '../../src/request-view.js'
-import type { LimiterOptions, ResolvedPolicy } from '../../src/types.js'
-
-const create = (options: object) => createLimiter(options as LimiterOptions<unknown>)
-
-function refused(run: () => unknown): SluiceOptionError {
-  try {
-    run()
-  } catch (error) {
-    return error as SluiceOptionError
-  }
-  throw new Error('accepted')
-}
+import type { ResolvedPolicy } from '../../src/types.js'
+import { create, refused } from '../support/refused.js'
 
 describe('refill: a readable rate', () => {
   it.each([

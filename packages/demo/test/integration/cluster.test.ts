@@ -51,6 +51,19 @@ describe('three replicas behind nginx, sharing one Redis, keyed by IP', () => {
     expect(report.verdict.pass).toBe(true)
   }, 20_000)
 
+  it('holds a client streaming answers of random length, each settled after it ends, to its bucket in tokens', async () => {
+    const report = await runLoadTest({ gatewayUrl: cluster.gatewayUrl, scenario: 'settle', ...POLICY, durationSeconds: SECONDS })
+    const [client] = report.clients
+    // Refused as soon as its settled tokens overdrew the bucket: the limit is in tokens, not answers.
+    expect(client!.limited).toBeGreaterThan(0)
+    // More than one bucket's worth: the refill kept coming, and was spent in tokens.
+    expect(client!.admitted).toBeGreaterThan(POLICY.capacity)
+    // capacity + refill × t + one answer's overshoot per connection (and any degraded tokens).
+    expect(client!.admitted).toBeLessThanOrEqual(client!.bound)
+    expect(report.verdict.pass).toBe(true)
+    expect(report.summary).toMatch(/^PASS: a client received \d[\d,]* tokens of streamed answers/)
+  }, 20_000)
+
   it('keeps a client in its own bucket when it forges X-Forwarded-For', async () => {
     const network = `127.${randomInt(100, 255)}.${randomInt(0, 256)}`
     const client = `${network}.7`

@@ -43,6 +43,22 @@ describe('a mixed cluster: Fastify and Express replicas sharing one Redis', () =
     expectLocalAnswersAgree(scraped.bySource.local, report)
   }, 30_000)
 
+  it('settles streamed answers alike on both frameworks: one bucket, in tokens', async () => {
+    const report = await runLoadTest({
+      gatewayUrl: cluster.gatewayUrl,
+      scenario: 'settle',
+      keyMode: 'api-key',
+      ...POLICY,
+      durationSeconds: 3,
+    })
+    expect(report.replicas.map((r) => r.id)).toHaveLength(3)
+    const [client] = report.clients
+    expect(client!.limited).toBeGreaterThan(0)
+    expect(client!.admitted).toBeGreaterThan(POLICY.capacity)
+    expect(client!.admitted).toBeLessThanOrEqual(client!.bound)
+    expect(report.verdict.pass).toBe(true)
+  }, 30_000)
+
   it('answers alike from both frameworks', async () => {
     const started = performance.now()
     const answers = await Promise.all(cluster.replicas.map((r) => get(`http://127.0.0.1:${r.port}/`, { 'x-api-key': 'same-client' })))

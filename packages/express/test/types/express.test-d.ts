@@ -13,6 +13,22 @@ describe('@sluice/express types', () => {
     rateLimit({ capacity: 10, refillPerSecond: 1, key: { header: 'x-api-key', missing: 'deny' } })
   })
 
+  it('types settle with req and res, on the limiter and a route, and the middleware’s settle', () => {
+    const limit = rateLimit({
+      capacity: 10,
+      refillPerSecond: 1,
+      settle: (req, res) => {
+        expectTypeOf(req).toEqualTypeOf<Request>()
+        expectTypeOf(res.statusCode).toEqualTypeOf<number>()
+        return res.statusCode < 400 ? 1 : 0
+      },
+    })
+    limit.route('GET /stream', { settle: async () => undefined })
+    // @ts-expect-error: settle returns a number of tokens or undefined
+    rateLimit({ capacity: 10, refillPerSecond: 1, settle: () => 'ten' })
+    expectTypeOf(limit.settle).toEqualTypeOf<(result: RateLimitResult, actualCost: number) => Promise<void>>()
+  })
+
   it('types refill and allowList', () => {
     rateLimit({ capacity: 100, refill: '100/min', allowList: ['127.0.0.1', '10.0.0.0/8'] })
     rateLimit({

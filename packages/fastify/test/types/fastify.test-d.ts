@@ -15,6 +15,27 @@ describe('@sluice/fastify types', () => {
     expectTypeOf<SluiceFastifyOptions['key']>().extract<(request: FastifyRequest) => unknown>().not.toBeNever()
   })
 
+  it('types settle with the request and the reply, on the plugin and a route, and app.sluice.settle', () => {
+    app.register(rateLimit, {
+      capacity: 10,
+      refillPerSecond: 1,
+      settle: (request, reply) => {
+        expectTypeOf(request).toEqualTypeOf<FastifyRequest>()
+        expectTypeOf(reply.statusCode).toEqualTypeOf<number>()
+        return undefined
+      },
+    })
+    app.get(
+      '/stream',
+      { config: { rateLimit: { settle: async (_request, reply) => (reply.statusCode === 200 ? 3 : 0) } } },
+      async () => 'ok',
+    )
+    // @ts-expect-error: settle returns a number of tokens or undefined
+    app.register(rateLimit, { capacity: 10, refillPerSecond: 1, settle: () => 'ten' })
+    expectTypeOf(app.sluice.settle).parameters.toEqualTypeOf<[RateLimitResult, number]>()
+    expectTypeOf(app.sluice.settle).returns.toEqualTypeOf<Promise<void>>()
+  })
+
   it('takes a route override or false in config.rateLimit, and rejects true', () => {
     expectTypeOf<FastifyContextConfig['rateLimit']>().toEqualTypeOf<SluiceRouteConfig | undefined>()
     app.get('/search', { config: { rateLimit: { capacity: 3, refillPerSecond: 1, name: 'search' } } }, async () => 'ok')

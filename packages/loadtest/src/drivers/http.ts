@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http'
-import { API_KEY_HEADER } from '../policy.js'
+import { API_KEY_HEADER, STREAM_TOKEN } from '../policy.js'
 import { type Recorder, type SampleHeaders, sampleHeaders } from '../sample.js'
 import type { ClientIdentity } from '../types.js'
 
@@ -11,6 +11,8 @@ export interface HttpLoad {
   readonly durationSeconds: number
   readonly recorder: Recorder
   readonly signal?: AbortSignal
+  /** Count each answer's body in `STREAM_TOKEN`s (the settle scenario). */
+  readonly countTokens?: boolean
 }
 
 const REQUEST_TIMEOUT_MS = 5_000
@@ -21,10 +23,12 @@ function once(agent: Agent, load: HttpLoad, client: number): Promise<void> {
   const sentAt = performance.now()
   return new Promise((resolve) => {
     let done = false
+    let bytes = 0
     const finish = (status: number, headers: SampleHeaders | undefined): void => {
       if (done) return
       done = true
-      load.recorder.record(client, sentAt, performance.now(), status, headers)
+      const tokens = load.countTokens === true && status === 200 ? Math.floor(bytes / STREAM_TOKEN.length) : undefined
+      load.recorder.record(client, sentAt, performance.now(), status, headers, tokens)
       resolve()
     }
     const req = request(
@@ -34,7 +38,8 @@ function once(agent: Agent, load: HttpLoad, client: number): Promise<void> {
           const value = res.headers[name]
           return Array.isArray(value) ? value[0] : value
         })
-        res.resume()
+        if (load.countTokens === true) res.on('data', (chunk: Buffer) => (bytes += chunk.length))
+        else res.resume()
         res.once('end', () => finish(res.statusCode ?? 0, headers))
         res.once('error', () => finish(0, undefined))
       },

@@ -1,6 +1,5 @@
-import { TOKEN_BUCKET_LUA } from '../../scripts/token-bucket.js'
-import type { NodeRedisCluster, NodeRedisClusterNode, NodeRedisScriptOptions, StoreClient } from '../../types.js'
-import { isNoScript, TOKEN_BUCKET_SHA } from './node-redis.js'
+import type { NodeRedisCluster, NodeRedisClusterNode, StoreClient } from '../../types.js'
+import { scriptRunner } from './node-redis-script.js'
 import { SINGLE_NODE } from './single-node.js'
 
 /** Whether `value` is a node-redis cluster (`createCluster`): masters and slots, and no `isReady`. */
@@ -23,14 +22,6 @@ export function nodeRedisClusterAdapter(cluster: NodeRedisCluster): StoreClient 
     ended = true
   })
   const allReady = (): boolean => cluster.masters.every((m) => m.client === undefined || m.client.isReady)
-  const run = async (options: NodeRedisScriptOptions): Promise<unknown> => {
-    try {
-      return await cluster.evalSha(TOKEN_BUCKET_SHA, options)
-    } catch (error) {
-      if (!isNoScript(error)) throw error
-      return cluster.eval(TOKEN_BUCKET_LUA, options)
-    }
-  }
   return Object.freeze({
     family: 'node-redis',
     client: cluster,
@@ -44,7 +35,7 @@ export function nodeRedisClusterAdapter(cluster: NodeRedisCluster): StoreClient 
     onEnd: (listener: () => void) => void cluster.on('disconnect', listener),
     onError: (listener: (error: unknown) => void) => void cluster.on('error', listener),
     connect: () => Promise.resolve(),
-    runScript: (keys: readonly string[], args: readonly (string | number)[]) => run({ keys: [...keys], arguments: args.map(String) }),
+    runScript: scriptRunner(cluster),
     del: (keys: readonly string[]) => cluster.del([...keys]),
     nodeOfSlot: (slot: number) => {
       const master = cluster.slots[slot]?.master

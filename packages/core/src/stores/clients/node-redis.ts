@@ -1,10 +1,6 @@
-import { createHash } from 'node:crypto'
-import { TOKEN_BUCKET_LUA } from '../../scripts/token-bucket.js'
-import type { NodeRedisClient, NodeRedisScriptOptions, StoreClient } from '../../types.js'
+import type { NodeRedisClient, StoreClient } from '../../types.js'
+import { scriptRunner } from './node-redis-script.js'
 import { SINGLE_NODE } from './single-node.js'
-
-/** The script's SHA1, as Redis names it in `SCRIPT LOAD`, `EVALSHA` and `NOSCRIPT`. */
-export const TOKEN_BUCKET_SHA = createHash('sha1').update(TOKEN_BUCKET_LUA).digest('hex')
 
 /** Whether `value` is a node-redis client (`createClient`): a cluster has no `isReady`. */
 export function isNodeRedis(value: object): value is NodeRedisClient {
@@ -12,16 +8,8 @@ export function isNodeRedis(value: object): value is NodeRedisClient {
   return typeof v.evalSha === 'function' && typeof v.isReady === 'boolean' && typeof v.isOpen === 'boolean'
 }
 
-/** Redis's answer to EVALSHA for a script it does not hold. */
-export function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOSCRIPT')
-}
-
 /**
- * node-redis (`redis` v5). Its scripts are declared when a client is created, and this client
- * was made by the app, so the adapter does what ioredis's `defineCommand` does: `EVALSHA`, and
- * `EVAL` (which loads the script again) only when Redis answers `NOSCRIPT` after a restart, a
- * failover or `SCRIPT FLUSH`. Arguments go as strings. The app connects and closes the client;
+ * node-redis (`redis` v5), the script run by its SHA (node-redis-script.ts). The app connects and closes the client;
  * one the app has not connected yet is waited for, like any client that was never ready.
  */
 export function nodeRedisAdapter(client: NodeRedisClient): StoreClient {
@@ -29,14 +17,6 @@ export function nodeRedisAdapter(client: NodeRedisClient): StoreClient {
   client.on('end', () => {
     ended = true
   })
-  const run = async (options: NodeRedisScriptOptions): Promise<unknown> => {
-    try {
-      return await client.evalSha(TOKEN_BUCKET_SHA, options)
-    } catch (error) {
-      if (!isNoScript(error)) throw error
-      return client.eval(TOKEN_BUCKET_LUA, options)
-    }
-  }
   return Object.freeze({
     family: 'node-redis',
     client,
@@ -50,7 +30,7 @@ export function nodeRedisAdapter(client: NodeRedisClient): StoreClient {
     onError: (listener: (error: unknown) => void) => void client.on('error', listener),
     // The app connects a node-redis client; Sluice never does.
     connect: () => Promise.resolve(),
-    runScript: (keys: readonly string[], args: readonly (string | number)[]) => run({ keys: [...keys], arguments: args.map(String) }),
+    runScript: scriptRunner(client),
     del: (keys: readonly string[]) => client.del([...keys]),
     nodeOfSlot: () => SINGLE_NODE,
     nodes: () => [SINGLE_NODE],
