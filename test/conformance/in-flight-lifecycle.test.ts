@@ -236,6 +236,21 @@ describe.each(backends)('in-flight limits $name', (backend) => {
       expect((await get(`${app.url}/full`)).status).toBe(200)
     })
 
+    it('keeps the slot of a request that outlives leaseMs (1 s), renewed while it is open', async () => {
+      const s = new Scene()
+      const app = await start(s)
+      const slow = get(`${app.url}/slow`)
+      await s.entered(1)
+      // Two and a half leases later, renewed every third of one, the slot is still held.
+      await new Promise((resolve) => setTimeout(resolve, 2_500))
+      expect((await get(`${app.url}/full`)).status).toBe(429)
+      expect(app.stats()).toMatchObject({ leasesOpen: 1, leasesLost: 0 })
+      s.open()
+      expect((await slow).status).toBe(200)
+      await allReleased(app, 1)
+      expect((await get(`${app.url}/full`)).status).toBe(200)
+    }, 15_000)
+
     it('frees the slot of a response sent in full, once', async () => {
       const s = new Scene()
       const app = await start(s)
