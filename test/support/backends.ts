@@ -1,10 +1,12 @@
 import type { RedisClient } from '@sluice/core'
-import { startRedis, startRedisCluster } from '@sluice/harness'
+import { startRedis, startRedisCluster, startRedisSentinel } from '@sluice/harness'
+import { createSentinel } from 'redis'
 import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient } from './redis-clients.js'
 
 /**
  * Where the conformance suites keep their buckets: one Redis and a three-master Redis Cluster
- * through ioredis, both through node-redis, and one Redis through iovalkey. Each started server
+ * through ioredis, both through node-redis, one Redis through iovalkey, and a primary behind
+ * three Sentinels through ioredis and node-redis (`createSentinel`). Each started server
  * is the suite's own, stopped with `stop`.
  */
 export interface RedisBackend {
@@ -78,6 +80,33 @@ export const redisBackends: readonly { readonly name: string; start(): Promise<R
         stop: async () => {
           client.disconnect()
           await server.stop()
+        },
+      }
+    },
+  },
+  {
+    name: 'Redis Sentinel through ioredis',
+    async start(): Promise<RedisBackend> {
+      const sentinel = await startRedisSentinel()
+      const client = sentinel.client()
+      const primary = sentinel.node(await sentinel.primaryPort())
+      return { client, keys: (pattern) => primary.keys(pattern), stop: () => sentinel.stop() }
+    },
+  },
+  {
+    name: 'Redis Sentinel through node-redis',
+    async start(): Promise<RedisBackend> {
+      const sentinel = await startRedisSentinel()
+      const client = createSentinel({ name: sentinel.name, sentinelRootNodes: [...sentinel.sentinels] })
+      client.on('error', () => {})
+      await client.connect()
+      const primary = sentinel.node(await sentinel.primaryPort())
+      return {
+        client,
+        keys: (pattern) => primary.keys(pattern),
+        stop: async () => {
+          await client.destroy()
+          await sentinel.stop()
         },
       }
     },

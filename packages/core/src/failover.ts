@@ -1,5 +1,6 @@
-import { CircuitBreaker, type MillisClock } from './circuit-breaker.js'
+import type { CircuitBreaker, MillisClock } from './circuit-breaker.js'
 import { ErrorCodes, failureText, SluiceError } from './errors.js'
+import { NodeBreakers } from './node-breakers.js'
 import { notify } from './observer.js'
 import { checkedReply } from './store-reply.js'
 import { MemoryStore } from './stores/memory-store.js'
@@ -83,7 +84,8 @@ export function localShare(policy: ResolvedPolicy, replicas: number, cost: numbe
 export class Failover {
   readonly #door: StoreDoor
   readonly #options: FailoverOptions
-  readonly #breaker: CircuitBreaker
+  /** One breaker per node the door's calls go to (store-door.ts's `nodeOf`). */
+  readonly #breakers: NodeBreakers
   readonly #warn: WarnThrottle
   readonly #local: MemoryStore
   readonly #clock: MillisClock
@@ -95,10 +97,8 @@ export class Failover {
     this.#door = door
     this.#options = options
     this.#clock = options.clock ?? (() => performance.now())
-    const store = door.breakerKey
-    this.#breaker = new CircuitBreaker(options.circuitBreaker, this.#clock, (state) =>
-      notify(options.observer, 'circuit', { store, state }),
-    )
+    const store = door.kind
+    this.#breakers = new NodeBreakers(options.circuitBreaker, this.#clock, (state) => notify(options.observer, 'circuit', { store, state }))
     // The gauge's first value: a store that can fail starts closed.
     if (door.caps.canFail) notify(options.observer, 'circuit', { store, state: 'closed' })
     this.#warn = new WarnThrottle(options.logger, WarningCodes.STORE_UNAVAILABLE, undefined, this.#clock)
@@ -144,14 +144,14 @@ export class Failover {
       storeAnswers: this.#storeAnswers,
       degradedAnswers: this.#degradedAnswers,
       storeErrors: this.#storeErrors,
-      circuit: this.#breaker.state,
+      circuit: this.#breakers.state,
     }
   }
 
   /** A failed store call (or a broken `cached()`), counted and timed; what the warning says of it. */
-  #failed(started: number, route: string, error: unknown): string {
+  #failed(breaker: CircuitBreaker, started: number, route: string, error: unknown): string {
     this.#observe(started, route, error instanceof SluiceError && error.code === ErrorCodes.STORE_TIMEOUT ? 'timeout' : 'error')
-    this.#breaker.failure()
+    breaker.failure()
     this.#storeErrors++
     return failureText(error)
   }
@@ -171,6 +171,9 @@ export class Failover {
       return { reply: reply!, policies: request.policies, source: 'store', ...withSlots }
     }
     let reason = 'circuit open'
+    // The breaker of the node this check goes to: a dead Cluster master's opens, the others' stay closed.
+    const node = door.nodeOf(request)
+    const breaker = this.#breakers.of(node)
     // A store's own answers, cached or not, are checked field by field: one that throws or
     // answers nonsense has failed, and the failure mode answers.
     if (door.cached !== undefined) {
@@ -183,37 +186,38 @@ export class Failover {
           return { reply, policies: request.policies, source: 'store', ...withSlots }
         }
       } catch (error) {
-        return this.#degraded(request, this.#failed(started, route, error), slots)
+        return this.#degraded(request, breaker, node, this.#failed(breaker, started, route, error), slots)
       }
     }
-    if (this.#breaker.allow()) {
+    if (breaker.allow()) {
       const started = this.#started()
       try {
         const [answer] = await door.run(ops, deadline)
         const reply = checkedReply(answer, request, door.kind)
         this.#observe(started, route, 'ok')
-        this.#breaker.success()
+        breaker.success()
         this.#storeAnswers++
         return { reply, policies: request.policies, source: 'store', ...withSlots }
       } catch (error) {
-        reason = this.#failed(started, route, error)
+        reason = this.#failed(breaker, started, route, error)
       }
     }
-    return this.#degraded(request, reason, slots)
+    return this.#degraded(request, breaker, node, reason, slots)
   }
 
   /**
    * Renew or release leases by `deadline`: a lease taken by the failure mode (`local`) in this
-   * replica's own memory, any other through the door. Not counted against the breaker (the
-   * checks are its measure), but sent nowhere while it is open: the caller retries later.
-   * Rejects when the store fails.
+   * replica's own memory, any other through the door. Not counted against the breakers (the
+   * checks are their measure), but sent nowhere while its node's is open: the caller retries
+   * later. Rejects when the store fails.
    */
   leases(ops: readonly LeaseOp[], local: boolean, deadline: Deadline): Promise<boolean[]> {
     if (local) return Promise.resolve(this.#local.runLeasesSync(ops))
     const door = this.#door
-    if (door.runLeases === undefined)
+    if (door.runLeases === undefined) {
       return Promise.reject(new SluiceError(ErrorCodes.STORE_UNAVAILABLE, '@sluice: the store holds no leases'))
-    if (this.#breaker.state === 'open') {
+    }
+    if (door.caps.canFail && ops.some((op) => this.#breakers.of(door.nodeOf({ keys: [op.lease.key] })).state === 'open')) {
       return Promise.reject(new SluiceError(ErrorCodes.STORE_UNAVAILABLE, '@sluice: the circuit is open; nothing was sent'))
     }
     return door.runLeases(ops, deadline)
@@ -222,19 +226,21 @@ export class Failover {
   /**
    * A settle of a check this guard answered: `local` when the local buckets answered it (they
    * get the settle), else the store's buckets, or nothing: a store answer is never settled
-   * locally. Sent only while the circuit is closed (a probe is a check's), by `deadline`; past
+   * locally. Sent only while its node's circuit is closed (a probe is a check's), by `deadline`; past
    * it refused unsent, so an undefined answer means provably not applied. Never rejects.
    */
   async settle(request: SettleRequest, local: boolean, deadline: Deadline): Promise<CheckReply | undefined> {
     if (local) return this.#local.settleSync(request)
     const door = this.#door
-    if (door.caps.canFail && this.#breaker.state !== 'closed') return undefined
+    // The breaker of the node the settle goes to, as its check's.
+    const breaker = door.caps.canFail ? this.#breakers.of(door.nodeOf(request)) : undefined
+    if (breaker !== undefined && breaker.state !== 'closed') return undefined
     try {
       const [reply] = await door.run([{ op: 'settle', request }], deadline)
       return reply
     } catch {
-      if (door.caps.canFail) {
-        this.#breaker.failure()
+      if (breaker !== undefined) {
+        breaker.failure()
         this.#storeErrors++
       }
       return undefined
@@ -242,7 +248,13 @@ export class Failover {
   }
 
   /** The failure mode's answer, said out loud (rate-limited) and counted. */
-  #degraded(request: PolicyCheck, reason: string, slots?: readonly ResolvedConcurrencyPolicy[]): GuardedReply {
+  #degraded(
+    request: PolicyCheck,
+    breaker: CircuitBreaker,
+    node: string,
+    reason: string,
+    slots?: readonly ResolvedConcurrencyPolicy[],
+  ): GuardedReply {
     this.#degradedAnswers++
     const { mode, timeoutMs } = this.#options
     // What the store's client last said (ECONNREFUSED, NOAUTH, CLUSTERDOWN…): the real cause
@@ -255,7 +267,8 @@ export class Failover {
       {
         store: this.#door.kind,
         failureMode: mode,
-        circuit: this.#breaker.state,
+        circuit: breaker.state,
+        ...(node === this.#door.kind ? {} : { node }),
         reason,
         ...(cause === undefined ? {} : { cause }),
         timeoutMs,

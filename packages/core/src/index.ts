@@ -40,6 +40,7 @@ export type {
   NodeRedisCluster,
   NodeRedisClusterNode,
   NodeRedisScriptOptions,
+  NodeRedisSentinel,
   Outcome,
   PolicyOptions,
   PolicyResult,

@@ -22,9 +22,10 @@ export interface SluiceMetrics extends SluiceObserver {
  * Prometheus metrics through prom-client, as an observer to pass to the limiter's `observer`
  * option: requests by route, outcome and source (store or failure mode; `skipped` requests with
  * source `none`), policy checks by route, policy and result (shadow policies included), the
- * latency of store calls, each store's circuit state (1 for the current state, 0 for the others),
- * and settles after the response: applied or dropped by route, and the tokens they refunded or
- * charged beyond the reservation.
+ * latency of store calls, each store's circuit state (1 for the current state, 0 for the others;
+ * on a Cluster, the worst master's: one gauge per store, not per node, whose labels would come and
+ * go with failovers), and settles after the response: applied or dropped by route, and the tokens
+ * they refunded or charged beyond the reservation.
  *
  * The app passes its own prom-client module, so the metrics land in the very registry it serves,
  * and Sluice never loads prom-client itself (it stays an optional peer).
@@ -54,7 +55,7 @@ export function createMetrics(client: PromClientModule, options: SluiceMetricsOp
   })
   const circuit = new Gauge({
     name: `${prefix}circuit_state`,
-    help: "The store's circuit breaker: 1 for its current state, 0 for the others",
+    help: "The store's circuit (its worst node's on a Cluster): 1 for its current state, 0 for the others",
     labelNames: ['store', 'state'] as const,
     registers: [registry],
   })

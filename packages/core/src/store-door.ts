@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot'
 import { ErrorCodes, SluiceError, SluiceOptionError } from './errors.js'
 import { adapterOf } from './stores/clients/index.js'
 import { MemoryStore } from './stores/memory-store.js'
@@ -52,13 +53,22 @@ function memoryDoor(store: MemoryStore): StoreDoor {
       store.forget(keys)
       return Promise.resolve()
     },
-    breakerKey: store.kind,
+    nodeOf: () => store.kind,
   })
 }
 
 function redisDoor(store: RedisStore): StoreDoor {
   // The store's connection, the one state every store on its client shares (and its error listener).
-  const connection = connectionOf(adapterOf(store.client))
+  const client = adapterOf(store.client)
+  const connection = connectionOf(client)
+  // A check's node is its first key's slot owner, as the batcher's lanes have it (all of one
+  // client's keys share a hash tag): a breaker per master.
+  const kind = store.kind
+  const nodeOf = client.isCluster
+    ? // A check of in-flight limits alone has no bucket: its first slot set names the node.
+      (request: { readonly keys: readonly string[]; readonly slots?: readonly { readonly key: string }[] }) =>
+        client.nodeOfSlot(calculateSlot(request.keys[0] ?? request.slots![0]!.key))
+    : () => kind
   const one = (op: StoreOp, deadline: Deadline): Promise<CheckReply> =>
     op.op === 'settle' ? store.settleWithin(op.request, deadline) : store.checkWithin(requestOf(op), deadline)
   return Object.freeze({
@@ -70,7 +80,7 @@ function redisDoor(store: RedisStore): StoreDoor {
       ops.length === 1 ? one(ops[0]!, deadline).then((reply) => [reply]) : Promise.all(ops.map((op) => one(op, deadline))),
     runLeases: (ops: readonly LeaseOp[], deadline: Deadline) => store.leasesWithin(ops, deadline),
     reset: (keys: readonly string[], deadline: Deadline) => store.resetWithin(keys, deadline),
-    breakerKey: store.kind,
+    nodeOf,
     cause: () => connection.cause,
     onFirstSignal: (listener: (signal: StoreSignal) => void) => connection.onFirstSignal(listener),
   })
@@ -92,7 +102,7 @@ function customDoor(store: Store): StoreDoor {
     run: (ops: readonly StoreOp[], deadline: Deadline) => withTimeout(Promise.all(ops.map(one)), deadline),
     reset: (keys: readonly string[], deadline: Deadline) =>
       store.reset === undefined ? cannotReset(store.kind) : withTimeout(resetNow(keys), deadline),
-    breakerKey: store.kind,
+    nodeOf: () => store.kind,
   })
 }
 

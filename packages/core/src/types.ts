@@ -200,8 +200,11 @@ export interface StoreDoor {
   runLeases?(ops: readonly LeaseOp[], deadline: Deadline): Promise<boolean[]>
   /** Delete these buckets by `deadline`; rejects with ERR_SLUICE_STORE_UNAVAILABLE for a store that cannot. */
   reset(keys: readonly string[], deadline: Deadline): Promise<void>
-  /** Which circuit breaker answers for this door's calls: one per store today, room for one per node. */
-  readonly breakerKey: string
+  /**
+   * The node a check goes to, which names the circuit breaker that answers for it: a Cluster
+   * master (`host:port`, as the batcher's lanes are keyed), or the store's kind for a store of one node.
+   */
+  nodeOf(request: { readonly keys: readonly string[]; readonly slots?: readonly { readonly key: string }[] }): string
   /** Why the store cannot be reached, when its client said (the Redis client's last error since it was ready). */
   readonly cause?: () => string | undefined
   /** Tell `listener` once whether the store was first reached or failing (the Redis client's first `ready` or error). */
@@ -340,6 +343,11 @@ export interface NodeRedisCluster {
   evalSha(sha: string, options: NodeRedisScriptOptions): Promise<unknown>
   eval(script: string, options: NodeRedisScriptOptions): Promise<unknown>
   del(keys: string[]): Promise<unknown>
+  /**
+   * Its slot map (node-redis 5's, declared in its types): `rediscover` reads the map again from a
+   * node. node-redis does so only on `MOVED`, which a dead master never sends.
+   */
+  readonly _slots?: { rediscover(startWith: never): Promise<void> }
   /** A master's own client, whose TIME is that node's clock. */
   nodeClient(node: NodeRedisClusterNode): Promise<{ time(): Promise<readonly (number | string)[]> }>
 }
@@ -349,7 +357,26 @@ export interface NodeRedisCluster {
  * a node-redis client or cluster. Its family is told apart once, when the store is made; a value that is
  * none of them is a coded option error (`ERR_SLUICE_INVALID_OPTION`).
  */
-export type RedisClient = IoRedisClient | NodeRedisClient | NodeRedisCluster
+/**
+ * A node-redis Sentinel client (`createSentinel` from `redis` v5), connected by the app: it asks
+ * the Sentinels for the primary and moves to the new one on a failover (`topology-change`).
+ */
+export interface NodeRedisSentinel {
+  readonly isOpen: boolean
+  readonly isReady: boolean
+  on(event: 'topology-change', listener: (event: { readonly type: string }) => void): unknown
+  on(event: 'error', listener: (error: unknown) => void): unknown
+  evalSha(sha: string, options: NodeRedisScriptOptions): Promise<unknown>
+  eval(script: string, options: NodeRedisScriptOptions): Promise<unknown>
+  del(keys: string[]): Promise<unknown>
+  time(): Promise<readonly (number | string)[]>
+  /** The primary it writes to now. */
+  getMasterNode(): { readonly host: string; readonly port: number } | undefined
+  /** A lease on a primary connection (what tells a Sentinel client apart from a plain one). */
+  acquire(): Promise<unknown>
+}
+
+export type RedisClient = IoRedisClient | NodeRedisClient | NodeRedisCluster | NodeRedisSentinel
 
 /** Which adapter speaks to a client (stores/clients/). */
 export type ClientFamily = 'ioredis' | 'node-redis'
@@ -370,6 +397,14 @@ export interface StoreClient {
   status(): string
   /** Ready, but the server has half-closed the socket and the client has not noticed yet. */
   halfClosed(): boolean
+  /**
+   * A cluster client whose connection to `node` is down while the others are up (a master that
+   * died, before its replica takes its slots): a call to it would wait in that node's offline
+   * queue. False only where the client says so (node-redis); the calls' deadlines cover the rest.
+   * Asking prompts a node-redis cluster to read its slot map again (a dead master's replica may
+   * own its slots by now).
+   */
+  nodeDown(node: string): boolean
   onReady(listener: () => void): void
   onEnd(listener: () => void): void
   /** The client's errors: why it cannot be used (listening also keeps an unheard `error` event from being printed or thrown). */
@@ -1024,9 +1059,12 @@ export interface SkippedEvent {
   readonly route: string
 }
 
-/** A circuit breaker's new state. */
+/**
+ * A store's circuit state changed: its worst node's breaker (a Cluster has one per master), so
+ * `open` while any node's circuit is open, `half-open` while one probes and none is open.
+ */
 export interface CircuitEvent {
-  /** The store the breaker guards (its kind: `redis`, or a custom store's). */
+  /** The store the breakers guard (its kind: `redis`, or a custom store's). */
   readonly store: string
   readonly state: BreakerState
 }

@@ -26,4 +26,5 @@ export {
   stopProcess,
 } from './process.js'
 export { type RedisClusterServer, startRedisCluster } from './redis-cluster.js'
+export { type RedisSentinelOptions, type RedisSentinelServer, startRedisSentinel } from './redis-sentinel.js'
 export { type RedisServer, startRedis } from './redis-server.js'

@@ -47,11 +47,15 @@ async function untilInfo(what: string, read: () => Promise<string>, ok: (info: s
 
 /**
  * Start `masters × (1 + replicas)` cluster-enabled redis-servers and join them with
- * `redis-cli --cluster create` (which assigns the first `masters` nodes as masters).
+ * `redis-cli --cluster create` (which assigns the first `masters` nodes as masters). `args` add to
+ * or override every node's settings (e.g. `['--cluster-require-full-coverage', 'no']`).
  */
-export async function startRedisCluster(options: { masters?: number; replicas?: number } = {}): Promise<RedisClusterServer> {
+export async function startRedisCluster(
+  options: { masters?: number; replicas?: number; args?: readonly string[] } = {},
+): Promise<RedisClusterServer> {
   const masters = options.masters ?? 3
   const replicas = options.replicas ?? 0
+  const extraArgs = options.args ?? []
   const serverBin = findBinary('redis-server')
   const cliBin = findBinary('redis-cli')
   const dir = await mkdtemp(join(tmpdir(), 'sluice-cluster-'))
@@ -66,7 +70,7 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
         // past 65535.
         const bus = await freePort()
         const args = ['--cluster-enabled', 'yes', '--cluster-port', String(bus), '--cluster-config-file', `nodes-${p}.conf`]
-        return spawnRedis(serverBin, p, [...args, '--cluster-node-timeout', '2000', '--dir', dir])
+        return spawnRedis(serverBin, p, [...args, '--cluster-node-timeout', '2000', '--dir', dir, ...extraArgs])
       })
       ports.push(port)
       children.push(child)

@@ -47,6 +47,11 @@ export class RedisClock {
     }
   }
 
+  /** Forget what was learned of `node`: it may be another server now (a new primary behind Sentinel). */
+  forget(node: string): void {
+    this.#estimates.delete(node)
+  }
+
   /** Whether anything is known of `node`'s clock: a call to it can carry a deadline. */
   knows(node: string): boolean {
     return this.#estimates.has(node)

@@ -44,6 +44,10 @@ export class RedisConnection {
     this.wasReady = client.status() === 'ready'
     if (this.wasReady) this.#readClocks()
     client.onReady(() => {
+      // A client of one node that is ready again may be on another server: Sentinel's new
+      // primary, whose clock is not the old one's. Its first check waits for its own reading.
+      // (A cluster's nodes are named by address: a new master is a node never read.)
+      if (this.wasReady && !client.isCluster) this.clock.forget(SINGLE_NODE)
       this.wasReady = true
       this.#lastError = undefined
       this.#signal({ reached: true })

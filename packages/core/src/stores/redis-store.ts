@@ -143,6 +143,10 @@ export class RedisStore implements Store {
     const node = await this.#whenUsable(firstKey(checks[0]!), deadline)
     // The wait may have outlasted a connection that was ready.
     this.#assertConnected()
+    // One master of a cluster down: its keys are refused unsent, the others' go.
+    if (this.#client.nodeDown(node)) {
+      throw new SluiceError(ErrorCodes.STORE_UNAVAILABLE, `@sluice: the Redis node ${node} is reconnecting; nothing was sent`)
+    }
     // The deadline in Redis time, converted here at the wire; 0 while the node's clock is unknown.
     const deadlineUs = this.#connection.clock.deadlineUs(node, deadline)
     if (deadlineUs === 0) throw refused('queued')

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis'
 import type { Redis as Valkey, Cluster as ValkeyCluster } from 'iovalkey'
-import type { createClient, createCluster, RedisClientType, RedisDefaultModules, RedisFunctions, RedisScripts } from 'redis'
+import type { createClient, createCluster, createSentinel, RedisClientType, RedisDefaultModules, RedisFunctions, RedisScripts } from 'redis'
 import { describe, expectTypeOf, it } from 'vitest'
 import { createLimiter } from '../../src/adapter.js'
 import type { SluiceDeniedError } from '../../src/errors.js'
@@ -14,6 +14,7 @@ import type {
   ManualCheckOptions,
   NodeRedisClient,
   NodeRedisCluster,
+  NodeRedisSentinel,
   ProblemDetails,
   RateLimitResult,
   RedisClient,
@@ -113,7 +114,9 @@ describe('@sluice/core types', () => {
     expectTypeOf<ReturnType<typeof createCluster>>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
     expectTypeOf<Redis>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
     expectTypeOf<Cluster>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
-    expectTypeOf<RedisClient>().toEqualTypeOf<IoRedisClient | NodeRedisClient | NodeRedisCluster>()
+    expectTypeOf<ReturnType<typeof createSentinel>>().toExtend<NodeRedisSentinel>()
+    expectTypeOf<ReturnType<typeof createSentinel>>().toExtend<NonNullable<LimiterOptions<Req>['redis']>>()
+    expectTypeOf<RedisClient>().toEqualTypeOf<IoRedisClient | NodeRedisClient | NodeRedisCluster | NodeRedisSentinel>()
   })
 
   it('gives a RedisStore a time budget of its own, and every door a reset by a deadline', () => {

@@ -60,7 +60,7 @@ function ownDoor(run: (ops: readonly StoreOp[], deadline: Deadline) => Promise<C
     caps: { canFail: true, settles: false, leases: false },
     run,
     reset: () => Promise.resolve(),
-    breakerKey: 'door',
+    nodeOf: () => 'door',
   }
 }
 
@@ -367,6 +367,61 @@ describe('Failover: the circuit breaker', () => {
     probe.resolve(await store.answer(request()))
     await expect(probing).resolves.toMatchObject({ source: 'store' })
     expect(failover.stats.circuit).toBe('closed')
+  })
+})
+
+describe('Failover: a circuit breaker per node', () => {
+  /** A door onto two nodes, told apart by a key's first letter; node `a` is down. */
+  function twoNodes() {
+    const buckets = new MemoryStore({ clock: () => 0 })
+    const calls = { a: 0, b: 0 }
+    const node = (r: { readonly keys: readonly string[] }): 'a' | 'b' => (r.keys[0]!.startsWith('a') ? 'a' : 'b')
+    const door: StoreDoor = {
+      ...ownDoor((ops) =>
+        Promise.all(
+          ops.map((op) => {
+            calls[node(op.request)]++
+            return node(op.request) === 'a' ? down() : buckets.check(op.request as CheckRequest)
+          }),
+        ),
+      ),
+      nodeOf: node,
+    }
+    return { door, calls }
+  }
+
+  it("opens a dead node's circuit only: keys on the other nodes keep the store's answers", async () => {
+    const { door, calls } = twoNodes()
+    const states: string[] = []
+    const { failover, logger } = guard(door, { observer: { circuit: (event) => states.push(event.state) } })
+    for (let i = 0; i < 10; i++) {
+      await expect(failover.check(request(`a${i}`), due())).resolves.toMatchObject({ source: 'local' })
+      await expect(failover.check(request(`b${i}`), due())).resolves.toMatchObject({ source: 'store' })
+    }
+    expect(calls).toEqual({ a: breakerOptions.failureThreshold, b: 10 })
+    // The store's state is its worst node's; the warning names the node.
+    expect(failover.stats).toMatchObject({ circuit: 'open', storeAnswers: 10, degradedAnswers: 10 })
+    expect(states).toEqual(['closed', 'open'])
+    expect(logger.lines[0]!.object).toMatchObject({ node: 'a', circuit: 'closed' })
+  })
+
+  it("probes a dead node per its own cooldown, and forgets a node no call asks for: the store's state closes", async () => {
+    const { door, calls } = twoNodes()
+    const states: string[] = []
+    const { failover, clock } = guard(door, { observer: { circuit: (event) => states.push(event.state) } })
+    for (let i = 0; i < breakerOptions.failureThreshold; i++) await failover.check(request('a'), due())
+    clock.advance(breakerOptions.cooldownMs)
+    await failover.check(request('a'), due()) // the probe, failed
+    expect(calls.a).toBe(breakerOptions.failureThreshold + 1)
+    expect(states).toEqual(['closed', 'open', 'half-open', 'open'])
+    // Node a's slots moved elsewhere: only b is asked from now on.
+    clock.advance(breakerOptions.maxCooldownMs)
+    await failover.check(request('b'), due())
+    expect(failover.stats.circuit).toBe('open')
+    clock.advance(1_001)
+    await expect(failover.check(request('b'), due())).resolves.toMatchObject({ source: 'store' })
+    expect(failover.stats.circuit).toBe('closed')
+    expect(states.at(-1)).toBe('closed')
   })
 })
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import { Redis as Valkey } from 'iovalkey'
-import { createClient, createCluster } from 'redis'
+import { createClient, createCluster, createSentinel } from 'redis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createLimiter } from '../../src/adapter.js'
 import { ErrorCodes, SluiceError, SluiceOptionError } from '../../src/errors.js'
@@ -14,6 +14,7 @@ const ioredis = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: fals
 const valkey = new Valkey({ port: 1, lazyConnect: true, enableOfflineQueue: false })
 const nodeRedis = createClient({ url: 'redis://127.0.0.1:1' })
 const nodeRedisCluster = createCluster({ rootNodes: [{ url: 'redis://127.0.0.1:1' }] })
+const nodeRedisSentinel = createSentinel({ name: 'primary', sentinelRootNodes: [{ host: '127.0.0.1', port: 1 }] })
 afterAll(() => {
   ioredis.disconnect()
   valkey.disconnect()
@@ -37,6 +38,7 @@ describe('the Redis client families', () => {
     ['an iovalkey client', valkey, 'ioredis'],
     ['a node-redis client', nodeRedis, 'node-redis'],
     ['a node-redis cluster', nodeRedisCluster, 'node-redis'],
+    ['a node-redis Sentinel client', nodeRedisSentinel, 'node-redis'],
   ] as const)('tells %s apart, once, at registration', (_, client, family) => {
     expect(familyOf(client)).toBe(family)
     expect(adapterOf(client as RedisClient).family).toBe(family)
@@ -59,9 +61,21 @@ describe('the Redis client families', () => {
     expect(error.code).toBe(ErrorCodes.INVALID_OPTION)
     expect(error.option).toBe('redis')
     expect(error.message).toContain('`redis`')
-    for (const accepted of ['ioredis Redis or Cluster', 'iovalkey', 'node-redis client or cluster (createClient or createCluster']) {
+    for (const accepted of [
+      'ioredis Redis or Cluster',
+      'iovalkey',
+      'node-redis client, cluster or Sentinel client (createClient, createCluster or createSentinel',
+    ]) {
       expect(error.message).toContain(accepted)
     }
+  })
+
+  it('takes a node-redis Sentinel client as one node, waited for until the app connects it', () => {
+    const adapter = adapterOf(nodeRedisSentinel as RedisClient)
+    expect(adapter.client).toBe(nodeRedisSentinel)
+    expect(adapter.isCluster).toBe(false)
+    // Not connected by the app: waited for, never connected by Sluice.
+    expect(adapter.status()).toBe('not connected')
   })
 
   it('refuses the same values as a RedisStore client, naming `client`', () => {

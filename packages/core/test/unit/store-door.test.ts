@@ -34,7 +34,8 @@ describe('doorOf', () => {
   it('lets a custom store in through the public Store only, as a store that can fail, and nothing more', () => {
     const store = customStore()
     const door = doorOf(store)
-    expect(door).toMatchObject({ kind: 'custom', store, breakerKey: 'custom' })
+    expect(door).toMatchObject({ kind: 'custom', store })
+    expect(door.nodeOf({ keys: ['k'] })).toBe('custom')
     expect(door.caps).toEqual({ canFail: true, settles: false, leases: false })
     expect(door.cached).toBeUndefined()
     expect(Object.isFrozen(door)).toBe(true)

@@ -3,10 +3,11 @@ import { invalid } from '../../validate.js'
 import { ioRedisAdapter, isIoRedis } from './ioredis.js'
 import { isNodeRedis, nodeRedisAdapter } from './node-redis.js'
 import { isNodeRedisCluster, nodeRedisClusterAdapter } from './node-redis-cluster.js'
+import { isNodeRedisSentinel, nodeRedisSentinelAdapter } from './node-redis-sentinel.js'
 
 /** What an error says is accepted as a Redis client. */
 export const ACCEPTED_CLIENTS =
-  'an ioredis Redis or Cluster, an iovalkey client, or a node-redis client or cluster (createClient or createCluster from the redis package, v5)'
+  'an ioredis Redis or Cluster, an iovalkey client, or a node-redis client, cluster or Sentinel client (createClient, createCluster or createSentinel from the redis package, v5)'
 
 /**
  * Whether `value` is a client Sluice can speak to, and which family: told apart here, once, when
@@ -15,7 +16,7 @@ export const ACCEPTED_CLIENTS =
 export function familyOf(value: unknown): StoreClient['family'] | undefined {
   if (value === null || typeof value !== 'object') return undefined
   if (isIoRedis(value)) return 'ioredis'
-  if (isNodeRedis(value) || isNodeRedisCluster(value)) return 'node-redis'
+  if (isNodeRedisSentinel(value) || isNodeRedis(value) || isNodeRedisCluster(value)) return 'node-redis'
   return undefined
 }
 
@@ -30,11 +31,14 @@ const adapters = new WeakMap<object, StoreClient>()
 export function adapterOf(client: RedisClient): StoreClient {
   let adapter = adapters.get(client)
   if (adapter === undefined) {
-    adapter = isNodeRedis(client)
-      ? nodeRedisAdapter(client)
-      : isNodeRedisCluster(client)
-        ? nodeRedisClusterAdapter(client)
-        : ioRedisAdapter(client)
+    // A Sentinel client looks like a plain one (evalSha, isReady): told apart first.
+    adapter = isNodeRedisSentinel(client)
+      ? nodeRedisSentinelAdapter(client)
+      : isNodeRedis(client)
+        ? nodeRedisAdapter(client)
+        : isNodeRedisCluster(client)
+          ? nodeRedisClusterAdapter(client)
+          : ioRedisAdapter(client)
     adapters.set(client, adapter)
   }
   return adapter

@@ -39,6 +39,7 @@ export function ioRedisAdapter(client: IoRedisClient): StoreClient {
     status: () => client.status,
     // Only a plain client has one socket to look at.
     halfClosed: () => client.stream?.writable === false,
+    nodeDown: () => false,
     onReady: (listener: () => void) => void client.on('ready', listener),
     onEnd: (listener: () => void) => void client.on('end', listener),
     onError: (listener: (error: unknown) => void) => void client.on('error', listener),

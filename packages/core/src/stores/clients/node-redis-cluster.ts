@@ -10,11 +10,15 @@ export function isNodeRedisCluster(value: object): value is NodeRedisCluster {
 
 const nameOf = (node: NodeRedisClusterNode): string => `${node.host}:${node.port}`
 
+/** At most one slot-map reading per this long while a master is down (ms). */
+const REDISCOVER_EVERY_MS = 500
+
 /**
  * A node-redis cluster (`createCluster` from `redis` v5), connected by the app. Like a plain
  * node-redis client: `EVALSHA`, `EVAL` only on `NOSCRIPT`, routed by the first key (all of one
- * client's keys share a hash tag, so one slot). Ready while open and every master's connection
- * is ready; a master that is reconnecting makes it `reconnecting`, as an ioredis cluster is.
+ * client's keys share a hash tag, so one slot). Ready while open and a master's connection is
+ * ready; a master that is reconnecting is `nodeDown`, its keys refused unsent, and while every
+ * master is, the cluster is `reconnecting`.
  */
 export function nodeRedisClusterAdapter(cluster: NodeRedisCluster): StoreClient {
   let ended = false
@@ -22,12 +26,31 @@ export function nodeRedisClusterAdapter(cluster: NodeRedisCluster): StoreClient 
     ended = true
   })
   const allReady = (): boolean => cluster.masters.every((m) => m.client === undefined || m.client.isReady)
+  const anyReady = (): boolean => cluster.masters.some((m) => m.client?.isReady === true)
+  let rediscoveredAt = Number.NEGATIVE_INFINITY
+  // A dead master's slots go to its replica, but node-redis keeps sending them to the dead
+  // address until a MOVED, which never comes: read the slot map again from a master that is up.
+  const rediscover = (): void => {
+    const now = performance.now()
+    const from = cluster.masters.find((m) => m.client?.isReady === true)?.client
+    if (cluster._slots === undefined || from === undefined || now - rediscoveredAt < REDISCOVER_EVERY_MS) return
+    rediscoveredAt = now
+    cluster._slots.rediscover(from as never).catch(() => {})
+  }
   return Object.freeze({
     family: 'node-redis',
     client: cluster,
     isCluster: true,
-    status: () => (cluster.isOpen ? (allReady() ? 'ready' : 'reconnecting') : ended ? 'end' : 'not connected'),
+    // Ready while any master is: one dead master is that node's trouble (nodeDown), not the
+    // whole cluster's, and the keys on the healthy masters keep going to Redis.
+    status: () => (cluster.isOpen ? (anyReady() || allReady() ? 'ready' : 'reconnecting') : ended ? 'end' : 'not connected'),
     halfClosed: () => false,
+    nodeDown(node: string) {
+      const master = cluster.masters.find((m) => nameOf(m) === node)
+      const down = master?.client !== undefined && !master.client.isReady
+      if (down) rediscover()
+      return down
+    },
     onReady(listener: () => void) {
       cluster.on('connect', listener)
       cluster.on('node-ready', listener)

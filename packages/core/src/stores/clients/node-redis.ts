@@ -25,6 +25,7 @@ export function nodeRedisAdapter(client: NodeRedisClient): StoreClient {
     status: () => (client.isReady ? 'ready' : client.isOpen ? 'reconnecting' : ended ? 'end' : 'not connected'),
     // node-redis watches its own socket and stops being ready when it closes.
     halfClosed: () => false,
+    nodeDown: () => false,
     onReady: (listener: () => void) => void client.on('ready', listener),
     onEnd: (listener: () => void) => void client.on('end', listener),
     onError: (listener: (error: unknown) => void) => void client.on('error', listener),
