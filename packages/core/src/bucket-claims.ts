@@ -1,6 +1,6 @@
 import { ErrorCodes, SluiceOptionError } from './errors.js'
 import { RedisStore } from './stores/redis-store.js'
-import type { ResolvedPolicy, Store } from './types.js'
+import type { AnyResolvedPolicy, Store } from './types.js'
 
 /**
  * Which bucket shapes the limiters on one store have claimed, so two of them never share one
@@ -21,10 +21,20 @@ import type { ResolvedPolicy, Store } from './types.js'
 
 /** One bucket id under one prefix, and the limiters that check it. */
 interface Claim {
-  readonly capacity: number
-  readonly intervalNs: number
-  readonly refillPerSecond: number
+  /** The numbers that must agree, in one string (an in-flight limit's are its concurrency and lease). */
+  readonly shape: string
+  /** Those numbers as the error names them. */
+  readonly described: string
   readonly holders: Set<BucketClaims>
+}
+
+function shapeOf(policy: AnyResolvedPolicy): { shape: string; described: string } {
+  return policy.concurrency !== undefined
+    ? { shape: `c ${policy.concurrency} ${policy.leaseMs}`, described: `concurrency ${policy.concurrency} and leaseMs ${policy.leaseMs}` }
+    : {
+        shape: `b ${policy.capacity} ${policy.intervalNs}`,
+        described: `capacity ${policy.capacity} and refillPerSecond ${policy.refillPerSecond}`,
+      }
 }
 
 const byBacking = new WeakMap<object, Map<string, Claim>>()
@@ -40,7 +50,7 @@ const collected = new FinalizationRegistry<BucketClaims>((claims) => claims.rele
 /** One bucket a limiter is about to check: its id, its policy, and the option that named it. */
 export interface BucketClaim {
   readonly bucketId: string
-  readonly policy: ResolvedPolicy
+  readonly policy: AnyResolvedPolicy
   /** The option as the user wrote it (`name`, `policies[1].name`, `config.rateLimit.name`, …). */
   readonly option: string
 }
@@ -68,20 +78,20 @@ export class BucketClaims {
   claim(buckets: readonly BucketClaim[]): void {
     for (const { bucketId, policy, option } of buckets) {
       const held = this.#claims.get(this.#id(bucketId))
-      if (held === undefined || (held.capacity === policy.capacity && held.intervalNs === policy.intervalNs)) continue
+      const mine = shapeOf(policy)
+      if (held === undefined || held.shape === mine.shape) continue
       throw new SluiceOptionError(
         ErrorCodes.INVALID_OPTION,
         option,
         policy.name,
-        `the bucket "${bucketId}" under prefix "${this.#prefix}" on this Redis client (or store) already has capacity ${held.capacity} and refillPerSecond ${held.refillPerSecond}, and one bucket cannot have two shapes (this policy has capacity ${policy.capacity} and refillPerSecond ${policy.refillPerSecond}): give the policy its own name, or the limiter its own prefix`,
+        `the bucket "${bucketId}" under prefix "${this.#prefix}" on this Redis client (or store) already has ${held.described}, and one bucket cannot have two shapes (this policy has ${mine.described}): give the policy its own name, or the limiter its own prefix`,
       )
     }
     for (const { bucketId, policy } of buckets) {
       const id = this.#id(bucketId)
       let held = this.#claims.get(id)
       if (held === undefined) {
-        const { capacity, intervalNs, refillPerSecond } = policy
-        held = { capacity, intervalNs, refillPerSecond, holders: new Set() }
+        held = { ...shapeOf(policy), holders: new Set() }
         this.#claims.set(id, held)
       }
       held.holders.add(this)

@@ -93,12 +93,17 @@ export function applySettle(debtsNs: readonly number[], request: SettleRequest):
 
 /**
  * Apply one check to buckets that are `debtsNs` short of full (0 ≤ debt ≤ two windows each).
- * A check that is not admitted takes nothing from any bucket.
+ * A check that is not admitted takes nothing from any bucket. `blocked`: something else the
+ * check needs refused it (an in-flight slot), so no bucket pays either.
  */
-export function applyCheck(debtsNs: readonly number[], request: Pick<CheckRequest, 'policies' | 'cost' | 'dryRun'>): CheckStep {
+export function applyCheck(
+  debtsNs: readonly number[],
+  request: Pick<CheckRequest, 'policies' | 'cost' | 'dryRun'>,
+  blocked = false,
+): CheckStep {
   const { policies, cost } = request
   const statuses = policies.map((policy, i) => affords(debtsNs[i]!, policy, cost))
-  const admitted = admits(statuses, policies)
+  const admitted = !blocked && admits(statuses, policies)
   // A dry run answers whether the check would be admitted, and pays nothing.
   const pays = admitted && request.dryRun !== true
   const debts = policies.map((policy, i) => (pays && statuses[i] === 'allowed' ? debtsNs[i]! + cost * policy.intervalNs : debtsNs[i]!))

@@ -18,6 +18,8 @@ export interface Admission {
   readonly route: string
   /** The admitted request's result (`request.rateLimit`). */
   readonly result: RateLimitResult
+  /** The in-flight slots it took, when it took any: released by the release step. */
+  readonly lease?: { release(): Promise<void> }
 }
 
 /** The work of one request's end: run once, after its response has ended. */

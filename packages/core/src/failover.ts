@@ -11,7 +11,9 @@ import type {
   CircuitBreakerOptions,
   Deadline,
   FailureMode,
+  LeaseOp,
   LimiterStats,
+  ResolvedConcurrencyPolicy,
   ResolvedPolicy,
   SettleRequest,
   SluiceLogger,
@@ -44,7 +46,15 @@ export interface GuardedReply {
   readonly reply: CheckReply | undefined
   /** The policies actually applied: their local shares when `source` is `local`. */
   readonly policies: readonly ResolvedPolicy[]
+  /** The in-flight limits actually applied (local shares when `source` is `local`); absent without slots. */
+  readonly slots?: readonly ResolvedConcurrencyPolicy[]
   readonly source: AnswerSource
+}
+
+/** The share of an in-flight limit one replica holds on its own while the shared store is gone: ⌈n ÷ replicas⌉. */
+export function localSlotShare(policy: ResolvedConcurrencyPolicy, replicas: number): ResolvedConcurrencyPolicy {
+  if (replicas === 1) return policy
+  return Object.freeze({ ...policy, concurrency: Math.ceil(policy.concurrency / replicas) })
 }
 
 /** The share of a policy that one replica enforces on its own while the shared store is gone. */
@@ -151,13 +161,14 @@ export class Failover {
   }
 
   /** A check through the door by `deadline` for `route` (what the store-call event names), or the failure mode's answer. */
-  async check(request: PolicyCheck, deadline: Deadline, route = '*'): Promise<GuardedReply> {
+  async check(request: PolicyCheck, deadline: Deadline, route = '*', slots?: readonly ResolvedConcurrencyPolicy[]): Promise<GuardedReply> {
     const door = this.#door
     const ops = [{ op: 'check', request }] as const
+    const withSlots = slots === undefined || slots.length === 0 ? {} : { slots }
     if (!door.caps.canFail) {
       const [reply] = await door.run(ops, deadline)
       this.#storeAnswers++
-      return { reply: reply!, policies: request.policies, source: 'store' }
+      return { reply: reply!, policies: request.policies, source: 'store', ...withSlots }
     }
     let reason = 'circuit open'
     // The breaker of the node this check goes to: a dead Cluster master's opens, the others' stay closed.
@@ -172,10 +183,10 @@ export class Failover {
         if (cached !== undefined) {
           const reply = checkedReply(cached, request, door.kind)
           this.#storeAnswers++
-          return { reply, policies: request.policies, source: 'store' }
+          return { reply, policies: request.policies, source: 'store', ...withSlots }
         }
       } catch (error) {
-        return this.#degraded(request, breaker, node, this.#failed(breaker, started, route, error))
+        return this.#degraded(request, breaker, node, this.#failed(breaker, started, route, error), slots)
       }
     }
     if (breaker.allow()) {
@@ -186,12 +197,30 @@ export class Failover {
         this.#observe(started, route, 'ok')
         breaker.success()
         this.#storeAnswers++
-        return { reply, policies: request.policies, source: 'store' }
+        return { reply, policies: request.policies, source: 'store', ...withSlots }
       } catch (error) {
         reason = this.#failed(breaker, started, route, error)
       }
     }
-    return this.#degraded(request, breaker, node, reason)
+    return this.#degraded(request, breaker, node, reason, slots)
+  }
+
+  /**
+   * Renew or release leases by `deadline`: a lease taken by the failure mode (`local`) in this
+   * replica's own memory, any other through the door. Not counted against the breakers (the
+   * checks are their measure), but sent nowhere while its node's is open: the caller retries
+   * later. Rejects when the store fails.
+   */
+  leases(ops: readonly LeaseOp[], local: boolean, deadline: Deadline): Promise<boolean[]> {
+    if (local) return Promise.resolve(this.#local.runLeasesSync(ops))
+    const door = this.#door
+    if (door.runLeases === undefined) {
+      return Promise.reject(new SluiceError(ErrorCodes.STORE_UNAVAILABLE, '@sluice: the store holds no leases'))
+    }
+    if (door.caps.canFail && ops.some((op) => this.#breakers.of(door.nodeOf({ keys: [op.lease.key] })).state === 'open')) {
+      return Promise.reject(new SluiceError(ErrorCodes.STORE_UNAVAILABLE, '@sluice: the circuit is open; nothing was sent'))
+    }
+    return door.runLeases(ops, deadline)
   }
 
   /**
@@ -219,7 +248,13 @@ export class Failover {
   }
 
   /** The failure mode's answer, said out loud (rate-limited) and counted. */
-  #degraded(request: PolicyCheck, breaker: CircuitBreaker, node: string, reason: string): GuardedReply {
+  #degraded(
+    request: PolicyCheck,
+    breaker: CircuitBreaker,
+    node: string,
+    reason: string,
+    slots?: readonly ResolvedConcurrencyPolicy[],
+  ): GuardedReply {
     this.#degradedAnswers++
     const { mode, timeoutMs } = this.#options
     // What the store's client last said (ECONNREFUSED, NOAUTH, CLUSTERDOWN…): the real cause
@@ -242,7 +277,19 @@ export class Failover {
       `@sluice: the ${this.#door.kind} store is unavailable (${why}); answering in '${mode}' failure mode (timeoutMs: ${timeoutMs} ms)`,
     )
     if (mode !== 'local') return { reply: undefined, policies: request.policies, source: mode }
-    const shares = request.policies.map((policy) => localShare(policy, this.#options.replicas, request.cost))
-    return { reply: this.#local.checkSync({ keys: request.keys, policies: shares, cost: request.cost }), policies: shares, source: 'local' }
+    const { replicas } = this.#options
+    const shares = request.policies.map((policy) => localShare(policy, replicas, request.cost))
+    if (slots === undefined || slots.length === 0 || request.slots === undefined) {
+      return {
+        reply: this.#local.checkSync({ keys: request.keys, policies: shares, cost: request.cost }),
+        policies: shares,
+        source: 'local',
+      }
+    }
+    // Local slots are this replica's share, invisible to the store (and released here).
+    const slotShares = slots.map((policy) => localSlotShare(policy, replicas))
+    const local = request.slots.map((slot, i) => ({ ...slot, limit: slotShares[i]!.concurrency }))
+    const reply = this.#local.checkSync({ keys: request.keys, policies: shares, cost: request.cost, slots: local })
+    return { reply, policies: shares, slots: slotShares, source: 'local' }
   }
 }

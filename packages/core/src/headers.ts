@@ -1,5 +1,5 @@
 import { serializeItem, serializeString } from 'structured-headers'
-import type { HeaderFamilies, RateLimitResult, ResolvedPolicy } from './types.js'
+import type { AnyResolvedPolicy, HeaderFamilies, RateLimitResult } from './types.js'
 
 /** Response header names, lower-case as Node sends them. */
 export const HeaderNames = {
@@ -22,28 +22,34 @@ interface Serialized {
 
 // Policies are frozen and live as long as their limiter: serialize their constant parts once,
 // not on every request.
-const serialized = new WeakMap<ResolvedPolicy, Serialized>()
+const serialized = new WeakMap<AnyResolvedPolicy, Serialized>()
 
-function partsOf(policy: ResolvedPolicy): Serialized {
+/** The draft's quota unit for an in-flight limit. */
+const CONCURRENT = 'concurrent-requests'
+
+function partsOf(policy: AnyResolvedPolicy): Serialized {
   let parts = serialized.get(policy)
   if (parts === undefined) {
-    parts = {
-      policyItem: serializeItem(
-        policy.name,
-        new Map([
-          ['q', policy.capacity],
-          ['w', policy.windowSeconds],
-        ]),
-      ),
-      name: serializeString(policy.name),
-    }
+    // An in-flight limit has a quota and its unit, and no window: its slots come back when
+    // responses end, not with time.
+    const params =
+      policy.concurrency !== undefined
+        ? new Map<string, number | string>([
+            ['q', policy.concurrency],
+            ['qu', CONCURRENT],
+          ])
+        : new Map<string, number | string>([
+            ['q', policy.capacity],
+            ['w', policy.windowSeconds],
+          ])
+    parts = { policyItem: serializeItem(policy.name, params), name: serializeString(policy.name) }
     serialized.set(policy, parts)
   }
   return parts
 }
 
 /** The `RateLimit-Policy` value of a list of policies: the same on every response, so built once per route. */
-export function policyHeader(policies: readonly ResolvedPolicy[]): string {
+export function policyHeader(policies: readonly AnyResolvedPolicy[]): string {
   return policies.map((p) => partsOf(p).policyItem).join(', ')
 }
 
@@ -56,17 +62,21 @@ export function policyHeader(policies: readonly ResolvedPolicy[]): string {
 export function rateLimitHeaders(result: RateLimitResult, families: HeaderFamilies = 'all', policies?: string): Record<string, string> {
   const headers: Record<string, string> = {}
   if (families === 'all' || families === 'legacy') {
+    // With no token bucket, the in-flight limit: its concurrency and free slots, and no reset.
     headers[HeaderNames.limit] = String(result.limit)
     headers[HeaderNames.remaining] = String(result.remaining)
-    headers[HeaderNames.reset] = String(seconds(result.resetMs))
+    if (result.policy.concurrency === undefined) headers[HeaderNames.reset] = String(seconds(result.resetMs))
   }
   if (families === 'all' || families === 'ietf') {
-    headers[HeaderNames.policy] = policies ?? policyHeader(result.policies.map((p) => p.policy))
+    const slots = result.slots
+    headers[HeaderNames.policy] = policies ?? policyHeader([...result.policies.map((p) => p.policy), ...(slots ?? []).map((s) => s.policy)])
     // r and t are non-negative integers below 10^15, which serialize as plain digits.
     let rateLimit = ''
     for (const p of result.policies) {
       rateLimit += `${rateLimit === '' ? '' : ', '}${partsOf(p.policy).name};r=${p.remaining};t=${seconds(p.nextTokenMs)}`
     }
+    // A slot's r is the free slots after this request; no t: no instant is known when one frees.
+    if (slots !== undefined) for (const s of slots) rateLimit += `${rateLimit === '' ? '' : ', '}${partsOf(s.policy).name};r=${s.free}`
     headers[HeaderNames.rateLimit] = rateLimit
   }
   if (result.status === 'denied') {

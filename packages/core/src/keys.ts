@@ -130,6 +130,15 @@ export function manualBucketId(policyName: string): string {
   return `check:${policyName}`
 }
 
+/**
+ * The id of an in-flight limit's slot set, from the bucket id its policy would have: `c:` before
+ * it, which no bucket id starts with (no bucket id holds a `:` but a manual one, `check:`), so a
+ * slot set never shares a key with a token bucket.
+ */
+export function slotSetId(bucketId: string): string {
+  return `c:${bucketId}`
+}
+
 export function bucketKey(prefix: string, clientId: string, bucketId: string): string {
   return `${prefix}{${clientId}}:${bucketId}`
 }

@@ -2,22 +2,46 @@ import { type BucketClaim, BucketClaims } from './bucket-claims.js'
 import { ClientIdentity } from './client-identity.js'
 import { deadlineIn } from './deadline.js'
 import { denialFor } from './deny-body.js'
-import { composeEnd, type EndStep, type OnEnd } from './end-steps.js'
+import { type Admission, composeEnd, type EndStep, type OnEnd } from './end-steps.js'
 import { Failover, type GuardedReply } from './failover.js'
 import { policyHeader, rateLimitHeaders } from './headers.js'
-import { bucketKey } from './keys.js'
+import { bucketKey, slotSetId } from './keys.js'
+import { type Lease, LeaseKeeper, nextLeaseId } from './leases.js'
 import { notify } from './observer.js'
+import { isConcurrency } from './policies.js'
 import { LIMITER_UNAVAILABLE } from './problem.js'
 import { Settler } from './settle.js'
+import { assertCapabilities } from './store-door.js'
 import { summarize } from './summarize.js'
 import { isThenable } from './thenable.js'
-import type { Binding, Decision, Denial, RateLimitResult, ResolvedOptions, ResolvedPolicy, SettleOption, SluiceStats } from './types.js'
+import type {
+  AnyResolvedPolicy,
+  Binding,
+  Decision,
+  Denial,
+  RateLimitResult,
+  ResolvedConcurrencyPolicy,
+  ResolvedOptions,
+  ResolvedPolicy,
+  SettleOption,
+  SlotClaim,
+  SluiceStats,
+} from './types.js'
 import { WarningCodes, WarnOnce, WarnThrottle } from './warnings.js'
+
+/** The end step of a route with in-flight limits: its request's slots go back once its response has ended. */
+const releaseStep = (admission: Admission): OnEnd<unknown, unknown> | undefined => {
+  const lease = admission.lease
+  // Never awaited, never rejecting (Lease.release retries and resolves).
+  return lease === undefined ? undefined : () => void lease.release()
+}
 
 /** One measurement of a client's buckets: undefined when the `allow` or `deny` failure mode measured nothing. */
 export interface Measured {
   readonly result: RateLimitResult | undefined
   readonly source: GuardedReply['source']
+  /** The slots this check took, to release when the response ends: absent when it took none. */
+  readonly lease?: Lease
 }
 
 /**
@@ -32,6 +56,8 @@ export class LimiterCore<Req> {
   readonly identity: ClientIdentity<Req>
   /** The one guard on the one path into the store. */
   readonly failover: Failover
+  /** The slots this process holds open: renewed while open, released once. */
+  readonly leases: LeaseKeeper
   /** Settles of admitted results: the `settle` option's end step, and `settle()` by hand. */
   readonly settler: Settler<Req>
   readonly #shadow: WarnThrottle
@@ -65,6 +91,7 @@ export class LimiterCore<Req> {
     this.#shadow = new WarnThrottle(options.logger, WarningCodes.SHADOW_DENIAL)
     this.#denyBodyFailed = new WarnThrottle(options.logger, WarningCodes.DENY_BODY_FAILED)
     this.#claims = new BucketClaims(options.door.store, options.prefix, this)
+    this.leases = new LeaseKeeper(this.failover, options.logger)
   }
 
   /**
@@ -73,20 +100,57 @@ export class LimiterCore<Req> {
    * `optionOf(i)` names policy `i`'s option as the user wrote it, for that error. A reset deletes
    * these buckets, unless `resettable` is false (a handler's manual policies).
    */
-  bind(policies: readonly ResolvedPolicy[], bucketIds: readonly string[], optionOf: (i: number) => string, resettable = true): Binding {
-    this.#claims.claim(policies.map((policy, i): BucketClaim => ({ bucketId: bucketIds[i]!, policy, option: optionOf(i) })))
-    if (resettable) for (const id of bucketIds) this.#bucketIds.add(id)
-    return Object.freeze({ policies, bucketIds, policyHeader: policyHeader(policies) })
+  bind(policies: readonly AnyResolvedPolicy[], bucketIds: readonly string[], optionOf: (i: number) => string, resettable = true): Binding {
+    const buckets: ResolvedPolicy[] = []
+    const ids: string[] = []
+    const slots: ResolvedConcurrencyPolicy[] = []
+    const slotIds: string[] = []
+    const claims: BucketClaim[] = []
+    policies.forEach((policy, i) => {
+      if (isConcurrency(policy)) {
+        // Slots ask for a store with leases, wherever they are declared (a route, a tier, a handler).
+        assertCapabilities(this.options.door, ['leases'], optionOf(i).replace(/name$/, 'concurrency'))
+        slots.push(policy)
+        slotIds.push(slotSetId(bucketIds[i]!))
+        claims.push({ bucketId: slotIds.at(-1)!, policy, option: optionOf(i) })
+      } else {
+        buckets.push(policy)
+        ids.push(bucketIds[i]!)
+        claims.push({ bucketId: bucketIds[i]!, policy, option: optionOf(i) })
+      }
+    })
+    this.#claims.claim(claims)
+    if (resettable) for (const id of ids) this.#bucketIds.add(id)
+    return Object.freeze({
+      policies: Object.freeze(buckets),
+      bucketIds: Object.freeze(ids),
+      slots: Object.freeze(slots),
+      slotIds: Object.freeze(slotIds),
+      // Buckets first, then in-flight limits: the order of the RateLimit header's members.
+      policyHeader: policyHeader([...buckets, ...slots]),
+    })
   }
 
   /** Give back this limiter's claims on its buckets' ids. */
   release(): void {
     this.#claims.release()
+    this.leases.close()
   }
 
   /** The store keys of a client's buckets in a binding. */
   keys(clientId: string, binding: Binding): string[] {
     return binding.bucketIds.map((id) => bucketKey(this.options.prefix, clientId, id))
+  }
+
+  /** The slots a client's check asks for in a binding, each with a fresh lease id; undefined when it has none. */
+  slots(clientId: string, binding: Binding): SlotClaim[] | undefined {
+    if (binding.slots.length === 0) return undefined
+    return binding.slots.map((policy, i) => ({
+      key: bucketKey(this.options.prefix, clientId, binding.slotIds[i]!),
+      limit: policy.concurrency,
+      leaseMs: policy.leaseMs,
+      leaseId: nextLeaseId(),
+    }))
   }
 
   /** The keys of every bucket of a client a reset deletes; forgotten here, in the failure-mode buckets. */
@@ -104,9 +168,14 @@ export class LimiterCore<Req> {
   async measure(clientId: string, binding: Binding, tokens: number, route: string): Promise<Measured> {
     const keys = this.keys(clientId, binding)
     const deadline = deadlineIn(this.options.timeoutMs)
-    const answer = await this.failover.check({ keys, policies: binding.policies, cost: tokens }, deadline, route)
+    const slots = this.slots(clientId, binding)
+    const sentAt = performance.now()
+    const request =
+      slots === undefined ? { keys, policies: binding.policies, cost: tokens } : { keys, policies: binding.policies, cost: tokens, slots }
+    const answer = await this.failover.check(request, deadline, route, binding.slots)
     if (answer.reply === undefined) return { result: undefined, source: answer.source }
-    const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store')
+    const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store', answer.slots, slots)
+    const lease = slots === undefined ? undefined : this.leases.opened(answer.reply, slots, answer.source === 'local', sentAt)
     if (result.allowed) this.settler.issue(result)
     for (const p of result.policies) {
       if (p.policy.shadow && p.status !== 'allowed') {
@@ -117,16 +186,17 @@ export class LimiterCore<Req> {
         )
       }
     }
-    return { result, source: answer.source }
+    return lease === undefined ? { result, source: answer.source } : { result, source: answer.source, lease }
   }
 
   /**
    * The end steps of a route (end-steps.ts), made once when it is bound: its `settle`, if any
    * (issue 22 adds its leases' release here).
    */
-  endSteps(settle: SettleOption<Req> | undefined): readonly EndStep<Req, unknown>[] {
+  endSteps(settle: SettleOption<Req> | undefined, leases: boolean): readonly EndStep<Req, unknown>[] {
     const steps: EndStep<Req, unknown>[] = []
     if (settle !== undefined) steps.push(this.settler.step(settle))
+    if (leases) steps.push(releaseStep)
     return steps
   }
 
@@ -134,7 +204,7 @@ export class LimiterCore<Req> {
   onEnd(route: string, steps: readonly EndStep<Req, unknown>[], measured: Measured): OnEnd<Req, unknown> | undefined {
     const { result } = measured
     if (steps.length === 0 || result === undefined || !result.allowed) return undefined
-    return composeEnd(steps, { route, result })
+    return composeEnd(steps, measured.lease === undefined ? { route, result } : { route, result, lease: measured.lease })
   }
 
   /**
@@ -162,13 +232,14 @@ export class LimiterCore<Req> {
     // Local shares are other policies than the route's, so their header is built afresh.
     const constant = source === 'store' ? binding.policyHeader : undefined
     const headers = rateLimitHeaders(result, this.options.headers, constant)
-    const send = (deny: Denial | undefined): Decision<Req, unknown> =>
-      this.observe(
-        route,
+    const lease = measured.lease
+    const send = (deny: Denial | undefined): Decision<Req, unknown> => {
+      const decision: Decision<Req, unknown> =
         onEnd === undefined || deny !== undefined
           ? { result, headers, deny, source, outcome: result.status }
-          : { result, headers, deny, source, outcome: result.status, onEnd },
-      )
+          : { result, headers, deny, source, outcome: result.status, onEnd }
+      return this.observe(route, lease === undefined ? decision : { ...decision, release: () => lease.release() })
+    }
     const refusal = result.allowed ? undefined : denialFor(this.options.denyBody, this.#denyBodyFailed, result, request)
     return isThenable(refusal) ? Promise.resolve(refusal).then(send) : send(refusal)
   }
@@ -193,6 +264,7 @@ export class LimiterCore<Req> {
       shadowDenials: this.#shadowDenials,
       unknownIp: this.identity.unknownIp,
       ...this.settler.stats,
+      ...this.leases.stats,
     }
   }
 }

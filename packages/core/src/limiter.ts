@@ -179,7 +179,7 @@ function routeBinding<Req>(
   url: string,
 ): Binding | undefined {
   if (![...POLICY_KEYS, 'policies'].some((k) => config[k] !== undefined)) return undefined
-  const policies = resolveRoutePolicies(config, core.options.policies[0]!)
+  const policies = resolveRoutePolicies(config, core.options.policies)
   return core.bind(
     policies,
     policies.map((p) => routeBucketId(p.name, method, url)),
@@ -200,7 +200,10 @@ function bindRoute<Req>(
 ): RouteLimiter<Req> {
   core.identity.warnIfUnverified(key)
   const { allowList } = core.options
-  const endSteps = core.endSteps(settle)
+  const endSteps = core.endSteps(
+    settle,
+    bindings.all.some((b) => b.slots.length > 0),
+  )
   return {
     policies: bindings.policies,
     // An allow-list of addresses trusts them as much as a key by IP does.

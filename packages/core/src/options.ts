@@ -1,7 +1,7 @@
 import { resolveAllowList } from './allow-list.js'
 import { processWarningLogger } from './logger.js'
 import { assertKnownPolicyOptions } from './peer-options.js'
-import { resolvePolicies, resolveTiers } from './policies.js'
+import { isConcurrency, resolvePolicies, resolveTiers } from './policies.js'
 import { badValue } from './request-functions.js'
 import { assertCapabilities, doorOf } from './store-door.js'
 import { MAX_MEMORY_KEYS, MAX_TIMEOUT_MS, STORE_DEFAULTS } from './store-options.js'
@@ -9,6 +9,7 @@ import { assertRedisClient } from './stores/clients/index.js'
 import { MemoryStore } from './stores/memory-store.js'
 import { RedisStore } from './stores/redis-store.js'
 import type {
+  AnyResolvedPolicy,
   ApiKeyVerifier,
   CircuitBreakerOptions,
   CostOption,
@@ -53,6 +54,8 @@ export const LIMITER_OPTION_NAMES = [
   'refillPerSecond',
   'name',
   'shadow',
+  'concurrency',
+  'leaseMs',
   'policies',
   'tiers',
   'tier',
@@ -97,6 +100,8 @@ export const ROUTE_OPTION_NAMES = [
   'refillPerSecond',
   'name',
   'shadow',
+  'concurrency',
+  'leaseMs',
   'policies',
   'key',
   'cost',
@@ -143,12 +148,13 @@ export function resolveKey<Req>(value: unknown, option: string): KeyOption<Req> 
   throw invalid(option, value, "expected 'ip', { header: '<name>' } or a function (request) => string")
 }
 
-export function resolveCost<Req>(value: unknown, option: string, policies: readonly ResolvedPolicy[]): CostOption<Req> {
+export function resolveCost<Req>(value: unknown, option: string, policies: readonly AnyResolvedPolicy[]): CostOption<Req> {
   if (value === undefined) value = DEFAULTS.cost
   if (typeof value === 'function') return value as CostOption<Req>
   const cost = wholeNumber(value, option, 1, MAX_COST)
-  // Shadow policies never deny, so only the enforcing ones bound what a request may cost.
-  const capacity = Math.min(...policies.filter((p) => !p.shadow).map((p) => p.capacity))
+  // Shadow policies never deny, so only the enforcing ones bound what a request may cost; an
+  // in-flight limit takes one slot whatever the cost, so it bounds nothing.
+  const capacity = Math.min(...policies.filter((p) => !p.shadow && !isConcurrency(p)).map((p) => (p as ResolvedPolicy).capacity))
   if (cost > capacity) {
     throw invalid(option, value, `cost can never exceed capacity (${capacity}): such requests could never succeed`)
   }
@@ -167,14 +173,14 @@ export function checkedCost(value: unknown): number {
  * The store, built last (nothing touches the user's client until every other option is valid),
  * and its door: the one place that tells a MemoryStore, a RedisStore and a custom store apart.
  */
-function resolveStore(raw: Record<string, unknown>, memoryMaxKeys: number): StoreDoor {
+function resolveStore(raw: Record<string, unknown>, memoryMaxKeys: number, leases: boolean): StoreDoor {
   if (raw.store !== undefined) {
     if (raw.store === null || typeof (raw.store as Store).check !== 'function') {
       throw invalid('store', raw.store, 'expected an object with a check(request) method')
     }
     const door = doorOf(raw.store as Store)
-    // No policy needs more than checks yet; settle (issue 21) and leases (issue 22) will.
-    assertCapabilities(door, [], 'store')
+    // An in-flight limit needs leases; settle (issue 21) will need more.
+    assertCapabilities(door, leases ? ['leases'] : [], 'store')
     return door
   }
   if (raw.redis !== undefined) {
@@ -269,7 +275,8 @@ export function resolveLimiterOptions<Req>(
     observer: observer as SluiceObserver | undefined,
   }
   // Last, once every option above has been checked.
-  const door = resolveStore(input, memoryMaxKeys)
+  const every = tiers === undefined ? policies : [...tiers.values()].flat()
+  const door = resolveStore(input, memoryMaxKeys, every.some(isConcurrency))
   if (resolved.settle !== undefined) assertCapabilities(door, ['settles'], 'settle')
   return Object.freeze({ ...resolved, store: door.store, door })
 }

@@ -1,4 +1,4 @@
-import type { Denial, ProblemDetails, RateLimitResult, ResolvedPolicy } from './types.js'
+import type { AnyResolvedPolicy, Denial, ProblemDetails, RateLimitResult } from './types.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
 
@@ -38,6 +38,17 @@ export function customDenial(status: number, body: unknown): Denial {
  * a request that costs 2 would otherwise be refused without knowing why.
  */
 export function quotaExceeded(result: RateLimitResult): ProblemDetails {
+  const full = result.slots?.filter((s) => s.status !== 'allowed') ?? []
+  if (full.length > 0) {
+    return {
+      type: QUOTA_EXCEEDED_TYPE,
+      title: 'Too Many Requests',
+      status: 429,
+      detail: `Too many requests in progress (${full.map((s) => `"${s.policy.name}" allows ${s.policy.concurrency}`).join(', ')}): retry in ${retrySeconds(result)} s, or once one has finished.`,
+      'violated-policies': result.violated,
+      cost: result.cost,
+    }
+  }
   return {
     type: QUOTA_EXCEEDED_TYPE,
     title: 'Too Many Requests',
@@ -54,11 +65,11 @@ const retrySeconds = (result: RateLimitResult): number => Math.max(1, Math.ceil(
 
 // A flood denies the same policy over and over, mostly at one cost: its body, but for the seconds,
 // is built once per policy and cost (the last cost seen; a computed cost that varies rebuilds it).
-const floodBodies = new WeakMap<ResolvedPolicy, { readonly cost: number; readonly halves: readonly [string, string] }>()
+const floodBodies = new WeakMap<AnyResolvedPolicy, { readonly cost: number; readonly halves: readonly [string, string] }>()
 
 /** The 429 problem, serialized; built from two constant halves when one policy denied. */
 export function quotaExceededDenial(result: RateLimitResult): Denial {
-  if (result.violated.length !== 1) return problemDenial(quotaExceeded(result))
+  if (result.violated.length !== 1 || result.slots?.length > 0) return problemDenial(quotaExceeded(result))
   let built = floodBodies.get(result.policy)
   if (built?.cost !== result.cost) {
     const marker = '\u0000'

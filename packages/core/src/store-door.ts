@@ -5,7 +5,7 @@ import { MemoryStore } from './stores/memory-store.js'
 import { connectionOf } from './stores/redis-connection.js'
 import { RedisStore } from './stores/redis-store.js'
 import { withTimeout } from './timeout.js'
-import type { CheckReply, CheckRequest, Deadline, Store, StoreCaps, StoreDoor, StoreOp, StoreSignal } from './types.js'
+import type { CheckReply, CheckRequest, Deadline, LeaseOp, Store, StoreCaps, StoreDoor, StoreOp, StoreSignal } from './types.js'
 
 /**
  * The one door into a store. Each kind of store comes in once, here, where options are
@@ -23,8 +23,8 @@ import type { CheckReply, CheckRequest, Deadline, Store, StoreCaps, StoreDoor, S
  */
 
 const CAPS: Readonly<Record<'memory' | 'redis' | 'custom', StoreCaps>> = Object.freeze({
-  memory: Object.freeze({ canFail: false, settles: true, leases: false }),
-  redis: Object.freeze({ canFail: true, settles: true, leases: false }),
+  memory: Object.freeze({ canFail: false, settles: true, leases: true }),
+  redis: Object.freeze({ canFail: true, settles: true, leases: true }),
   custom: Object.freeze({ canFail: true, settles: false, leases: false }),
 })
 
@@ -48,6 +48,7 @@ function memoryDoor(store: MemoryStore): StoreDoor {
     caps: CAPS.memory,
     run: (ops: readonly StoreOp[]) =>
       Promise.resolve(ops.map((op) => (op.op === 'settle' ? store.settleSync(op.request) : store.checkSync(requestOf(op))))),
+    runLeases: (ops: readonly LeaseOp[]) => Promise.resolve(store.runLeasesSync(ops)),
     reset(keys: readonly string[]) {
       store.forget(keys)
       return Promise.resolve()
@@ -64,7 +65,9 @@ function redisDoor(store: RedisStore): StoreDoor {
   // client's keys share a hash tag): a breaker per master.
   const kind = store.kind
   const nodeOf = client.isCluster
-    ? (request: { readonly keys: readonly string[] }) => client.nodeOfSlot(calculateSlot(request.keys[0]!))
+    ? // A check of in-flight limits alone has no bucket: its first slot set names the node.
+      (request: { readonly keys: readonly string[]; readonly slots?: readonly { readonly key: string }[] }) =>
+        client.nodeOfSlot(calculateSlot(request.keys[0] ?? request.slots![0]!.key))
     : () => kind
   const one = (op: StoreOp, deadline: Deadline): Promise<CheckReply> =>
     op.op === 'settle' ? store.settleWithin(op.request, deadline) : store.checkWithin(requestOf(op), deadline)
@@ -75,6 +78,7 @@ function redisDoor(store: RedisStore): StoreDoor {
     cached: (request: CheckRequest) => store.cached(request),
     run: (ops: readonly StoreOp[], deadline: Deadline) =>
       ops.length === 1 ? one(ops[0]!, deadline).then((reply) => [reply]) : Promise.all(ops.map((op) => one(op, deadline))),
+    runLeases: (ops: readonly LeaseOp[], deadline: Deadline) => store.leasesWithin(ops, deadline),
     reset: (keys: readonly string[], deadline: Deadline) => store.resetWithin(keys, deadline),
     nodeOf,
     cause: () => connection.cause,

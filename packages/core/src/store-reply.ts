@@ -28,8 +28,30 @@ export function replyFault(reply: unknown, request: CheckRequest): string | unde
     if (fault !== undefined) return `bucket ${i}: ${fault}`
     statuses.push((buckets[i] as { status: CheckStatus }).status)
   }
-  if (admitted !== admits(statuses, request.policies)) return `\`admitted\` is ${admitted}, but the buckets' statuses say otherwise`
+  const slotsFit = slotsFault(reply as { slots?: unknown }, request, admitted)
+  if (typeof slotsFit === 'string') return slotsFit
+  if (admitted !== (admits(statuses, request.policies) && slotsFit)) {
+    return `\`admitted\` is ${admitted}, but the buckets' and slots' statuses say otherwise`
+  }
   return undefined
+}
+
+/** Why a reply's slots are no answer to the request's; else whether every slot was free. */
+function slotsFault(reply: { slots?: unknown }, request: CheckRequest, admitted: boolean): string | boolean {
+  const asked = request.slots?.length ?? 0
+  if (asked === 0) return true
+  const { slots } = reply
+  if (!Array.isArray(slots) || slots.length !== asked) return `\`slots\` is not a list of ${asked} slot${asked === 1 ? '' : 's'}`
+  let fit = true
+  for (let i = 0; i < asked; i++) {
+    const s = slots[i] as Record<string, unknown> | null
+    if (s === null || typeof s !== 'object') return `slot ${i}: not a slot`
+    if (s.status !== 'allowed' && s.status !== 'denied') return `slot ${i}: \`status\` is not allowed or denied`
+    if (typeof s.taken !== 'boolean' || (s.taken && !(admitted && s.status === 'allowed'))) return `slot ${i}: \`taken\` is wrong`
+    if (!whole(s.free) || s.free > request.slots![i]!.limit) return `slot ${i}: \`free\` is not a whole number from 0 to its limit`
+    if (s.status !== 'allowed') fit = false
+  }
+  return fit
 }
 
 function bucketFault(bucket: unknown, request: CheckRequest, i: number, admitted: boolean): string | undefined {

@@ -30,6 +30,46 @@ export interface CheckRequest {
   readonly cost: number
   /** Answer as if checked, and take nothing (an operator's peek). */
   readonly dryRun?: boolean
+  /**
+   * In-flight slots to take with the buckets, all or nothing: one per concurrency policy. A
+   * store without the `leases` capability never sees one.
+   */
+  readonly slots?: readonly SlotClaim[]
+}
+
+/** One in-flight slot a check asks for: a lease on `key` (a sorted set), admitted if fewer than `limit` are live. */
+export interface SlotClaim {
+  /** The client's slot set: `<prefix>{<client>}:c:<bucket id>`. */
+  readonly key: string
+  /** At most this many live leases (the policy's `concurrency`). */
+  readonly limit: number
+  /** A lease lives this long from its last renewal, on the store's clock. */
+  readonly leaseMs: number
+  /** The lease's member: made by the app (process-random + counter), so a retried release is idempotent. */
+  readonly leaseId: string
+}
+
+/** What a store answers for one slot of a check. */
+export interface SlotReply {
+  /** Whether a slot was free (fewer than `limit` live leases), whatever the other policies said. */
+  readonly status: 'allowed' | 'denied'
+  /** Whether the lease was taken: the check was admitted and a slot was free. */
+  readonly taken: boolean
+  /** Free slots after the check: limit − live leases (0 on a refusal by this slot). */
+  readonly free: number
+}
+
+/** One lease to renew or release: its slot set, its member, its length. */
+export interface LeaseRef {
+  readonly key: string
+  readonly leaseId: string
+  readonly leaseMs: number
+}
+
+/** A renewal or a release of leases, as a store runs it. */
+export interface LeaseOp {
+  readonly op: 'renew' | 'release'
+  readonly lease: LeaseRef
 }
 
 /** What a store answers for one bucket; every number is a whole number. */
@@ -49,10 +89,12 @@ export interface BucketReply {
 }
 
 export interface CheckReply {
-  /** True when every enforcing bucket could afford the cost (and so every affordable one paid). */
+  /** True when every enforcing bucket could afford the cost and every slot was free (and so all of them paid). */
   readonly admitted: boolean
   /** One reply per bucket, in request order. */
   readonly buckets: readonly BucketReply[]
+  /** One reply per slot the request asked for, in request order; absent when it asked for none. */
+  readonly slots?: readonly SlotReply[]
 }
 
 /** A check's reply and every bucket's debt afterwards. */
@@ -122,6 +164,10 @@ export interface WireOp {
   readonly magnitude: number
   readonly keys: readonly string[]
   readonly policies: readonly BucketPolicy[]
+  /** Kind 4: the in-flight slots the check also takes, all or nothing with its buckets. */
+  readonly slots?: readonly SlotClaim[]
+  /** Kinds 5 and 6: the lease renewed (magnitude its leaseMs) or released. */
+  readonly lease?: LeaseRef
 }
 
 /** What a store can do besides checks, declared once where it is normalized (store-door.ts). */
@@ -130,7 +176,7 @@ export interface StoreCaps {
   readonly canFail: boolean
   /** Whether it can settle a check's cost afterwards (room for issue 21). */
   readonly settles: boolean
-  /** Whether it can hold in-flight leases (room for issue 22). */
+  /** Whether it can hold in-flight leases: slots in a check, `runLeases` (concurrency policies). */
   readonly leases: boolean
 }
 
@@ -147,13 +193,18 @@ export interface StoreDoor {
   readonly cached?: (request: CheckRequest) => CheckReply | undefined
   /** Run `ops` by `deadline`: one reply per op, in order. Rejects when the store fails, or at the deadline. */
   run(ops: readonly StoreOp[], deadline: Deadline): Promise<CheckReply[]>
+  /**
+   * Renew or release leases by `deadline` (stores with `caps.leases`): per op, true when the
+   * lease was live (renewed) or present (released); false for a lease that had expired or gone.
+   */
+  runLeases?(ops: readonly LeaseOp[], deadline: Deadline): Promise<boolean[]>
   /** Delete these buckets by `deadline`; rejects with ERR_SLUICE_STORE_UNAVAILABLE for a store that cannot. */
   reset(keys: readonly string[], deadline: Deadline): Promise<void>
   /**
    * The node a check goes to, which names the circuit breaker that answers for it: a Cluster
    * master (`host:port`, as the batcher's lanes are keyed), or the store's kind for a store of one node.
    */
-  nodeOf(request: { readonly keys: readonly string[] }): string
+  nodeOf(request: { readonly keys: readonly string[]; readonly slots?: readonly { readonly key: string }[] }): string
   /** Why the store cannot be reached, when its client said (the Redis client's last error since it was ready). */
   readonly cause?: () => string | undefined
   /** Tell `listener` once whether the store was first reached or failing (the Redis client's first `ready` or error). */
@@ -413,9 +464,37 @@ export type PolicyOptions = PolicyShape &
 /** A policy in a list of several: each needs its own name. */
 export type NamedPolicyOptions = PolicyOptions & { readonly name: string }
 
+/**
+ * An in-flight limit: at most `concurrency` requests of a client in progress at once, counted
+ * from admission until the response ends (sent, aborted or failed). Each slot is a lease on the
+ * store's clock, renewed while the response is open, so a crashed replica's slots come back
+ * within `leaseMs`. Needs a store with leases (memory or Redis).
+ */
+export interface ConcurrencyPolicyOptions {
+  /** The policy's name in the headers and its keys (1–64 of `A-Z a-z 0-9 _ . -`). Required. */
+  readonly name: string
+  /** Most requests of one client in progress at once (whole, 1 to 2^31). */
+  readonly concurrency: number
+  /**
+   * How long a slot lives after its last renewal when nobody renews it (its replica crashed, froze
+   * or lost its network): 1000 to 86 400 000 ms, renewed every leaseMs / 3 while the response is open.
+   * @default 30_000
+   */
+  readonly leaseMs?: number
+  readonly capacity?: never
+  readonly refill?: never
+  readonly refillPerSecond?: never
+  readonly shadow?: never
+}
+
+/** A policy in a list: a named token bucket, or an in-flight limit. */
+export type AnyPolicyOptions = NamedPolicyOptions | ConcurrencyPolicyOptions
+
 /** Several policies, checked all or nothing, instead of one given inline. */
 export interface SeveralPolicies {
-  readonly policies: readonly NamedPolicyOptions[]
+  readonly policies: readonly AnyPolicyOptions[]
+  readonly concurrency?: never
+  readonly leaseMs?: never
   readonly capacity?: never
   readonly refill?: never
   readonly refillPerSecond?: never
@@ -425,7 +504,14 @@ export interface SeveralPolicies {
 
 /** Either one policy, inline, or several, checked all or nothing. */
 export type PolicySource =
-  | (PolicyOptions & { readonly policies?: never; readonly tiers?: never; readonly tier?: never })
+  | (PolicyOptions & {
+      readonly concurrency?: never
+      readonly leaseMs?: never
+      readonly policies?: never
+      readonly tiers?: never
+      readonly tier?: never
+    })
+  | (ConcurrencyPolicyOptions & { readonly policies?: never; readonly tiers?: never; readonly tier?: never })
   | (SeveralPolicies & { readonly tiers?: never; readonly tier?: never })
 
 /**
@@ -435,9 +521,13 @@ export type PolicySource =
  */
 export interface TierSource<Req> {
   /** Tier name (1–64 of `A-Z a-z 0-9 _ . -`) → its policy, or several; a single policy is named after its tier unless it has a name. */
-  readonly tiers: Readonly<Record<string, PolicyOptions | readonly NamedPolicyOptions[]>>
+  readonly tiers: Readonly<
+    Record<string, PolicyOptions | (Omit<ConcurrencyPolicyOptions, 'name'> & { readonly name?: string }) | readonly AnyPolicyOptions[]>
+  >
   /** The request's tier, one of `tiers`' names; any other answer is a 500 for that request. */
   readonly tier: (request: Req) => string | Promise<string>
+  readonly concurrency?: never
+  readonly leaseMs?: never
   readonly capacity?: never
   readonly refill?: never
   readonly refillPerSecond?: never
@@ -456,7 +546,23 @@ export interface ResolvedPolicy {
   /** Seconds a full bucket takes to refill from empty, rounded up: the draft's `w`. */
   readonly windowSeconds: number
   readonly shadow: boolean
+  /** Token buckets have none: what tells them from an in-flight limit. */
+  readonly concurrency?: never
 }
+
+/** An in-flight limit with every field resolved: at most `concurrency` open requests per client. */
+export interface ResolvedConcurrencyPolicy {
+  readonly name: string
+  /** Most requests in progress at once per client (≥ 1). */
+  readonly concurrency: number
+  /** A slot lives this long from its last renewal, on the store's clock (≥ 1000). */
+  readonly leaseMs: number
+  /** In-flight limits always enforce. */
+  readonly shadow: false
+}
+
+/** Either kind of resolved policy: a token bucket, or an in-flight limit (it has `concurrency`). */
+export type AnyResolvedPolicy = ResolvedPolicy | ResolvedConcurrencyPolicy
 
 // Options
 
@@ -635,15 +741,19 @@ export type RouteLimitOptions<Req, Rep = unknown> = {
   readonly skip?: SkipOption<Req>
   /** Replaces the limiter's `settle` on this route. */
   readonly settle?: SettleOption<Req, Rep>
-} & ((Partial<PolicyOptions> & { readonly policies?: never }) | SeveralPolicies)
+} & (
+  | (Partial<PolicyOptions> & { readonly concurrency?: never; readonly leaseMs?: never; readonly policies?: never })
+  | (ConcurrencyPolicyOptions & { readonly policies?: never })
+  | SeveralPolicies
+)
 
 /** The resolved, frozen options; nothing downstream re-checks them. */
 export interface ResolvedLimiterOptions<Req> {
   readonly store: Store
   /** One or more policies; a request is checked against all of them at once. With tiers, the first tier's. */
-  readonly policies: readonly ResolvedPolicy[]
+  readonly policies: readonly AnyResolvedPolicy[]
   /** Each tier's policies, when the limiter has tiers. */
-  readonly tiers: ReadonlyMap<string, readonly ResolvedPolicy[]> | undefined
+  readonly tiers: ReadonlyMap<string, readonly AnyResolvedPolicy[]> | undefined
   readonly tier: ((request: Req) => string | Promise<string>) | undefined
   readonly key: KeyOption<Req>
   readonly cost: CostOption<Req>
@@ -706,12 +816,46 @@ export interface LimiterControls<Req> {
    * and warned, never a rejection.
    */
   settle(result: RateLimitResult, actualCost: number): Promise<void>
+  /**
+   * Take an in-flight slot from a handler, by a key only it knows (three exports per user at
+   * once): `allowed` says whether a slot was free; `release()` gives it back (idempotent, never
+   * rejects), and the lease renews until then. The slot is the policy's, or the limiter's own
+   * concurrency policy's (its tier's, with tiers); nothing else is taken. Rejects like `check`.
+   */
+  acquire(request: Req, options: ManualAcquireOptions): Promise<Acquired>
+}
+
+/** `acquire(request, options)`: the key to count by, and the in-flight limit. */
+export interface ManualAcquireOptions {
+  /** What to limit by: hashed, in the same namespace as a manual check's key. */
+  readonly key: string
+  /** The in-flight limit; validated on first use. @default the limiter's own concurrency policy */
+  readonly policy?: ConcurrencyPolicyOptions
+}
+
+/** What `acquire` answers. */
+export interface Acquired {
+  readonly allowed: boolean
+  readonly result: RateLimitResult
+  /** Give the slot back (a refused acquire's does nothing): idempotent, never rejects. */
+  release(): Promise<void>
+}
+
+/** How one in-flight limit saw the request. */
+export interface SlotResult extends SlotReply {
+  readonly policy: ResolvedConcurrencyPolicy
+  /** The store key of its slot set. */
+  readonly key: string
 }
 
 /** What one request is checked against: its policies, their buckets' ids, and their constant header. */
 export interface Binding {
+  /** The token-bucket policies. */
   readonly policies: readonly ResolvedPolicy[]
   readonly bucketIds: readonly string[]
+  /** The in-flight limits, and their slot sets' ids (`c:<bucket id>`). */
+  readonly slots: readonly ResolvedConcurrencyPolicy[]
+  readonly slotIds: readonly string[]
   readonly policyHeader: string
 }
 
@@ -747,9 +891,12 @@ export interface RateLimitResult {
   readonly allowed: boolean
   /** `allowed`; `denied` (retry later); or `cost-exceeds-capacity` (no retry can succeed). */
   readonly status: CheckStatus
-  /** The binding policy. */
-  readonly policy: ResolvedPolicy
-  /** The binding policy's capacity (the `X-RateLimit-Limit` value). */
+  /**
+   * The binding policy: a token bucket's whenever the request has one, else (only in-flight
+   * limits) the in-flight limit that refused it, or the one with the fewest free slots.
+   */
+  readonly policy: AnyResolvedPolicy
+  /** The binding policy's capacity, or an in-flight limit's `concurrency` (the `X-RateLimit-Limit` value). */
   readonly limit: number
   /** Whole tokens left in the binding policy's bucket after this request (the `X-RateLimit-Remaining` value). */
   readonly remaining: number
@@ -773,8 +920,10 @@ export interface RateLimitResult {
    * policies (and the headers) then describe those local buckets.
    */
   readonly degraded: boolean
-  /** Every policy, shadow ones included, in configuration order. */
+  /** Every token-bucket policy, shadow ones included, in configuration order. */
   readonly policies: readonly PolicyResult[]
+  /** Every in-flight limit, in configuration order (empty when the request has none). */
+  readonly slots: readonly SlotResult[]
   /** Names of the enforcing policies that denied the request. */
   readonly violated: readonly string[]
 }
@@ -840,9 +989,14 @@ export interface Decision<Req = unknown, Rep = unknown> {
   /**
    * What to do once the response has ended (end-steps.ts: a settle; room for more), for an
    * admitted request that has anything to do; undefined otherwise, so no listener is attached.
-   * Never throws.
+   * Never throws. (An in-flight slot's release is one of its steps.)
    */
   onEnd?(request: Req, reply: Rep): void
+  /**
+   * Present when the request took in-flight slots: the same release as `onEnd`'s step, for code
+   * that wants to await it (idempotent, never rejects).
+   */
+  readonly release?: () => Promise<void>
 }
 
 export type Outcome = 'allowed' | 'denied' | 'cost-exceeds-capacity' | 'missing-key' | 'unavailable'
@@ -947,4 +1101,10 @@ export interface SluiceStats extends LimiterStats {
   readonly settleRefundedTokens: number
   /** Tokens charged beyond reservations by applied settles, summed over requests. */
   readonly settleExtraTokens: number
+  /** In-flight leases this process holds open now (taken, not yet released): renewed while open. */
+  readonly leasesOpen: number
+  /** In-flight leases released (each once), since the limiter was made. */
+  readonly leasesReleased: number
+  /** In-flight leases found expired while still open (`SLUICE_LEASE_LOST`). */
+  readonly leasesLost: number
 }

@@ -25,6 +25,12 @@ export const WarningCodes = {
   ROUTE_MISMATCH: 'SLUICE_ROUTE_MISMATCH',
   /** A custom deny body threw, rejected, or could not be sent (not an object or a string, not serializable): the default body was sent instead. */
   DENY_BODY_FAILED: 'SLUICE_DENY_BODY_FAILED',
+  /**
+   * An in-flight slot expired while its response was still open (its renewals could not reach
+   * the store within `leaseMs`): the slot may be counted free by other replicas. Raise `leaseMs`,
+   * or look at why the store was out of reach.
+   */
+  LEASE_LOST: 'SLUICE_LEASE_LOST',
   /** A `settle` threw, rejected, or returned something other than a whole number ≥ 0 or undefined: the reservation stands. */
   SETTLE_FAILED: 'SLUICE_SETTLE_FAILED',
   /** A settle could not be applied (the store failed or was too slow): the reservation stands, and it is never retried. */

@@ -166,13 +166,14 @@ export function rateLimit(options: SluiceExpressOptions): SluiceMiddleware {
   }
 
   // The controls' own methods: they close over the limiter, not over `this`.
-  const { stats, reset, peek, check: manualCheck, settle } = limiter.controls
+  const { stats, reset, peek, check: manualCheck, settle, acquire } = limiter.controls
   return Object.assign(middleware, {
     stats,
     reset,
     peek,
     check: manualCheck,
     settle,
+    acquire,
     route(id: string, override: SluiceExpressRouteOptions | false): RequestHandler {
       const routeId = new RouteId(id)
       const route = limiter.forRoute(override, '', id)

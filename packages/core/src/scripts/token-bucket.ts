@@ -5,7 +5,7 @@
  * request) and is all or nothing. Mirrors `applyCheck` and `applySettle` in bucket.ts. Version 4:
  * a call is a list of operations, each with its kind in its head: a check, a dry run of one, or
  * a settle (an extra charge or a refund applied afterwards to the buckets a check took from);
- * kinds 4 to 7 are reserved for in-flight leases. The arguments and the reply are packed (wire.ts
+ * kinds 4 to 6 take, renew and release in-flight slots (leases in a sorted set per client and policy). The arguments and the reply are packed (wire.ts
  * encodes and decodes them), and a call of one operation on one bucket, the usual call when
  * Redis keeps up, has a layout and a path of its own: four arguments, two integers back, no
  * table made but the reply.
@@ -31,7 +31,17 @@
  *               or not, up to two windows (a bucket owes at most its capacity below empty)
  *            3  settle, refund: give `magnitude` tokens back to every bucket, never above full;
  *               a missing key (a full bucket) is left alone, and a bucket back to full deleted
- *            4–7  reserved (in-flight leases); the script answers an error
+ *            4  a check that also takes in-flight slots, all or nothing with its buckets: as
+ *               kind 0 (n may be 0), then m, then m × (key index, limit, leaseMs, lease id).
+ *               Each slot set is pruned of expired leases first (so a refused check may still
+ *               write: the pruning), then fits if it holds fewer than limit; if every bucket and
+ *               slot fits, each set gets the lease id, scored by its expiry in Redis µs (TIME +
+ *               leaseMs), and PEXPIRE leaseMs + slack
+ *            5  renew n leases for `magnitude` ms: n × (key index, lease id); only a live lease
+ *               (score > TIME) is extended (and its set's PEXPIRE); an expired one is removed,
+ *               never resurrected
+ *            6  release n leases: n × (key index, lease id), removed (an emptied set is deleted)
+ *            7  reserved; the script answers an error
  *
  *   Reply: a flat array of integers: Redis TIME when the script ran (µs since the epoch), alone
  *          if the deadline had passed (nothing read, nothing taken); else followed, per check
@@ -40,6 +50,8 @@
  *          cannot (a settle always answers its debt after). A cost above the capacity (a bucket
  *          that never can) reads as cannot; the caller knows both numbers.
  *          The caller derives admission and every header from these (bucket.ts, describeBucket).
+ *          A kind 4 check then answers per slot the live leases before it, as live if one was
+ *          free, −1 − live if not; kinds 5 and 6 answer 1 per lease that was live, else 0.
  *
  * State: one integer per key, the bucket's "theoretical arrival time" (the instant it is full
  * again) in nanoseconds, modulo 2^23 seconds: the same as versions 2 and 3, so buckets carry
@@ -61,11 +73,14 @@
  * writes each key it took from with one `SET … PX`: per distinct key, a share of one command and
  * one write, where version 2 ran a `GET` and a `SET`.
  */
+/** A slot set outlives its latest lease by this much, so its own expiry never removes a live lease. */
+export const LEASE_SLACK_MS = 1_000
+
 // The body defines no functions, and allocates per batch only its two key tables, MGET's reply
 // and its own (and, for checks of several buckets, four scratch tables reused by all of them):
 // on Redis 7 a closure or a table made on every call is a measurable share of a short script's
 // cost. The call of one check of one bucket makes no table but its reply.
-const SCRIPT_BODY = (clock: string, lastArg: string, ttlSlackMs: number): string => `
+const SCRIPT_BODY = (clock: string, lastArg: string, ttlSlackMs: number, leaseSlackMs = ttlSlackMs + LEASE_SLACK_MS): string => `
 local MOD = 8388608000000000
 local HALF = 4194304000000000
 local t = ${clock}
@@ -156,6 +171,7 @@ while i <= K do
   i = j + 1
 end
 local ks, ds, ns, fs
+local sk, sm, si, sv
 local out = { timeUs }
 local o = 1
 local a = 3 + 2 * tonumber(ARGV[2])
@@ -167,8 +183,28 @@ while a <= last do
   local dry = kind == 1
   local cost = (head - low) / 256
   a = a + 1
-  if kind >= 2 then
-    if kind > 3 then return redis.error_reply('sluice: unknown operation kind ' .. kind) end
+  if kind >= 5 then
+    if kind > 6 then return redis.error_reply('sluice: unknown operation kind ' .. kind) end
+    -- Renew (5, for magnitude ms) or release (6) n leases: only a live one; an expired one is
+    -- pruned, never resurrected. 1 if it was live, else 0.
+    for j = 1, n do
+      local key, id = KEYS[tonumber(ARGV[a])], ARGV[a + 1]
+      a = a + 2
+      local score = redis.call('ZSCORE', key, id)
+      local v = 0
+      if score then
+        if tonumber(score) > timeUs then v = 1 end
+        if kind == 5 and v == 1 then
+          redis.call('ZADD', key, 'XX', timeUs + cost * 1000, id)
+          redis.call('PEXPIRE', key, cost + ${leaseSlackMs})
+        else
+          redis.call('ZREM', key, id)
+        end
+      end
+      o = o + 1
+      out[o] = v
+    end
+  elseif kind >= 2 and kind <= 3 then
     -- A settle: every bucket, admission or not, its debt moved and clamped to [0, 2 windows].
     for j = 1, n do
       local ref = tonumber(ARGV[a]) - 1
@@ -209,7 +245,7 @@ while a <= last do
       o = o + 1
       out[o] = d
     end
-  elseif n == 1 then
+  elseif n == 1 and kind < 4 then
     local ref = tonumber(ARGV[a]) - 1
     a = a + 1
     local s = ref % K
@@ -263,6 +299,25 @@ while a <= last do
       if enforce and not fits then admitted = false end
       ks[j], ds[j], ns[j], fs[j] = k, d, cost * interval, fits
     end
+    local m = 0
+    if kind == 4 then
+      -- Slots: prune the expired leases (a write even if the check is refused), then count.
+      if sk == nil then sk, sm, si, sv = {}, {}, {}, {} end
+      m = tonumber(ARGV[a])
+      a = a + 1
+      for j = 1, m do
+        local k, limit = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+        sk[j], sm[j], si[j] = k, tonumber(ARGV[a + 2]), ARGV[a + 3]
+        a = a + 4
+        redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', timeUs)
+        local live = redis.call('ZCARD', KEYS[k])
+        if live >= limit then
+          admitted = false
+          live = -1 - live
+        end
+        sv[j] = live
+      end
+    end
     for j = 1, n do
       local d = ds[j]
       if fs[j] then
@@ -278,6 +333,14 @@ while a <= last do
       end
       o = o + 1
       out[o] = d
+    end
+    for j = 1, m do
+      if admitted and sv[j] >= 0 then
+        redis.call('ZADD', KEYS[sk[j]], timeUs + sm[j] * 1000, si[j])
+        redis.call('PEXPIRE', KEYS[sk[j]], sm[j] + ${leaseSlackMs})
+      end
+      o = o + 1
+      out[o] = sv[j]
     end
   end
 end

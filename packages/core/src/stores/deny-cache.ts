@@ -47,7 +47,9 @@ export class DenyCache {
 
   /** A refusal computed locally, or undefined when only Redis can answer. */
   answer(request: CheckRequest): CheckReply | undefined {
-    if (request.dryRun === true) return undefined
+    // A check with in-flight slots is never answered from here: slots come back on a release,
+    // which no cached debt can see, and a slot is never refused by a stale copy.
+    if (request.dryRun === true || (request.slots !== undefined && request.slots.length > 0)) return undefined
     const id = identity(request)
     const entry = this.#entries.get(id)
     if (entry === undefined) return undefined
@@ -70,7 +72,7 @@ export class DenyCache {
 
   /** What Redis answered for a check sent at `sentAt`. */
   record(request: CheckRequest, step: CheckStep, sentAt: number): void {
-    if (request.dryRun === true) return
+    if (request.dryRun === true || (request.slots !== undefined && request.slots.length > 0)) return
     // The common case, an admitted check of a client the cache never saw, touches nothing.
     if (step.reply.admitted && this.#entries.size === 0) return
     const id = identity(request)

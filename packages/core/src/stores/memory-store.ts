@@ -1,7 +1,18 @@
 import { LRUCache } from 'lru-cache'
-import { applyCheck, applySettle, clampDebt } from '../bucket.js'
+import { applyCheck, applySettle, clampDebt, NS_PER_MS } from '../bucket.js'
+import { describeSlot, slotFits } from '../slots.js'
 import { resolveMemoryStoreOptions } from '../store-options.js'
-import type { CheckReply, CheckRequest, CheckStep, MemoryStoreOptions, NanoClock, SettleRequest, Store } from '../types.js'
+import type {
+  CheckReply,
+  CheckRequest,
+  CheckStep,
+  LeaseOp,
+  MemoryStoreOptions,
+  NanoClock,
+  SettleRequest,
+  SlotReply,
+  Store,
+} from '../types.js'
 
 export type { MemoryStoreOptions, NanoClock } from '../types.js'
 
@@ -20,6 +31,11 @@ export class MemoryStore implements Store {
   readonly #clock: NanoClock
   /** key → the instant (clock ns) the bucket is full again. */
   readonly #full: LRUCache<string, number>
+  /**
+   * Slot set key → lease id → the instant (clock ns) the lease expires. Bounded by `maxKeys`
+   * sets, each by its limit (expired leases are pruned before a slot is taken).
+   */
+  readonly #leases: LRUCache<string, Map<string, number>>
 
   constructor(options: MemoryStoreOptions = {}) {
     const resolved = resolveMemoryStoreOptions(options)
@@ -27,6 +43,7 @@ export class MemoryStore implements Store {
     // Bounded by a size rather than `max`, which would allocate every slot up front: a large
     // bound costs nothing until buckets fill it.
     this.#full = new LRUCache({ maxSize: resolved.maxKeys, sizeCalculation: () => 1 })
+    this.#leases = new LRUCache({ maxSize: resolved.maxKeys, sizeCalculation: () => 1 })
   }
 
   /** Buckets currently held (idle full ones are dropped lazily). */
@@ -40,9 +57,24 @@ export class MemoryStore implements Store {
 
   checkSync(request: CheckRequest): CheckReply {
     const now = this.#clock()
-    const step = applyCheck(this.#debts(request, now), request)
+    const debts = this.#debts(request, now)
+    const slots = request.slots
+    if (slots === undefined || slots.length === 0) {
+      const step = applyCheck(debts, request)
+      if (request.dryRun !== true) this.#write(request.keys, step, now)
+      return step.reply
+    }
+    // Prune, then count: all or nothing with the buckets.
+    const live = slots.map((slot) => this.#live(slot.key, now))
+    const fits = slots.map((slot, i) => slotFits(live[i]!, slot))
+    const step = applyCheck(debts, request, fits.includes(false))
+    const takes = step.reply.admitted && request.dryRun !== true
     if (request.dryRun !== true) this.#write(request.keys, step, now)
-    return step.reply
+    const replies: SlotReply[] = slots.map((slot, i) => {
+      if (takes) this.#take(slot.key, slot.leaseId, now + slot.leaseMs * NS_PER_MS)
+      return describeSlot(live[i]!, slot, fits[i]!, takes)
+    })
+    return { admitted: step.reply.admitted, buckets: step.reply.buckets, slots: replies }
   }
 
   /** A settle of a check's cost (bucket.ts, `applySettle`); a refund of a missing key changes nothing. */
@@ -69,9 +101,58 @@ export class MemoryStore implements Store {
     }
   }
 
+  /** Live leases in a slot set, the expired ones pruned first (an empty set is dropped). */
+  #live(key: string, now: number): number {
+    const set = this.#leases.get(key)
+    if (set === undefined) return 0
+    for (const [id, expiresAt] of set) if (expiresAt <= now) set.delete(id)
+    if (set.size === 0) this.#leases.delete(key)
+    return set.size
+  }
+
+  #take(key: string, leaseId: string, expiresAt: number): void {
+    let set = this.#leases.get(key)
+    if (set === undefined) {
+      set = new Map()
+      this.#leases.set(key, set)
+    }
+    set.set(leaseId, expiresAt)
+  }
+
+  /**
+   * Renew or release leases: a renewal extends only a live lease (an expired one is pruned,
+   * never resurrected) and answers false for one that is gone; a release answers whether the
+   * lease was there.
+   */
+  runLeasesSync(ops: readonly LeaseOp[]): boolean[] {
+    const now = this.#clock()
+    return ops.map(({ op, lease }) => {
+      const set = this.#leases.get(lease.key)
+      const expiresAt = set?.get(lease.leaseId)
+      if (set === undefined || expiresAt === undefined) return false
+      if (op === 'release' || expiresAt <= now) {
+        set.delete(lease.leaseId)
+        if (set.size === 0) this.#leases.delete(lease.key)
+        return op === 'release' && expiresAt > now
+      }
+      set.set(lease.leaseId, now + lease.leaseMs * NS_PER_MS)
+      return true
+    })
+  }
+
+  /** Live leases of a slot set (tests, the operator): expired ones are pruned first. */
+  liveLeases(key: string): number {
+    return this.#live(key, this.#clock())
+  }
+
   /** Drop these buckets: they start full again. */
   forget(keys: readonly string[]): void {
     for (const key of keys) this.#full.delete(key)
+  }
+
+  /** Slot sets currently held. */
+  get slotSets(): number {
+    return this.#leases.size
   }
 
   reset(keys: readonly string[]): Promise<void> {

@@ -1,7 +1,7 @@
 import calculateSlot from 'cluster-key-slot'
 import { deadlineAt, deadlineIn } from '../deadline.js'
 import { ErrorCodes, refused, SluiceError } from '../errors.js'
-import { assertEncodable, checkOp, decodeBatch, encodeBatch, settleOp } from '../scripts/wire.js'
+import { assertEncodable, checkOp, decodeBatch, encodeBatch, firstKey, leaseOp, settleOp } from '../scripts/wire.js'
 import { resolveRedisStoreOptions } from '../store-options.js'
 import { withTimeout } from '../timeout.js'
 import type {
@@ -9,6 +9,7 @@ import type {
   CheckRequest,
   CheckStep,
   Deadline,
+  LeaseOp,
   RedisClient,
   RedisStoreOptions,
   SettleRequest,
@@ -53,7 +54,7 @@ export class RedisStore implements Store {
     this.#connection = connectionOf(this.#client)
     if (resolved.coalesce) {
       // One batch per slot (a script call runs in one), calls in flight counted per node.
-      const slotOf = (r: WireOp): number => calculateSlot(r.keys[0]!)
+      const slotOf = (op: WireOp): number => calculateSlot(firstKey(op))
       this.#batcher = new Batcher<WireOp, CheckStep>({
         flush: (checks, deadline) => this.#send(checks, deadlineAt(deadline)),
         groupOf: this.#client.isCluster ? slotOf : () => 0,
@@ -101,6 +102,14 @@ export class RedisStore implements Store {
     return this.#batcher !== undefined ? this.#batcher.push(op, deadline) : this.#send([op], deadline).then((steps) => steps[0]!)
   }
 
+  /**
+   * Renew or release leases by `deadline`, in the same per-slot queue as checks: per op, whether
+   * the lease was live (renewed) or there (released).
+   */
+  leasesWithin(ops: readonly LeaseOp[], deadline: Deadline): Promise<boolean[]> {
+    return Promise.all(ops.map((op) => this.runWithin(leaseOp(op), deadline).then((step) => step.reply.admitted)))
+  }
+
   /** Delete a client's buckets; all of them share its hash tag, so one command on one node does. */
   reset(keys: readonly string[]): Promise<void> {
     return this.resetWithin(keys, deadlineIn(this.#timeoutMs))
@@ -131,7 +140,7 @@ export class RedisStore implements Store {
 
   async #send(checks: WireOp[], deadline: Deadline): Promise<readonly CheckStep[]> {
     this.#assertConnected()
-    const node = await this.#whenUsable(checks[0]!.keys[0]!, deadline)
+    const node = await this.#whenUsable(firstKey(checks[0]!), deadline)
     // The wait may have outlasted a connection that was ready.
     this.#assertConnected()
     // One master of a cluster down: its keys are refused unsent, the others' go.

@@ -5,10 +5,10 @@ import { createLimiter } from '../../src/adapter.js'
 const limiter = () => createLimiter<object>({ capacity: 3, refillPerSecond: 0.001, logger: recordingLogger() })
 
 describe("a limiter's controls", () => {
-  it('are a frozen object of exactly stats, reset, peek, check and settle', () => {
+  it('are a frozen object of exactly stats, reset, peek, check, settle and acquire', () => {
     const { controls } = limiter()
     expect(Object.isFrozen(controls)).toBe(true)
-    expect(Object.keys(controls).sort()).toEqual(['check', 'peek', 'reset', 'settle', 'stats'])
+    expect(Object.keys(controls).sort()).toEqual(['acquire', 'check', 'peek', 'reset', 'settle', 'stats'])
     for (const name of ['forRoute', 'options', 'warnOnce', 'close']) expect(name in controls).toBe(false)
   })
 

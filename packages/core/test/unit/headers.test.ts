@@ -22,6 +22,7 @@ function result(overrides: Partial<RateLimitResult>): RateLimitResult {
     key: 'k',
     degraded: false,
     violated: [],
+    slots: [],
     ...overrides,
     policies: [
       {

@@ -131,6 +131,7 @@ describe('structured fields', () => {
             key: 'k',
             degraded: false,
             violated: [],
+            slots: [],
             policies: [{ status: 'allowed', taken: true, remaining, retryAfterMs: 0, resetMs: 0, nextTokenMs, policy, key: 'k' }],
           })
           const [p] = parseList(headers['ratelimit-policy']!) as Item[]

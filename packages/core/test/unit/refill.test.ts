@@ -3,6 +3,7 @@ import { ErrorCodes } from '../../src/index.js'
 import { resolvePolicy } from '../../src/policies.js'
 import { parseRefill } from '../../src/refill.js'
 import { requestView } from '../../src/request-view.js'
+import type { ResolvedPolicy } from '../../src/types.js'
 import { create, refused } from '../support/refused.js'
 
 describe('refill: a readable rate', () => {
@@ -73,7 +74,7 @@ describe('refill: a readable rate', () => {
         { name: 'daily', capacity: 1000, refill: '1000/day' },
       ],
     })
-    expect(several.options.policies.map((p) => p.intervalNs)).toEqual([100_000_000, 86_400_000_000])
+    expect(several.options.policies.map((p) => (p as ResolvedPolicy).intervalNs)).toEqual([100_000_000, 86_400_000_000])
     const tiered = create({
       tiers: { free: { capacity: 60, refill: '60/h' }, pro: [{ name: 'burst', capacity: 600, refill: '600/h' }] },
       tier: () => 'free',
@@ -94,7 +95,7 @@ describe('refill: a readable rate', () => {
   it("keeps the limiter's rate, unconverted, on a route that changes only the capacity", () => {
     const limiter = create({ capacity: 100, refill: '7/min' })
     const route = limiter.forRoute({ capacity: 14, name: 'wide' }, 'GET', '/wide')!
-    expect(route.policies[0]!.intervalNs).toBe(limiter.options.policies[0]!.intervalNs)
+    expect(route.policies[0]!.intervalNs).toBe((limiter.options.policies[0] as ResolvedPolicy).intervalNs)
     expect(route.policies[0]!.windowSeconds).toBe(120)
     // A route that sets its own rate, in either form, replaces the limiter's.
     expect(limiter.forRoute({ refillPerSecond: 2, name: 'fast' }, 'GET', '/fast')!.policies[0]!.intervalNs).toBe(500_000_000)

@@ -45,7 +45,8 @@ describe('doorOf', () => {
     const store = new RedisStore(client)
     const door = doorOf(store)
     expect(door).toMatchObject({ kind: 'redis', store })
-    expect(door.caps).toEqual({ canFail: true, settles: true, leases: false })
+    expect(door.caps).toEqual({ canFail: true, settles: true, leases: true })
+    expect(typeof door.runLeases).toBe('function')
     expect(door.cached?.(check())).toBeUndefined()
   })
 
@@ -53,7 +54,7 @@ describe('doorOf', () => {
     const store = new MemoryStore({ clock: () => 0 })
     const door = doorOf(store)
     expect(door).toMatchObject({ kind: 'memory', store })
-    expect(door.caps).toEqual({ canFail: false, settles: true, leases: false })
+    expect(door.caps).toEqual({ canFail: false, settles: true, leases: true })
     const [reply] = await door.run([{ op: 'check', request: check() }], deadlineIn(100))
     expect(reply).toMatchObject({ admitted: true, buckets: [{ remaining: 1 }] })
   })
@@ -129,9 +130,9 @@ describe('assertCapabilities', () => {
     expect((thrown as Error).message).toMatch(/^@sluice: invalid option `policies\[0\]\.settle`: expected a store that /)
   })
 
-  it('refuses the built-in stores the same way, until they can; both can settle', () => {
-    expect(() => assertCapabilities(door(new MemoryStore()), ['leases'], 'concurrency')).toThrow(SluiceOptionError)
-    expect(() => assertCapabilities(door(new RedisStore(client)), ['leases'], 'concurrency')).toThrow(SluiceOptionError)
+  it('lets the built-in stores through: both can settle and hold leases', () => {
+    expect(() => assertCapabilities(door(new MemoryStore()), ['leases'], 'concurrency')).not.toThrow()
+    expect(() => assertCapabilities(door(new RedisStore(client)), ['leases'], 'concurrency')).not.toThrow()
     expect(() => assertCapabilities(door(new MemoryStore()), ['settles'], 'settle')).not.toThrow()
     expect(() => assertCapabilities(door(new RedisStore(client)), ['settles'], 'settle')).not.toThrow()
   })

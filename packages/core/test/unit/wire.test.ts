@@ -6,6 +6,7 @@ import {
   checkOp,
   decodeBatch,
   encodeBatch,
+  leaseOp,
   MAX_BUCKETS_PER_CHECK,
   OpKinds,
   settleOp,
@@ -95,7 +96,7 @@ describe('encodeBatch', () => {
       ],
       0,
     )
-    const head = args[4]!
+    const head = args[4] as number
     expect(Number.isSafeInteger(head)).toBe(true)
     expect(head % 32).toBe(MAX_BUCKETS_PER_CHECK)
     expect(Math.floor(head / 256)).toBe(COST_LIMIT - 1)
@@ -126,8 +127,8 @@ describe('encodeBatch', () => {
 describe('operation kinds', () => {
   const settle = (delta: number): WireOp => settleOp({ keys: ['a'], policies: [perSecond], delta })
 
-  it('carries the kind in bits 5–7 of the head: check 0, peek 1, extra charge 2, refund 3', () => {
-    expect(OpKinds).toEqual({ check: 0, peek: 1, charge: 2, refund: 3 })
+  it('carries the kind in bits 5–7 of the head: check 0, peek 1, extra charge 2, refund 3, slots 4, renew 5, release 6', () => {
+    expect(OpKinds).toEqual({ check: 0, peek: 1, charge: 2, refund: 3, slots: 4, renew: 5, release: 6 })
     expect(encodeBatch([settle(4)], 0).args).toEqual([0, 100_000_000, 10, 4 * 256 + 2 * 32 + 1])
     expect(encodeBatch([settle(-3)], 0).args).toEqual([0, 100_000_000, 10, 3 * 256 + 3 * 32 + 1])
     // A settle joins a batch of checks like any operation.
@@ -141,6 +142,46 @@ describe('operation kinds', () => {
       256 + 3 * 32 + 1,
       1,
     ])
+  })
+
+  it('sends a check with slots as kind 4: its buckets, then m and per slot (key, limit, leaseMs, lease id)', () => {
+    const slot = { key: 'c', limit: 3, leaseMs: 1_000, leaseId: '4503599627370497' }
+    // An in-flight limit alone: no bucket, never the one-bucket layout.
+    expect(encodeBatch([checkOp({ keys: [], policies: [], cost: 1, slots: [slot] })], 0)).toEqual({
+      keys: ['c'],
+      args: [0, 0, 256 + 4 * 32 + 0, 1, 1, 3, 1_000, '4503599627370497'],
+    })
+    const both = encodeBatch([checkOp({ keys: ['a'], policies: [perSecond], cost: 2, slots: [slot] })], 0)
+    expect(both).toEqual({ keys: ['c', 'a'], args: [0, 1, 100_000_000, 10, 2 * 256 + 4 * 32 + 1, 2, 1, 1, 3, 1_000, slot.leaseId] })
+    // Renew (magnitude: leaseMs) and release, one lease each: its set's key and its id.
+    const lease = { key: 'c', leaseId: '7', leaseMs: 1_000 }
+    expect(encodeBatch([leaseOp({ op: 'renew', lease }), leaseOp({ op: 'release', lease })], 0).args).toEqual([
+      0,
+      0,
+      1_000 * 256 + 5 * 32 + 1,
+      1,
+      '7',
+      6 * 32 + 1,
+      1,
+      '7',
+    ])
+  })
+
+  it('reads slots as live leases before the check, and lease ops as 1 or 0', () => {
+    const slot = { key: 'c', limit: 2, leaseMs: 1_000, leaseId: '1' }
+    const op = checkOp({ keys: ['a'], policies: [perSecond], cost: 1, slots: [slot] })
+    const [free] = decodeBatch([1, 100_000_000, 1], [op]).steps
+    expect(free!.reply).toMatchObject({ admitted: true, buckets: [{ taken: true }], slots: [{ status: 'allowed', taken: true, free: 0 }] })
+    const [full] = decodeBatch([1, 0, -1 - 2], [op]).steps
+    expect(full!.reply).toMatchObject({
+      admitted: false,
+      buckets: [{ taken: false, remaining: 10 }],
+      slots: [{ status: 'denied', taken: false, free: 0 }],
+    })
+    expect(code(() => decodeBatch([1, 0, 2], [op]))).toBe(ErrorCodes.STORE_REPLY)
+    const lease = leaseOp({ op: 'renew', lease: { key: 'c', leaseId: '1', leaseMs: 1_000 } })
+    expect(decodeBatch([1, 1, 0], [lease, lease]).steps.map((s) => s.reply.admitted)).toEqual([true, false])
+    expect(code(() => decodeBatch([1, 2], [lease]))).toBe(ErrorCodes.STORE_REPLY)
   })
 
   it('refuses a kind outside 0–7 and a magnitude of 0', () => {

@@ -1,3 +1,4 @@
+import type { Acquired, ManualAcquireOptions } from '@sluice/core'
 import express, { type Request, type RequestHandler } from 'express'
 import type { Redis } from 'ioredis'
 import { describe, expectTypeOf, it } from 'vitest'
@@ -11,6 +12,15 @@ describe('@sluice/express types', () => {
     expectTypeOf<{ capacity: 10; refillPerSecond: 1; key: { header: 1 } }>().not.toExtend<SluiceExpressOptions>()
     // @ts-expect-error: `missing` is 'ip' or 'reject'
     rateLimit({ capacity: 10, refillPerSecond: 1, key: { header: 'x-api-key', missing: 'deny' } })
+  })
+
+  it('types in-flight limits on the limiter and a route, and the middleware’s acquire', () => {
+    const limit = rateLimit({ name: 'exports', concurrency: 3 })
+    limit.route('POST /upload', { name: 'uploads', concurrency: 1, leaseMs: 10_000 })
+    // @ts-expect-error: leaseMs goes with concurrency only
+    rateLimit({ capacity: 10, refillPerSecond: 1, leaseMs: 1_000 })
+    expectTypeOf(limit.acquire).parameters.toEqualTypeOf<[Request, ManualAcquireOptions]>()
+    expectTypeOf(limit.acquire).returns.resolves.toEqualTypeOf<Acquired>()
   })
 
   it('types settle with req and res, on the limiter and a route, and the middleware’s settle', () => {

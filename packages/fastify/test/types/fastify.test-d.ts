@@ -1,3 +1,4 @@
+import type { Acquired, ManualAcquireOptions } from '@sluice/core'
 import Fastify, { type FastifyContextConfig, type FastifyPluginAsync, type FastifyRequest, type RouteShorthandOptions } from 'fastify'
 import { describe, expectTypeOf, it } from 'vitest'
 import rateLimit, { type RateLimitResult, type SluiceFastifyOptions, type SluiceRouteConfig, type SluiceStats } from '../../src/index.js'
@@ -34,6 +35,22 @@ describe('@sluice/fastify types', () => {
     app.register(rateLimit, { capacity: 10, refillPerSecond: 1, settle: () => 'ten' })
     expectTypeOf(app.sluice.settle).parameters.toEqualTypeOf<[RateLimitResult, number]>()
     expectTypeOf(app.sluice.settle).returns.toEqualTypeOf<Promise<void>>()
+  })
+
+  it('types in-flight limits on the plugin and a route, and app.sluice.acquire', () => {
+    app.register(rateLimit, { name: 'exports', concurrency: 3, leaseMs: 60_000 })
+    app.register(rateLimit, {
+      policies: [
+        { name: 'burst', capacity: 10, refillPerSecond: 1 },
+        { name: 'open', concurrency: 5 },
+      ],
+    })
+    app.post('/upload', { config: { rateLimit: { name: 'uploads', concurrency: 1 } } }, async () => 'ok')
+    // @ts-expect-error: an in-flight limit has no capacity
+    app.register(rateLimit, { name: 'x', concurrency: 3, capacity: 10 })
+    expectTypeOf(app.sluice.acquire).parameters.toEqualTypeOf<[FastifyRequest, ManualAcquireOptions]>()
+    expectTypeOf(app.sluice.acquire).returns.resolves.toEqualTypeOf<Acquired>()
+    expectTypeOf<SluiceStats['leasesOpen']>().toEqualTypeOf<number>()
   })
 
   it('takes a route override or false in config.rateLimit, and rejects true', () => {
