@@ -3,7 +3,7 @@ import calculateSlot from 'cluster-key-slot'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { recordingLogger } from '../../../../test/support/recording-logger.js'
-import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient } from '../../../../test/support/redis-clients.js'
+import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient, valkeyCluster } from '../../../../test/support/redis-clients.js'
 import { createLimiter } from '../../src/adapter.js'
 import { resolvePolicy } from '../../src/policies.js'
 import { RedisStore } from '../../src/stores/redis-store.js'
@@ -200,7 +200,24 @@ describe.each(families)('a Redis that dies and comes back, through $name', (fami
   }, 30_000)
 })
 
-describe('a Redis Cluster through node-redis', () => {
+const clusterFamilies: { name: string; make(cluster: RedisClusterServer): Promise<Made> }[] = [
+  {
+    name: 'node-redis',
+    async make(cluster) {
+      const client = await nodeRedisCluster(cluster)
+      return { client, close: () => closeNodeRedis(client) }
+    },
+  },
+  {
+    name: 'iovalkey',
+    async make(cluster) {
+      const client = valkeyCluster(cluster)
+      return { client, close: async () => client.disconnect() }
+    },
+  },
+]
+
+describe.each(clusterFamilies)('a Redis Cluster through $name', (family) => {
   let cluster: RedisClusterServer
   beforeAll(async () => {
     cluster = await startRedisCluster({ masters: 3 })
@@ -208,9 +225,9 @@ describe('a Redis Cluster through node-redis', () => {
   afterAll(() => cluster.stop())
 
   it("runs the script by its SHA on the key's node, and sends it whole once after SCRIPT FLUSH", async () => {
-    const client = await nodeRedisCluster(cluster)
+    const made = await family.make(cluster)
     try {
-      const store = new RedisStore(client, BUDGET)
+      const store = new RedisStore(made.client, BUDGET)
       const nodes = cluster.ports.map((port) => cluster.node(port))
       const keys = Array.from({ length: 6 }, () => uniqueKey())
       for (const key of keys) expect((await store.check(request(key, 10))).buckets[0]!.remaining).toBe(9)
@@ -230,7 +247,7 @@ describe('a Redis Cluster through node-redis', () => {
       const all = await Promise.all(nodes.map(statsOf))
       expect(all.reduce((sum, s) => sum + s.eval + s.evalsha, 0)).toBe(6)
     } finally {
-      await closeNodeRedis(client)
+      await made.close()
     }
   }, 30_000)
 })
