@@ -6,6 +6,7 @@ import { recordingLogger } from '../../../../test/support/recording-logger.js'
 import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient, valkeyCluster } from '../../../../test/support/redis-clients.js'
 import { createLimiter } from '../../src/adapter.js'
 import { resolvePolicy } from '../../src/policies.js'
+import { adapterOf } from '../../src/stores/clients/index.js'
 import { RedisStore } from '../../src/stores/redis-store.js'
 import type { RedisClient, RequestView } from '../../src/types.js'
 
@@ -241,7 +242,10 @@ describe.each(clusterFamilies)('a Redis Cluster through $name', (family) => {
       for (let remaining = 8; remaining >= 4; remaining--) {
         expect((await store.check(request(key, 10))).buckets[0]).toMatchObject({ status: 'allowed', remaining })
       }
-      const owner = cluster.node(await cluster.ownerOf(calculateSlot(key)))
+      const ownerPort = await cluster.ownerOf(calculateSlot(key))
+      // The breaker and the batcher's group of a key are its slot's master, by the client's own map.
+      expect(adapterOf(made.client).nodeOfSlot(calculateSlot(key))).toBe(`127.0.0.1:${ownerPort}`)
+      const owner = cluster.node(ownerPort)
       expect(await statsOf(owner)).toEqual({ eval: 1, evalsha: 5, failedEvalsha: 1 })
       // Nothing went anywhere else.
       const all = await Promise.all(nodes.map(statsOf))
