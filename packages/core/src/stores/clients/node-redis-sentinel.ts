@@ -19,8 +19,8 @@ const PRIMARY_ERROR = /^Master Client \(/
  * connection's), forwards no `ready` of the primary connection, and keeps that connection's
  * errors to itself unless the app made it with `passthroughClientErrorEvents: true`: then each is
  * an `error` whose message begins `Master Client (host:port)`. So, with that option: down from
- * such an error until one probe (a TIME through the Sentinel client, which waits for a primary it
- * can reach) answers with no error heard meanwhile. One probe at a time stands in for the checks,
+ * such an error until a new primary is named (`MASTER_CHANGE`) or one probe (a TIME through the
+ * Sentinel client, which waits for a primary it can reach) answers with no error heard meanwhile. One probe at a time stands in for the checks,
  * which are refused unsent meanwhile. Without the option nothing is heard, and a check waits for
  * its budget (or the breaker) as before.
  */
@@ -51,6 +51,11 @@ function primaryWatch(sentinel: NodeRedisSentinel, onBack: () => void): { readon
     errors++
     down = true
     probe()
+  })
+  // A new primary named: its connections are being made, and a command waits for them (within
+  // its budget), so the store may send again; its own clock reading comes first (onReady).
+  sentinel.on('topology-change', (event) => {
+    if (event.type === 'MASTER_CHANGE') down = false
   })
   return {
     get down() {
