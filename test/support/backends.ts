@@ -108,7 +108,8 @@ export const redisBackends: readonly RedisBackendSpec[] = [
     name: 'Redis Sentinel through node-redis',
     async start(): Promise<RedisBackend> {
       const sentinel = await startRedisSentinel()
-      const client = createSentinel({ name: sentinel.name, sentinelRootNodes: [...sentinel.sentinels] })
+      // As docs/redis.md recommends: the primary's errors reach the store.
+      const client = createSentinel({ name: sentinel.name, sentinelRootNodes: [...sentinel.sentinels], passthroughClientErrorEvents: true })
       client.on('error', () => {})
       await client.connect()
       const primary = sentinel.node(await sentinel.primaryPort())
