@@ -20,9 +20,9 @@ const PRIMARY_ERROR = /^Master Client \(/
  * errors to itself unless the app made it with `passthroughClientErrorEvents: true`: then each is
  * an `error` whose message begins `Master Client (host:port)`. So, with that option: down from
  * such an error until a new primary is named (`MASTER_CHANGE`) or one probe (a TIME through the
- * Sentinel client, which waits for a primary it can reach) answers with no error heard meanwhile. One probe at a time stands in for the checks,
- * which are refused unsent meanwhile. Without the option nothing is heard, and a check waits for
- * its budget (or the breaker) as before.
+ * Sentinel client, which waits for a primary it can reach) answers with no error heard meanwhile.
+ * One probe at a time stands in for the checks, which are refused unsent meanwhile. Without the
+ * option nothing is heard, and a check waits for its budget (or the breaker) as before.
  */
 function primaryWatch(sentinel: NodeRedisSentinel, onBack: () => void): { readonly down: boolean } {
   let down = false
@@ -37,6 +37,8 @@ function primaryWatch(sentinel: NodeRedisSentinel, onBack: () => void): { readon
       () => {
         probing = false
         if (errors !== before) return probe()
+        // A new primary named meanwhile has cleared it already, and told the store.
+        if (!down) return
         down = false
         onBack()
       },
