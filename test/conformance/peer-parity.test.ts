@@ -1,7 +1,7 @@
 import type { RedisClient } from '@sluice/core'
 import { startRedis } from '@sluice/harness'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { redisBackends } from '../support/backends.js'
+import { fullRedisBackends } from '../support/backends.js'
 import {
   type ConformanceOptions,
   drivers,
@@ -26,7 +26,7 @@ interface Backend {
 
 const backends = [
   // The Redis backends the conformance suite runs on, and process memory.
-  ...redisBackends.map(({ name, start }) => ({
+  ...fullRedisBackends.map(({ name, start }) => ({
     name,
     async start(): Promise<Backend> {
       const { client, stop } = await start()

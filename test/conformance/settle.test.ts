@@ -1,6 +1,6 @@
 import type { RedisClient, SettleEvent, SluiceLogger } from '@sluice/core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisBackend, redisBackends } from '../support/backends.js'
+import { fullRedisBackends, type RedisBackend } from '../support/backends.js'
 import { type ConformanceOptions, drivers, type PortableRequest, type RunningApp } from '../support/drivers.js'
 import { get } from '../support/http.js'
 
@@ -51,7 +51,7 @@ function settleFromHeader(request: PortableRequest): number | undefined | Promis
 
 const backends: readonly { readonly name: string; start(): Promise<RedisBackend | undefined> }[] = [
   { name: 'memory', start: async () => undefined },
-  ...redisBackends,
+  ...fullRedisBackends,
 ]
 
 describe.each(backends)('settle on $name', (store) => {

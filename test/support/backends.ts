@@ -1,13 +1,14 @@
 import type { RedisClient } from '@sluice/core'
 import { startRedis, startRedisCluster, startRedisSentinel } from '@sluice/harness'
 import { createSentinel } from 'redis'
-import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient } from './redis-clients.js'
+import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient, valkeyCluster, valkeySentinel } from './redis-clients.js'
 
 /**
  * Where the conformance suites keep their buckets: one Redis and a three-master Redis Cluster
  * through ioredis, both through node-redis, one Redis through iovalkey, and a primary behind
- * three Sentinels through ioredis and node-redis (`createSentinel`). Each started server
- * is the suite's own, stopped with `stop`.
+ * three Sentinels through ioredis and node-redis (`createSentinel`); a Cluster and a Sentinel
+ * primary through iovalkey too, for the store contract only. Each started server is the suite's
+ * own, stopped with `stop`.
  */
 export interface RedisBackend {
   readonly client: RedisClient
@@ -16,7 +17,17 @@ export interface RedisBackend {
   stop(): Promise<void>
 }
 
-export const redisBackends: readonly { readonly name: string; start(): Promise<RedisBackend> }[] = [
+export interface RedisBackendSpec {
+  readonly name: string
+  /**
+   * A further topology of a client family already covered elsewhere: only the store contract
+   * (conformance.test.ts) runs on it, through one adapter, so CI stays small.
+   */
+  readonly contractOnly?: true
+  start(): Promise<RedisBackend>
+}
+
+export const redisBackends: readonly RedisBackendSpec[] = [
   {
     name: 'one Redis',
     async start(): Promise<RedisBackend> {
@@ -97,7 +108,8 @@ export const redisBackends: readonly { readonly name: string; start(): Promise<R
     name: 'Redis Sentinel through node-redis',
     async start(): Promise<RedisBackend> {
       const sentinel = await startRedisSentinel()
-      const client = createSentinel({ name: sentinel.name, sentinelRootNodes: [...sentinel.sentinels] })
+      // As docs/redis.md recommends: the primary's errors reach the store.
+      const client = createSentinel({ name: sentinel.name, sentinelRootNodes: [...sentinel.sentinels], passthroughClientErrorEvents: true })
       client.on('error', () => {})
       await client.connect()
       const primary = sentinel.node(await sentinel.primaryPort())
@@ -111,4 +123,41 @@ export const redisBackends: readonly { readonly name: string; start(): Promise<R
       }
     },
   },
+  {
+    name: 'a Redis Cluster through iovalkey',
+    contractOnly: true,
+    async start(): Promise<RedisBackend> {
+      const cluster = await startRedisCluster({ masters: 3 })
+      const client = valkeyCluster(cluster)
+      const nodes = cluster.ports.map((port) => cluster.node(port))
+      return {
+        client,
+        keys: async (pattern) => (await Promise.all(nodes.map((node) => node.keys(pattern)))).flat(),
+        stop: async () => {
+          client.disconnect()
+          await cluster.stop()
+        },
+      }
+    },
+  },
+  {
+    name: 'Redis Sentinel through iovalkey',
+    contractOnly: true,
+    async start(): Promise<RedisBackend> {
+      const sentinel = await startRedisSentinel()
+      const client = valkeySentinel(sentinel)
+      const primary = sentinel.node(await sentinel.primaryPort())
+      return {
+        client,
+        keys: (pattern) => primary.keys(pattern),
+        stop: async () => {
+          client.disconnect()
+          await sentinel.stop()
+        },
+      }
+    },
+  },
 ]
+
+/** The backends every suite runs on, through both adapters. */
+export const fullRedisBackends: readonly RedisBackendSpec[] = redisBackends.filter((backend) => backend.contractOnly !== true)

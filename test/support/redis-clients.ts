@@ -1,5 +1,5 @@
-import type { RedisClusterServer, RedisServer } from '@sluice/harness'
-import { Redis as Valkey } from 'iovalkey'
+import type { RedisClusterServer, RedisSentinelServer, RedisServer } from '@sluice/harness'
+import { Redis as Valkey, Cluster as ValkeyCluster } from 'iovalkey'
 import { createClient, createCluster } from 'redis'
 
 /**
@@ -39,4 +39,18 @@ export function valkeyClient(server: Pick<RedisServer, 'port'>): Valkey {
 /** Close a node-redis client or cluster if it is still open. */
 export async function closeNodeRedis(client: NodeRedis | NodeRedisCluster): Promise<void> {
   if (client.isOpen) await client.close()
+}
+
+/** An iovalkey Cluster on every node of `cluster`, as an app makes it. */
+export function valkeyCluster(cluster: Pick<RedisClusterServer, 'ports'>): ValkeyCluster {
+  const client = new ValkeyCluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })))
+  client.on('error', () => {})
+  return client
+}
+
+/** An iovalkey client that finds the primary through `sentinel`'s Sentinels, as an app makes it. */
+export function valkeySentinel(sentinel: Pick<RedisSentinelServer, 'name' | 'sentinels'>): Valkey {
+  const client = new Valkey({ sentinels: [...sentinel.sentinels], name: sentinel.name })
+  client.on('error', () => {})
+  return client
 }

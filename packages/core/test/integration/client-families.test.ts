@@ -3,9 +3,10 @@ import calculateSlot from 'cluster-key-slot'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { recordingLogger } from '../../../../test/support/recording-logger.js'
-import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient } from '../../../../test/support/redis-clients.js'
+import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient, valkeyCluster } from '../../../../test/support/redis-clients.js'
 import { createLimiter } from '../../src/adapter.js'
 import { resolvePolicy } from '../../src/policies.js'
+import { adapterOf } from '../../src/stores/clients/index.js'
 import { RedisStore } from '../../src/stores/redis-store.js'
 import type { RedisClient, RequestView } from '../../src/types.js'
 
@@ -200,7 +201,24 @@ describe.each(families)('a Redis that dies and comes back, through $name', (fami
   }, 30_000)
 })
 
-describe('a Redis Cluster through node-redis', () => {
+const clusterFamilies: { name: string; make(cluster: RedisClusterServer): Promise<Made> }[] = [
+  {
+    name: 'node-redis',
+    async make(cluster) {
+      const client = await nodeRedisCluster(cluster)
+      return { client, close: () => closeNodeRedis(client) }
+    },
+  },
+  {
+    name: 'iovalkey',
+    async make(cluster) {
+      const client = valkeyCluster(cluster)
+      return { client, close: async () => client.disconnect() }
+    },
+  },
+]
+
+describe.each(clusterFamilies)('a Redis Cluster through $name', (family) => {
   let cluster: RedisClusterServer
   beforeAll(async () => {
     cluster = await startRedisCluster({ masters: 3 })
@@ -208,9 +226,9 @@ describe('a Redis Cluster through node-redis', () => {
   afterAll(() => cluster.stop())
 
   it("runs the script by its SHA on the key's node, and sends it whole once after SCRIPT FLUSH", async () => {
-    const client = await nodeRedisCluster(cluster)
+    const made = await family.make(cluster)
     try {
-      const store = new RedisStore(client, BUDGET)
+      const store = new RedisStore(made.client, BUDGET)
       const nodes = cluster.ports.map((port) => cluster.node(port))
       const keys = Array.from({ length: 6 }, () => uniqueKey())
       for (const key of keys) expect((await store.check(request(key, 10))).buckets[0]!.remaining).toBe(9)
@@ -224,13 +242,16 @@ describe('a Redis Cluster through node-redis', () => {
       for (let remaining = 8; remaining >= 4; remaining--) {
         expect((await store.check(request(key, 10))).buckets[0]).toMatchObject({ status: 'allowed', remaining })
       }
-      const owner = cluster.node(await cluster.ownerOf(calculateSlot(key)))
+      const ownerPort = await cluster.ownerOf(calculateSlot(key))
+      // The breaker and the batcher's group of a key are its slot's master, by the client's own map.
+      expect(adapterOf(made.client).nodeOfSlot(calculateSlot(key))).toBe(`127.0.0.1:${ownerPort}`)
+      const owner = cluster.node(ownerPort)
       expect(await statsOf(owner)).toEqual({ eval: 1, evalsha: 5, failedEvalsha: 1 })
       // Nothing went anywhere else.
       const all = await Promise.all(nodes.map(statsOf))
       expect(all.reduce((sum, s) => sum + s.eval + s.evalsha, 0)).toBe(6)
     } finally {
-      await closeNodeRedis(client)
+      await made.close()
     }
   }, 30_000)
 })

@@ -64,6 +64,9 @@ const FAMILIES: Record<string, Family> = {
         name: sentinel.name,
         sentinelRootNodes: [...sentinel.sentinels],
         nodeClientOptions: { socket: { reconnectStrategy: (retries) => Math.min(retries * 50, RECONNECT_MS) } },
+        // What docs/redis.md recommends: the primary's errors reach the store, which then refuses
+        // checks at once instead of each waiting its budget (node-redis-sentinel-status.test.ts).
+        passthroughClientErrorEvents: true,
       })
       client.on('error', () => {})
       await client.connect()

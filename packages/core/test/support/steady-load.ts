@@ -1,16 +1,21 @@
 import type { Decision } from '../../src/types.js'
 
+/** What one request of a load run came back with. */
+export interface LoadAnswer {
+  /** Where the answer came from; undefined over HTTP, which does not say. */
+  readonly source: Decision['source'] | undefined
+  /** Admitted: the app served it. */
+  readonly allowed: boolean
+  /** The HTTP status the app answered (or would answer: the denial's, or 200). */
+  readonly status: number
+}
+
 /** One answered request of a load run. */
-export interface LoadDecision {
+export interface LoadDecision extends LoadAnswer {
   /** When it was answered (performance.now ms). */
   readonly at: number
   /** How long it waited. */
   readonly ms: number
-  readonly source: Decision['source']
-  /** Admitted: the app would serve it. */
-  readonly allowed: boolean
-  /** The HTTP status the app would answer: the denial's, or 200. */
-  readonly status: number
 }
 
 export interface LoadResult {
@@ -30,11 +35,27 @@ export interface LoadRun {
   stop(): Promise<LoadResult>
 }
 
+export interface LoadOptions {
+  readonly concurrency: number
+  readonly pauseMs: number
+}
+
 /**
  * Steady load on a limiter: `concurrency` loops, each checking, then pausing `pauseMs`, until
  * stopped. A request's fate is what a Fastify or Express app would make of its decision.
  */
-export function steadyLoad(check: () => Promise<Decision | undefined>, options: { concurrency: number; pauseMs: number }): LoadRun {
+export function steadyLoad(check: () => Promise<Decision | undefined>, options: LoadOptions): LoadRun {
+  return steadyRequests(async () => {
+    const decision = await check()
+    return { source: decision?.source ?? 'store', allowed: decision?.deny === undefined, status: decision?.deny?.status ?? 200 }
+  }, options)
+}
+
+/**
+ * Steady load of any kind (limiter checks, HTTP requests): `concurrency` loops, each sending one
+ * request, then pausing `pauseMs`, until stopped. A request that rejects is an error.
+ */
+export function steadyRequests(send: () => Promise<LoadAnswer>, options: LoadOptions): LoadRun {
   const decisions: LoadDecision[] = []
   const errors: unknown[] = []
   const watchers = new Set<(decision: LoadDecision) => void>()
@@ -45,15 +66,9 @@ export function steadyLoad(check: () => Promise<Decision | undefined>, options: 
     while (running) {
       const sent = performance.now()
       try {
-        const decision = await check()
+        const answer = await send()
         const at = performance.now()
-        const d: LoadDecision = {
-          at,
-          ms: at - sent,
-          source: decision?.source ?? 'store',
-          allowed: decision?.deny === undefined,
-          status: decision?.deny?.status ?? 200,
-        }
+        const d: LoadDecision = { ...answer, at, ms: at - sent }
         slowestMs = Math.max(slowestMs, d.ms)
         decisions.push(d)
         for (const watcher of watchers) watcher(d)
@@ -111,6 +126,6 @@ export function eventLoopLag(): { stop(): number } {
 /** How many answers came from each source, for the printed figures. */
 export function bySource(decisions: readonly LoadDecision[]): Record<string, number> {
   const counts: Record<string, number> = {}
-  for (const d of decisions) counts[d.source] = (counts[d.source] ?? 0) + 1
+  for (const d of decisions) counts[d.source ?? 'http'] = (counts[d.source ?? 'http'] ?? 0) + 1
   return counts
 }
