@@ -60,6 +60,7 @@ async function load(target: Cluster): Promise<Report[]> {
     durationSeconds: args.durationSeconds,
     keyMode: args.keyMode,
     mode: target.mode,
+    replicaUrls: target.replicas.map((r) => `http://127.0.0.1:${r.port}`),
     signal: interrupted.signal,
     ...progressLines(say),
   })

@@ -1,5 +1,6 @@
 import { admissionBound, admissionFloor, type Interval, judge, settledBound, stalledDenials } from './bound.js'
-import { streamReservation } from './policy.js'
+import { inflightOutcomes } from './inflight.js'
+import { INFLIGHT_CONCURRENCY, streamReservation } from './policy.js'
 import { answeredLocally, type Sample } from './sample.js'
 import { SCENARIOS } from './scenarios.js'
 import { cumulativeAdmitted, percentiles, perSecond, windowOf } from './stats.js'
@@ -90,13 +91,21 @@ export function buildReport(input: ReportInput): Report {
     c.floor = tokens ? 0 : admissionFloor(capacity, refillPerSecond, limitedSeconds, connections, degradedSeconds, stalls)
   }
 
+  // The inflight scenario: a client's "admitted" is its peak in progress at once, its bound what it was allowed.
+  const inflight =
+    scenario.measure === 'in-flight' ? inflightOutcomes(samples, input.load.clients, input.inflightLog ?? [], INFLIGHT_CONCURRENCY) : []
+  for (const [i, o] of inflight.entries()) {
+    Object.assign(clients[i]!, { admitted: o.peak, bound: o.allowed, share: o.allowed > 0 ? o.peak / o.allowed : 0, floor: 0, inflight: o })
+  }
+
   const worstOff = clients.reduce((worst, c, i) => (c.admitted < clients[worst]!.admitted ? i : worst), 0)
   const replicas = replicaStats(samples)
   const timelineSeconds = Math.max(1, Math.round(input.durationSeconds))
   const answered = samples.filter((s) => s.status !== 0)
   const admitted = answered.filter((s) => s.status === 200).length
   const limited = answered.filter((s) => s.status === 429).length
-  const verdict = judge(clients, scenario.saturating, scenario.measure)
+  const judged = judge(clients, scenario.saturating, scenario.measure)
+  const verdict = inflight.length > 0 ? { ...judged, pass: inflight.every((o) => o.verdict.pass) } : judged
 
   const report: Omit<Report, 'summary'> = {
     scenario: input.scenario,
