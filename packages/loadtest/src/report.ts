@@ -39,6 +39,8 @@ export function buildReport(input: ReportInput): Report {
   const connections = input.load.connectionsPerClient
   // The settle scenario counts tokens received; an answer's overshoot is what it streamed beyond its reservation.
   const reserved = streamReservation(capacity)
+  // What a shared answer advertises in X-RateLimit-Limit: the slow route's in-flight limit is n, not the capacity.
+  const advertised = scenario.measure === 'in-flight' ? INFLIGHT_CONCURRENCY : capacity
   const largestOvershoot = tokens ? Math.max(0, ...samples.filter((s) => s.status === 200).map((s) => (s.tokens ?? 0) - reserved)) : 0
   const bound = tokens
     ? settledBound(capacity, refillPerSecond, elapsedSeconds, connections, largestOvershoot)
@@ -63,7 +65,7 @@ export function buildReport(input: ReportInput): Report {
   const admissions = clients.map((): Interval[] => [])
   for (const s of samples) {
     const c = clients[s.client]!
-    const local = answeredLocally(s, capacity)
+    const local = answeredLocally(s, advertised)
     c.requests++
     const worth = tokens ? (s.tokens ?? 0) : 1
     if (s.status === 200) c.admitted += worth
@@ -131,7 +133,7 @@ export function buildReport(input: ReportInput): Report {
       limited,
       other: answered.length - admitted - limited,
       errors: samples.length - answered.length,
-      degraded: answered.filter((s) => answeredLocally(s, capacity)).length,
+      degraded: answered.filter((s) => answeredLocally(s, advertised)).length,
       degradedAdmitted: clients.reduce((n, c) => n + c.degradedAdmitted, 0),
     },
     replicas,

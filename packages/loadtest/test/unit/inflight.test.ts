@@ -96,6 +96,8 @@ describe('the inflight scenario’s report', () => {
     expect(c.admitted).toBe(3)
     expect(c.bound).toBe(N)
     expect(r.verdict.pass).toBe(true)
+    // X-RateLimit-Limit is n on this route: a shared answer, not a degraded one.
+    expect(r.totals.degraded).toBe(0)
     expect(r.summary).toMatch(/^PASS: at most 3 of a client's requests were in progress at once/)
   })
 
