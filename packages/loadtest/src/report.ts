@@ -126,7 +126,7 @@ export function buildReport(input: ReportInput): Report {
     startedAt: input.startedAt.toISOString(),
     durationSeconds: input.durationSeconds,
     elapsedSeconds,
-    bound,
+    bound: inflight.length > 0 ? INFLIGHT_CONCURRENCY : bound,
     totals: {
       requests: samples.length,
       admitted,

@@ -65,7 +65,8 @@ export interface Report {
   readonly elapsedSeconds: number
   /**
    * The most the shared bucket admits one client in that window: capacity + refillPerSecond ×
-   * elapsed. Each client's own bound adds its degraded admissions (`ClientStats.bound`).
+   * elapsed. Each client's own bound adds its degraded admissions (`ClientStats.bound`). The
+   * inflight scenario: its in-flight limit n, and each client's bound what it may hold at once.
    */
   readonly bound: number
   readonly totals: {

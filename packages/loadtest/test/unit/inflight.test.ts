@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { renderHtml } from '../../src/html.js'
 import { inflightAllowance, judgeInflight, maxOverlap } from '../../src/inflight.js'
 import { INFLIGHT_CONCURRENCY, type InflightEntry } from '../../src/policy.js'
 import { buildReport } from '../../src/report.js'
 import type { Sample } from '../../src/sample.js'
+import { formatTable } from '../../src/table.js'
 
 // The inflight scenario (issue 22): the replicas' logged intervals merged per client, their
 // largest overlap against the in-flight limit n (plus local slots while degraded), and 429s
@@ -120,5 +122,20 @@ describe('the inflight scenario’s report', () => {
     const unlogged = report(samples, [])
     expect(unlogged.verdict.pass).toBe(false)
     expect(unlogged.summary).toMatch(/only 0 of 127\.9\.9\.11's 4 admitted requests were logged/)
+  })
+
+  it('says the peak per client in the table and the HTML report, with no token bucket’s line', () => {
+    const r = report(samples, [
+      entry(1, 99, 'replica-1'),
+      entry(2, 98, 'replica-2'),
+      entry(3, 97, 'replica-3'),
+      entry(101, 149, 'replica-1'),
+    ])
+    expect(formatTable(r)).toContain(
+      `${KEY} held at most 3 at once of 3 (offered 4, 1 refused with a concurrent-requests 429, 4 intervals logged)`,
+    )
+    const html = renderHtml(r)
+    expect(html).toContain('in flight, merged from the replicas')
+    expect(html).not.toContain('against what one bucket allows')
   })
 })
