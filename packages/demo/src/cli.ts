@@ -60,6 +60,7 @@ async function load(target: Cluster): Promise<Report[]> {
     durationSeconds: args.durationSeconds,
     keyMode: args.keyMode,
     mode: target.mode,
+    replicaUrls: target.replicas.map((r) => `http://127.0.0.1:${r.port}`),
     signal: interrupted.signal,
     ...progressLines(say),
   })
@@ -73,6 +74,10 @@ function verdict(reports: readonly Report[]): { pass: boolean; line: string } {
   let line = pass
     ? `PASS: every client got what one token bucket allows (${args.capacity} at once, then ${args.refillPerSecond}/s), never more, although all ${replicas} replicas answered it. The limit is global.`
     : `FAIL: ${failed.length > 0 ? `${failed.join(', ')} did not hold` : 'the load test did not finish'}; see the tables above.`
+  const inflight = shared.find((r) => r.scenario === 'inflight')
+  if (pass && inflight !== undefined) {
+    line += ` And no client had more than its in-flight limit of ${inflight.bound} requests in progress at once, merged from the ${inflight.replicas.length} replicas' logs.`
+  }
   const degraded = degradedClause(shared)
   if (degraded !== undefined) line += `\n${degraded}`
   const factors = compareReports(reports).map((c) => c.factor)

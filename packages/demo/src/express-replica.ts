@@ -1,11 +1,22 @@
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { rateLimit } from '@sluice/express'
-import { DEGRADED_HEADER, STREAM_PATH, STREAM_TOKEN, streamReservation } from '@sluice/loadtest/policy'
+import {
+  API_KEY_HEADER,
+  DEGRADED_HEADER,
+  INFLIGHT_LOG_PATH,
+  INFLIGHT_PATH,
+  INFLIGHT_POLICY,
+  STREAM_PATH,
+  STREAM_TOKEN,
+  streamReservation,
+} from '@sluice/loadtest/policy'
 import express, { type Express, type Request, type Response } from 'express'
 import type { Cluster, Redis } from 'ioredis'
 import { pino } from 'pino'
 import type { DemoConfig } from './config.js'
+import { holdMs, InflightLog } from './inflight-log.js'
 import { limitOptions } from './limit-options.js'
 import { logOptions } from './logger.js'
 import { replicaMetrics } from './replica-metrics.js'
@@ -59,6 +70,20 @@ export function buildExpressApp(config: DemoConfig, redis: Redis | Cluster | und
       res.write(STREAM_TOKEN)
     }
     res.end()
+  })
+  // A slow answer under an in-flight limit alone: each admitted request's interval, from its
+  // handler to its response's end, is logged for the load test's inflight scenario.
+  const inflight = new InflightLog(config.instanceId)
+  app.get(INFLIGHT_PATH, limit.route(`GET ${INFLIGHT_PATH}`, INFLIGHT_POLICY), async (req, res) => {
+    const key = config.keyMode === 'api-key' ? String(req.headers[API_KEY_HEADER]) : (req.ip ?? '')
+    res.once('close', inflight.acquired(key, req.rateLimit?.degraded === true))
+    await sleep(holdMs())
+    res.json({ instance: config.instanceId })
+  })
+  // Reached on the replica itself: the gateway refuses this path.
+  app.get(INFLIGHT_LOG_PATH, (req, res) => {
+    const key = typeof req.query.key === 'string' ? req.query.key : undefined
+    res.json(inflight.list(key))
   })
   app.get('/', limit, (req, res) => {
     res.json({ instance: config.instanceId, remaining: req.rateLimit?.remaining })

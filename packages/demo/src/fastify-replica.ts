@@ -1,9 +1,20 @@
 import { Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import rateLimit from '@sluice/fastify'
-import { DEGRADED_HEADER, STREAM_PATH, STREAM_TOKEN, streamReservation } from '@sluice/loadtest/policy'
+import {
+  API_KEY_HEADER,
+  DEGRADED_HEADER,
+  INFLIGHT_LOG_PATH,
+  INFLIGHT_PATH,
+  INFLIGHT_POLICY,
+  STREAM_PATH,
+  STREAM_TOKEN,
+  streamReservation,
+} from '@sluice/loadtest/policy'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
 import type { DemoConfig } from './config.js'
+import { holdMs, InflightLog } from './inflight-log.js'
 import { limitOptions } from './limit-options.js'
 import { logOptions } from './logger.js'
 import { replicaMetrics } from './replica-metrics.js'
@@ -47,6 +58,19 @@ export async function buildFastifyApp(config: DemoConfig, redis: Redis | Cluster
     }
     return reply.type('text/plain').send(Readable.from(tokens()))
   })
+  // A slow answer under an in-flight limit alone: each admitted request's interval, from its
+  // handler to its response's end, is logged for the load test's inflight scenario.
+  const inflight = new InflightLog(config.instanceId)
+  app.get(INFLIGHT_PATH, { config: { rateLimit: INFLIGHT_POLICY } }, async (request, reply) => {
+    const key = config.keyMode === 'api-key' ? String(request.headers[API_KEY_HEADER]) : request.ip
+    reply.raw.once('close', inflight.acquired(key, request.rateLimit?.degraded === true))
+    await sleep(holdMs())
+    return { instance: config.instanceId }
+  })
+  // Reached on the replica itself: the gateway refuses this path.
+  app.get<{ Querystring: { key?: string } }>(INFLIGHT_LOG_PATH, { config: { rateLimit: false } }, async (request) =>
+    inflight.list(request.query.key),
+  )
   app.get('/health', { config: { rateLimit: false } }, async () => ({ status: 'ok', instance: config.instanceId }))
   app.get('/metrics', { config: { rateLimit: false } }, async (_request, reply) =>
     reply.type(metrics.contentType).send(await metrics.text()),

@@ -140,8 +140,16 @@ export interface Verdict {
   readonly deniedShare: number
 }
 
-/** `measure: 'tokens'` (the settle scenario): a run passes when every client stayed within its bound. */
-export function judge(clients: readonly ClientOutcome[], saturating: boolean, measure: 'requests' | 'tokens' = 'requests'): Verdict {
+/**
+ * `measure: 'tokens'` (the settle scenario): a run passes when every client stayed within its
+ * bound. `in-flight` (the inflight scenario): `bound` is the client's allowed in-flight count and
+ * `admitted` its peak; the report adds the rest of that verdict (see inflight.ts).
+ */
+export function judge(
+  clients: readonly ClientOutcome[],
+  saturating: boolean,
+  measure: 'requests' | 'tokens' | 'in-flight' = 'requests',
+): Verdict {
   const shares = clients.map((c) => (c.bound > 0 ? c.admitted / c.bound : 0))
   const requests = clients.reduce((n, c) => n + c.requests, 0)
   const limited = clients.reduce((n, c) => n + c.limited, 0)
@@ -152,7 +160,7 @@ export function judge(clients: readonly ClientOutcome[], saturating: boolean, me
   const deniedShare = requests > 0 ? limited / requests : 0
   const fewDenied = requests > 0 && deniedShare <= MAX_STEADY_DENIED_SHARE
   return {
-    pass: withinBound && (measure === 'tokens' || (saturating ? nearBound : fewDenied)),
+    pass: withinBound && (measure !== 'requests' || (saturating ? nearBound : fewDenied)),
     withinBound,
     nearBound,
     fewDenied,

@@ -15,6 +15,7 @@ export const LOADTEST_ENV = {
   LOADTEST_SCENARIOS: `comma-separated: ${SCENARIO_NAMES.join(', ')}`,
   LOADTEST_DURATION_SECONDS: 'seconds per scenario',
   LOADTEST_REPORT_DIR: 'where the HTML report is written',
+  LOADTEST_REPLICA_URLS: "comma-separated: the replicas' own addresses, where the inflight scenario reads their logs",
 } as const
 
 /** The demo's gateway and replica policy, so a bare run against `pnpm demo --keep` needs no flags. */
@@ -34,6 +35,8 @@ export interface CliOptions {
   readonly scenarios: readonly ScenarioName[]
   readonly durationSeconds: number
   readonly reportDir: string
+  /** The replicas' own addresses (the inflight scenario's logs); none: that scenario fails, unjudged. */
+  readonly replicaUrls: readonly string[]
   readonly json: boolean
   readonly help: boolean
 }
@@ -49,6 +52,7 @@ Runs load scenarios against a Sluice gateway and judges each against the token-b
   --scenario <list>     ${SCENARIO_NAMES.join(',')}  env LOADTEST_SCENARIOS  default all
   --duration <s>        seconds per scenario               env LOADTEST_DURATION_SECONDS default ${LOADTEST_DEFAULTS.durationSeconds}
   --report-dir <dir>    HTML report folder                 env LOADTEST_REPORT_DIR     default ${LOADTEST_DEFAULTS.reportDir}
+  --replicas <list>     the replicas' own http:// URLs     env LOADTEST_REPLICA_URLS   for the inflight scenario's logs
   --json                print one JSON object on stdout (progress goes to stderr)
   --help`
 
@@ -70,6 +74,7 @@ export function parseCli(argv: readonly string[], env: Env = process.env): CliOp
     scenario: { type: 'string' },
     duration: { type: 'string' },
     'report-dir': { type: 'string' },
+    replicas: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   })
@@ -96,6 +101,10 @@ export function parseCli(argv: readonly string[], env: Env = process.env): CliOp
     scenarios: scenarios as ScenarioName[],
     durationSeconds: duration === undefined ? d.durationSeconds : positive(duration, 'duration', false),
     reportDir: pick(values['report-dir'], 'LOADTEST_REPORT_DIR') ?? d.reportDir,
+    replicaUrls: (pick(values.replicas, 'LOADTEST_REPLICA_URLS') ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter((u) => u !== ''),
     json: values.json === true,
     help: values.help === true,
   }

@@ -25,6 +25,7 @@ try {
     refillPerSecond: o.refillPerSecond,
     durationSeconds: o.durationSeconds,
     keyMode: o.keyMode,
+    replicaUrls: o.replicaUrls,
     signal: controller.signal,
     ...progressLines(say),
   })

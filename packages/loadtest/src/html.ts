@@ -2,6 +2,8 @@ import { degradedNote, runBound } from './bound-text.js'
 import { boundChart, type CumulativeSeries, escapeXml, lineChart } from './chart.js'
 import { compareReports } from './compare.js'
 import { count, describeLoad, ms, percent, rate, seconds, times } from './format.js'
+import { inflightLine } from './inflight-text.js'
+import { SCENARIOS } from './scenarios.js'
 import type { Report } from './types.js'
 
 const STYLE = `
@@ -58,8 +60,10 @@ function section(r: Report, all: readonly Report[]): string {
   const rows = r.replicas.map(
     (x) => `<tr><td>${escapeXml(x.id)}</td><td>${count(x.requests)}</td><td>${count(x.admitted)}</td><td>${count(x.limited)}</td></tr>`,
   )
+  const inflight = SCENARIOS[r.scenario].measure === 'in-flight'
   const charts = [
-    boundFigure(r, all),
+    // The inflight scenario's route takes no token: its claim is in the summary, not under a bucket's line.
+    ...(inflight ? [] : [boundFigure(r, all)]),
     lineChart({
       title: 'admitted (200) per second, by replica',
       series: r.timeline.replicas.map((x) => ({ name: x.id, values: x.admitted })),
@@ -75,7 +79,7 @@ function section(r: Report, all: readonly Report[]): string {
 <h2>${escapeXml(r.scenario)}: ${escapeXml(r.title)} <span class="badge">${BADGE[s]}</span></h2>
 <p class="summary">${escapeXml(r.summary)}</p>
 <p class="meta">${escapeXml(mode)} · keyed by ${r.keyMode === 'ip' ? 'client IP' : 'API key'} · capacity ${count(r.capacity)}, refill ${rate(r.refillPerSecond)} ·
-${describeLoad(r.load)} · ${seconds(r.elapsedSeconds)} · at most ${escapeXml(runBound(r))} admitted per client ·
+${describeLoad(r.load)} · ${seconds(r.elapsedSeconds)} · ${escapeXml(inflight ? inflightLine(r).trim() : `at most ${runBound(r)} admitted per client`)} ·
 latency p50 ${ms(r.latencyMs.p50)}, p90 ${ms(r.latencyMs.p90)}, p99 ${ms(r.latencyMs.p99)}</p>
 ${degraded === undefined ? '' : `<p class="meta">${escapeXml(degraded)}</p>`}
 <table><thead><tr><th>replica</th><th>requests</th><th>200 admitted</th><th>429 limited</th></tr></thead>

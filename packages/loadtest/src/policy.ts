@@ -37,3 +37,32 @@ export function streamReservation(capacity: number): number {
 }
 
 export const DEFAULT_POLICY = Object.freeze({ capacity: 100, refillPerSecond: 50, keyMode: 'ip' as KeyMode })
+
+/**
+ * The demo's slow route (issue 22): an in-flight limit of `INFLIGHT_CONCURRENCY` requests per
+ * client (`INFLIGHT_POLICY`, alone on the route: no token is taken), each answer held open for a
+ * random `INFLIGHT_HOLD_MS` range. Each replica records when it admitted a request and when its
+ * response ended, and serves those intervals at `INFLIGHT_LOG_PATH` to whoever reaches the
+ * replica itself (the gateway refuses that path): the load test's `inflight` scenario merges them.
+ */
+export const INFLIGHT_PATH = '/slow'
+export const INFLIGHT_LOG_PATH = '/_inflight-log'
+export const INFLIGHT_CONCURRENCY = 3
+export const INFLIGHT_POLICY = Object.freeze({ name: 'in-flight', concurrency: INFLIGHT_CONCURRENCY })
+export const INFLIGHT_HOLD_MS = Object.freeze({ min: 20, max: 300 })
+
+/**
+ * One admitted request on the slow route as its replica saw it: `acquiredMs` when the handler
+ * ran (after its slot was taken), `releasedMs` when its response ended (before the slot's release
+ * reached the store), both `performance.timeOrigin + performance.now()`: one host, one clock. The
+ * recorded interval lies inside the slot's lease, so the recorded overlap never exceeds the real one.
+ */
+export interface InflightEntry {
+  /** The client's key as the replica limits it: its address, or its API key. */
+  readonly key: string
+  readonly replica: string
+  readonly acquiredMs: number
+  readonly releasedMs: number
+  /** Admitted by the failure mode's local slots (Redis too slow or gone). */
+  readonly degraded: boolean
+}

@@ -1,5 +1,6 @@
 import { admissionBound, admissionFloor, type Interval, judge, settledBound, stalledDenials } from './bound.js'
-import { streamReservation } from './policy.js'
+import { inflightOutcomes } from './inflight.js'
+import { INFLIGHT_CONCURRENCY, streamReservation } from './policy.js'
 import { answeredLocally, type Sample } from './sample.js'
 import { SCENARIOS } from './scenarios.js'
 import { cumulativeAdmitted, percentiles, perSecond, windowOf } from './stats.js'
@@ -38,6 +39,8 @@ export function buildReport(input: ReportInput): Report {
   const connections = input.load.connectionsPerClient
   // The settle scenario counts tokens received; an answer's overshoot is what it streamed beyond its reservation.
   const reserved = streamReservation(capacity)
+  // What a shared answer advertises in X-RateLimit-Limit: the slow route's in-flight limit is n, not the capacity.
+  const advertised = scenario.measure === 'in-flight' ? INFLIGHT_CONCURRENCY : capacity
   const largestOvershoot = tokens ? Math.max(0, ...samples.filter((s) => s.status === 200).map((s) => (s.tokens ?? 0) - reserved)) : 0
   const bound = tokens
     ? settledBound(capacity, refillPerSecond, elapsedSeconds, connections, largestOvershoot)
@@ -62,7 +65,7 @@ export function buildReport(input: ReportInput): Report {
   const admissions = clients.map((): Interval[] => [])
   for (const s of samples) {
     const c = clients[s.client]!
-    const local = answeredLocally(s, capacity)
+    const local = answeredLocally(s, advertised)
     c.requests++
     const worth = tokens ? (s.tokens ?? 0) : 1
     if (s.status === 200) c.admitted += worth
@@ -90,13 +93,21 @@ export function buildReport(input: ReportInput): Report {
     c.floor = tokens ? 0 : admissionFloor(capacity, refillPerSecond, limitedSeconds, connections, degradedSeconds, stalls)
   }
 
+  // The inflight scenario: a client's "admitted" is its peak in progress at once, its bound what it was allowed.
+  const inflight =
+    scenario.measure === 'in-flight' ? inflightOutcomes(samples, input.load.clients, input.inflightLog ?? [], INFLIGHT_CONCURRENCY) : []
+  for (const [i, o] of inflight.entries()) {
+    Object.assign(clients[i]!, { admitted: o.peak, bound: o.allowed, share: o.allowed > 0 ? o.peak / o.allowed : 0, floor: 0, inflight: o })
+  }
+
   const worstOff = clients.reduce((worst, c, i) => (c.admitted < clients[worst]!.admitted ? i : worst), 0)
   const replicas = replicaStats(samples)
   const timelineSeconds = Math.max(1, Math.round(input.durationSeconds))
   const answered = samples.filter((s) => s.status !== 0)
   const admitted = answered.filter((s) => s.status === 200).length
   const limited = answered.filter((s) => s.status === 429).length
-  const verdict = judge(clients, scenario.saturating, scenario.measure)
+  const judged = judge(clients, scenario.saturating, scenario.measure)
+  const verdict = inflight.length > 0 ? { ...judged, pass: inflight.every((o) => o.verdict.pass) } : judged
 
   const report: Omit<Report, 'summary'> = {
     scenario: input.scenario,
@@ -115,14 +126,14 @@ export function buildReport(input: ReportInput): Report {
     startedAt: input.startedAt.toISOString(),
     durationSeconds: input.durationSeconds,
     elapsedSeconds,
-    bound,
+    bound: inflight.length > 0 ? INFLIGHT_CONCURRENCY : bound,
     totals: {
       requests: samples.length,
       admitted,
       limited,
       other: answered.length - admitted - limited,
       errors: samples.length - answered.length,
-      degraded: answered.filter((s) => answeredLocally(s, capacity)).length,
+      degraded: answered.filter((s) => answeredLocally(s, advertised)).length,
       degradedAdmitted: clients.reduce((n, c) => n + c.degradedAdmitted, 0),
     },
     replicas,

@@ -2,11 +2,14 @@ import { DEFAULT_SOURCE, freshClients, loopbackTarget } from './clients.js'
 import { driveAutocannon } from './drivers/autocannon.js'
 import { driveHttp } from './drivers/http.js'
 import { untilBucketFull } from './full-bucket.js'
-import { type KeyMode, STREAM_PATH } from './policy.js'
+import { collectInflightLog } from './inflight-log.js'
+import { INFLIGHT_PATH, type KeyMode, STREAM_PATH } from './policy.js'
 import { buildReport } from './report.js'
 import { Recorder } from './sample.js'
 import {
   BURST_CONNECTIONS,
+  INFLIGHT_CLIENTS,
+  INFLIGHT_CONNECTIONS,
   MANY_CLIENTS,
   MANY_CLIENTS_CONNECTIONS,
   SCENARIO_NAMES,
@@ -34,6 +37,11 @@ export interface LoadTestOptions {
   /** Stop after this many responses, whatever the duration. @default 250_000 */
   readonly maxRequests?: number
   readonly signal?: AbortSignal
+  /**
+   * The replicas' own addresses (`http://host:port`), never the gateway's: the inflight scenario
+   * reads each one's log of the intervals it held. Without them that scenario cannot be judged.
+   */
+  readonly replicaUrls?: readonly string[]
   /** Called about once a second while the load runs. */
   readonly onProgress?: (progress: Progress) => void
 }
@@ -93,6 +101,16 @@ function plan(o: LoadTestOptions, keyMode: KeyMode): Plan {
         driver: 'http',
         sharedSource: false,
         path: STREAM_PATH,
+      }
+    case 'inflight':
+      // Fresh clients on node:http, each with more connections than the slow route's in-flight limit.
+      return {
+        clients: freshClients(INFLIGHT_CLIENTS, keyMode),
+        connectionsPerClient: INFLIGHT_CONNECTIONS,
+        ratePerSecond: undefined,
+        driver: 'http',
+        sharedSource: false,
+        path: INFLIGHT_PATH,
       }
     case 'many-clients':
       // autocannon cannot pick a source address; distinct IPs need node:http agents.
@@ -161,6 +179,9 @@ export async function runLoadTest(options: LoadTestOptions): Promise<Report> {
   } finally {
     clearInterval(ticker)
   }
+  const admitted = recorder.samples.filter((s) => s.status === 200).length
+  const inflightLog =
+    options.scenario === 'inflight' ? await collectInflightLog(options.replicaUrls ?? [], load.clients, admitted) : undefined
   return buildReport({
     scenario: options.scenario,
     mode: options.mode ?? 'shared',
@@ -172,5 +193,6 @@ export async function runLoadTest(options: LoadTestOptions): Promise<Report> {
     durationSeconds: options.durationSeconds,
     startedAt,
     samples: recorder.samples,
+    ...(inflightLog === undefined ? {} : { inflightLog }),
   })
 }

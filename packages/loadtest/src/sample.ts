@@ -19,6 +19,8 @@ export interface Sample {
   readonly degraded?: boolean
   /** Tokens of a streamed answer received (the settle scenario), else undefined. */
   readonly tokens?: number
+  /** A 429 naming a `qu="concurrent-requests"` policy in RateLimit-Policy: an in-flight limit refused it. */
+  readonly concurrent?: boolean
 }
 
 /** The response headers a sample keeps. */
@@ -26,6 +28,8 @@ export interface SampleHeaders {
   readonly instance: string | undefined
   readonly limit: number | undefined
   readonly degraded: boolean
+  /** RateLimit-Policy names an in-flight limit (`qu="concurrent-requests"`). */
+  readonly concurrent?: boolean
 }
 
 /** Collects samples up to a hard cap, so no run can grow without bound. */
@@ -46,6 +50,7 @@ export class Recorder {
     if (this.full) return
     this.samples.push({
       ...(tokens === undefined ? {} : { tokens }),
+      ...(headers?.concurrent === true ? { concurrent: true } : {}),
       client,
       sentMs: sentAt - this.origin,
       receivedMs: receivedAt - this.origin,
@@ -66,6 +71,7 @@ export function sampleHeaders(get: (name: string) => string | undefined): Sample
     instance: get('x-instance-id'),
     limit: limit === undefined ? undefined : Number(limit),
     degraded: get(DEGRADED_HEADER) === 'true',
+    concurrent: get('ratelimit-policy')?.includes('qu="concurrent-requests"') === true,
   }
 }
 

@@ -1,6 +1,6 @@
 /** The load shapes, each asking one question of the gateway. */
 
-export type ScenarioName = 'burst' | 'many-clients' | 'steady' | 'settle'
+export type ScenarioName = 'burst' | 'many-clients' | 'steady' | 'settle' | 'inflight'
 
 export interface Scenario {
   readonly name: ScenarioName
@@ -9,9 +9,10 @@ export interface Scenario {
   readonly saturating: boolean
   /**
    * What a client's admissions count: requests, or (`tokens`) the tokens of the streamed
-   * responses it received, each settled after its response (issue 21).
+   * responses it received, each settled after its response (issue 21), or (`in-flight`) the most
+   * of its requests the replicas held at once (issue 22).
    */
-  readonly measure: 'requests' | 'tokens'
+  readonly measure: 'requests' | 'tokens' | 'in-flight'
 }
 
 export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = Object.freeze({
@@ -23,6 +24,12 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = Object.freeze
     title: 'one client streaming answers of random length, each settled after it ends',
     saturating: false,
     measure: 'tokens',
+  },
+  inflight: {
+    name: 'inflight',
+    title: 'two clients holding slow requests open, more at once than their in-flight limit',
+    saturating: false,
+    measure: 'in-flight',
   },
 })
 
@@ -38,5 +45,8 @@ export const MANY_CLIENTS = 6
 export const MANY_CLIENTS_CONNECTIONS = 2
 /** Connections of the settle scenario's client: each may overshoot its bucket by one answer. */
 export const SETTLE_CONNECTIONS = 2
+/** Clients of the inflight scenario, and connections each: more than the route's in-flight limit. */
+export const INFLIGHT_CLIENTS = 2
+export const INFLIGHT_CONNECTIONS = 8
 /** The steady client's rate, as a share of the refill rate. */
 export const STEADY_SHARE = 0.8

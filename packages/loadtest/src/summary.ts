@@ -1,5 +1,6 @@
 import { arithmetic, runBound } from './bound-text.js'
 import { allowed, count, percent, rate, seconds, times } from './format.js'
+import { inflightSummary } from './inflight-text.js'
 import { SCENARIOS } from './scenarios.js'
 import type { Report } from './types.js'
 
@@ -16,6 +17,7 @@ export function summarize(r: Omit<Report, 'summary'>): string {
   const worst = r.clients.reduce((a, b) => (b.share > a.share ? b : a), r.clients[0] ?? { admitted: 0, share: 0, degradedAdmitted: 0 })
   const limit = limitOf(worst.degradedAdmitted)
 
+  if (SCENARIOS[r.scenario].measure === 'in-flight') return inflightSummary(r)
   if (SCENARIOS[r.scenario].measure === 'tokens') {
     const c = r.clients[0]
     const got = `${count(c?.admitted ?? 0)} tokens of streamed answers`

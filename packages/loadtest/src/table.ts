@@ -1,6 +1,7 @@
 import { degradedNote, runBound } from './bound-text.js'
 import type { Comparison } from './compare.js'
 import { count, describeLoad, ms, percent, rate, seconds, times } from './format.js'
+import { inflightLine } from './inflight-text.js'
 import type { Progress } from './run.js'
 import { SCENARIOS } from './scenarios.js'
 import type { SuiteOptions } from './suite.js'
@@ -36,7 +37,9 @@ export function formatTable(r: Report): string {
     '',
   ]
   const bound = runBound(r)
-  if (SCENARIOS[r.scenario].measure === 'tokens') {
+  if (SCENARIOS[r.scenario].measure === 'in-flight') {
+    lines.push(inflightLine(r))
+  } else if (SCENARIOS[r.scenario].measure === 'tokens') {
     const c = r.clients[0]
     lines.push(
       `  received ${count(c?.admitted ?? 0)} tokens in ${count(r.totals.admitted)} streamed answers, of at most ${bound}: ${percent(c?.share ?? 0)}`,

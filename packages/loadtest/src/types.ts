@@ -1,5 +1,6 @@
 import type { Verdict } from './bound.js'
-import type { KeyMode } from './policy.js'
+import type { InflightOutcome, InflightVerdict } from './inflight.js'
+import type { InflightEntry, KeyMode } from './policy.js'
 import type { Sample } from './sample.js'
 import type { ScenarioName, StoreMode } from './scenarios.js'
 import type { Percentiles } from './stats.js'
@@ -43,6 +44,8 @@ export interface ClientStats {
   readonly share: number
   /** The least it is admitted if no token is lost (see `admissionFloor`). */
   readonly floor: number
+  /** The inflight scenario: its peak in progress at once against what it was allowed, and the verdict. */
+  readonly inflight?: InflightOutcome & { readonly verdict: InflightVerdict }
 }
 
 export interface Report {
@@ -62,7 +65,8 @@ export interface Report {
   readonly elapsedSeconds: number
   /**
    * The most the shared bucket admits one client in that window: capacity + refillPerSecond ×
-   * elapsed. Each client's own bound adds its degraded admissions (`ClientStats.bound`).
+   * elapsed. Each client's own bound adds its degraded admissions (`ClientStats.bound`). The
+   * inflight scenario: its in-flight limit n, and each client's bound what it may hold at once.
    */
   readonly bound: number
   readonly totals: {
@@ -108,4 +112,6 @@ export interface ReportInput {
   readonly durationSeconds: number
   readonly startedAt: Date
   readonly samples: readonly Sample[]
+  /** The inflight scenario: the intervals the replicas logged for the run's clients. */
+  readonly inflightLog?: readonly InflightEntry[]
 }

@@ -1,9 +1,11 @@
 import { randomInt } from 'node:crypto'
 import { runLoadTest } from '@sluice/loadtest'
+import { INFLIGHT_LOG_PATH } from '@sluice/loadtest/policy'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Answer, get } from '../../../../test/support/http.js'
 import { type Cluster, startCluster } from '../../src/cluster.js'
 import { BURST_IN_FLIGHT, expectGlobalLimit, SHARED_BUDGET_MS } from '../support/global-limit.js'
+import { expectInflightLimit } from '../support/inflight-limit.js'
 
 /**
  * The whole demo on this machine: real Redis, three replicas as child processes, real nginx in
@@ -62,6 +64,23 @@ describe('three replicas behind nginx, sharing one Redis, keyed by IP', () => {
     expect(client!.admitted).toBeLessThanOrEqual(client!.bound)
     expect(report.verdict.pass).toBe(true)
     expect(report.summary).toMatch(/^PASS: a client received \d[\d,]* tokens of streamed answers/)
+  }, 20_000)
+
+  it('holds each client to its in-flight limit across the replicas, merged from their logs', async () => {
+    const replicaUrls = cluster.replicas.map((r) => `http://127.0.0.1:${r.port}`)
+    const report = await runLoadTest({
+      gatewayUrl: cluster.gatewayUrl,
+      scenario: 'inflight',
+      ...POLICY,
+      durationSeconds: SECONDS,
+      replicaUrls,
+    })
+    expectInflightLimit(report)
+    // Slow answers handed round robin: every replica held some.
+    for (const replica of report.replicas) expect(replica.admitted).toBeGreaterThan(0)
+    expect(report.summary).toMatch(/^PASS: at most [0-3] of a client's requests were in progress at once/)
+    // The log is read on the replicas only: the gateway refuses its path.
+    expect((await get(`${cluster.gatewayUrl}${INFLIGHT_LOG_PATH}`)).status).toBe(404)
   }, 20_000)
 
   it('keeps a client in its own bucket when it forges X-Forwarded-For', async () => {

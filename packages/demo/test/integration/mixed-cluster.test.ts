@@ -4,6 +4,7 @@ import { get } from '../../../../test/support/http.js'
 import { type Cluster, startCluster } from '../../src/cluster.js'
 import { scrapeReplicas } from '../../src/metrics-scrape.js'
 import { expectGlobalLimit, expectLocalAnswersAgree, SHARED_BUDGET_MS } from '../support/global-limit.js'
+import { expectInflightLimit } from '../support/inflight-limit.js'
 
 /**
  * Fastify and Express replicas behind one gateway, on one Redis, and then on a three-master
@@ -57,6 +58,20 @@ describe('a mixed cluster: Fastify and Express replicas sharing one Redis', () =
     expect(client!.admitted).toBeGreaterThan(POLICY.capacity)
     expect(client!.admitted).toBeLessThanOrEqual(client!.bound)
     expect(report.verdict.pass).toBe(true)
+  }, 30_000)
+
+  it('holds a client to its in-flight limit alike on both frameworks', async () => {
+    const replicaUrls = cluster.replicas.map((r) => `http://127.0.0.1:${r.port}`)
+    const report = await runLoadTest({
+      gatewayUrl: cluster.gatewayUrl,
+      scenario: 'inflight',
+      keyMode: 'api-key',
+      ...POLICY,
+      durationSeconds: 3,
+      replicaUrls,
+    })
+    expect(report.replicas.map((r) => r.id)).toHaveLength(3)
+    expectInflightLimit(report)
   }, 30_000)
 
   it('answers alike from both frameworks', async () => {

@@ -1,3 +1,4 @@
+import { INFLIGHT_CONCURRENCY, INFLIGHT_HOLD_MS, INFLIGHT_LOG_PATH, INFLIGHT_PATH, type InflightEntry } from '@sluice/loadtest/policy'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { processWarnings } from '../../../../test/support/process-warnings.js'
@@ -73,5 +74,28 @@ describe('the Fastify replica', () => {
     expect((await viaGateway(app, '198.51.100.1', { 'x-api-key': 'alice' })).statusCode).toBe(200)
     expect((await viaGateway(app, '198.51.100.2', { 'x-api-key': 'alice' })).statusCode).toBe(429)
     expect((await viaGateway(app, '198.51.100.1', { 'x-api-key': 'bob' })).statusCode).toBe(200)
+  })
+
+  it('holds GET /slow to its in-flight limit and logs each admitted request’s interval, never limiting the log', async () => {
+    const app = await replica()
+    const slow = () => app.inject({ url: INFLIGHT_PATH, remoteAddress: '10.0.0.2', headers: { 'x-forwarded-for': '198.51.100.1' } })
+    // Three more than the limit at once, each held ≥ 20 ms: the memory store refuses some with a
+    // concurrency 429 (a machine slow enough to finish a hold first only admits more, each logged).
+    const answers = await Promise.all(Array.from({ length: INFLIGHT_CONCURRENCY + 3 }, slow))
+    const admitted = answers.filter((r) => r.statusCode === 200).length
+    const refused = answers.filter((r) => r.statusCode === 429)
+    expect(admitted + refused.length).toBe(answers.length)
+    expect(admitted).toBeGreaterThanOrEqual(INFLIGHT_CONCURRENCY)
+    expect(refused.length).toBeGreaterThan(0)
+    for (const r of refused) expect(r.headers['ratelimit-policy']).toBe(`"in-flight";q=${INFLIGHT_CONCURRENCY};qu="concurrent-requests"`)
+    const log = async (key: string) =>
+      (await app.inject({ url: `${INFLIGHT_LOG_PATH}?key=${key}`, remoteAddress: '10.0.0.2' })).json() as InflightEntry[]
+    const entries = await log('198.51.100.1')
+    expect(entries).toHaveLength(admitted)
+    for (const e of entries) {
+      expect(e).toMatchObject({ key: '198.51.100.1', replica: 'replica-7', degraded: false })
+      expect(e.releasedMs - e.acquiredMs).toBeGreaterThanOrEqual(INFLIGHT_HOLD_MS.min - 1)
+    }
+    expect(await log('198.51.100.2')).toEqual([])
   })
 })

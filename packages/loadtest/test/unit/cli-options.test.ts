@@ -6,7 +6,7 @@ import { SCENARIO_NAMES } from '../../src/scenarios.js'
 
 describe('parseCli', () => {
   it('falls back to the demo replica defaults', () => {
-    expect(parseCli([], {})).toEqual({ ...LOADTEST_DEFAULTS, scenarios: SCENARIO_NAMES, json: false, help: false })
+    expect(parseCli([], {})).toEqual({ ...LOADTEST_DEFAULTS, scenarios: SCENARIO_NAMES, replicaUrls: [], json: false, help: false })
   })
 
   it('reads the environment, and flags win over it', () => {
