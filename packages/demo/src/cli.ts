@@ -15,6 +15,7 @@ import { assertBinaries, type Cluster, type ClusterMode, startCluster } from './
 import { curlExamples } from './curl-examples.js'
 import { degradedClause } from './degraded-clause.js'
 import { formatScraped, scrapeReplicas } from './metrics-scrape.js'
+import { unsaturatedClause } from './unsaturated-clause.js'
 
 /** `pnpm demo`: the cluster, the load test, the report, and a clean stop. */
 
@@ -80,6 +81,8 @@ function verdict(reports: readonly Report[]): { pass: boolean; line: string } {
   }
   const degraded = degradedClause(shared)
   if (degraded !== undefined) line += `\n${degraded}`
+  const unsaturated = unsaturatedClause(shared)
+  if (pass && unsaturated !== undefined) line += `\n${unsaturated}`
   const factors = compareReports(reports).map((c) => c.factor)
   if (factors.length > 0) {
     line += `\nWithout the shared Redis the same cluster let a client through up to ${Math.max(...factors).toFixed(1)}× as often: each replica enforced the limit on its own.`

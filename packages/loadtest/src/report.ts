@@ -91,6 +91,9 @@ export function buildReport(input: ReportInput): Report {
     const stalls = stalledDenials(sharedDenials[i]!, admissions[i]!, (capacity / refillPerSecond) * 1000, 1000 / refillPerSecond)
     // Answers of random length leave no floor to speak of: the settle scenario is judged by its bound.
     c.floor = tokens ? 0 : admissionFloor(capacity, refillPerSecond, limitedSeconds, connections, degradedSeconds, stalls)
+    // Never refused by the shared bucket: it got all it asked of it, and a floor above that would
+    // only say the load generator (on a busy machine) offered less than the bucket held.
+    if (limitedSeconds === undefined) c.floor = Math.min(c.floor, c.admitted - c.degradedAdmitted)
   }
 
   // The inflight scenario: a client's "admitted" is its peak in progress at once, its bound what it was allowed.

@@ -48,11 +48,21 @@ export function summarize(r: Omit<Report, 'summary'>): string {
   if (!v.nearBound && short !== undefined) {
     return `FAIL: a client got only ${count(short.admitted)} requests through, fewer than the ${count(Math.ceil(short.floor))} its bucket held for it from its first denial to its last: tokens were lost.`
   }
+  // Clients the run never pushed past their limit (a busy machine offers less): for them it shows
+  // only that nothing went over, and the verdict says so rather than claim the limit at work.
+  const unrefused = r.clients.filter((c) => c.limited === 0).length
+  if (unrefused === r.clients.length) {
+    return `PASS: no client went over its limit, but none was refused either (not saturated): the load generator offered ${r.clients.length === 1 ? 'it' : 'each'} less than its bucket holds (a busy machine), so this run does not show the limit at work; the most a client got through was ${count(worst.admitted)} requests, ${percent(worst.share)} of ${limit}.`
+  }
+  const caveat =
+    unrefused === 0
+      ? ''
+      : ` (${count(unrefused)} of ${count(r.clients.length)} clients were never refused: the load generator offered them less than their buckets hold, so for them the run shows only that nothing went over)`
   if (r.clients.length === 1) {
     return `PASS: one client sent ${count(r.totals.requests)} requests through ${replicas}; ${count(worst.admitted)} got through, ${percent(worst.share)} of ${limit}. The limit is global.`
   }
   const range =
     percent(v.lowestShare) === percent(v.highestShare) ? percent(v.lowestShare) : `${percent(v.lowestShare)}–${percent(v.highestShare)}`
   const each = r.totals.degradedAdmitted === 0 ? limit : `the ${runBound(r)} each may get in ${seconds(r.elapsedSeconds)}`
-  return `PASS: ${r.clients.length} clients each got ${range} of ${each}, through ${replicas}. Each limit is global, and no client used another's.`
+  return `PASS: ${r.clients.length} clients each got ${range} of ${each}, through ${replicas}. Each limit is global, and no client used another's.${caveat}`
 }

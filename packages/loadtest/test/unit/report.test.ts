@@ -109,6 +109,33 @@ describe('buildReport', () => {
     )
   })
 
+  it('floors a never-refused client at what it asked, and says the run did not reach the limit', () => {
+    const input = {
+      scenario: 'many-clients',
+      mode: 'shared',
+      keyMode: 'ip',
+      gatewayUrl: 'http://127.0.0.1:1',
+      capacity: 100,
+      refillPerSecond: 50,
+      load: { clients: [{ label: 'a' }, { label: 'b' }], connectionsPerClient: 2, ratePerSecond: undefined },
+      durationSeconds: 4,
+      startedAt: new Date(0),
+    } as const
+    // A busy machine: 74 and 80 requests in 4 s, every one admitted; nobody was ever refused.
+    const admittedAll = [
+      ...Array.from({ length: 74 }, (_, i) => sample(0, i * 50, i * 50 + 40, 200)),
+      ...Array.from({ length: 80 }, (_, i) => sample(1, i * 50, i * 50 + 40, 200)),
+    ]
+    const r = buildReport({ ...input, samples: admittedAll })
+    expect(r.clients.map((c) => c.floor)).toEqual([74, 80])
+    expect(r.verdict).toMatchObject({ pass: true, withinBound: true, nearBound: true })
+    expect(r.summary).toMatch(/^PASS: no client went over its limit, but none was refused either \(not saturated\)/)
+    // One client refused and short of its floor still fails: the floor is kept where a denial shows the bucket empty.
+    const refused = buildReport({ ...input, samples: [...admittedAll, sample(1, 4_000, 4_010, 429)] })
+    expect(refused.clients[1]!.floor).toBeGreaterThan(80)
+    expect(refused.verdict).toMatchObject({ pass: false, nearBound: false })
+  })
+
   it('says PASS in plain words when one client got the bound through three replicas', () => {
     const r = fakeReport({ admittedPerClient: 299 })
     expect(r.verdict.pass).toBe(true)
