@@ -50,14 +50,14 @@ size) against its previous version and @fastify/rate-limit, on a redis-server of
 type Pattern = 'hot' | 'new' | 'existing'
 const PATTERNS: readonly Pattern[] = ['hot', 'new', 'existing']
 const PATTERN_LABEL: Record<Pattern, string> = { hot: 'one hot key', new: 'distinct new keys', existing: 'distinct existing keys' }
-type Library = 'v3' | 'v2' | 'fastify' | 'floor'
+type Library = 'v4' | 'v2' | 'fastify' | 'floor'
 const LIBRARY_LABEL: Record<Library, string> = {
-  v3: 'Sluice RedisStore (script V3)',
+  v4: 'Sluice RedisStore (script V4)',
   v2: 'Sluice script V2 (before)',
   fastify: '@fastify/rate-limit',
   floor: 'floor: `TIME` and one `SET … PX`',
 }
-const ONE_CHECK_LIBRARIES = ['v3', 'v2', 'fastify', 'floor'] as const
+const ONE_CHECK_LIBRARIES = ['v4', 'v2', 'fastify', 'floor'] as const
 
 /**
  * The least a script on the Redis clock that writes one key can run, with Sluice's four
@@ -146,7 +146,7 @@ async function inBatches(count: number, batch: number, one: (i: number) => Promi
 function drivers(client: Redis, config: Config, batch: number | undefined): Record<Library, (pattern: Pattern) => Driver> {
   // A run's hot key is the client just before its own: fresh per run, so its tokens last.
   const keyOf = (pattern: Pattern, i: number, first: number): number => (pattern === 'hot' ? first - 1 : i)
-  const v3 = new RedisStore(
+  const v4 = new RedisStore(
     client,
     batch === undefined
       ? { coalesce: false, denyCacheKeys: 0, timeoutMs: 60_000 }
@@ -174,7 +174,7 @@ function drivers(client: Redis, config: Config, batch: number | undefined): Reco
       batch === undefined ? inFlight(count, config.concurrency, send(first, pattern)) : inBatches(count, batch, send(first, pattern))
   }
   return {
-    v3: spread((first, pattern) => (i) => v3.check(request(pattern, first, i))),
+    v4: spread((first, pattern) => (i) => v4.check(request(pattern, first, i))),
     v2:
       batch === undefined
         ? spread((first, pattern) => (i) => {
@@ -274,7 +274,7 @@ function cases(config: Config): Case[] {
   }
   for (const batch of config.batches) {
     for (const pattern of PATTERNS) {
-      for (const library of ['v3', 'v2'] as const) list.push({ name: `${library}/${pattern}/b${batch}`, library, pattern, batch })
+      for (const library of ['v4', 'v2'] as const) list.push({ name: `${library}/${pattern}/b${batch}`, library, pattern, batch })
     }
   }
   return list
@@ -402,7 +402,7 @@ async function main(): Promise<void> {
       for (const library of ONE_CHECK_LIBRARIES) {
         const name = `${library}/${pattern}/1`
         lines.push(
-          `| ${PATTERN_LABEL[pattern]} | ${LIBRARY_LABEL[library]} | ${fmt(med(name, cpu))} | ${fmt(med(name, script))} | ${fmt(med(name, (s) => s.innerPerCheck))} | ${library === 'v3' ? `${fmt(ratio(name, `v2/${pattern}/1`, cpu))}×` : ''} | ${fmt(ratio(name, `fastify/${pattern}/1`, cpu))}× |`,
+          `| ${PATTERN_LABEL[pattern]} | ${LIBRARY_LABEL[library]} | ${fmt(med(name, cpu))} | ${fmt(med(name, script))} | ${fmt(med(name, (s) => s.innerPerCheck))} | ${library === 'v4' ? `${fmt(ratio(name, `v2/${pattern}/1`, cpu))}×` : ''} | ${fmt(ratio(name, `fastify/${pattern}/1`, cpu))}× |`,
         )
       }
     }
@@ -410,16 +410,16 @@ async function main(): Promise<void> {
     lines.push('### Full batches (one script call of B checks)')
     lines.push('')
     lines.push(
-      '| keys | B | V3 Redis CPU µs/check | V2 Redis CPU µs/check | V3/V2 CPU | V3 in script µs/check | V2 in script µs/check | V3 calls/check |',
+      '| keys | B | V4 Redis CPU µs/check | V2 Redis CPU µs/check | V4/V2 CPU | V4 in script µs/check | V2 in script µs/check | V4 calls/check |',
     )
     lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
     for (const pattern of PATTERNS) {
       for (const batch of config.batches) {
-        const v3 = `v3/${pattern}/b${batch}`
+        const v4 = `v4/${pattern}/b${batch}`
         const v2 = `v2/${pattern}/b${batch}`
         lines.push(
-          `| ${PATTERN_LABEL[pattern]} | ${batch} | ${fmt(med(v3, cpu))} | ${fmt(med(v2, cpu))} | ${fmt(ratio(v3, v2, cpu))}× | ${fmt(med(v3, script))} | ${fmt(med(v2, script))} | ${fmt(
-            med(v3, (s) => s.callsPerCheck),
+          `| ${PATTERN_LABEL[pattern]} | ${batch} | ${fmt(med(v4, cpu))} | ${fmt(med(v2, cpu))} | ${fmt(ratio(v4, v2, cpu))}× | ${fmt(med(v4, script))} | ${fmt(med(v2, script))} | ${fmt(
+            med(v4, (s) => s.callsPerCheck),
             4,
           )} |`,
         )
