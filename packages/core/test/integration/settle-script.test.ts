@@ -107,13 +107,20 @@ describe('settle in the script', () => {
     await check([a], [hourly], 4)
     const monitor = await redis.monitor()
     const scripts: string[] = []
+    // MONITOR reports commands in the order Redis ran them, on its own connection: a PING sent
+    // after the calls, once seen there, says every script line before it has been read.
+    let pinged!: () => void
+    const pingSeen = new Promise<void>((resolve) => {
+      pinged = resolve
+    })
     monitor.on('monitor', (_time: string, args: string[]) => {
       const name = String(args[0]).toLowerCase()
       if (name === 'evalsha' || name === 'eval') scripts.push(name)
+      if (name === 'ping') pinged()
     })
     await Promise.all([settle([a], [hourly], -2), check([b], [hourly], 1), check([a], [hourly], 1)])
-    // MONITOR lines are written before the reply; one more round trip makes sure they arrived.
     await redis.ping()
+    await pingSeen
     await monitor.disconnect()
     expect(scripts).toHaveLength(1)
     expect((await peek([a], [hourly])).buckets[0]!.remaining).toBe(7)
