@@ -103,12 +103,22 @@ describe('RedisStore', () => {
   it('sends EVALSHA after the first call (watched with MONITOR)', async () => {
     const monitor = await redis.monitor()
     const commands: string[] = []
-    monitor.on('monitor', (_time: string, args: string[]) => commands.push(String(args[0]).toLowerCase()))
+    // MONITOR reports commands in the order Redis ran them, on its own connection: a PING sent
+    // after the calls, once seen there, says every line before it has been read.
+    let pinged!: () => void
+    const pingSeen = new Promise<void>((resolve) => {
+      pinged = resolve
+    })
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      const name = String(args[0]).toLowerCase()
+      commands.push(name)
+      if (name === 'ping') pinged()
+    })
     const key = uniqueKey()
     await one(store, request(key, 3, 1))
     await one(store, request(key, 3, 1))
-    // MONITOR lines are written before the reply; one more round trip makes sure they arrived.
     await redis.ping()
+    await pingSeen
     await monitor.disconnect()
     expect(commands.filter((c) => c === 'evalsha').length).toBeGreaterThanOrEqual(2)
     expect(commands.filter((c) => c === 'eval')).toHaveLength(0)
