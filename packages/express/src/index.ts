@@ -2,6 +2,7 @@ import { type LimiterOptions, type RateLimitResult, type RouteLimitOptions, Slui
 import {
   createLimiter,
   type LimiterControls,
+  onResponseEnd,
   permissiveTrustProxyMessage,
   type RequestView,
   type RouteLimiter,
@@ -11,7 +12,6 @@ import {
 } from '@sluice/core/adapter'
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express'
 import { OverrideFinder } from './override-finder.js'
-import { onResponseEnd } from './response-end.js'
 import { RouteId } from './route-id.js'
 
 /** Options of `@sluice/express`: exactly the core's options, with `Request` as the request type. */

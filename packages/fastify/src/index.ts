@@ -11,6 +11,7 @@ import {
 import {
   createLimiter,
   type LimiterControls,
+  onResponseEnd,
   permissiveTrustProxyMessage,
   processWarningLogger,
   type RouteLimiter,
@@ -19,7 +20,6 @@ import {
 } from '@sluice/core/adapter'
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { onResponseEnd } from './response-end.js'
 import { fastifyTrustProxy } from './trust-proxy.js'
 import { uncoveredScopes } from './uncovered-scopes.js'
 

@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http'
  * finish (sent in full) and on an abort (the client went away mid-stream, the handler failed
  * and the socket was destroyed), or at once, in a microtask, when the response had already
  * closed before the decision came (the connection dropped before the handler ran). The one
- * response-end path of this adapter: every end step (a settle, a lease's release) goes through
+ * response-end path of both adapters (Fastify hands it `reply.raw`): every end step (a settle, a lease's release) goes through
  * it. `fn` must not throw; if it does, the throw is swallowed rather than crash the process
  * from an event listener.
  */
