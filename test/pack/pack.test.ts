@@ -31,6 +31,7 @@ const PUBLIC_EXPORTS = {
   '@sluice/core/adapter': [
     'PROBLEM_CONTENT_TYPE',
     'createLimiter',
+    'onResponseEnd',
     'permissiveTrustProxyMessage',
     'processWarningLogger',
     'requestView',
