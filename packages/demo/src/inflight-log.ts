@@ -3,9 +3,16 @@ import { INFLIGHT_HOLD_MS, type InflightEntry } from '@sluice/loadtest/policy'
 /** The most entries a replica keeps: a long run forgets its oldest, never grows without bound. */
 const MAX_ENTRIES = 100_000
 
-/** Wall-clock ms with sub-ms precision: every replica on one host reads the same clock. */
+/**
+ * The host's monotonic clock (CLOCK_MONOTONIC) in ms, to the ns: one clock for every process and
+ * container on the kernel, never stepped. Not `performance.timeOrigin + performance.now()`: that is
+ * the wall clock read once at each process's start, so a clock step between two replicas' starts
+ * (a fresh VM's first NTP sync) offsets their logs against each other, and intervals that follow
+ * each other in fact look like overlaps (the likeliest reading of a compose run that logged 4
+ * held of 3).
+ */
 export function hostNow(): number {
-  return performance.timeOrigin + performance.now()
+  return Number(process.hrtime.bigint()) / 1e6
 }
 
 /** A random hold of the slow route, within `INFLIGHT_HOLD_MS`. */

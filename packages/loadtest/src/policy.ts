@@ -54,8 +54,9 @@ export const INFLIGHT_HOLD_MS = Object.freeze({ min: 20, max: 300 })
 /**
  * One admitted request on the slow route as its replica saw it: `acquiredMs` when the handler
  * ran (after its slot was taken), `releasedMs` when its response ended (before the slot's release
- * reached the store), both `performance.timeOrigin + performance.now()`: one host, one clock. The
- * recorded interval lies inside the slot's lease, so the recorded overlap never exceeds the real one.
+ * reached the store), both in ms on the host's monotonic clock (`process.hrtime`), which every
+ * process and container on one kernel reads alike and nothing steps. The recorded interval lies
+ * inside the slot's lease, so the recorded overlap never exceeds the real one.
  */
 export interface InflightEntry {
   /** The client's key as the replica limits it: its address, or its API key. */
