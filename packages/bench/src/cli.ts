@@ -10,6 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { decimal, parseFlags, parseOrExit, UsageError } from '@sluice/harness'
 import { BENCH_PARTS, type BenchConfig, type BenchPart, DEFAULT_CONFIG, SMOKE_CONFIG } from './config.js'
+import { formatWithBiome } from './format-output.js'
 import { renderMarkdown } from './markdown.js'
 import { runBenchmark } from './runner.js'
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios.js'
@@ -158,7 +159,10 @@ async function main(): Promise<number> {
   if (parsed.out !== undefined) {
     await mkdir(dirname(parsed.out), { recursive: true })
     await writeFile(parsed.out, markdown)
-    process.stderr.write(`\nwrote ${relative(process.cwd(), parsed.out) || parsed.out}\n`)
+    const unformatted = formatWithBiome([parsed.out])
+    process.stderr.write(
+      `\nwrote ${relative(process.cwd(), parsed.out) || parsed.out}${unformatted === undefined ? '' : ` (${unformatted})`}\n`,
+    )
     // Beside the report, which links them by file name.
     for (const chart of result.sweep === undefined ? [] : sweepCharts(result.sweep)) {
       const file = join(dirname(parsed.out), chart.file)
