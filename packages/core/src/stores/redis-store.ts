@@ -1,5 +1,6 @@
 import calculateSlot from 'cluster-key-slot'
 import { deadlineAt, deadlineIn } from '../deadline.js'
+import { DeadlineWatch } from '../deadline-watch.js'
 import { ErrorCodes, refused, SluiceError } from '../errors.js'
 import { assertEncodable, checkOp, decodeBatch, encodeBatch, firstKey, leaseOp, settleOp } from '../scripts/wire.js'
 import { resolveRedisStoreOptions } from '../store-options.js'
@@ -43,6 +44,8 @@ export class RedisStore implements Store {
   readonly #denied: DenyCache | undefined
   readonly #connection: RedisConnection
   readonly #timeoutMs: number
+  /** Every script call's budget, on one timer (deadline-watch.ts). */
+  readonly #watch = new DeadlineWatch()
 
   constructor(client: RedisClient, options: RedisStoreOptions = {}) {
     // Every option is checked, and the client's family told, before anything touches the
@@ -134,13 +137,25 @@ export class RedisStore implements Store {
 
   /** The node of `key` once the client is ready and that node's clock known, within the deadline. */
   #whenUsable(key: string, deadline: Deadline): string | Promise<string> {
-    const nodeOf = (): string => this.#client.nodeOfSlot(calculateSlot(key))
+    const nodeOf = this.#client.isCluster ? (): string => this.#client.nodeOfSlot(calculateSlot(key)) : this.#singleNode
     return this.#connection.usableNow(nodeOf) ?? this.#connection.usable(nodeOf, deadline)
   }
 
-  async #send(checks: WireOp[], deadline: Deadline): Promise<readonly CheckStep[]> {
-    this.#assertConnected()
-    const node = await this.#whenUsable(firstKey(checks[0]!), deadline)
+  /** A plain client's one node, named once: no slot to hash, no closure per call. */
+  readonly #singleNode = (): string => this.#client.nodeOfSlot(0)
+
+  #send(checks: WireOp[], deadline: Deadline): Promise<readonly CheckStep[]> {
+    try {
+      this.#assertConnected()
+      const node = this.#whenUsable(firstKey(checks[0]!), deadline)
+      // The usual case, a ready client whose node's clock is known, goes this turn, with no wait.
+      return typeof node === 'string' ? this.#call(checks, node, deadline) : node.then((usable) => this.#call(checks, usable, deadline))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  #call(checks: WireOp[], node: string, deadline: Deadline): Promise<readonly CheckStep[]> {
     // The wait may have outlasted a connection that was ready.
     this.#assertConnected()
     // One master of a cluster down: its keys are refused unsent, the others' go.
@@ -158,6 +173,6 @@ export class RedisStore implements Store {
       if (!batch.ran) throw refused('late')
       return batch.steps
     })
-    return withTimeout(call, deadline)
+    return this.#watch.race(call, deadline)
   }
 }
