@@ -12,7 +12,7 @@ import type { CheckReply, CheckRequest, Deadline, LeaseOp, Store, StoreCaps, Sto
  * resolved, and declares what it can do; past this point nothing asks what a store is.
  *
  *   MemoryStore  in process: cannot fail, so the failover passes its calls straight through
- *   RedisStore   keeps the deadline itself (one timer per batch, a deadline in Redis time, a deny
+ *   RedisStore   keeps the deadline itself (one timer for all its calls, a deadline in Redis time, a deny
  *                cache in front), so the door adds no timer
  *   a custom     only the public `Store`: `check` under a timer at the deadline, and `cached` and
  *   Store        `reset` if it has them; it cannot settle (the public `Store` stays small)
