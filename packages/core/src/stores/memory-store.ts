@@ -32,10 +32,14 @@ export class MemoryStore implements Store {
   /** key → the instant (clock ns) the bucket is full again. */
   readonly #full: LRUCache<string, number>
   /**
-   * Slot set key → lease id → the instant (clock ns) the lease expires. Bounded by `maxKeys`
-   * sets, each by its limit (expired leases are pruned before a slot is taken).
+   * Slot set key → lease id → the instant (clock ns) the lease expires, in the order the sets
+   * were last written. Not an LRU: evicting a set that holds live leases would hand its client
+   * fresh slots, so a flood of distinct clients could lift anyone's in-flight limit. A set holds
+   * only live leases and those that expired since (pruned when its key is checked), so the sets
+   * are bounded by the leases taken within one `leaseMs`: every write sweeps the oldest sets whose
+   * leases have all expired (`#sweep`).
    */
-  readonly #leases: LRUCache<string, Map<string, number>>
+  readonly #leases = new Map<string, SlotSet>()
 
   constructor(options: MemoryStoreOptions = {}) {
     const resolved = resolveMemoryStoreOptions(options)
@@ -43,7 +47,6 @@ export class MemoryStore implements Store {
     // Bounded by a size rather than `max`, which would allocate every slot up front: a large
     // bound costs nothing until buckets fill it.
     this.#full = new LRUCache({ maxSize: resolved.maxKeys, sizeCalculation: () => 1 })
-    this.#leases = new LRUCache({ maxSize: resolved.maxKeys, sizeCalculation: () => 1 })
   }
 
   /** Buckets currently held (idle full ones are dropped lazily). */
@@ -71,7 +74,7 @@ export class MemoryStore implements Store {
     const takes = step.reply.admitted && request.dryRun !== true
     if (request.dryRun !== true) this.#write(request.keys, step, now)
     const replies: SlotReply[] = slots.map((slot, i) => {
-      if (takes) this.#take(slot.key, slot.leaseId, now + slot.leaseMs * NS_PER_MS)
+      if (takes) this.#hold(slot.key, slot.leaseId, now + slot.leaseMs * NS_PER_MS, now)
       return describeSlot(live[i]!, slot, fits[i]!, takes)
     })
     return { admitted: step.reply.admitted, buckets: step.reply.buckets, slots: replies }
@@ -105,18 +108,40 @@ export class MemoryStore implements Store {
   #live(key: string, now: number): number {
     const set = this.#leases.get(key)
     if (set === undefined) return 0
-    for (const [id, expiresAt] of set) if (expiresAt <= now) set.delete(id)
-    if (set.size === 0) this.#leases.delete(key)
-    return set.size
+    for (const [id, expiresAt] of set.leases) if (expiresAt <= now) set.leases.delete(id)
+    if (set.leases.size === 0) this.#leases.delete(key)
+    return set.leases.size
   }
 
-  #take(key: string, leaseId: string, expiresAt: number): void {
+  /**
+   * Set a lease of `key` to expire at `expiresAt` (a take or a renewal): its set, made if
+   * missing, moves to the newest end, after a sweep of the oldest (never of itself).
+   */
+  #hold(key: string, leaseId: string, expiresAt: number, now: number): void {
     let set = this.#leases.get(key)
-    if (set === undefined) {
-      set = new Map()
-      this.#leases.set(key, set)
+    if (set === undefined) set = { leases: new Map(), latest: expiresAt }
+    else {
+      this.#leases.delete(key)
+      if (expiresAt > set.latest) set.latest = expiresAt
     }
-    set.set(leaseId, expiresAt)
+    set.leases.set(leaseId, expiresAt)
+    this.#sweep(now)
+    this.#leases.set(key, set)
+  }
+
+  /**
+   * Drop the oldest-written sets whose every lease has expired, two at most per write: sets are
+   * made one per write, so the expired ones never outgrow the live ones by more than the writes
+   * of one `leaseMs`. `latest` is an upper bound of a set's expiries (a renewal raises it, a
+   * release leaves it), so a set dropped here held no live lease.
+   */
+  #sweep(now: number): void {
+    let swept = 0
+    for (const [key, set] of this.#leases) {
+      if (swept === 2 || set.latest > now) return
+      this.#leases.delete(key)
+      swept++
+    }
   }
 
   /**
@@ -128,14 +153,14 @@ export class MemoryStore implements Store {
     const now = this.#clock()
     return ops.map(({ op, lease }) => {
       const set = this.#leases.get(lease.key)
-      const expiresAt = set?.get(lease.leaseId)
+      const expiresAt = set?.leases.get(lease.leaseId)
       if (set === undefined || expiresAt === undefined) return false
       if (op === 'release' || expiresAt <= now) {
-        set.delete(lease.leaseId)
-        if (set.size === 0) this.#leases.delete(lease.key)
+        set.leases.delete(lease.leaseId)
+        if (set.leases.size === 0) this.#leases.delete(lease.key)
         return op === 'release' && expiresAt > now
       }
-      set.set(lease.leaseId, now + lease.leaseMs * NS_PER_MS)
+      this.#hold(lease.key, lease.leaseId, now + lease.leaseMs * NS_PER_MS, now)
       return true
     })
   }
@@ -159,4 +184,10 @@ export class MemoryStore implements Store {
     this.forget(keys)
     return Promise.resolve()
   }
+}
+
+/** One client's slot set: its leases, and the latest instant any of them was set to expire. */
+interface SlotSet {
+  readonly leases: Map<string, number>
+  latest: number
 }

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { type Deadline, deadlineIn } from '../../src/deadline.js'
+import { deadlineIn } from '../../src/deadline.js'
 import { DeadlineWatch } from '../../src/deadline-watch.js'
 import { ErrorCodes } from '../../src/errors.js'
+import type { Deadline } from '../../src/types.js'
 
 function never<T>(): Promise<T> {
   return new Promise<T>(() => {})

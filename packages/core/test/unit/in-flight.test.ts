@@ -71,6 +71,37 @@ describe('slots in the memory store', () => {
     expect(store.liveLeases('c2')).toBe(0)
   })
 
+  it("keep a client's live slots through a flood of other clients, far past maxKeys", () => {
+    let now = 0
+    const store = new MemoryStore({ maxKeys: 10, clock: () => now })
+    expect(acquire(store, slot(2, 30_000, 'victim'))).toBe(true)
+    expect(acquire(store, slot(2, 30_000, 'victim'))).toBe(true)
+    // 1,000 other clients each hold a slot: an LRU of 10 sets would have evicted the victim's.
+    for (let i = 0; i < 1_000; i++) expect(acquire(store, slot(1, 30_000, `flood-${i}`))).toBe(true)
+    now += 1_000 * MS
+    expect(acquire(store, slot(2, 30_000, 'victim'))).toBe(false)
+    expect(store.liveLeases('victim')).toBe(2)
+  })
+
+  it('sweep the sets whose leases all expired, so a flood of one-off clients leaves nothing behind', () => {
+    const { store, advance } = manualStore()
+    for (let i = 0; i < 1_000; i++) expect(acquire(store, slot(1, 1_000, `old-${i}`))).toBe(true)
+    expect(store.slotSets).toBe(1_000)
+    advance(1_000)
+    // Each write sweeps up to two expired sets from the oldest end: 500 writes clear 1,000.
+    for (let i = 0; i < 500; i++) expect(acquire(store, slot(1, 1_000, `new-${i}`))).toBe(true)
+    expect(store.slotSets).toBe(500)
+    // A renewal keeps its set: it moves to the newest end and is never swept while live.
+    const kept = slot(1, 1_000, 'kept')
+    expect(acquire(store, kept)).toBe(true)
+    advance(900)
+    expect(store.runLeasesSync([{ op: 'renew', lease: kept }])).toEqual([true])
+    advance(200)
+    for (let i = 0; i < 400; i++) expect(acquire(store, slot(1, 1_000, `late-${i}`))).toBe(true)
+    expect(store.liveLeases('kept')).toBe(1)
+    expect(store.slotSets).toBe(401)
+  })
+
   it('agree with a reference model over random starts, ends, crashes and time', () => {
     type Step = { kind: 'start' } | { kind: 'end'; pick: number } | { kind: 'crash'; pick: number } | { kind: 'wait'; ms: number }
     const step = fc.oneof(
