@@ -20,9 +20,21 @@ export function onResponseEnd(res: ServerResponse, fn: () => void): void {
       // The response has gone: there is no one left to tell.
     }
   }
-  if (res.closed) {
+  if (hasClosed(res)) {
     queueMicrotask(run)
     return
   }
   res.once('close', run)
+}
+
+/**
+ * Whether the response has already closed. An HTTP/1 `ServerResponse` says so in `closed`; an
+ * `Http2ServerResponse` (Fastify's `http2: true`) has no `closed`, and its stream does: read
+ * as "open", a stream the client reset before the decision came would never end its request's
+ * end steps (an in-flight slot held and renewed for as long as the process lives).
+ */
+function hasClosed(res: ServerResponse): boolean {
+  if (typeof res.closed === 'boolean') return res.closed
+  const stream = (res as { readonly stream?: { readonly closed?: unknown; readonly destroyed?: unknown } }).stream
+  return stream?.closed === true || stream?.destroyed === true
 }
