@@ -1,4 +1,5 @@
 import { fineMs, fixed, int, ms, signedMs, table, times, warnings } from './markdown-format.js'
+import { mastersSection } from './markdown-masters.js'
 import type { BenchResult, SweepLevel, SweepResult, SweepTarget } from './results.js'
 import { levelName } from './sweep.js'
 import { LATENCY_CHART, REDIS_CPU_CHART } from './sweep-charts.js'
@@ -85,5 +86,6 @@ export function sweepSection(result: BenchResult): string {
     latencyChart: LATENCY_CHART,
     redisCpuChart: REDIS_CPU_CHART,
     levels: levels.join('\n\n'),
+    masters: mastersSection(sweep),
   })
 }
