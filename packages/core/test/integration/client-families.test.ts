@@ -6,6 +6,7 @@ import { recordingLogger } from '../../../../test/support/recording-logger.js'
 import { closeNodeRedis, nodeRedisClient, nodeRedisCluster, valkeyClient, valkeyCluster } from '../../../../test/support/redis-clients.js'
 import { createLimiter } from '../../src/adapter.js'
 import { resolvePolicy } from '../../src/policies.js'
+import { TOKEN_BUCKET_COMMAND, TOKEN_BUCKET_LUA } from '../../src/scripts/token-bucket.js'
 import { adapterOf } from '../../src/stores/clients/index.js'
 import { RedisStore } from '../../src/stores/redis-store.js'
 import type { RedisClient, RequestView } from '../../src/types.js'
@@ -147,6 +148,39 @@ describe.each(families)('through $name', (family) => {
     await limiter.controls.reset(ref)
     expect((await limiter.controls.peek(ref))?.remaining).toBe(3)
     expect((await route.check({}, view))!.result!.remaining).toBe(2)
+  })
+})
+
+// The script's reply is integers only: through ioredis and iovalkey the store calls the command's
+// `…Buffer` twin, whose reply is not walked for Buffers to turn into strings (profile.md).
+describe.each(families.filter((f) => f.name !== 'node-redis'))('the reply, through $name', (family) => {
+  it("calls the script's Buffer twin, and reads the same integers", async () => {
+    const made = await family.make(server)
+    try {
+      const client = made.client as Redis
+      client.defineCommand(TOKEN_BUCKET_COMMAND, { lua: TOKEN_BUCKET_LUA })
+      const twin = Reflect.get(client, `${TOKEN_BUCKET_COMMAND}Buffer`) as (...args: unknown[]) => Promise<unknown>
+      const plain = Reflect.get(client, TOKEN_BUCKET_COMMAND) as (...args: unknown[]) => Promise<unknown>
+      const calls = { twin: 0, plain: 0 }
+      Reflect.set(client, `${TOKEN_BUCKET_COMMAND}Buffer`, function (this: unknown, ...args: unknown[]) {
+        calls.twin++
+        return twin.apply(this, args)
+      })
+      Reflect.set(client, TOKEN_BUCKET_COMMAND, function (this: unknown, ...args: unknown[]) {
+        calls.plain++
+        return plain.apply(this, args)
+      })
+      const store = new RedisStore(made.client, BUDGET)
+      const key = uniqueKey()
+      for (let remaining = 2; remaining >= 0; remaining--) {
+        expect((await store.check(request(key, 3))).buckets[0]).toMatchObject({ status: 'allowed', remaining })
+      }
+      // The first refusal is Redis's too (the deny cache learns from it).
+      expect(await store.check(request(key, 3))).toMatchObject({ admitted: false })
+      expect(calls).toEqual({ twin: 4, plain: 0 })
+    } finally {
+      await made.close()
+    }
   })
 })
 

@@ -6,10 +6,11 @@ type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<
 
 /**
  * The script's command, if `defineCommand` has put it on the client: ioredis adds it at run time
- * under the name it was given, with the signature it documents for defined commands.
+ * under the name it was given, and its `…Buffer` twin, with the signature it documents for
+ * defined commands.
  */
-function scriptCommand(client: IoRedisClient): ScriptCommand | undefined {
-  const command: unknown = Reflect.get(client, TOKEN_BUCKET_COMMAND)
+function scriptCommand(client: IoRedisClient, suffix: '' | 'Buffer' = ''): ScriptCommand | undefined {
+  const command: unknown = Reflect.get(client, TOKEN_BUCKET_COMMAND + suffix)
   return typeof command === 'function' ? (command as ScriptCommand) : undefined
 }
 
@@ -30,7 +31,9 @@ function masters(client: IoRedisClient): { readonly name: string; readonly node:
  */
 export function ioRedisAdapter(client: IoRedisClient): StoreClient {
   if (scriptCommand(client) === undefined) client.defineCommand(TOKEN_BUCKET_COMMAND, { lua: TOKEN_BUCKET_LUA })
-  const script = scriptCommand(client)!.bind(client)
+  // The `…Buffer` twin: the reply is integers only, which the plain command would walk, every
+  // element, looking for Buffers to turn into strings (a profile's 2 µs a call; profile.md).
+  const script = (scriptCommand(client, 'Buffer') ?? scriptCommand(client)!).bind(client)
   const isCluster = client.isCluster === true
   return Object.freeze({
     family: 'ioredis',
