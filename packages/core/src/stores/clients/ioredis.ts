@@ -6,11 +6,13 @@ type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<
 
 /**
  * The script's command, if `defineCommand` has put it on the client: ioredis adds it at run time
- * under the name it was given, and its `…Buffer` twin, with the signature it documents for
- * defined commands.
+ * under the name it was given, with the signature it documents for defined commands, and beside
+ * it a `…Buffer` twin, which is the one used: the reply is integers only, which the plain command
+ * would walk, every element, looking for Buffers to turn into strings (2 µs a request in a
+ * profile at a moderate load; profile.md).
  */
-function scriptCommand(client: IoRedisClient, suffix: '' | 'Buffer' = ''): ScriptCommand | undefined {
-  const command: unknown = Reflect.get(client, TOKEN_BUCKET_COMMAND + suffix)
+function scriptCommand(client: IoRedisClient): ScriptCommand | undefined {
+  const command: unknown = Reflect.get(client, `${TOKEN_BUCKET_COMMAND}Buffer`)
   return typeof command === 'function' ? (command as ScriptCommand) : undefined
 }
 
@@ -31,9 +33,7 @@ function masters(client: IoRedisClient): { readonly name: string; readonly node:
  */
 export function ioRedisAdapter(client: IoRedisClient): StoreClient {
   if (scriptCommand(client) === undefined) client.defineCommand(TOKEN_BUCKET_COMMAND, { lua: TOKEN_BUCKET_LUA })
-  // The `…Buffer` twin: the reply is integers only, which the plain command would walk, every
-  // element, looking for Buffers to turn into strings (a profile's 2 µs a call; profile.md).
-  const script = (scriptCommand(client, 'Buffer') ?? scriptCommand(client)!).bind(client)
+  const script = scriptCommand(client)!.bind(client)
   const isCluster = client.isCluster === true
   return Object.freeze({
     family: 'ioredis',
