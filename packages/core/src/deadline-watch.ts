@@ -1,9 +1,10 @@
 import { refused } from './errors.js'
-import type { Deadline } from './types.js'
+import type { Deadline, Sink } from './types.js'
 
-interface Watched {
+/** A call watched: `watch` hands it out, `settle` takes it back. */
+export interface Watched {
   readonly deadline: Deadline
-  readonly reject: (error: unknown) => void
+  readonly sink: Pick<Sink<never>, 'reject'>
 }
 
 /**
@@ -33,20 +34,32 @@ export class DeadlineWatch {
   /** Settle with `promise`, or reject with `refused('sent')` once `deadline` has passed. */
   race<T>(promise: Promise<T>, deadline: Deadline): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const watched: Watched = { deadline, reject }
-      this.#watched.add(watched)
-      if (deadline < this.#timerAt) this.#arm(deadline)
+      const watched = this.watch(deadline, { reject })
       promise.then(
         (value) => {
-          this.#watched.delete(watched)
-          resolve(value)
+          if (this.settle(watched)) resolve(value)
         },
         (error: unknown) => {
-          this.#watched.delete(watched)
-          reject(error)
+          if (this.settle(watched)) reject(error)
         },
       )
     })
+  }
+
+  /**
+   * `race` without a promise (sink.ts): `sink.reject(refused('sent'))` at `deadline`, unless the
+   * call is settled first. Whoever answers the call asks `settle` first.
+   */
+  watch(deadline: Deadline, sink: Watched['sink']): Watched {
+    const watched: Watched = { deadline, sink }
+    this.#watched.add(watched)
+    if (deadline < this.#timerAt) this.#arm(deadline)
+    return watched
+  }
+
+  /** Take a call back from the watch: false when its deadline had passed and it was refused already. */
+  settle(watched: Watched): boolean {
+    return this.#watched.delete(watched)
   }
 
   /** Calls watched and not yet settled or refused. */
@@ -75,6 +88,6 @@ export class DeadlineWatch {
     }
     for (const watched of due) this.#watched.delete(watched)
     if (next !== Number.POSITIVE_INFINITY) this.#arm(next)
-    for (const watched of due) watched.reject(refused('sent'))
+    for (const watched of due) watched.sink.reject(refused('sent'))
   }
 }

@@ -2,6 +2,7 @@ import type { CircuitBreaker, MillisClock } from './circuit-breaker.js'
 import { ErrorCodes, failureText, SluiceError } from './errors.js'
 import { NodeBreakers } from './node-breakers.js'
 import { notify } from './observer.js'
+import { promised } from './sink.js'
 import { checkedReply } from './store-reply.js'
 import { MemoryStore } from './stores/memory-store.js'
 import type {
@@ -16,6 +17,7 @@ import type {
   ResolvedConcurrencyPolicy,
   ResolvedPolicy,
   SettleRequest,
+  Sink,
   SluiceLogger,
   SluiceObserver,
   StoreDoor,
@@ -161,48 +163,112 @@ export class Failover {
   }
 
   /** A check through the door by `deadline` for `route` (what the store-call event names), or the failure mode's answer. */
-  async check(request: PolicyCheck, deadline: Deadline, route = '*', slots?: readonly ResolvedConcurrencyPolicy[]): Promise<GuardedReply> {
+  check(request: PolicyCheck, deadline: Deadline, route = '*', slots?: readonly ResolvedConcurrencyPolicy[]): Promise<GuardedReply> {
+    return promised((sink) => this.checkInto(request, deadline, route, slots, sink))
+  }
+
+  /** `check`, answering `sink` (sink.ts): a limiter's check, with no promise of its own. */
+  checkInto(
+    request: PolicyCheck,
+    deadline: Deadline,
+    route: string,
+    slots: readonly ResolvedConcurrencyPolicy[] | undefined,
+    sink: Sink<GuardedReply>,
+  ): void {
     const door = this.#door
-    const ops = [{ op: 'check', request }] as const
-    const withSlots = slots === undefined || slots.length === 0 ? {} : { slots }
+    const withSlots = slots === undefined || slots.length === 0 ? undefined : slots
+    const fromStore = (reply: CheckReply): GuardedReply =>
+      withSlots === undefined
+        ? { reply, policies: request.policies, source: 'store' }
+        : { reply, policies: request.policies, source: 'store', slots: withSlots }
     if (!door.caps.canFail) {
-      const [reply] = await door.run(ops, deadline)
-      this.#storeAnswers++
-      return { reply: reply!, policies: request.policies, source: 'store', ...withSlots }
+      const straight: Sink<CheckReply> = {
+        resolve: (reply) => {
+          this.#storeAnswers++
+          sink.resolve(fromStore(reply))
+        },
+        reject: (error) => sink.reject(error),
+      }
+      try {
+        door.check(request, deadline, straight)
+      } catch (error) {
+        straight.reject(error)
+      }
+      return
     }
-    let reason = 'circuit open'
     // The breaker of the node this check goes to: a dead Cluster master's opens, the others' stay closed.
-    const node = door.nodeOf(request)
+    let node: string
+    try {
+      node = door.nodeOf(request)
+    } catch (error) {
+      sink.reject(error)
+      return
+    }
     const breaker = this.#breakers.of(node)
     // A store's own answers, cached or not, are checked field by field: one that throws or
     // answers nonsense has failed, and the failure mode answers.
     if (door.cached !== undefined) {
       const started = this.#started()
+      let reply: CheckReply | undefined
       try {
         const cached = door.cached(request)
-        if (cached !== undefined) {
-          const reply = checkedReply(cached, request, door.kind)
-          this.#storeAnswers++
-          return { reply, policies: request.policies, source: 'store', ...withSlots }
-        }
+        if (cached !== undefined) reply = checkedReply(cached, request, door.kind)
       } catch (error) {
-        return this.#degraded(request, breaker, node, this.#failed(breaker, started, route, error), slots)
+        this.#answerDegraded(request, breaker, node, this.#failed(breaker, started, route, error), slots, sink)
+        return
+      }
+      if (reply !== undefined) {
+        this.#storeAnswers++
+        sink.resolve(fromStore(reply))
+        return
       }
     }
-    if (breaker.allow()) {
-      const started = this.#started()
-      try {
-        const [answer] = await door.run(ops, deadline)
-        const reply = checkedReply(answer, request, door.kind)
+    if (!breaker.allow()) {
+      this.#answerDegraded(request, breaker, node, 'circuit open', slots, sink)
+      return
+    }
+    const started = this.#started()
+    const guarded: Sink<CheckReply> = {
+      resolve: (answer) => {
+        let reply: CheckReply
+        try {
+          reply = checkedReply(answer, request, door.kind)
+        } catch (error) {
+          this.#answerDegraded(request, breaker, node, this.#failed(breaker, started, route, error), slots, sink)
+          return
+        }
         this.#observe(started, route, 'ok')
         breaker.success()
         this.#storeAnswers++
-        return { reply, policies: request.policies, source: 'store', ...withSlots }
-      } catch (error) {
-        reason = this.#failed(breaker, started, route, error)
-      }
+        sink.resolve(fromStore(reply))
+      },
+      reject: (error) => this.#answerDegraded(request, breaker, node, this.#failed(breaker, started, route, error), slots, sink),
     }
-    return this.#degraded(request, breaker, node, reason, slots)
+    // A door that throws (ours answer their sink instead) has failed like one that rejects.
+    try {
+      door.check(request, deadline, guarded)
+    } catch (error) {
+      guarded.reject(error)
+    }
+  }
+
+  /** The failure mode's answer to `sink`; a failure mode that throws (it should not) rejects it. */
+  #answerDegraded(
+    request: PolicyCheck,
+    breaker: CircuitBreaker,
+    node: string,
+    reason: string,
+    slots: readonly ResolvedConcurrencyPolicy[] | undefined,
+    sink: Sink<GuardedReply>,
+  ): void {
+    let answer: GuardedReply
+    try {
+      answer = this.#degraded(request, breaker, node, reason, slots)
+    } catch (error) {
+      sink.reject(error)
+      return
+    }
+    sink.resolve(answer)
   }
 
   /**

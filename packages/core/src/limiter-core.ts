@@ -11,6 +11,7 @@ import { notify } from './observer.js'
 import { isConcurrency } from './policies.js'
 import { LIMITER_UNAVAILABLE } from './problem.js'
 import { Settler } from './settle.js'
+import { promised } from './sink.js'
 import { assertCapabilities } from './store-door.js'
 import { summarize } from './summarize.js'
 import { isThenable } from './thenable.js'
@@ -24,6 +25,7 @@ import type {
   ResolvedOptions,
   ResolvedPolicy,
   SettleOption,
+  Sink,
   SlotClaim,
   SluiceStats,
 } from './types.js'
@@ -165,14 +167,35 @@ export class LimiterCore<Req> {
    * request's deadline is made here, once: `timeoutMs` from now. `route` names the check's route
    * in the store-call event.
    */
-  async measure(clientId: string, binding: Binding, tokens: number, route: string): Promise<Measured> {
+  measure(clientId: string, binding: Binding, tokens: number, route: string): Promise<Measured> {
+    return promised((sink) => this.measureInto(clientId, binding, tokens, route, sink))
+  }
+
+  /** `measure`, answering `sink` (sink.ts): a route's check, with no promise of its own. */
+  measureInto(clientId: string, binding: Binding, tokens: number, route: string, sink: Sink<Measured>): void {
     const keys = this.keys(clientId, binding)
     const deadline = deadlineIn(this.options.timeoutMs)
     const slots = this.slots(clientId, binding)
     const sentAt = performance.now()
     const request =
       slots === undefined ? { keys, policies: binding.policies, cost: tokens } : { keys, policies: binding.policies, cost: tokens, slots }
-    const answer = await this.failover.check(request, deadline, route, binding.slots)
+    this.failover.checkInto(request, deadline, route, binding.slots, {
+      resolve: (answer) => {
+        let measured: Measured
+        try {
+          measured = this.#measured(answer, keys, tokens, slots, sentAt)
+        } catch (error) {
+          sink.reject(error)
+          return
+        }
+        sink.resolve(measured)
+      },
+      reject: (error) => sink.reject(error),
+    })
+  }
+
+  /** A guarded reply, summarized: its lease opened, its admission issued for settling, its shadow denials said. */
+  #measured(answer: GuardedReply, keys: string[], tokens: number, slots: SlotClaim[] | undefined, sentAt: number): Measured {
     if (answer.reply === undefined) return { result: undefined, source: answer.source }
     const result = summarize(answer.reply, answer.policies, keys, tokens, answer.source !== 'store', answer.slots, slots)
     const lease = slots === undefined ? undefined : this.leases.opened(answer.reply, slots, answer.source === 'local', sentAt)

@@ -15,6 +15,7 @@ import { assertKnownPolicyOptions } from './peer-options.js'
 import { POLICY_KEYS, resolveRoutePolicies } from './policies.js'
 import { missingApiKey, problemDenial } from './problem.js'
 import { callRequestFunction, checkedBoolean } from './request-functions.js'
+import { pipe, promised } from './sink.js'
 import { assertCapabilities } from './store-door.js'
 import { isThenable } from './thenable.js'
 import { keysByIp } from './trust-proxy.js'
@@ -204,35 +205,72 @@ function bindRoute<Req>(
     settle,
     bindings.all.some((b) => b.slots.length > 0),
   )
+  type Out = Decision<Req> | undefined
+  // A check is a chain of stages, each a function of the request made once per route: a stage
+  // whose request function returned a promise goes on when it settles, and every other goes
+  // straight on, so a check with synchronous request functions makes one promise, the
+  // measurement's (sink.ts), since an await per request is not free.
+  const measure = (request: Req, clientId: string, binding: Binding, tokens: number): Promise<Out> =>
+    promised<Out>((sink) =>
+      core.measureInto(clientId, binding, tokens, route, {
+        resolve(measured) {
+          let decision: Out | Promise<Out>
+          try {
+            decision = core.decide(route, binding, measured, request, core.onEnd(route, endSteps, measured))
+          } catch (error) {
+            sink.reject(error)
+            return
+          }
+          if (isThenable(decision)) pipe(decision, sink)
+          else sink.resolve(decision)
+        },
+        reject: (error) => sink.reject(error),
+      }),
+    )
+  const costed = (request: Req, clientId: string, binding: Binding): Out | Promise<Out> => {
+    const counted = typeof cost === 'number' ? cost : callRequestFunction('cost', () => cost(request), checkedCost)
+    return isThenable(counted)
+      ? counted.then((tokens) => measure(request, clientId, binding, tokens))
+      : measure(request, clientId, binding, counted)
+  }
+  const keyed = (request: Req, view: RequestView, clientId: string | undefined): Out | Promise<Out> => {
+    if (clientId === undefined) {
+      const header = (key as { header: string }).header
+      const problem = problemDenial(missingApiKey(header, core.identity.sentApiKey(key, view)))
+      return core.observe(route, { result: undefined, headers: {}, deny: problem, source: 'store', outcome: 'missing-key' })
+    }
+    const chosen = bindings.for(request)
+    return isThenable(chosen)
+      ? Promise.resolve(chosen).then((binding) => costed(request, clientId, binding))
+      : costed(request, clientId, chosen)
+  }
+  const unskipped = (request: Req, view: RequestView): Out | Promise<Out> => {
+    const client = core.identity.of(key, request, view)
+    return isThenable(client) ? Promise.resolve(client).then((id) => keyed(request, view, id)) : keyed(request, view, client)
+  }
+  const allowed = (request: Req, view: RequestView): Out | Promise<Out> => {
+    if (skip === undefined) return unskipped(request, view)
+    const skipped = callRequestFunction('skip', () => skip(request), checkedSkip)
+    if (isThenable(skipped)) return skipped.then((yes) => (yes ? core.skipped(route) : unskipped(request, view)))
+    return skipped ? core.skipped(route) : unskipped(request, view)
+  }
+  const start = (request: Req, view: RequestView): Out | Promise<Out> => {
+    if (allowList === undefined) return allowed(request, view)
+    const listed = allowList.allows(request, view)
+    if (isThenable(listed)) return Promise.resolve(listed).then((yes) => (yes ? core.skipped(route) : allowed(request, view)))
+    return listed ? core.skipped(route) : allowed(request, view)
+  }
   return {
     policies: bindings.policies,
     // An allow-list of addresses trusts them as much as a key by IP does.
     keysByIp: keysByIp(key as KeyOption<never>) || allowList?.byAddress === true,
-    // Every request function may be synchronous or not: each is awaited only when it returned a
-    // promise, since an await per request is not free.
-    async check(request, view) {
-      if (allowList !== undefined) {
-        const allowed = allowList.allows(request, view)
-        if (isThenable(allowed) ? await allowed : allowed) return core.skipped(route)
+    check(request, view) {
+      try {
+        const out = start(request, view)
+        return out instanceof Promise ? out : Promise.resolve(out)
+      } catch (error) {
+        return Promise.reject(error)
       }
-      if (skip !== undefined) {
-        const skipped = callRequestFunction('skip', () => skip(request), checkedSkip)
-        if (isThenable(skipped) ? await skipped : skipped) return core.skipped(route)
-      }
-      const client = core.identity.of(key, request, view)
-      const clientId = isThenable(client) ? await client : client
-      if (clientId === undefined) {
-        const header = (key as { header: string }).header
-        const problem = problemDenial(missingApiKey(header, core.identity.sentApiKey(key, view)))
-        return core.observe(route, { result: undefined, headers: {}, deny: problem, source: 'store', outcome: 'missing-key' })
-      }
-      const chosen = bindings.for(request)
-      const binding = isThenable(chosen) ? await chosen : chosen
-      const counted = typeof cost === 'number' ? cost : callRequestFunction('cost', () => cost(request), checkedCost)
-      const tokens = isThenable(counted) ? await counted : counted
-      const measured = await core.measure(clientId, binding, tokens, route)
-      const decision = core.decide(route, binding, measured, request, core.onEnd(route, endSteps, measured))
-      return isThenable(decision) ? await decision : decision
     },
   }
 }

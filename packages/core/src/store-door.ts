@@ -1,11 +1,12 @@
 import calculateSlot from 'cluster-key-slot'
 import { ErrorCodes, SluiceError, SluiceOptionError } from './errors.js'
+import { pipe } from './sink.js'
 import { adapterOf } from './stores/clients/index.js'
 import { MemoryStore } from './stores/memory-store.js'
 import { connectionOf } from './stores/redis-connection.js'
 import { RedisStore } from './stores/redis-store.js'
 import { withTimeout } from './timeout.js'
-import type { CheckReply, CheckRequest, Deadline, LeaseOp, Store, StoreCaps, StoreDoor, StoreOp, StoreSignal } from './types.js'
+import type { CheckReply, CheckRequest, Deadline, LeaseOp, Sink, Store, StoreCaps, StoreDoor, StoreOp, StoreSignal } from './types.js'
 
 /**
  * The one door into a store. Each kind of store comes in once, here, where options are
@@ -48,6 +49,16 @@ function memoryDoor(store: MemoryStore): StoreDoor {
     caps: CAPS.memory,
     run: (ops: readonly StoreOp[]) =>
       Promise.resolve(ops.map((op) => (op.op === 'settle' ? store.settleSync(op.request) : store.checkSync(requestOf(op))))),
+    check(request: CheckRequest, _deadline: Deadline, sink: Sink<CheckReply>) {
+      let reply: CheckReply
+      try {
+        reply = store.checkSync(request)
+      } catch (error) {
+        sink.reject(error)
+        return
+      }
+      sink.resolve(reply)
+    },
     runLeases: (ops: readonly LeaseOp[]) => Promise.resolve(store.runLeasesSync(ops)),
     reset(keys: readonly string[]) {
       store.forget(keys)
@@ -78,6 +89,7 @@ function redisDoor(store: RedisStore): StoreDoor {
     cached: (request: CheckRequest) => store.cached(request),
     run: (ops: readonly StoreOp[], deadline: Deadline) =>
       ops.length === 1 ? one(ops[0]!, deadline).then((reply) => [reply]) : Promise.all(ops.map((op) => one(op, deadline))),
+    check: (request: CheckRequest, deadline: Deadline, sink: Sink<CheckReply>) => store.checkInto(request, deadline, sink),
     runLeases: (ops: readonly LeaseOp[], deadline: Deadline) => store.leasesWithin(ops, deadline),
     reset: (keys: readonly string[], deadline: Deadline) => store.resetWithin(keys, deadline),
     nodeOf,
@@ -100,6 +112,8 @@ function customDoor(store: Store): StoreDoor {
     caps: CAPS.custom,
     ...(store.cached === undefined ? {} : { cached: (request: CheckRequest) => store.cached!(request) }),
     run: (ops: readonly StoreOp[], deadline: Deadline) => withTimeout(Promise.all(ops.map(one)), deadline),
+    check: (request: CheckRequest, deadline: Deadline, sink: Sink<CheckReply>) =>
+      pipe(withTimeout(one({ op: 'check', request }), deadline), sink),
     reset: (keys: readonly string[], deadline: Deadline) =>
       store.reset === undefined ? cannotReset(store.kind) : withTimeout(resetNow(keys), deadline),
     nodeOf: () => store.kind,

@@ -4,6 +4,15 @@
  */
 // Buckets and checks: what a store is asked and answers
 
+/**
+ * A check's way back up, without a promise per layer (sink.ts). A sink never throws: a step that
+ * can throw catches and rejects the sink it passes to, so no check is left unanswered.
+ */
+export interface Sink<T> {
+  resolve(value: T): void
+  reject(error: unknown): void
+}
+
 /** Whether one bucket, on its own, can afford the cost. */
 export type CheckStatus = 'allowed' | 'denied' | 'cost-exceeds-capacity'
 
@@ -193,6 +202,8 @@ export interface StoreDoor {
   readonly cached?: (request: CheckRequest) => CheckReply | undefined
   /** Run `ops` by `deadline`: one reply per op, in order. Rejects when the store fails, or at the deadline. */
   run(ops: readonly StoreOp[], deadline: Deadline): Promise<CheckReply[]>
+  /** One check by `deadline`, answering `sink` (sink.ts): a limiter's check, with no promise of its own. */
+  check(request: CheckRequest, deadline: Deadline, sink: Sink<CheckReply>): void
   /**
    * Renew or release leases by `deadline` (stores with `caps.leases`): per op, true when the
    * lease was live (renewed) or present (released); false for a lease that had expired or gone.

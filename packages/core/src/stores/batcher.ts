@@ -25,11 +25,14 @@
  * timer: its deadline is checked when it is sent.
  */
 
+import { promised } from '../sink.js'
+import type { Sink } from '../types.js'
+
 type Key = string | number
 
 export interface BatcherOptions<In, Out> {
-  /** Sends one group's calls as one call, and answers each, in order. */
-  readonly flush: (items: In[], deadlineMs: number) => Promise<readonly Out[]>
+  /** Sends one group's calls as one call, and answers `sink` with each call's answer, in order. */
+  readonly flush: (items: In[], deadlineMs: number, sink: Sink<readonly Out[]>) => void
   /** The group a call is batched in: a Cluster slot (one script call runs in one slot). */
   readonly groupOf: (item: In) => Key
   /** Where a group's calls run (a Cluster node): calls in flight are counted per lane. Default: its own lane per group. */
@@ -47,7 +50,7 @@ export interface BatcherOptions<In, Out> {
 const OWN_LANE = (group: Key): Key => group
 
 export class Batcher<In, Out> {
-  readonly #flush: (items: In[], deadlineMs: number) => Promise<readonly Out[]>
+  readonly #flush: (items: In[], deadlineMs: number, sink: Sink<readonly Out[]>) => void
   readonly #groupOf: (item: In) => Key
   readonly #laneOf: (group: Key) => Key
   readonly #maxBatch: number
@@ -75,22 +78,31 @@ export class Batcher<In, Out> {
   }
 
   push(item: In, deadlineMs: number): Promise<Out> {
-    return new Promise<Out>((resolve, reject) => {
-      const group = this.#groupOf(item)
-      let waiting = this.#waiting.get(group)
-      if (waiting === undefined) {
-        waiting = { entries: [], held: undefined, timer: undefined, timerAtMs: Number.POSITIVE_INFINITY }
-        this.#waiting.set(group, waiting)
-        this.#fresh.push(group)
-        if (!this.#scheduled) {
-          this.#scheduled = true
-          setImmediate(this.#drain)
-        }
+    return promised((sink) => this.enqueue(item, deadlineMs, sink))
+  }
+
+  /** `push`, answering `sink` (sink.ts) instead of making a promise: a check's path. */
+  enqueue(item: In, deadlineMs: number, sink: Sink<Out>): void {
+    let group: Key
+    try {
+      group = this.#groupOf(item)
+    } catch (error) {
+      sink.reject(error)
+      return
+    }
+    let waiting = this.#waiting.get(group)
+    if (waiting === undefined) {
+      waiting = { entries: [], held: undefined, timer: undefined, timerAtMs: Number.POSITIVE_INFINITY }
+      this.#waiting.set(group, waiting)
+      this.#fresh.push(group)
+      if (!this.#scheduled) {
+        this.#scheduled = true
+        setImmediate(this.#drain)
       }
-      waiting.entries.push({ item, deadlineMs, resolve, reject })
-      // A held group's calls wait past this turn: the group's timer refuses each by its deadline.
-      if (waiting.held !== undefined && deadlineMs < waiting.timerAtMs) this.#armExpiry(group, waiting, deadlineMs)
-    })
+    }
+    waiting.entries.push({ item, deadlineMs, sink })
+    // A held group's calls wait past this turn: the group's timer refuses each by its deadline.
+    if (waiting.held !== undefined && deadlineMs < waiting.timerAtMs) this.#armExpiry(group, waiting, deadlineMs)
   }
 
   readonly #drain = (): void => {
@@ -191,7 +203,7 @@ export class Batcher<In, Out> {
     } else {
       this.#armExpiry(group, waiting, next)
     }
-    for (const entry of expired) entry.reject(this.#refuse())
+    for (const entry of expired) entry.sink.reject(this.#refuse())
   }
 
   #send(group: Key, laneKey: Key, entries: Entry<In, Out>[]): void {
@@ -200,7 +212,7 @@ export class Batcher<In, Out> {
     const batch: Entry<In, Out>[] = []
     for (const entry of entries) {
       if (entry.deadlineMs <= now) {
-        entry.reject(this.#refuse())
+        entry.sink.reject(this.#refuse())
         continue
       }
       batch.push(entry)
@@ -233,16 +245,26 @@ export class Batcher<In, Out> {
     }
     const items = new Array<In>(batch.length)
     for (let i = 0; i < batch.length; i++) items[i] = batch[i]!.item
-    this.#flush(items, deadlineMs).then(
-      (outs) => {
+    let answered = false
+    const sink: Sink<readonly Out[]> = {
+      resolve(outs) {
+        if (answered) return
+        answered = true
         settled()
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(outs[i]!)
+        for (let i = 0; i < batch.length; i++) batch[i]!.sink.resolve(outs[i]!)
       },
-      (error: unknown) => {
+      reject(error) {
+        if (answered) return
+        answered = true
         settled()
-        for (const entry of batch) entry.reject(error)
+        for (const entry of batch) entry.sink.reject(error)
       },
-    )
+    }
+    try {
+      this.#flush(items, deadlineMs, sink)
+    } catch (error) {
+      sink.reject(error)
+    }
   }
 
   /** A group whose interval has passed, with nothing waiting, is forgotten (slots are many). */
@@ -287,6 +309,5 @@ interface Waiting<In, Out> {
 interface Entry<In, Out> {
   readonly item: In
   readonly deadlineMs: number
-  resolve(out: Out): void
-  reject(error: unknown): void
+  readonly sink: Sink<Out>
 }

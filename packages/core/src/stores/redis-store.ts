@@ -2,7 +2,8 @@ import calculateSlot from 'cluster-key-slot'
 import { deadlineAt, deadlineIn } from '../deadline.js'
 import { DeadlineWatch } from '../deadline-watch.js'
 import { ErrorCodes, refused, SluiceError } from '../errors.js'
-import { assertEncodable, checkOp, decodeBatch, encodeBatch, firstKey, leaseOp, settleOp } from '../scripts/wire.js'
+import { assertEncodable, checkOp, decodeBatch, type EncodedBatch, encodeBatch, firstKey, leaseOp, settleOp } from '../scripts/wire.js'
+import { promised } from '../sink.js'
 import { resolveRedisStoreOptions } from '../store-options.js'
 import { withTimeout } from '../timeout.js'
 import type {
@@ -14,6 +15,7 @@ import type {
   RedisClient,
   RedisStoreOptions,
   SettleRequest,
+  Sink,
   Store,
   StoreClient,
   WireOp,
@@ -24,6 +26,9 @@ import { DenyCache } from './deny-cache.js'
 import { connectionOf, type RedisConnection } from './redis-connection.js'
 
 export type { RedisStoreOptions } from '../types.js'
+
+/** An operation that is already on the wire's terms. */
+const toWire = (op: WireOp): WireOp => op
 
 /**
  * Buckets in Redis, through the client's adapter (clients/: ioredis and iovalkey, node-redis),
@@ -59,7 +64,7 @@ export class RedisStore implements Store {
       // One batch per slot (a script call runs in one), calls in flight counted per node.
       const slotOf = (op: WireOp): number => calculateSlot(firstKey(op))
       this.#batcher = new Batcher<WireOp, CheckStep>({
-        flush: (checks, deadline) => this.#send(checks, deadlineAt(deadline)),
+        flush: (checks, deadline, sink) => this.#send(checks, deadlineAt(deadline), sink),
         groupOf: this.#client.isCluster ? slotOf : () => 0,
         laneOf: (slot) => this.#client.nodeOfSlot(slot as number),
         maxBatch: resolved.maxBatch,
@@ -80,11 +85,30 @@ export class RedisStore implements Store {
   }
 
   /** A check by `deadline` (after the deny cache, which the caller asks first). */
-  async checkWithin(request: CheckRequest, deadline: Deadline): Promise<CheckReply> {
+  checkWithin(request: CheckRequest, deadline: Deadline): Promise<CheckReply> {
+    return promised((sink) => this.checkInto(request, deadline, sink))
+  }
+
+  /** `checkWithin`, answering `sink` (sink.ts): a limiter's check, with no promise of its own. */
+  checkInto(request: CheckRequest, deadline: Deadline, sink: Sink<CheckReply>): void {
+    const denied = this.#denied
+    if (denied === undefined) {
+      this.runInto(checkOp, request, deadline, { resolve: (step) => sink.resolve(step.reply), reject: (error) => sink.reject(error) })
+      return
+    }
     const startedAt = performance.now()
-    const step = await this.runWithin(checkOp(request), deadline)
-    this.#denied?.record(request, step, startedAt)
-    return step.reply
+    this.runInto(checkOp, request, deadline, {
+      resolve(step) {
+        try {
+          denied.record(request, step, startedAt)
+        } catch (error) {
+          sink.reject(error)
+          return
+        }
+        sink.resolve(step.reply)
+      },
+      reject: (error) => sink.reject(error),
+    })
   }
 
   /**
@@ -100,9 +124,24 @@ export class RedisStore implements Store {
 
   /** One operation of the script (a check, a dry run, a settle…) by `deadline`, coalesced with the others. */
   runWithin(op: WireOp, deadline: Deadline): Promise<CheckStep> {
-    // Refused alone, before it joins a batch whose other operations it would fail.
-    assertEncodable(op)
-    return this.#batcher !== undefined ? this.#batcher.push(op, deadline) : this.#send([op], deadline).then((steps) => steps[0]!)
+    return promised((sink) => this.runInto(toWire, op, deadline, sink))
+  }
+
+  /** `runWithin` of `wire(input)`, answering `sink`: an input that cannot be encoded is refused alone, before it joins a batch whose other operations it would fail. */
+  runInto<T>(wire: (input: T) => WireOp, input: T, deadline: Deadline, sink: Sink<CheckStep>): void {
+    let op: WireOp
+    try {
+      op = wire(input)
+      assertEncodable(op)
+    } catch (error) {
+      sink.reject(error)
+      return
+    }
+    if (this.#batcher !== undefined) {
+      this.#batcher.enqueue(op, deadline, sink)
+      return
+    }
+    this.#send([op], deadline, { resolve: (steps) => sink.resolve(steps[0]!), reject: (error) => sink.reject(error) })
   }
 
   /**
@@ -144,18 +183,61 @@ export class RedisStore implements Store {
   /** A plain client's one node, named once: no slot to hash, no closure per call. */
   readonly #singleNode = (): string => this.#client.nodeOfSlot(0)
 
-  #send(checks: WireOp[], deadline: Deadline): Promise<readonly CheckStep[]> {
+  #send(checks: WireOp[], deadline: Deadline, sink: Sink<readonly CheckStep[]>): void {
+    let node: string | Promise<string>
     try {
       this.#assertConnected()
-      const node = this.#whenUsable(firstKey(checks[0]!), deadline)
-      // The usual case, a ready client whose node's clock is known, goes this turn, with no wait.
-      return typeof node === 'string' ? this.#call(checks, node, deadline) : node.then((usable) => this.#call(checks, usable, deadline))
+      node = this.#whenUsable(firstKey(checks[0]!), deadline)
     } catch (error) {
-      return Promise.reject(error)
+      sink.reject(error)
+      return
     }
+    // The usual case, a ready client whose node's clock is known, goes this turn, with no wait.
+    if (typeof node === 'string') this.#call(checks, node, deadline, sink)
+    else
+      node.then(
+        (usable) => this.#call(checks, usable, deadline, sink),
+        (error: unknown) => sink.reject(error),
+      )
   }
 
-  #call(checks: WireOp[], node: string, deadline: Deadline): Promise<readonly CheckStep[]> {
+  #call(checks: WireOp[], node: string, deadline: Deadline, sink: Sink<readonly CheckStep[]>): void {
+    let call: Promise<unknown>
+    let sentAt: number
+    try {
+      const { keys, args } = this.#encoded(checks, node, deadline)
+      sentAt = performance.now()
+      call = this.#client.runScript(keys, args)
+    } catch (error) {
+      sink.reject(error)
+      return
+    }
+    // At the deadline the batch is refused, and a reply that comes after is only learnt from.
+    const watched = this.#watch.watch(deadline, sink)
+    call.then(
+      (raw) => {
+        let steps: readonly CheckStep[] | undefined
+        let failure: unknown
+        try {
+          const batch = decodeBatch(raw, checks)
+          this.#connection.learn(node, batch.redisTimeUs, sentAt, performance.now())
+          if (batch.ran) steps = batch.steps
+          else failure = refused('late')
+        } catch (error) {
+          failure = error
+        }
+        if (!this.#watch.settle(watched)) return
+        if (steps !== undefined) sink.resolve(steps)
+        else sink.reject(failure)
+      },
+      (error: unknown) => {
+        if (this.#watch.settle(watched)) sink.reject(error)
+      },
+    )
+  }
+
+  /** A batch's keys and arguments, once its node is known usable; throws (unsent) when it is not. */
+  #encoded(checks: WireOp[], node: string, deadline: Deadline): EncodedBatch {
     // The wait may have outlasted a connection that was ready.
     this.#assertConnected()
     // One master of a cluster down: its keys are refused unsent, the others' go.
@@ -165,14 +247,6 @@ export class RedisStore implements Store {
     // The deadline in Redis time, converted here at the wire; 0 while the node's clock is unknown.
     const deadlineUs = this.#connection.clock.deadlineUs(node, deadline)
     if (deadlineUs === 0) throw refused('queued')
-    const { keys, args } = encodeBatch(checks, deadlineUs)
-    const sentAt = performance.now()
-    const call = this.#client.runScript(keys, args).then((raw) => {
-      const batch = decodeBatch(raw, checks)
-      this.#connection.learn(node, batch.redisTimeUs, sentAt, performance.now())
-      if (!batch.ran) throw refused('late')
-      return batch.steps
-    })
-    return this.#watch.race(call, deadline)
+    return encodeBatch(checks, deadlineUs)
   }
 }

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { pipe } from '../../src/sink.js'
 import { Batcher } from '../../src/stores/batcher.js'
+import type { Sink } from '../../src/types.js'
 
 interface Item {
   readonly group: string
@@ -13,6 +15,12 @@ interface Flush {
 
 const expired = new Error('expired before it was sent')
 
+/** A flush written as a promise, answering the batcher's sink. */
+const viaPromise =
+  (flush: (items: Item[], deadlineMs: number) => Promise<readonly number[]>) =>
+  (items: Item[], deadlineMs: number, sink: Sink<readonly number[]>): void =>
+    pipe(flush(items, deadlineMs), sink)
+
 /**
  * A batcher whose flush answers each item with its id doubled (once `hold` resolves, when given),
  * and records every flush; its clock reads `now.ms`.
@@ -21,13 +29,13 @@ function recordingBatcher(maxBatch = 128, fail: (items: Item[]) => Error | undef
   const flushes: Flush[] = []
   const now = { ms: 0 }
   const batcher = new Batcher<Item, number>({
-    flush: async (items, deadlineMs) => {
+    flush: viaPromise(async (items, deadlineMs) => {
       flushes.push({ ids: items.map((i) => i.id), deadlineMs })
       await hold?.()
       const error = fail(items)
       if (error !== undefined) throw error
       return items.map((i) => i.id * 2)
-    },
+    }),
     groupOf: (item) => item.group,
     maxBatch,
     refuse: () => expired,
@@ -171,11 +179,11 @@ describe('Batcher', () => {
     })
     const flushed: number[][] = []
     const batcher = new Batcher<Item, number>({
-      flush: async (items) => {
+      flush: viaPromise(async (items) => {
         flushed.push(items.map((i) => i.id))
         await gate
         return items.map((i) => i.id)
-      },
+      }),
       groupOf: (i) => i.group,
       maxBatch: 128,
       refuse: () => expired,
@@ -200,10 +208,10 @@ describe('Batcher', () => {
   it('sends at most one batch per group per interval, and a call after a quiet interval at once', async () => {
     const sentAt: number[] = []
     const batcher = new Batcher<Item, number>({
-      flush: async (items) => {
+      flush: viaPromise(async (items) => {
         sentAt.push(performance.now())
         return items.map((i) => i.id)
-      },
+      }),
       groupOf: (i) => i.group,
       maxBatch: 128,
       refuse: () => expired,
@@ -225,15 +233,41 @@ describe('Batcher', () => {
   })
 })
 
+describe('Batcher: a flush answers its batch once', () => {
+  it('a flush that throws after answering leaves the answer; one that throws before rejects every call', async () => {
+    let throwAfter = true
+    const batcher = new Batcher<Item, number>({
+      flush: (items, _deadlineMs, sink) => {
+        if (throwAfter) sink.resolve(items.map((i) => i.id))
+        throw new Error('flush threw')
+      },
+      groupOf: (i) => i.group,
+      maxBatch: 128,
+      refuse: () => expired,
+    })
+    expect(
+      await Promise.all([batcher.push(item('a', 1), Number.POSITIVE_INFINITY), batcher.push(item('a', 2), Number.POSITIVE_INFINITY)]),
+    ).toEqual([1, 2])
+    throwAfter = false
+    const calls = [batcher.push(item('a', 3), Number.POSITIVE_INFINITY), batcher.push(item('a', 4), Number.POSITIVE_INFINITY)]
+    for (const call of calls) await expect(call).rejects.toThrow('flush threw')
+    // The lane was freed: the next call goes.
+    throwAfter = true
+    expect(await batcher.push(item('a', 5), Number.POSITIVE_INFINITY)).toBe(5)
+  })
+})
+
 /** A flush that holds every call until the test answers it; records each call's group and ids. */
 function gatedBatcher(laneOf?: (group: string | number) => string | number) {
   const calls: { ids: number[]; answer: () => void }[] = []
   const now = { ms: 0 }
   const batcher = new Batcher<Item, number>({
-    flush: (items) =>
-      new Promise((resolve) => {
-        calls.push({ ids: items.map((i) => i.id), answer: () => resolve(items.map((i) => i.id * 2)) })
-      }),
+    flush: viaPromise(
+      (items) =>
+        new Promise<number[]>((resolve) => {
+          calls.push({ ids: items.map((i) => i.id), answer: () => resolve(items.map((i) => i.id * 2)) })
+        }),
+    ),
     groupOf: (i) => i.group,
     ...(laneOf === undefined ? {} : { laneOf }),
     maxBatch: 128,

@@ -32,6 +32,22 @@ describe('DeadlineWatch: every call refused at its own deadline, on one timer', 
     expect(watch.size).toBe(0)
   })
 
+  it('watch without a promise: a call settled in time is never refused; one past its deadline is refused once, and cannot be settled after', async () => {
+    const watch = new DeadlineWatch(() => performance.now())
+    const refusals: unknown[] = []
+    const sink = { reject: (error: unknown) => refusals.push(error) }
+    const settled = watch.watch(deadlineIn(1_000), sink)
+    expect(watch.settle(settled)).toBe(true)
+    expect(watch.settle(settled)).toBe(false)
+    const late = watch.watch((performance.now() + 5) as Deadline, sink)
+    await vi.waitFor(() => expect(refusals).toHaveLength(1), { timeout: 2_000, interval: 5 })
+    expect(refusals[0]).toMatchObject({ code: ErrorCodes.STORE_TIMEOUT })
+    // Whoever answers the call asks first, and learns it was refused already.
+    expect(watch.settle(late)).toBe(false)
+    expect(watch.size).toBe(0)
+    expect(refusals).toHaveLength(1)
+  })
+
   it('refuses an unanswered call with ERR_SLUICE_STORE_TIMEOUT (sent) once its deadline passes, never before', async () => {
     vi.useFakeTimers()
     const watch = new DeadlineWatch(() => performance.now())

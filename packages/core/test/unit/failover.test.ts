@@ -4,6 +4,7 @@ import { deadlineIn } from '../../src/deadline.js'
 import { refused } from '../../src/errors.js'
 import { Failover, type FailoverOptions, localShare, type PolicyCheck } from '../../src/failover.js'
 import { resolvePolicy } from '../../src/policies.js'
+import { pipe } from '../../src/sink.js'
 import { doorOf } from '../../src/store-door.js'
 import { MemoryStore } from '../../src/stores/memory-store.js'
 import type { CheckReply, CheckRequest, Deadline, Store, StoreCallEvent, StoreDoor, StoreOp, StoreSignal } from '../../src/types.js'
@@ -59,6 +60,11 @@ function ownDoor(run: (ops: readonly StoreOp[], deadline: Deadline) => Promise<C
     store,
     caps: { canFail: true, settles: false, leases: false },
     run,
+    check: (request, deadline, sink) =>
+      pipe(
+        run([{ op: 'check', request }], deadline).then(([reply]) => reply!),
+        sink,
+      ),
     reset: () => Promise.resolve(),
     nodeOf: () => 'door',
   }
@@ -255,7 +261,7 @@ describe('Failover: what counts as a store failure', () => {
     expect(logger.lines[0]?.object.reason).toMatch(reason)
   })
 
-  it('a door whose run throws synchronously has failed', async () => {
+  it('a door whose check throws synchronously has failed', async () => {
     const door = ownDoor(() => {
       throw new Error('no socket')
     })
