@@ -80,11 +80,12 @@ describe('the sweep goals', () => {
     expect(baseline.met).toBe(false)
   })
 
-  it('compare latency added over headers only, leaving out a round where the peer added nothing', () => {
+  it('compare latency added over headers only as a difference in every round, the peer faster than the baseline too', () => {
     const paced = level(
       'paced',
       [
-        // Added: Sluice 0.2, 0.6, 5; the peer 0.4, 0.3, −0.1 (noise): ratios 0.5, 2, and none.
+        // Added: Sluice 0.2, 0.6, 5; the peer 0.4, 0.3, −0.1 (faster than the baseline): Sluice's less the
+        // peer's −0.2, +0.3, +5.1, and a ratio would have had none in the last round.
         target('sluice', [{ meanMs: 1.2 }, { meanMs: 1.6 }, { meanMs: 6 }]),
         target('fastify-rate-limit', [{ meanMs: 1.4 }, { meanMs: 1.3 }, { meanMs: 0.9 }]),
         target('headers', [{ meanMs: 1 }, { meanMs: 1 }, { meanMs: 1 }]),
@@ -92,8 +93,18 @@ describe('the sweep goals', () => {
       { share: 0.25, offeredRps: 2_500 },
     )
     const added = named(goals([paced]), '25 % load: the mean latency Sluice adds')
-    expect(added.measured).toBe('1.25×')
+    expect(added.measured).toBe('+0.30 ms')
+    expect(added.threshold).toBe('≤ 0.00 ms')
     expect(added.met).toBe(false)
+    // Both faster than the baseline, Sluice less so: a ratio of the two (0.5) would have said met.
+    const bothFaster = level(
+      'paced',
+      [target('sluice', [{ meanMs: 0.9 }]), target('fastify-rate-limit', [{ meanMs: 0.8 }]), target('headers', [{ meanMs: 1 }])],
+      { share: 0.25, offeredRps: 2_500 },
+    )
+    const slower = named(goals([bothFaster]), '25 % load: the mean latency Sluice adds')
+    expect(slower.measured).toBe('+0.10 ms')
+    expect(slower.met).toBe(false)
   })
 
   it('read each figure at its own load, and not at a load the goal is not stated for', () => {
