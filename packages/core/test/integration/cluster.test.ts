@@ -148,6 +148,17 @@ describe('on Redis Cluster with replicas', () => {
     // Every local answer is one the limiter counted as degraded.
     expect(decisions.filter((d) => d?.source === 'local').length).toBe(limiter.controls.stats().degradedAnswers - degradedBefore)
     if (unpromoted) expect(decisions[0]?.source).toBe('local')
-    expect(await withReplicas.ownerOf(slot)).not.toBe(master)
+    // The node asked for the slot map may learn of the promotion by gossip after the client did
+    // (seen on a busy machine): its view converges, and must name a new owner.
+    let owner = master
+    await pollUntil(
+      async () => {
+        owner = await withReplicas.ownerOf(slot)
+        return owner !== master
+      },
+      50,
+      AbortSignal.timeout(10_000),
+    ).catch(() => {})
+    expect(owner).not.toBe(master)
   }, 60_000)
 })
