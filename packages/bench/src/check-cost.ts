@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { parseFlags, parseOrExit, startRedis, UsageError } from '@sluice/harness'
+import { parseFlags, parseOrExit, startRedis, wholeFlag } from '@sluice/harness'
 import { median } from './stats.js'
 
 const USAGE = `Usage: check-cost [options]
@@ -36,13 +36,6 @@ interface Config {
   readonly help: boolean
 }
 
-function whole(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a whole number ≥ 1, got ${value}`)
-  return n
-}
-
 function parse(argv: readonly string[]): Config {
   const v = parseFlags(argv, {
     rounds: { type: 'string' },
@@ -52,9 +45,9 @@ function parse(argv: readonly string[]): Config {
     help: { type: 'boolean', short: 'h' },
   })
   return {
-    rounds: whole(v.rounds, 'rounds', 5),
-    checks: whole(v.checks, 'checks', 40_000),
-    concurrency: (v.concurrency ?? '1,4,32').split(',').map((c) => whole(c, 'concurrency', 1)),
+    rounds: wholeFlag(v.rounds, 'rounds', 5),
+    checks: wholeFlag(v.checks, 'checks', 40_000),
+    concurrency: (v.concurrency ?? '1,4,32').split(',').map((c) => wholeFlag(c, 'concurrency', 1)),
     against: v.against,
     help: v.help === true,
   }

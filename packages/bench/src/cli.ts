@@ -8,7 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { decimal, parseFlags, parseOrExit, UsageError } from '@sluice/harness'
+import { parseFlags, parseOrExit, UsageError, wholeFlag } from '@sluice/harness'
 import { BENCH_PARTS, type BenchConfig, type BenchPart, DEFAULT_CONFIG, SMOKE_CONFIG } from './config.js'
 import { formatWithBiome } from './format-output.js'
 import { renderMarkdown } from './markdown.js'
@@ -45,13 +45,6 @@ memory per idle key.
   --out <file>         write the report to this file instead (the charts go beside it)
   -h, --help           this text`
 
-function whole(value: string | undefined, name: string, fallback: number, min: number): number {
-  if (value === undefined) return fallback
-  const n = decimal(value)
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`)
-  return n
-}
-
 function parse(argv: readonly string[]): { config: BenchConfig; out: string | undefined; help: boolean } {
   const values = parseFlags(argv, {
     only: { type: 'string', multiple: true },
@@ -83,33 +76,33 @@ function parse(argv: readonly string[]): { config: BenchConfig; out: string | un
     if (!BENCH_PARTS.includes(part as BenchPart))
       throw new UsageError(`--only must be one of ${BENCH_PARTS.join(', ')}, got ${JSON.stringify(part)}`)
   }
-  const connections = whole(values.connections, 'connections', base.cpu.connections, 1)
-  const warmupSeconds = whole(values.warmup, 'warmup', base.cpu.warmupSeconds, 0)
+  const connections = wholeFlag(values.connections, 'connections', base.cpu.connections, 1)
+  const warmupSeconds = wholeFlag(values.warmup, 'warmup', base.cpu.warmupSeconds, 0)
   const config: BenchConfig = {
     // In the order they run and print, whatever the order given.
     parts: BENCH_PARTS.filter((part) => parts.includes(part)),
     cpu: {
-      rate: whole(values.rate, 'rate', base.cpu.rate, 1),
-      seconds: whole(values['cpu-duration'], 'cpu-duration', base.cpu.seconds, 1),
-      rounds: whole(values['cpu-rounds'], 'cpu-rounds', base.cpu.rounds, 1),
+      rate: wholeFlag(values.rate, 'rate', base.cpu.rate, 1),
+      seconds: wholeFlag(values['cpu-duration'], 'cpu-duration', base.cpu.seconds, 1),
+      rounds: wholeFlag(values['cpu-rounds'], 'cpu-rounds', base.cpu.rounds, 1),
       connections,
       warmupSeconds,
     },
     throughput: {
-      seconds: whole(values.duration, 'duration', base.throughput.seconds, 1),
-      rounds: whole(values.rounds, 'rounds', base.throughput.rounds, 1),
+      seconds: wholeFlag(values.duration, 'duration', base.throughput.seconds, 1),
+      rounds: wholeFlag(values.rounds, 'rounds', base.throughput.rounds, 1),
       connections,
       warmupSeconds,
     },
     sweep: {
       ...base.sweep,
-      seconds: whole(values['sweep-duration'], 'sweep-duration', base.sweep.seconds, 1),
-      rounds: whole(values['sweep-rounds'], 'sweep-rounds', base.sweep.rounds, 1),
+      seconds: wholeFlag(values['sweep-duration'], 'sweep-duration', base.sweep.seconds, 1),
+      rounds: wholeFlag(values['sweep-rounds'], 'sweep-rounds', base.sweep.rounds, 1),
       connections,
       warmupSeconds,
     },
-    rotatingKeys: whole(values.keys, 'keys', base.rotatingKeys, 1),
-    memoryKeys: whole(values['memory-keys'], 'memory-keys', base.memoryKeys, 1),
+    rotatingKeys: wholeFlag(values.keys, 'keys', base.rotatingKeys, 1),
+    memoryKeys: wholeFlag(values['memory-keys'], 'memory-keys', base.memoryKeys, 1),
     scenarios: [...new Set(scenarios as ScenarioName[])],
     smoke: values.smoke,
   }

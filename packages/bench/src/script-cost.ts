@@ -28,7 +28,7 @@
 import { createRequire } from 'node:module'
 import { RedisStore } from '@sluice/core'
 import { bucketKey, encodeBatchV2, ipClientId, resolvePolicy, TOKEN_BUCKET_V2_COMMAND, TOKEN_BUCKET_V2_LUA } from '@sluice/core/internal'
-import { decimal, parseFlags, parseOrExit, startRedis, UsageError } from '@sluice/harness'
+import { parseFlags, parseOrExit, startRedis, wholeFlag } from '@sluice/harness'
 import type { Redis } from 'ioredis'
 import { clientIp } from './memory.js'
 import { parseCommandStats } from './redis-accounting.js'
@@ -76,13 +76,6 @@ interface Config {
   readonly help: boolean
 }
 
-function whole(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback
-  const n = decimal(value)
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a whole number ≥ 1, got ${JSON.stringify(value)}`)
-  return n
-}
-
 function parse(argv: readonly string[]): Config {
   const v = parseFlags(argv, {
     rounds: { type: 'string' },
@@ -93,14 +86,14 @@ function parse(argv: readonly string[]): Config {
     'paced-seconds': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   })
-  const batches = (v.batches ?? '1,16,128,512').split(',').map((b) => whole(b, 'batches', 1))
+  const batches = (v.batches ?? '1,16,128,512').split(',').map((b) => wholeFlag(b, 'batches', 1))
   return {
-    rounds: whole(v.rounds, 'rounds', 5),
-    checks: whole(v.checks, 'checks', 20_000),
-    concurrency: whole(v.concurrency, 'concurrency', 32),
+    rounds: wholeFlag(v.rounds, 'rounds', 5),
+    checks: wholeFlag(v.checks, 'checks', 20_000),
+    concurrency: wholeFlag(v.concurrency, 'concurrency', 32),
     batches,
-    paced: v.paced === '0' ? [] : (v.paced ?? '2000,10000').split(',').map((r) => whole(r, 'paced', 1)),
-    pacedSeconds: whole(v['paced-seconds'], 'paced-seconds', 2),
+    paced: v.paced === '0' ? [] : (v.paced ?? '2000,10000').split(',').map((r) => wholeFlag(r, 'paced', 1)),
+    pacedSeconds: wholeFlag(v['paced-seconds'], 'paced-seconds', 2),
     help: v.help === true,
   }
 }

@@ -14,6 +14,14 @@ export function decimal(value: string): number {
   return /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN
 }
 
+/** A flag's whole number, at least `min`: `fallback` when the flag is absent; anything else is a UsageError naming `--name`. */
+export function wholeFlag(value: string | undefined, name: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback
+  const n = decimal(value)
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`)
+  return n
+}
+
 type FlagOptions = NonNullable<ParseArgsConfig['options']>
 /** The values `parseArgs` reads for `options`, typed by them. */
 export type Flags<O extends FlagOptions> = ReturnType<typeof parseArgs<{ args: string[]; strict: true; options: O }>>['values']

@@ -1,5 +1,5 @@
 export { findBinary, MissingBinaryError } from './binaries.js'
-export { decimal, type Flags, parseFlags, parseOrExit, UsageError } from './cli.js'
+export { decimal, type Flags, parseFlags, parseOrExit, UsageError, wholeFlag } from './cli.js'
 export { freePort, isAddressInUse, onFreePort } from './free-port.js'
 export {
   NGINX_TEMPLATE_PATH,

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { decimal, parseFlags, UsageError } from '../../src/cli.js'
+import { decimal, parseFlags, UsageError, wholeFlag } from '../../src/cli.js'
+
+describe('wholeFlag', () => {
+  it('reads a whole number at least its minimum, the fallback when absent, and names the flag otherwise', () => {
+    expect([wholeFlag('12', 'rounds', 5), wholeFlag(undefined, 'rounds', 5), wholeFlag('0', 'warmup', 2, 0)]).toEqual([12, 5, 0])
+    for (const value of ['0', '1.5', '0x10', '1e3', ' 7']) {
+      expect(() => wholeFlag(value, 'rounds', 5)).toThrow(
+        new UsageError(`--rounds must be a whole number ≥ 1, got ${JSON.stringify(value)}`),
+      )
+    }
+  })
+})
 
 describe('decimal', () => {
   it('reads plain decimals only', () => {
